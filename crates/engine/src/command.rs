@@ -1,0 +1,198 @@
+//! The JSON command language of spec/commands.md. One command per JSON object:
+//! `{"at": "<RFC 3339>", "op": "<name>", ...fields}`.
+//!
+//! Parsing validates shapes (types, decimal precision); the engine validates rules (funds,
+//! ownership, time). Both kinds of failure are [`EngineError`]s with stable codes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+use crate::exchange::types::{CloseReason, OfferKind, Side};
+use crate::money::{Amount, Price};
+use crate::time::Timestamp;
+
+/// A command with its time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+impl Command {
+    pub fn new(at: Timestamp, op: Op) -> Command {
+        Command { at, op }
+    }
+
+    /// Parses one JSON object. Every failure is `malformed_command` naming what is wrong,
+    /// except decimal and time fields, which keep their own codes (`invalid_price`, ...).
+    pub fn from_json(text: &str) -> Result<Command, EngineError> {
+        serde_json::from_str(text).map_err(|e| classify_parse_error(&e.to_string()))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// Maps serde's message back to the stable code of the field validator that produced it.
+fn classify_parse_error(msg: &str) -> EngineError {
+    let m = msg.to_owned();
+    if msg.contains("outside [0, 1]") || msg.contains("decimal with at most 4 decimals") {
+        EngineError::InvalidPrice(m)
+    } else if msg.contains("decimal amount") {
+        EngineError::InvalidAmount(m)
+    } else if msg.contains("RFC 3339") {
+        EngineError::InvalidTime(m)
+    } else {
+        EngineError::MalformedCommand(m)
+    }
+}
+
+/// Every operation. The JSON name is the snake_case variant name (`"op":"open_issue"`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    // ----- money -----
+    /// Mint play money into a user's account; creates the user when new.
+    Deposit {
+        user: String,
+        amount: Amount,
+    },
+    /// Return credits to the mint.
+    Withdraw {
+        user: String,
+        amount: Amount,
+    },
+
+    // ----- local tracker -----
+    OpenIssue {
+        issue: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        labels: Vec<String>,
+    },
+    CloseIssue {
+        issue: String,
+        #[serde(default)]
+        reason: CloseReason,
+    },
+    ReopenIssue {
+        issue: String,
+    },
+    /// An observation of an issue on a synced tracker (GitHub, ...), made at the command's `at`.
+    /// `changed_at` is when the tracker says the state last changed (e.g. GitHub's `closed_at`).
+    SyncIssue {
+        issue: String,
+        tracker: String,
+        #[serde(default)]
+        title: String,
+        state: SyncedState,
+        #[serde(default)]
+        reason: Option<CloseReason>,
+        #[serde(default)]
+        changed_at: Option<Timestamp>,
+    },
+
+    // ----- exchange -----
+    Offer(OfferCommand),
+    Cancel {
+        user: String,
+        offer: String,
+    },
+    /// Put a suspended poolable offer back on the book, once funds allow.
+    Resume {
+        user: String,
+        offer: String,
+    },
+    /// Only moves the clock (expiries, maturations, settlements due by `at`).
+    Tick {},
+    /// Decide a matured series by hand (admin). `winner` or `fixed_pays` (a price in [0, 1]
+    /// that each fixed unit pays; unfixed units pay the rest).
+    Decide {
+        issue: String,
+        maturation: Timestamp,
+        #[serde(default)]
+        winner: Option<Side>,
+        #[serde(default)]
+        fixed_pays: Option<Amount>,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        actor: String,
+    },
+
+    // ----- prediction markets (spec/prediction.md) -----
+    CreateMarket(crate::prediction::command::CreateMarket),
+    Trade(crate::prediction::command::Trade),
+    Report(crate::prediction::command::Report),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncedState {
+    Open,
+    Closed,
+}
+
+/// Place an offer (spec/exchange.md, "Objects").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OfferCommand {
+    pub id: String,
+    pub user: String,
+    pub kind: OfferKind,
+    pub issue: String,
+    pub maturation: Timestamp,
+    pub price: Price,
+    pub volume: u64,
+    #[serde(default)]
+    pub aon: bool,
+    #[serde(default)]
+    pub poolable: bool,
+    /// Defaults to the maturation; never later.
+    #[serde(default)]
+    pub expiration: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_examples() {
+        let c = Command::from_json(
+            r#"{"at":"2026-12-01T09:00:00Z","op":"offer","id":"o1","user":"adam","kind":"buy_unfixed","issue":"demo/app#1337",
+             "maturation":"2026-12-15T00:00:00Z","price":"0.80","volume":200,"aon":false,"poolable":false,
+             "expiration":"2026-12-10T00:00:00Z"}"#,
+        )
+        .unwrap();
+        match c.op {
+            Op::Offer(o) => {
+                assert_eq!(o.price.bp(), 8000);
+                assert_eq!(o.volume, 200);
+                assert_eq!(o.kind, OfferKind::BuyUnfixed);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let t = Command::from_json(r#"{"at":"2026-12-01T09:00:00Z","op":"tick"}"#).unwrap();
+        assert_eq!(t.op, Op::Tick {});
+        let d = Command::from_json(r#"{"at":"2026-12-01T09:00:00Z","op":"deposit","user":"adam","amount":"1000"}"#)
+            .unwrap();
+        assert_eq!(d.op, Op::Deposit { user: "adam".into(), amount: Amount::credits(1000) });
+    }
+
+    #[test]
+    fn bad_fields_keep_their_codes() {
+        let price = Command::from_json(
+            r#"{"at":"2026-12-01T09:00:00Z","op":"offer","id":"o1","user":"a","kind":"buy_fixed","issue":"i","maturation":"2026-12-15T00:00:00Z","price":"1.5","volume":1}"#,
+        );
+        assert_eq!(price.unwrap_err().code(), "invalid_price");
+        assert_eq!(Command::from_json("{not json").unwrap_err().code(), "malformed_command");
+        assert_eq!(
+            Command::from_json(r#"{"at":"2026-12-01T09:00:00Z","op":"fly"}"#).unwrap_err().code(),
+            "malformed_command"
+        );
+        assert_eq!(Command::from_json(r#"{"at":"noon","op":"tick"}"#).unwrap_err().code(), "invalid_time");
+    }
+}

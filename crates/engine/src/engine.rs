@@ -1,0 +1,206 @@
+//! The engine: applies commands to state and emits events. Pure and deterministic: no IO, no
+//! clock, no randomness, no floats for money. Drivers (replay, server, simulator) own time and
+//! storage and feed it [`Command`]s.
+
+use crate::command::{Command, Op};
+use crate::error::{EngineError, EngineResult};
+use crate::event::{Event, Timed};
+use crate::exchange::types::Outcome;
+use crate::exchange::{Ctx, Exchange, Limits};
+use crate::ids::{Names, UserId};
+use crate::ledger::{Account, Ledger};
+use crate::money::{Amount, MICROS_PER_CREDIT};
+use crate::prediction::Markets;
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Engine {
+    now: Option<Timestamp>,
+    pub(crate) ledger: Ledger,
+    pub(crate) users: Names,
+    pub(crate) exchange: Exchange,
+    pub(crate) markets: Markets,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    pub fn with_limits(limits: Limits) -> Engine {
+        Engine { exchange: Exchange::with_limits(limits), ..Engine::default() }
+    }
+
+    /// The engine's clock: the time of the last command (None before the first).
+    pub fn now(&self) -> Option<Timestamp> {
+        self.now
+    }
+
+    /// Applies one command: moves the clock to `cmd.at` (applying expiries, maturations and
+    /// settlements due by then; their events are kept even if the command itself is refused),
+    /// then executes the operation. A refused operation changes nothing and adds no event.
+    pub fn apply(&mut self, cmd: Command, out: &mut Vec<Timed>) -> EngineResult<()> {
+        self.advance_to(cmd.at, out)?;
+        self.execute(cmd.op, out)
+    }
+
+    /// Moves the clock forward to `at`. Time never goes backwards.
+    pub fn advance_to(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
+        if let Some(now) = self.now {
+            if at < now {
+                return Err(EngineError::TimeWentBackwards(format!("{at} is before the engine's time {now}")));
+            }
+        }
+        let mut ctx = Ctx { ledger: &mut self.ledger, out, now: self.now.unwrap_or(at) };
+        // Markets first: their deadlines do not depend on the exchange, and vice versa.
+        self.markets.advance(&mut ctx, at, &self.exchange)?;
+        self.exchange.advance(&mut ctx, at)?;
+        self.now = Some(at);
+        Ok(())
+    }
+
+    /// Executes an operation at the current time.
+    pub fn execute(&mut self, op: Op, out: &mut Vec<Timed>) -> EngineResult<()> {
+        let start = out.len();
+        let result = self.execute_inner(op, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn execute_inner(&mut self, op: Op, out: &mut Vec<Timed>) -> EngineResult<()> {
+        let now = self.now.ok_or_else(|| EngineError::InvalidTime("the engine has no time yet".into()))?;
+        let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
+        match op {
+            Op::Deposit { user, amount } => {
+                positive(amount)?;
+                let (raw, created) = intern_user(&mut self.users, &user)?;
+                let user = UserId(raw);
+                if created {
+                    ctx.emit(Event::UserCreated { user });
+                }
+                ctx.ledger.transfer(Account::Mint, Account::Available(user), amount)?;
+                ctx.emit(Event::Deposited { user, amount });
+            }
+            Op::Withdraw { user, amount } => {
+                positive(amount)?;
+                let user = known(&self.users, &user)?;
+                ctx.ledger.transfer(Account::Available(user), Account::Mint, amount)?;
+                ctx.emit(Event::Withdrew { user, amount });
+            }
+            Op::OpenIssue { issue, title, labels } => {
+                self.exchange.open_issue(&mut ctx, &issue, &title, &labels)?;
+            }
+            Op::CloseIssue { issue, reason } => {
+                self.exchange.close_issue(&mut ctx, &issue, reason)?;
+                self.markets.on_issue_changed(&mut ctx, &self.exchange)?;
+            }
+            Op::ReopenIssue { issue } => self.exchange.reopen_issue(&mut ctx, &issue)?,
+            Op::SyncIssue { issue, tracker, title, state, reason, changed_at } => {
+                self.exchange.sync_issue(&mut ctx, &issue, &tracker, &title, state, reason, changed_at)?;
+                self.markets.on_issue_changed(&mut ctx, &self.exchange)?;
+            }
+            Op::Offer(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.exchange.place(&mut ctx, user, cmd)?;
+            }
+            Op::Cancel { user, offer } => {
+                let user = known(&self.users, &user)?;
+                self.exchange.cancel(&mut ctx, user, &offer)?;
+            }
+            Op::Resume { user, offer } => {
+                let user = known(&self.users, &user)?;
+                self.exchange.resume(&mut ctx, user, &offer)?;
+            }
+            Op::Tick {} => {}
+            Op::Decide { issue, maturation, winner, fixed_pays, reason, actor } => {
+                let issue_id = self
+                    .exchange
+                    .issue_id(&issue)
+                    .ok_or_else(|| EngineError::UnknownIssue(format!("no issue {issue:?}")))?;
+                let series = self.exchange.series_id(issue_id, maturation).ok_or_else(|| {
+                    EngineError::UnknownSeries(format!("no series of {issue:?} maturing {maturation}"))
+                })?;
+                let outcome = decision(winner, fixed_pays)?;
+                self.exchange.decide(&mut ctx, series, outcome, actor, reason)?;
+            }
+            Op::CreateMarket(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.create(&mut ctx, user, cmd, &self.exchange)?;
+            }
+            Op::Trade(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.trade(&mut ctx, user, cmd)?;
+            }
+            Op::Report(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.report(&mut ctx, user, cmd)?;
+            }
+        }
+        Ok(())
+    }
+
+    // ----- queries -----
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+    pub fn markets(&self) -> &Markets {
+        &self.markets
+    }
+    pub fn user_id(&self, name: &str) -> Option<UserId> {
+        self.users.get(name).map(UserId)
+    }
+    pub fn user_name(&self, id: UserId) -> &str {
+        self.users.name(id.0)
+    }
+    pub fn users(&self) -> impl Iterator<Item = (UserId, &str)> {
+        self.users.iter().map(|(i, n)| (UserId(i), n))
+    }
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+    /// (available, held) of a user.
+    pub fn balance(&self, user: UserId) -> (Amount, Amount) {
+        (self.ledger.balance(Account::Available(user)), self.ledger.balance(Account::Held(user)))
+    }
+}
+
+fn positive(amount: Amount) -> EngineResult<()> {
+    if amount.is_positive() {
+        Ok(())
+    } else {
+        Err(EngineError::InvalidAmount(format!("the amount must be positive, not {amount}")))
+    }
+}
+
+/// Longest user, issue and id names the engine accepts.
+pub const MAX_NAME_LEN: usize = 200;
+
+fn intern_user(users: &mut Names, name: &str) -> EngineResult<(u32, bool)> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(EngineError::InvalidArgument(format!("a user name has 1 to {MAX_NAME_LEN} characters")));
+    }
+    Ok(users.intern(name))
+}
+
+pub(crate) fn known(users: &Names, name: &str) -> EngineResult<UserId> {
+    users.get(name).map(UserId).ok_or_else(|| EngineError::UnknownUser(format!("no user {name:?}")))
+}
+
+fn decision(winner: Option<crate::exchange::types::Side>, fixed_pays: Option<Amount>) -> EngineResult<Outcome> {
+    use crate::exchange::types::Side;
+    match (winner, fixed_pays) {
+        (Some(Side::Fixed), None) => Ok(Outcome::Fixed),
+        (Some(Side::Unfixed), None) => Ok(Outcome::Unfixed),
+        (None, Some(x)) if (0..=MICROS_PER_CREDIT).contains(&x.0) => {
+            Ok(Outcome::Split { fixed_pays_micros: x.0 as u32 })
+        }
+        (None, Some(x)) => Err(EngineError::InvalidArgument(format!("fixed_pays must lie in [0, 1], not {x}"))),
+        _ => Err(EngineError::InvalidArgument("give exactly one of winner and fixed_pays".into())),
+    }
+}

@@ -1,0 +1,156 @@
+//! What the engine emits. Every successful command yields events; they are the audit trail and
+//! the feed users read. Events carry dense ids (cheap to produce on the hot path);
+//! [`crate::Engine::render_event`] turns one into its public JSON form with names.
+
+use serde::Serialize;
+
+use crate::exchange::types::{CancelReason, CloseReason, OfferKind, Outcome, Side, TradeKind};
+use crate::ids::{IssueId, MarketId, OfferId, SeriesId, UserId};
+use crate::money::{Amount, Price};
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    UserCreated {
+        user: UserId,
+    },
+    Deposited {
+        user: UserId,
+        amount: Amount,
+    },
+    Withdrew {
+        user: UserId,
+        amount: Amount,
+    },
+
+    IssueOpened {
+        issue: IssueId,
+    },
+    IssueClosed {
+        issue: IssueId,
+        reason: CloseReason,
+    },
+    IssueReopened {
+        issue: IssueId,
+    },
+    IssueSynced {
+        issue: IssueId,
+    },
+
+    SeriesCreated {
+        series: SeriesId,
+    },
+    OfferPlaced {
+        offer: OfferId,
+        user: UserId,
+        series: SeriesId,
+    },
+    /// `price` is the fixed-side price the trade executed at (the resting offer's).
+    Traded {
+        series: SeriesId,
+        kind: TradeKind,
+        price: Price,
+        volume: u64,
+        bid: OfferId,
+        bid_user: UserId,
+        ask: OfferId,
+        ask_user: UserId,
+        /// The resting offer (whose price the trade took).
+        maker: OfferId,
+    },
+    OfferFilled {
+        offer: OfferId,
+        user: UserId,
+    },
+    OfferCancelled {
+        offer: OfferId,
+        user: UserId,
+        reason: CancelReason,
+    },
+    OfferExpired {
+        offer: OfferId,
+        user: UserId,
+    },
+    OfferSuspended {
+        offer: OfferId,
+        user: UserId,
+    },
+    OfferResumed {
+        offer: OfferId,
+        user: UserId,
+    },
+
+    SeriesMatured {
+        series: SeriesId,
+    },
+    SeriesSettled {
+        series: SeriesId,
+        outcome: Outcome,
+        manual: bool,
+    },
+    Payout {
+        series: SeriesId,
+        user: UserId,
+        side: Side,
+        units: u64,
+        amount: Amount,
+    },
+
+    // Prediction markets: filled in by the prediction module.
+    MarketEvent {
+        market: MarketId,
+        user: Option<UserId>,
+        detail: crate::prediction::events::MarketDetail,
+    },
+}
+
+impl Event {
+    /// The users this event concerns (whose feeds it belongs to).
+    pub fn users(&self) -> impl Iterator<Item = UserId> {
+        let (a, b) = match self {
+            Event::UserCreated { user }
+            | Event::Deposited { user, .. }
+            | Event::Withdrew { user, .. }
+            | Event::OfferPlaced { user, .. }
+            | Event::OfferFilled { user, .. }
+            | Event::OfferCancelled { user, .. }
+            | Event::OfferExpired { user, .. }
+            | Event::OfferSuspended { user, .. }
+            | Event::OfferResumed { user, .. }
+            | Event::Payout { user, .. } => (Some(*user), None),
+            Event::Traded { bid_user, ask_user, .. } => (Some(*bid_user), Some(*ask_user)),
+            Event::MarketEvent { user, .. } => (*user, None),
+            _ => (None, None),
+        };
+        a.into_iter().chain(b)
+    }
+
+    /// Whether the event is public market data (for the live stream): trades, prices, settlements.
+    pub fn is_public(&self) -> bool {
+        matches!(
+            self,
+            Event::Traded { .. }
+                | Event::SeriesCreated { .. }
+                | Event::SeriesMatured { .. }
+                | Event::SeriesSettled { .. }
+                | Event::IssueOpened { .. }
+                | Event::IssueClosed { .. }
+                | Event::IssueReopened { .. }
+                | Event::IssueSynced { .. }
+                | Event::MarketEvent { .. }
+        )
+    }
+}
+
+/// An event with the instant it happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timed {
+    pub at: Timestamp,
+    pub event: Event,
+}
+
+/// Kinds of events that carry a kind-of-offer for rendering.
+pub fn offer_kind_name(kind: OfferKind) -> &'static str {
+    kind.as_str()
+}

@@ -1,0 +1,283 @@
+//! An offer's and a series' life: placement (validated completely before anything changes),
+//! cancellation, resumption, expiry, maturation and settlement (exactly once).
+
+use crate::command::OfferCommand;
+use crate::error::{EngineError, EngineResult};
+use crate::event::Event;
+use crate::exchange::types::{CancelReason, CloseReason, IssueState, OfferStatus, Outcome, SeriesStatus};
+use crate::exchange::{Ctx, Exchange, Offer, Series, MAX_VOLUME};
+use crate::ids::{OfferId, SeriesId, UserId};
+use crate::ledger::Account;
+use crate::money::{Amount, MICROS_PER_CREDIT};
+use crate::time::Timestamp;
+
+impl Exchange {
+    /// Places an offer for `user` (already known to the engine). Every rule is checked before
+    /// anything changes; then the offer reserves, matches and rests.
+    pub(crate) fn place(&mut self, ctx: &mut Ctx, user: UserId, cmd: OfferCommand) -> EngineResult<OfferId> {
+        if cmd.id.is_empty() {
+            return Err(EngineError::InvalidArgument("an offer needs a non-empty id".into()));
+        }
+        if self.offer_names.get(&cmd.id).is_some() {
+            return Err(EngineError::DuplicateId(format!("offer id {:?} is taken", cmd.id)));
+        }
+        if cmd.volume == 0 || cmd.volume > MAX_VOLUME {
+            return Err(EngineError::InvalidVolume(format!(
+                "volume must be between 1 and {MAX_VOLUME}, not {}",
+                cmd.volume
+            )));
+        }
+        if cmd.poolable && !cmd.kind.is_buy() {
+            return Err(EngineError::InvalidArgument("only buy offers can be poolable".into()));
+        }
+        let issue =
+            self.issue_id(&cmd.issue).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {:?}", cmd.issue)))?;
+        let existing = self.series_id(issue, cmd.maturation);
+        match existing {
+            Some(s) if self.series[s.index()].status != SeriesStatus::Open => {
+                return Err(EngineError::SeriesClosed(format!("the series maturing {} has matured", cmd.maturation)));
+            }
+            None if cmd.maturation <= ctx.now => {
+                return Err(EngineError::MaturationInPast(format!(
+                    "maturation {} is not after now ({})",
+                    cmd.maturation, ctx.now
+                )));
+            }
+            _ => {}
+        }
+        let expiration = cmd.expiration.unwrap_or(cmd.maturation);
+        if expiration > cmd.maturation {
+            return Err(EngineError::InvalidExpiration(format!(
+                "expiration {expiration} is after the maturation {}",
+                cmd.maturation
+            )));
+        }
+        if expiration <= ctx.now {
+            return Err(EngineError::InvalidExpiration(format!(
+                "expiration {expiration} is not after now ({})",
+                ctx.now
+            )));
+        }
+        let live = self.trader(user).map_or(0, |t| t.live_offers);
+        if live >= self.limits.max_open_offers_per_user {
+            return Err(EngineError::LimitExceeded(format!(
+                "at most {} open offers per user",
+                self.limits.max_open_offers_per_user
+            )));
+        }
+        let next_series = SeriesId(self.series.len() as u32);
+        let offer = Offer {
+            user,
+            series: existing.unwrap_or(next_series),
+            kind: cmd.kind,
+            price: cmd.price,
+            volume: cmd.volume,
+            remaining: cmd.volume,
+            aon: cmd.aon,
+            poolable: cmd.poolable,
+            expiration,
+            status: OfferStatus::Open,
+            placed_at: ctx.now,
+        };
+        self.check_reservable(ctx.ledger, &offer)?;
+
+        // From here on nothing can be refused.
+        let series = match existing {
+            Some(s) => s,
+            None => self.create_series(ctx, issue, cmd.maturation),
+        };
+        let (raw, _) = self.offer_names.intern_owned(cmd.id);
+        let id = OfferId(raw);
+        self.offers.push(offer);
+        self.series[series.index()].live_offers.insert(id);
+        self.trader_mut(user).live_offers += 1;
+        if expiration < cmd.maturation {
+            self.expiries.insert((expiration, id));
+        }
+        self.reserve(ctx, id)?;
+        ctx.emit(Event::OfferPlaced { offer: id, user, series });
+        self.match_and_rest(ctx, id)?;
+        Ok(id)
+    }
+
+    fn create_series(&mut self, ctx: &mut Ctx, issue: crate::ids::IssueId, maturation: Timestamp) -> SeriesId {
+        let id = SeriesId(self.series.len() as u32);
+        self.series.push(Series {
+            issue,
+            maturation,
+            status: SeriesStatus::Open,
+            units: 0,
+            outcome: None,
+            settled_at: None,
+            decided_by: None,
+            decision_reason: None,
+            last_price: None,
+            traded_volume: 0,
+            holders: Default::default(),
+            live_offers: Default::default(),
+        });
+        self.books.push(Default::default());
+        self.series_keys.insert((issue, maturation), id);
+        self.maturities.insert((maturation, id));
+        ctx.emit(Event::SeriesCreated { series: id });
+        id
+    }
+
+    fn owned_offer(&self, user: UserId, name: &str) -> EngineResult<OfferId> {
+        let id = self.offer_id(name).ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
+        if self.offers[id.index()].user != user {
+            return Err(EngineError::NotOwner(format!("offer {name:?} belongs to another user")));
+        }
+        Ok(id)
+    }
+
+    pub(crate) fn cancel(&mut self, ctx: &mut Ctx, user: UserId, name: &str) -> EngineResult<()> {
+        let id = self.owned_offer(user, name)?;
+        let o = &self.offers[id.index()];
+        if !o.is_live() {
+            return Err(EngineError::InvalidState(format!("offer {name:?} is {}", o.status.as_str())));
+        }
+        self.retire(ctx, id, OfferStatus::Cancelled, CancelReason::User)
+    }
+
+    /// Puts a suspended poolable offer back on the book as if it arrived now (new time
+    /// priority), once the user's funds cover it.
+    pub(crate) fn resume(&mut self, ctx: &mut Ctx, user: UserId, name: &str) -> EngineResult<()> {
+        let id = self.owned_offer(user, name)?;
+        let o = &self.offers[id.index()];
+        if o.status != OfferStatus::Suspended {
+            return Err(EngineError::InvalidState(format!("offer {name:?} is {}, not suspended", o.status.as_str())));
+        }
+        let pool = self.trader(user).map_or(Amount::ZERO, |t| t.pool_hold);
+        let extra = Amount(o.requirement().0.saturating_sub(pool.0).max(0));
+        let available = ctx.ledger.balance(Account::Available(user));
+        if extra > available {
+            return Err(EngineError::InsufficientFunds(format!(
+                "resuming needs {extra} more credits held but {available} are available"
+            )));
+        }
+        self.offers[id.index()].status = OfferStatus::Open;
+        self.rebalance_pool(ctx, user)?;
+        ctx.emit(Event::OfferResumed { offer: id, user });
+        self.match_and_rest(ctx, id)
+    }
+
+    /// Applies everything due up to and including `target`, in time order: offer expiries,
+    /// then maturations (with their settlements) at each instant.
+    pub(crate) fn advance(&mut self, ctx: &mut Ctx, target: Timestamp) -> EngineResult<()> {
+        loop {
+            let next_exp = self.expiries.first().copied().filter(|(t, _)| *t <= target);
+            let next_mat = self.maturities.first().copied().filter(|(t, _)| *t <= target);
+            match (next_exp, next_mat) {
+                (Some((te, o)), m) if m.is_none_or(|(tm, _)| te <= tm) => {
+                    ctx.now = te;
+                    self.retire(ctx, o, OfferStatus::Expired, CancelReason::User)?;
+                }
+                (_, Some((tm, s))) => {
+                    ctx.now = tm;
+                    self.maturities.remove(&(tm, s));
+                    self.mature(ctx, s)?;
+                }
+                _ => break,
+            }
+        }
+        ctx.now = target;
+        Ok(())
+    }
+
+    fn mature(&mut self, ctx: &mut Ctx, s: SeriesId) -> EngineResult<()> {
+        let mut live: Vec<OfferId> = self.series[s.index()].live_offers.iter().copied().collect();
+        live.sort_unstable();
+        for o in live {
+            self.retire(ctx, o, OfferStatus::Cancelled, CancelReason::Maturation)?;
+        }
+        self.series[s.index()].status = SeriesStatus::Matured;
+        ctx.emit(Event::SeriesMatured { series: s });
+        self.awaiting.insert(s);
+        self.settle_from_tracker(ctx, s)
+    }
+
+    /// Settles a matured series from its issue's state at the maturation instant, if the tracker
+    /// can tell yet (local: always; synced: after a sync newer than the maturation).
+    pub(crate) fn settle_from_tracker(&mut self, ctx: &mut Ctx, s: SeriesId) -> EngineResult<()> {
+        let series = &self.series[s.index()];
+        let issue = &self.issues[series.issue.index()];
+        if series.status != SeriesStatus::Matured || !issue.decidable_at(series.maturation) {
+            return Ok(());
+        }
+        let outcome = match issue.state_at(series.maturation) {
+            IssueState::Closed(CloseReason::Completed) => Outcome::Fixed,
+            _ => Outcome::Unfixed,
+        };
+        self.settle(ctx, s, outcome, None)
+    }
+
+    /// An admin's decision on a matured series.
+    pub(crate) fn decide(
+        &mut self,
+        ctx: &mut Ctx,
+        s: SeriesId,
+        outcome: Outcome,
+        actor: String,
+        reason: String,
+    ) -> EngineResult<()> {
+        let status = self.series[s.index()].status;
+        match status {
+            SeriesStatus::Open => Err(EngineError::InvalidState("the series has not matured yet".into())),
+            SeriesStatus::Settled => Err(EngineError::InvalidState("the series is already settled".into())),
+            SeriesStatus::Matured => self.settle(ctx, s, outcome, Some((actor, reason))),
+        }
+    }
+
+    /// Pays every unit of a matured series from its escrow: exactly once (the status check), and
+    /// the escrow ends at exactly zero.
+    fn settle(
+        &mut self,
+        ctx: &mut Ctx,
+        s: SeriesId,
+        outcome: Outcome,
+        manual: Option<(String, String)>,
+    ) -> EngineResult<()> {
+        if self.series[s.index()].status != SeriesStatus::Matured {
+            return Err(EngineError::InvalidState("only a matured, unsettled series can be settled".into()));
+        }
+        let fixed_pays = outcome.fixed_pays_micros();
+        let unfixed_pays = MICROS_PER_CREDIT - fixed_pays;
+        let holders: Vec<UserId> = self.series[s.index()].holders.iter().copied().collect();
+        for user in holders {
+            let Some(pos) = self.positions.get_mut(&(user, s)) else { continue };
+            for (side, per_unit) in [
+                (crate::exchange::types::Side::Fixed, fixed_pays),
+                (crate::exchange::types::Side::Unfixed, unfixed_pays),
+            ] {
+                let h = pos.side_mut(side);
+                if h.units == 0 {
+                    continue;
+                }
+                let units = h.units;
+                let amount =
+                    Amount(per_unit.checked_mul(units as i64).ok_or_else(|| crate::error::overflow("payout"))?);
+                h.dispose(units, amount)?;
+                ctx.ledger.transfer(Account::Escrow(s), Account::Available(user), amount)?;
+                ctx.emit(Event::Payout { series: s, user, side, units, amount });
+            }
+        }
+        let left = ctx.ledger.balance(Account::Escrow(s));
+        if left != Amount::ZERO {
+            return Err(EngineError::Internal(format!("escrow of series {} ends at {left}, not 0", s.0)));
+        }
+        let series = &mut self.series[s.index()];
+        series.units = 0;
+        series.status = SeriesStatus::Settled;
+        series.outcome = Some(outcome);
+        series.settled_at = Some(ctx.now);
+        let manual_flag = manual.is_some();
+        if let Some((actor, reason)) = manual {
+            series.decided_by = Some(actor);
+            series.decision_reason = Some(reason);
+        }
+        self.awaiting.remove(&s);
+        ctx.emit(Event::SeriesSettled { series: s, outcome, manual: manual_flag });
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! The issue-futures exchange (spec/exchange.md): issues of trackers, series, one book per
+//! series, four offer kinds, matching, holds, positions, maturation and settlement.
+//!
+//! All money moves through the engine's [`Ledger`]; this module keeps the non-money state and
+//! the rules. Submodules each own one job:
+//! * `issues`: tracker issues and their state as of any instant;
+//! * `book`: price-time ordered levels;
+//! * `matching`: planning and executing fills for an arriving offer;
+//! * `holds`: reserving, releasing and pooling what open offers need;
+//! * `lifecycle`: placing, cancelling, resuming, expiring, maturing, settling;
+//! * `positions`: holdings with cost basis;
+//! * `views`: read-only projections for drivers.
+
+pub mod book;
+pub mod holds;
+pub mod issues;
+pub mod lifecycle;
+pub mod matching;
+pub mod positions;
+pub mod types;
+pub mod views;
+
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::event::{Event, Timed};
+use crate::ids::{IssueId, Names, OfferId, SeriesId, UserId};
+use crate::ledger::Ledger;
+use crate::money::{Amount, Price};
+use crate::time::Timestamp;
+use book::Book;
+use issues::Issue;
+use positions::Position;
+use types::{OfferKind, OfferStatus, Outcome, SeriesStatus};
+
+/// Largest volume of one offer (keeps every `price x volume` far inside i64).
+pub const MAX_VOLUME: u64 = 1_000_000_000;
+
+/// Configurable limits (defaults suit a public sandbox; the simulator raises them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_open_offers_per_user: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_open_offers_per_user: 10_000 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    pub user: UserId,
+    pub series: SeriesId,
+    pub kind: OfferKind,
+    /// The price of the offer's own side.
+    pub price: Price,
+    pub volume: u64,
+    pub remaining: u64,
+    pub aon: bool,
+    /// Only buy offers pool.
+    pub poolable: bool,
+    pub expiration: Timestamp,
+    pub status: OfferStatus,
+    pub placed_at: Timestamp,
+}
+
+impl Offer {
+    /// The offer's price on the fixed-price book.
+    pub fn book_bp(&self) -> u16 {
+        let p = match self.kind {
+            OfferKind::BuyFixed | OfferKind::SellFixed => self.price,
+            OfferKind::BuyUnfixed | OfferKind::SellUnfixed => self.price.complement(),
+        };
+        p.bp() as u16
+    }
+    /// Credits a buy offer needs reserved for its remaining volume (0 for sells).
+    pub fn requirement(&self) -> Amount {
+        if self.kind.is_buy() {
+            self.price.cost(self.remaining).unwrap_or(Amount(i64::MAX))
+        } else {
+            Amount::ZERO
+        }
+    }
+    pub fn is_live(&self) -> bool {
+        matches!(self.status, OfferStatus::Open | OfferStatus::Suspended)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Series {
+    pub issue: IssueId,
+    pub maturation: Timestamp,
+    pub status: SeriesStatus,
+    /// Outstanding units (= fixed units held = unfixed units held).
+    pub units: u64,
+    pub outcome: Option<Outcome>,
+    pub settled_at: Option<Timestamp>,
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    /// Price (fixed side) and volume of the last trade, for marks and listings.
+    pub last_price: Option<Price>,
+    pub traded_volume: u64,
+    /// Users that own or owned units (for settlement), in id order.
+    pub holders: BTreeSet<UserId>,
+    /// Offers open or suspended on this series (cancelled at maturation).
+    pub live_offers: FxHashSet<OfferId>,
+}
+
+/// Per-user exchange state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trader {
+    /// The one hold shared by this user's active poolable buy offers: the largest requirement.
+    pub pool_hold: Amount,
+    /// Poolable buy offers that are open or suspended.
+    pub pooled: Vec<OfferId>,
+    /// Open + suspended offers (for the per-user limit).
+    pub live_offers: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Exchange {
+    pub(crate) issue_names: Names,
+    pub(crate) issues: Vec<Issue>,
+    pub(crate) series_keys: FxHashMap<(IssueId, Timestamp), SeriesId>,
+    pub(crate) series: Vec<Series>,
+    pub(crate) books: Vec<Book>,
+    pub(crate) offer_names: Names,
+    pub(crate) offers: Vec<Offer>,
+    pub(crate) traders: Vec<Trader>,
+    pub(crate) positions: FxHashMap<(UserId, SeriesId), Position>,
+    /// Open offers that expire before their series matures, by expiration.
+    pub(crate) expiries: BTreeSet<(Timestamp, OfferId)>,
+    /// Open series by maturation.
+    pub(crate) maturities: BTreeSet<(Timestamp, SeriesId)>,
+    /// Matured series waiting for a decision.
+    pub(crate) awaiting: BTreeSet<SeriesId>,
+    pub(crate) limits: Limits,
+    /// Scratch space of the matcher, kept to avoid an allocation per arriving offer.
+    pub(crate) scratch: matching::Scratch,
+}
+
+/// What the exchange's operations need from the engine around it.
+pub struct Ctx<'a> {
+    pub ledger: &'a mut Ledger,
+    pub out: &'a mut Vec<Timed>,
+    pub now: Timestamp,
+}
+
+impl Ctx<'_> {
+    pub fn emit(&mut self, event: Event) {
+        self.out.push(Timed { at: self.now, event });
+    }
+}
+
+impl Exchange {
+    pub fn with_limits(limits: Limits) -> Exchange {
+        Exchange { limits, ..Exchange::default() }
+    }
+
+    pub(crate) fn trader_mut(&mut self, user: UserId) -> &mut Trader {
+        if self.traders.len() <= user.index() {
+            self.traders.resize_with(user.index() + 1, Trader::default);
+        }
+        &mut self.traders[user.index()]
+    }
+
+    pub fn trader(&self, user: UserId) -> Option<&Trader> {
+        self.traders.get(user.index())
+    }
+
+    pub fn offer(&self, id: OfferId) -> Option<&Offer> {
+        self.offers.get(id.index())
+    }
+    pub fn offer_id(&self, name: &str) -> Option<OfferId> {
+        self.offer_names.get(name).map(OfferId)
+    }
+    pub fn offer_name(&self, id: OfferId) -> &str {
+        self.offer_names.name(id.0)
+    }
+    pub fn series(&self, id: SeriesId) -> Option<&Series> {
+        self.series.get(id.index())
+    }
+    pub fn series_id(&self, issue: IssueId, maturation: Timestamp) -> Option<SeriesId> {
+        self.series_keys.get(&(issue, maturation)).copied()
+    }
+    pub fn issue_id(&self, name: &str) -> Option<IssueId> {
+        self.issue_names.get(name).map(IssueId)
+    }
+    pub fn issue_name(&self, id: IssueId) -> &str {
+        self.issue_names.name(id.0)
+    }
+    pub fn issue(&self, id: IssueId) -> Option<&Issue> {
+        self.issues.get(id.index())
+    }
+    pub fn book(&self, id: SeriesId) -> Option<&Book> {
+        self.books.get(id.index())
+    }
+    pub fn position(&self, user: UserId, series: SeriesId) -> Option<&Position> {
+        self.positions.get(&(user, series))
+    }
+    pub fn series_count(&self) -> usize {
+        self.series.len()
+    }
+    pub fn offer_count(&self) -> usize {
+        self.offers.len()
+    }
+    pub fn issue_count(&self) -> usize {
+        self.issues.len()
+    }
+    pub fn all_series(&self) -> impl Iterator<Item = (SeriesId, &Series)> {
+        self.series.iter().enumerate().map(|(i, s)| (SeriesId(i as u32), s))
+    }
+    pub fn all_offers(&self) -> impl Iterator<Item = (OfferId, &Offer)> {
+        self.offers.iter().enumerate().map(|(i, o)| (OfferId(i as u32), o))
+    }
+    pub fn all_issues(&self) -> impl Iterator<Item = (IssueId, &Issue)> {
+        self.issues.iter().enumerate().map(|(i, s)| (IssueId(i as u32), s))
+    }
+    /// Every position, sorted by (user, series) for deterministic output.
+    pub fn all_positions(&self) -> Vec<((UserId, SeriesId), &Position)> {
+        let mut v: Vec<_> = self.positions.iter().map(|(k, p)| (*k, p)).collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    }
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+    /// The earliest instant at which something is due (expiry or maturation), if any.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        let e = self.expiries.first().map(|(t, _)| *t);
+        let m = self.maturities.first().map(|(t, _)| *t);
+        match (e, m) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}

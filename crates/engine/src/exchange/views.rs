@@ -1,0 +1,133 @@
+//! Read-only projections of exchange state for drivers (replay output, API, UI, simulator).
+
+use serde::Serialize;
+
+use crate::exchange::types::{IssueState, Outcome, Side};
+use crate::exchange::Exchange;
+use crate::ids::{SeriesId, UserId};
+use crate::money::{Amount, Price};
+use crate::time::Timestamp;
+
+/// One price level of a book, in fixed-price terms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Level {
+    pub price: Price,
+    pub volume: u64,
+    pub offers: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Depth {
+    /// Best (highest) first.
+    pub bids: Vec<Level>,
+    /// Best (lowest) first.
+    pub asks: Vec<Level>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeriesView {
+    pub issue: String,
+    pub maturation: Timestamp,
+    pub status: &'static str,
+    pub winner: Option<Side>,
+    pub outcome: Option<Outcome>,
+    pub units: u64,
+    pub escrow: Amount,
+    pub last_price: Option<Price>,
+    pub volume: u64,
+    pub best_bid: Option<Price>,
+    pub best_ask: Option<Price>,
+    pub decided_by: Option<String>,
+    pub settled_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PositionView {
+    pub issue: String,
+    pub maturation: Timestamp,
+    pub side: Side,
+    pub units: u64,
+    pub held: u64,
+    pub cost_basis: Amount,
+    pub realized_pnl: Amount,
+    /// Marked at the series' last trade price (or its payout once settled); null without trades.
+    pub unrealized_pnl: Option<Amount>,
+}
+
+impl Exchange {
+    pub fn depth(&self, s: SeriesId, max_levels: usize) -> Depth {
+        let Some(book) = self.books.get(s.index()) else { return Depth { bids: vec![], asks: vec![] } };
+        let level = |(p, ids): (&u16, &std::collections::VecDeque<crate::ids::OfferId>)| Level {
+            price: Price::from_bp(*p as u32).unwrap_or(Price::ZERO),
+            volume: ids.iter().map(|o| self.offers[o.index()].remaining).sum(),
+            offers: ids.len(),
+        };
+        Depth {
+            bids: book.bids.iter().rev().take(max_levels).map(level).collect(),
+            asks: book.asks.iter().take(max_levels).map(level).collect(),
+        }
+    }
+
+    pub fn series_view(&self, s: SeriesId, escrow: Amount) -> Option<SeriesView> {
+        let series = self.series.get(s.index())?;
+        let book = &self.books[s.index()];
+        let bp = |p: Option<u16>| p.and_then(|p| Price::from_bp(p as u32));
+        Some(SeriesView {
+            issue: self.issue_name(series.issue).to_owned(),
+            maturation: series.maturation,
+            status: series.status.as_str(),
+            winner: series.outcome.and_then(|o| o.winner()),
+            outcome: series.outcome,
+            units: series.units,
+            escrow,
+            last_price: series.last_price,
+            volume: series.traded_volume,
+            best_bid: bp(book.best_bid()),
+            best_ask: bp(book.best_ask()),
+            decided_by: series.decided_by.clone(),
+            settled_at: series.settled_at,
+        })
+    }
+
+    /// A user's positions (sides with units, or with realised P&L), in series order.
+    pub fn positions_of(&self, user: UserId) -> Vec<PositionView> {
+        let mut keys: Vec<SeriesId> = self.positions.keys().filter(|(u, _)| *u == user).map(|(_, s)| *s).collect();
+        keys.sort_unstable();
+        let mut out = Vec::new();
+        for s in keys {
+            let pos = &self.positions[&(user, s)];
+            let series = &self.series[s.index()];
+            for side in [Side::Fixed, Side::Unfixed] {
+                let h = pos.side(side);
+                if h.units == 0 && h.realized == Amount::ZERO && h.cost == Amount::ZERO {
+                    continue;
+                }
+                let mark = series.last_price.map(|p| if side == Side::Fixed { p } else { p.complement() });
+                let unrealized = mark.and_then(|p| p.cost(h.units)).and_then(|v| v.checked_sub(h.cost));
+                out.push(PositionView {
+                    issue: self.issue_name(series.issue).to_owned(),
+                    maturation: series.maturation,
+                    side,
+                    units: h.units,
+                    held: h.held,
+                    cost_basis: h.cost,
+                    realized_pnl: h.realized,
+                    unrealized_pnl: if h.units == 0 { Some(Amount::ZERO) } else { unrealized },
+                });
+            }
+        }
+        out
+    }
+
+    /// The issue's current state, and the fixed-side price of each of its series.
+    pub fn issue_state(&self, name: &str) -> Option<IssueState> {
+        self.issue_id(name).map(|i| self.issues[i.index()].current())
+    }
+
+    pub fn series_of_issue(&self, issue: crate::ids::IssueId) -> Vec<SeriesId> {
+        let mut v: Vec<SeriesId> =
+            self.series.iter().enumerate().filter(|(_, s)| s.issue == issue).map(|(i, _)| SeriesId(i as u32)).collect();
+        v.sort_by_key(|s| self.series[s.index()].maturation);
+        v
+    }
+}

@@ -1,0 +1,168 @@
+//! Whole-engine invariants, checked after every command in tests and by `peerex check` on a
+//! live database. Each returns a message naming the first violation found.
+
+use rustc_hash::FxHashMap;
+
+use crate::engine::Engine;
+use crate::exchange::types::{OfferStatus, SeriesStatus, Side};
+use crate::ids::{OfferId, SeriesId, UserId};
+use crate::ledger::Account;
+use crate::money::{Amount, MICROS_PER_CREDIT};
+
+impl Engine {
+    /// Checks every invariant of the ledger, the books, holds, escrows and positions.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.ledger.check()?;
+        self.check_holds()?;
+        self.check_series()?;
+        self.check_books()?;
+        self.markets.check(&self.ledger)?;
+        Ok(())
+    }
+
+    /// Held credits = what open buy offers need; held units = what open sell offers offer.
+    fn check_holds(&self) -> Result<(), String> {
+        let x = &self.exchange;
+        let mut need: FxHashMap<UserId, i64> = FxHashMap::default();
+        let mut pool_max: FxHashMap<UserId, i64> = FxHashMap::default();
+        let mut units: FxHashMap<(UserId, SeriesId, Side), u64> = FxHashMap::default();
+        for (_, o) in x.all_offers() {
+            if o.status != OfferStatus::Open {
+                continue;
+            }
+            if o.kind.is_buy() {
+                let r = o.requirement().0;
+                if o.poolable {
+                    let m = pool_max.entry(o.user).or_default();
+                    *m = (*m).max(r);
+                } else {
+                    *need.entry(o.user).or_default() += r;
+                }
+            } else {
+                *units.entry((o.user, o.series, o.kind.side())).or_default() += o.remaining;
+            }
+        }
+        for (user, name) in self.users() {
+            let pool = x.trader(user).map_or(0, |t| t.pool_hold.0);
+            let expected_pool = pool_max.get(&user).copied().unwrap_or(0);
+            if pool != expected_pool {
+                return Err(format!(
+                    "{name}: pool hold {} but largest pooled requirement {}",
+                    Amount(pool),
+                    Amount(expected_pool)
+                ));
+            }
+            let expected = need.get(&user).copied().unwrap_or(0) + pool;
+            let held = self.ledger.balance(Account::Held(user)).0;
+            if held != expected {
+                return Err(format!("{name}: held {} but open offers need {}", Amount(held), Amount(expected)));
+            }
+        }
+        for ((user, series), pos) in x.all_positions() {
+            for side in [Side::Fixed, Side::Unfixed] {
+                let h = pos.side(side);
+                let offered = units.get(&(user, series, side)).copied().unwrap_or(0);
+                if h.held != offered || h.held > h.units {
+                    return Err(format!(
+                        "{}: {} units held {} of {} but open sells offer {offered}",
+                        self.user_name(user),
+                        side.as_str(),
+                        h.held,
+                        h.units
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Escrow = outstanding units x 1 credit; fixed units = unfixed units = series units.
+    fn check_series(&self) -> Result<(), String> {
+        let x = &self.exchange;
+        let mut fixed: FxHashMap<SeriesId, u64> = FxHashMap::default();
+        let mut unfixed: FxHashMap<SeriesId, u64> = FxHashMap::default();
+        for ((_, s), pos) in x.all_positions() {
+            *fixed.entry(s).or_default() += pos.fixed.units;
+            *unfixed.entry(s).or_default() += pos.unfixed.units;
+        }
+        for (id, s) in x.all_series() {
+            let escrow = self.ledger.balance(Account::Escrow(id)).0;
+            let expected = (s.units as i64) * MICROS_PER_CREDIT;
+            if escrow != expected {
+                return Err(format!("series {}: escrow {} but {} units outstanding", id.0, Amount(escrow), s.units));
+            }
+            let (f, u) = (fixed.get(&id).copied().unwrap_or(0), unfixed.get(&id).copied().unwrap_or(0));
+            if f != s.units || u != s.units {
+                return Err(format!("series {}: {} units but {f} fixed and {u} unfixed held", id.0, s.units));
+            }
+            if s.status == SeriesStatus::Settled && s.units != 0 {
+                return Err(format!("series {} settled with units left", id.0));
+            }
+            if s.status != SeriesStatus::Open && !s.live_offers.is_empty() {
+                return Err(format!("series {} matured with live offers", id.0));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every open offer sits on its book exactly once at its price; nothing else does; two
+    /// non-AON offers never cross; one user's offers never cross each other.
+    fn check_books(&self) -> Result<(), String> {
+        let x = &self.exchange;
+        let mut seen: FxHashMap<OfferId, u32> = FxHashMap::default();
+        for (sid, _) in x.all_series() {
+            let Some(book) = x.book(sid) else { return Err(format!("series {} has no book", sid.0)) };
+            let mut best_bid: Option<u16> = None;
+            let mut best_ask: Option<u16> = None;
+            let mut user_bid: FxHashMap<UserId, u16> = FxHashMap::default();
+            let mut user_ask: FxHashMap<UserId, u16> = FxHashMap::default();
+            for (is_bid, side) in [(true, &book.bids), (false, &book.asks)] {
+                for (price, level) in side {
+                    if level.is_empty() {
+                        return Err(format!("series {}: empty level {price}", sid.0));
+                    }
+                    for &id in level {
+                        let o = x.offer(id).ok_or("book names an unknown offer")?;
+                        *seen.entry(id).or_default() += 1;
+                        if o.status != OfferStatus::Open
+                            || o.series != sid
+                            || o.kind.is_bid() != is_bid
+                            || o.book_bp() != *price
+                            || o.remaining == 0
+                        {
+                            return Err(format!("offer {} is misplaced on series {}'s book", x.offer_name(id), sid.0));
+                        }
+                        let (best, mine) =
+                            if is_bid { (&mut best_bid, &mut user_bid) } else { (&mut best_ask, &mut user_ask) };
+                        let better = |a: u16, b: u16| if is_bid { a.max(b) } else { a.min(b) };
+                        if !o.aon {
+                            *best = Some(best.map_or(*price, |b| better(b, *price)));
+                        }
+                        let m = mine.entry(o.user).or_insert(*price);
+                        *m = better(*m, *price);
+                    }
+                }
+            }
+            if let (Some(b), Some(a)) = (best_bid, best_ask) {
+                if b >= a {
+                    return Err(format!("series {}: non-AON bid {b} crosses ask {a}", sid.0));
+                }
+            }
+            for (user, b) in &user_bid {
+                if let Some(a) = user_ask.get(user) {
+                    if b >= a {
+                        return Err(format!("series {}: {}'s own offers cross", sid.0, self.user_name(*user)));
+                    }
+                }
+            }
+        }
+        for (id, o) in x.all_offers() {
+            let n = seen.get(&id).copied().unwrap_or(0);
+            let expected = u32::from(o.status == OfferStatus::Open);
+            if n != expected {
+                return Err(format!("offer {} ({:?}) is on the book {n} times", x.offer_name(id), o.status));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! The one double-entry ledger every mechanism moves money through.
+//!
+//! Every movement is a transfer between two accounts, so the sum over all accounts is always
+//! exactly zero: the mint's (negative) balance is minus every credit in existence. Accounts that
+//! represent someone's money can never go below zero; a transfer that would make them is refused
+//! before anything moves.
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::error::{EngineError, EngineResult};
+use crate::ids::{MarketId, PeerId, SeriesId, UserId};
+use crate::money::Amount;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Account {
+    /// Issues play money (deposits) and takes it back (withdrawals). Negative by design.
+    Mint,
+    /// A user's spendable credits.
+    Available(UserId),
+    /// A user's credits reserved by open buy offers (and poolable holds).
+    Held(UserId),
+    /// Credits backing a series' units: 1 credit per outstanding unit until settlement.
+    Escrow(SeriesId),
+    /// A prediction market's market-maker cash: the creator's subsidy plus what traders paid.
+    MarketMaker(MarketId),
+    /// A prediction market's trading fees, which pay arbiters' rewards.
+    ArbitrationPool(MarketId),
+    /// The resource market's bank (the server). May be negative: it is the counterparty of
+    /// every peer's virtual balance.
+    ResourceBank,
+    /// A peer's virtual-credit balance in the resource market. May be negative down to the
+    /// maximum deficit, which the resource market enforces.
+    PeerBalance(PeerId),
+    /// Sub-micro remainders of proportional payouts (e.g. outcome X paid per unit), so escrows
+    /// end at exactly zero without minting.
+    Rounding,
+}
+
+impl Account {
+    /// Whether the account may hold a negative balance.
+    pub fn may_be_negative(self) -> bool {
+        matches!(self, Account::Mint | Account::ResourceBank | Account::PeerBalance(_))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+    balances: FxHashMap<Account, i64>,
+    transfers: u64,
+}
+
+impl Ledger {
+    pub fn balance(&self, account: Account) -> Amount {
+        Amount(self.balances.get(&account).copied().unwrap_or(0))
+    }
+
+    /// Moves `amount` (>= 0) from one account to another. Refused, changing nothing, when the
+    /// source cannot go negative and holds too little, or when a balance would overflow.
+    pub fn transfer(&mut self, from: Account, to: Account, amount: Amount) -> EngineResult<()> {
+        if amount.is_negative() {
+            return Err(EngineError::Internal(format!("negative transfer {amount} from {from:?} to {to:?}")));
+        }
+        if amount.0 == 0 || from == to {
+            return Ok(());
+        }
+        let from_bal = self.balance(from).0;
+        let to_bal = self.balance(to).0;
+        let new_from =
+            from_bal.checked_sub(amount.0).ok_or_else(|| EngineError::Overflow(format!("balance of {from:?}")))?;
+        if new_from < 0 && !from.may_be_negative() {
+            return Err(EngineError::InsufficientFunds(format!(
+                "{from:?} holds {} but {} is needed",
+                Amount(from_bal),
+                amount
+            )));
+        }
+        let new_to = to_bal.checked_add(amount.0).ok_or_else(|| EngineError::Overflow(format!("balance of {to:?}")))?;
+        self.set(from, new_from);
+        self.set(to, new_to);
+        self.transfers += 1;
+        Ok(())
+    }
+
+    fn set(&mut self, account: Account, value: i64) {
+        if value == 0 {
+            self.balances.remove(&account);
+        } else {
+            self.balances.insert(account, value);
+        }
+    }
+
+    /// Number of transfers applied so far (for metrics).
+    pub fn transfer_count(&self) -> u64 {
+        self.transfers
+    }
+
+    /// All non-zero balances, sorted by account (deterministic).
+    pub fn balances(&self) -> Vec<(Account, Amount)> {
+        let mut v: Vec<_> = self.balances.iter().map(|(a, b)| (*a, Amount(*b))).collect();
+        v.sort();
+        v
+    }
+
+    /// Credits in existence: minus the mint's balance.
+    pub fn minted(&self) -> Amount {
+        Amount(-self.balance(Account::Mint).0)
+    }
+
+    /// The ledger's own invariants: balances sum to zero; no protected account is negative.
+    pub fn check(&self) -> Result<(), String> {
+        let mut sum: i128 = 0;
+        for (account, bal) in &self.balances {
+            sum += *bal as i128;
+            if *bal < 0 && !account.may_be_negative() {
+                return Err(format!("{account:?} is negative: {}", Amount(*bal)));
+            }
+        }
+        if sum != 0 {
+            return Err(format!("ledger does not balance: sum of all accounts is {sum} micro-credits"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfers_conserve_and_refuse_overdrafts() {
+        let mut l = Ledger::default();
+        let u = Account::Available(UserId(0));
+        l.transfer(Account::Mint, u, Amount::credits(10)).unwrap();
+        assert_eq!(l.balance(u), Amount::credits(10));
+        assert_eq!(l.minted(), Amount::credits(10));
+        let err = l.transfer(u, Account::Held(UserId(0)), Amount::credits(11)).unwrap_err();
+        assert_eq!(err.code(), "insufficient_funds");
+        assert_eq!(l.balance(u), Amount::credits(10), "refused transfer moved nothing");
+        l.transfer(u, Account::Held(UserId(0)), Amount::credits(4)).unwrap();
+        l.check().unwrap();
+        assert_eq!(l.balances().len(), 3);
+    }
+
+    #[test]
+    fn negative_transfer_is_an_internal_error() {
+        let mut l = Ledger::default();
+        assert_eq!(l.transfer(Account::Mint, Account::Rounding, Amount(-1)).unwrap_err().code(), "internal");
+    }
+}

@@ -1,0 +1,203 @@
+//! Public JSON forms: events with names instead of ids, and the state summary that
+//! `peerex replay` prints (spec/commands.md, "Output of peerex replay").
+
+use serde_json::{json, Map, Value};
+
+use crate::engine::Engine;
+use crate::event::{Event, Timed};
+use crate::exchange::types::{OfferKind, Side};
+use crate::ids::{OfferId, SeriesId, UserId};
+use crate::ledger::Account;
+
+impl Engine {
+    fn series_ref(&self, s: SeriesId) -> (String, String) {
+        match self.exchange.series(s) {
+            Some(series) => (self.exchange.issue_name(series.issue).to_owned(), series.maturation.to_rfc3339()),
+            None => ("?".into(), "?".into()),
+        }
+    }
+
+    fn offer_fields(&self, o: OfferId, m: &mut Map<String, Value>) {
+        m.insert("offer".into(), json!(self.exchange.offer_name(o)));
+        if let Some(offer) = self.exchange.offer(o) {
+            m.insert("kind".into(), json!(offer.kind.as_str()));
+            m.insert("price".into(), json!(offer.price));
+            m.insert("volume".into(), json!(offer.volume));
+            m.insert("remaining".into(), json!(offer.remaining));
+            m.insert("aon".into(), json!(offer.aon));
+            m.insert("poolable".into(), json!(offer.poolable));
+            m.insert("expiration".into(), json!(offer.expiration));
+            let (issue, maturation) = self.series_ref(offer.series);
+            m.insert("issue".into(), json!(issue));
+            m.insert("maturation".into(), json!(maturation));
+        }
+    }
+
+    /// The public JSON form of an event: `{"at", "type", ...}` with names, decimal strings and
+    /// RFC 3339 times.
+    pub fn render_event(&self, t: &Timed) -> Value {
+        let mut m = Map::new();
+        m.insert("at".into(), json!(t.at));
+        let user = |u: UserId| json!(self.user_name(u));
+        let ty = match &t.event {
+            Event::UserCreated { user: u } => {
+                m.insert("user".into(), user(*u));
+                "user_created"
+            }
+            Event::Deposited { user: u, amount } => {
+                m.insert("user".into(), user(*u));
+                m.insert("amount".into(), json!(amount));
+                "deposited"
+            }
+            Event::Withdrew { user: u, amount } => {
+                m.insert("user".into(), user(*u));
+                m.insert("amount".into(), json!(amount));
+                "withdrew"
+            }
+            Event::IssueOpened { issue }
+            | Event::IssueReopened { issue }
+            | Event::IssueSynced { issue }
+            | Event::IssueClosed { issue, .. } => {
+                m.insert("issue".into(), json!(self.exchange.issue_name(*issue)));
+                if let Event::IssueClosed { reason, .. } = &t.event {
+                    m.insert("reason".into(), json!(reason));
+                }
+                match &t.event {
+                    Event::IssueOpened { .. } => "issue_opened",
+                    Event::IssueReopened { .. } => "issue_reopened",
+                    Event::IssueSynced { .. } => "issue_synced",
+                    _ => "issue_closed",
+                }
+            }
+            Event::SeriesCreated { series } | Event::SeriesMatured { series } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                if matches!(t.event, Event::SeriesCreated { .. }) {
+                    "series_created"
+                } else {
+                    "series_matured"
+                }
+            }
+            Event::SeriesSettled { series, outcome, manual } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("winner".into(), json!(outcome.winner()));
+                m.insert("fixed_pays".into(), json!(crate::money::Amount(outcome.fixed_pays_micros())));
+                m.insert("manual".into(), json!(manual));
+                "series_settled"
+            }
+            Event::OfferPlaced { offer, user: u, .. } => {
+                m.insert("user".into(), user(*u));
+                self.offer_fields(*offer, &mut m);
+                "offer_placed"
+            }
+            Event::OfferFilled { offer, user: u }
+            | Event::OfferExpired { offer, user: u }
+            | Event::OfferSuspended { offer, user: u }
+            | Event::OfferResumed { offer, user: u } => {
+                m.insert("user".into(), user(*u));
+                m.insert("offer".into(), json!(self.exchange.offer_name(*offer)));
+                match &t.event {
+                    Event::OfferFilled { .. } => "offer_filled",
+                    Event::OfferExpired { .. } => "offer_expired",
+                    Event::OfferSuspended { .. } => "offer_suspended",
+                    _ => "offer_resumed",
+                }
+            }
+            Event::OfferCancelled { offer, user: u, reason } => {
+                m.insert("user".into(), user(*u));
+                m.insert("offer".into(), json!(self.exchange.offer_name(*offer)));
+                m.insert("reason".into(), json!(reason));
+                "offer_cancelled"
+            }
+            Event::Traded { series, kind, price, volume, bid, bid_user, ask, ask_user, maker } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("kind".into(), json!(kind));
+                m.insert("price".into(), json!(price));
+                m.insert("volume".into(), json!(volume));
+                m.insert("bid".into(), json!(self.exchange.offer_name(*bid)));
+                m.insert("bid_user".into(), user(*bid_user));
+                m.insert("ask".into(), json!(self.exchange.offer_name(*ask)));
+                m.insert("ask_user".into(), user(*ask_user));
+                m.insert("maker".into(), json!(self.exchange.offer_name(*maker)));
+                "traded"
+            }
+            Event::Payout { series, user: u, side, units, amount } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("user".into(), user(*u));
+                m.insert("side".into(), json!(side));
+                m.insert("units".into(), json!(units));
+                m.insert("amount".into(), json!(amount));
+                "payout"
+            }
+            Event::MarketEvent { market, user: u, detail } => {
+                m.insert("market".into(), json!(self.markets.name(*market)));
+                if let Some(u) = u {
+                    m.insert("user".into(), user(*u));
+                }
+                if let Ok(Value::Object(d)) = serde_json::to_value(detail) {
+                    m.extend(d);
+                }
+                "market"
+            }
+        };
+        m.insert("type".into(), json!(ty));
+        Value::Object(m)
+    }
+
+    /// The state summary of spec/commands.md (users, offers, series, positions, markets).
+    pub fn summary(&self) -> Value {
+        let x = &self.exchange;
+        let mut users = Map::new();
+        for (id, name) in self.users() {
+            let (available, held) = self.balance(id);
+            users.insert(name.to_owned(), json!({"available": available, "held": held}));
+        }
+        let mut offers = Map::new();
+        for (id, o) in x.all_offers() {
+            offers.insert(
+                x.offer_name(id).to_owned(),
+                json!({"status": o.status.as_str(), "remaining": o.remaining, "user": self.user_name(o.user),
+                       "kind": o.kind.as_str(), "price": o.price, "volume": o.volume}),
+            );
+        }
+        let series: Vec<Value> = x
+            .all_series()
+            .filter_map(|(id, _)| x.series_view(id, self.ledger.balance(Account::Escrow(id))))
+            .map(|v| json!(v))
+            .collect();
+        let mut positions = Vec::new();
+        for ((user, sid), pos) in x.all_positions() {
+            let Some(s) = x.series(sid) else { continue };
+            for side in [Side::Fixed, Side::Unfixed] {
+                let h = pos.side(side);
+                if h.units == 0 {
+                    continue;
+                }
+                positions.push(json!({"user": self.user_name(user), "issue": x.issue_name(s.issue),
+                    "maturation": s.maturation, "side": side, "units": h.units, "cost_basis": h.cost,
+                    "realized_pnl": h.realized}));
+            }
+        }
+        let mut out = Map::new();
+        out.insert("time".into(), json!(self.now()));
+        out.insert("users".into(), Value::Object(users));
+        out.insert("offers".into(), Value::Object(offers));
+        out.insert("series".into(), Value::Array(series));
+        out.insert("positions".into(), Value::Array(positions));
+        out.insert("markets".into(), self.markets.summary());
+        out.insert("minted".into(), json!(self.ledger.minted()));
+        Value::Object(out)
+    }
+}
+
+/// Name of an offer kind for display.
+pub fn kind_name(k: OfferKind) -> &'static str {
+    k.as_str()
+}
