@@ -1,5 +1,8 @@
 //! The engine's integration tests: one binary, one module per concern.
 
+// Tests may unwrap: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
 mod acceptance;
 mod properties;
 mod rejections;
