@@ -1,0 +1,1 @@
+//! The scenarios of spec/simulation.md, one module each.
