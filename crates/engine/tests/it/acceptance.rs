@@ -87,8 +87,8 @@ fn offer(h: &mut H, at: &str, id: &str, user: &str, kind: &str, price: &str, vol
     h.run(json!({"at":at,"op":"offer","id":id,"user":user,"kind":kind,"issue":ISSUE,"maturation":MAT,"price":price,"volume":volume}));
 }
 
-fn offer_with(
-    h: &mut H,
+/// An offer command with extra fields (aon, poolable, expiration).
+fn offer_json(
     at: &str,
     id: &str,
     user: &str,
@@ -96,12 +96,12 @@ fn offer_with(
     price: &str,
     volume: u64,
     extra: serde_json::Value,
-) {
+) -> serde_json::Value {
     let mut cmd = json!({"at":at,"op":"offer","id":id,"user":user,"kind":kind,"issue":ISSUE,"maturation":MAT,"price":price,"volume":volume});
     if let (Some(c), Some(e)) = (cmd.as_object_mut(), extra.as_object()) {
         c.extend(e.clone());
     }
-    h.run(cmd);
+    cmd
 }
 
 const T1: &str = "2026-12-01T10:00:00Z";
@@ -203,7 +203,7 @@ fn best_price_first_and_improvement_goes_to_the_arriving_offer() {
 #[test]
 fn aon_as_maker_is_skipped_until_it_can_fill_whole() {
     let mut h = market(&["a", "b", "c", "d"]);
-    offer_with(&mut h, T1, "a1", "a", "buy_fixed", "0.5", 50, json!({"aon":true}));
+    h.run(offer_json(T1, "a1", "a", "buy_fixed", "0.5", 50, json!({"aon":true})));
     offer(&mut h, T2, "b1", "b", "buy_fixed", "0.4", 20);
     offer(&mut h, T3, "c1", "c", "buy_unfixed", "0.6", 20);
     assert_eq!(h.remaining("a1"), 50, "AON maker not partially filled");
@@ -217,11 +217,11 @@ fn aon_as_maker_is_skipped_until_it_can_fill_whole() {
 fn aon_as_taker_fills_whole_or_rests() {
     let mut h = market(&["a", "b", "c"]);
     offer(&mut h, T1, "a1", "a", "buy_fixed", "0.5", 30);
-    offer_with(&mut h, T2, "c1", "c", "buy_unfixed", "0.5", 50, json!({"aon":true}));
+    h.run(offer_json(T2, "c1", "c", "buy_unfixed", "0.5", 50, json!({"aon":true})));
     assert_eq!(h.remaining("a1"), 30, "an AON taker that cannot fill whole trades nothing");
     assert_eq!(h.offer_status("c1"), "open");
     assert_eq!(h.held("c"), cr("25"));
-    offer_with(&mut h, T3, "c2", "c", "buy_unfixed", "0.5", 30, json!({"aon":true}));
+    h.run(offer_json(T3, "c2", "c", "buy_unfixed", "0.5", 30, json!({"aon":true})));
     assert_eq!(h.offer_status("c2"), "filled");
     assert_eq!(h.offer_status("a1"), "filled");
 }
@@ -278,7 +278,7 @@ fn self_trade_prevention_cancels_the_resting_offer() {
 #[test]
 fn expired_offers_release_their_hold_and_never_trade() {
     let mut h = market(&["a", "b"]);
-    offer_with(&mut h, T1, "a1", "a", "buy_fixed", "0.5", 10, json!({"expiration":"2026-12-02T00:00:00Z"}));
+    h.run(offer_json(T1, "a1", "a", "buy_fixed", "0.5", 10, json!({"expiration":"2026-12-02T00:00:00Z"})));
     assert_eq!(h.held("a"), cr("5"));
     h.run(json!({"at":"2026-12-02T00:00:00Z","op":"tick"}));
     assert_eq!(h.offer_status("a1"), "expired");
