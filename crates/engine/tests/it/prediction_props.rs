@@ -1,0 +1,1 @@
+//! Properties of the prediction markets (proptest).
