@@ -510,3 +510,30 @@ fn reward_shortfall_is_paid_pro_rata_and_recorded() {
     assert_eq!(h.engine.ledger().minted(), cr("500"), "nothing minted");
     conserved(&h);
 }
+
+#[test]
+fn reliability_comes_from_history_with_the_prior() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "x", "y", "z"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    // Second market: deadline after the first one's window, its own window later still.
+    h.run(json!({"at":T0,"op":"create_market","id":"m2","user":"alice","statement":"s","deadline":LATER,
+        "b":"10","fee":"0.05","initial_shares":"0","report_deadline":"2026-12-25T00:00:00Z"}));
+    report(&mut h, "x", "m1", 1);
+    report(&mut h, "y", "m1", 1);
+    report(&mut h, "z", "m1", 0);
+    h.run(json!({"at":LATER,"op":"tick"}));
+    // m1 came out 2/3: mostly 1. x reported 1 there: a = (1 + 4)/(1 + 5); z reported 0: a = 4/6.
+    for (u, v) in [("x", 1), ("y", 1), ("z", 0)] {
+        h.run(json!({"at":"2026-12-19T00:00:00Z","op":"report","user":u,"market":"m2","value":v}));
+    }
+    h.run(json!({"at":"2026-12-26T00:00:00Z","op":"tick"}));
+    let rewards = market_events(&h, "reward");
+    let a_of = |u: &str| rewards.iter().rev().find(|r| r["user"] == u).unwrap()["a"].clone();
+    assert_eq!(a_of("x"), "0.833333");
+    assert_eq!(a_of("z"), "0.666667");
+    // Nobody has seen a mostly-0 market yet: c stays at the prior.
+    assert!(rewards.iter().all(|r| r["c"] == "0.2"));
+    let z = h.engine.markets().reliability(h.engine.user_id("z").unwrap());
+    assert_eq!((z.mostly_one, z.ones_when_one, z.mostly_zero), (2, 0, 0));
+}
