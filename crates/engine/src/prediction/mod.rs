@@ -19,7 +19,7 @@ pub mod resolution;
 pub mod trading;
 pub mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashSet;
 
@@ -58,6 +58,9 @@ pub struct Markets {
     trade_ids: FxHashSet<String>,
     /// Every arbiter's record over resolved binary markets (for a_i, c_i).
     reliability: BTreeMap<UserId, History>,
+    /// (instant, market) of every pending deadline and reporting-window close, so that moving
+    /// the clock touches only the markets that are due.
+    due: BTreeSet<(Timestamp, u32)>,
 }
 
 fn emit(ctx: &mut Ctx, market: MarketId, user: Option<UserId>, detail: MarketDetail) {
@@ -77,21 +80,27 @@ impl Markets {
         self.markets.get(id.index()).ok_or_else(|| EngineError::Internal(format!("no market #{}", id.0)))
     }
 
-    /// Moves every market whose deadline or reporting window passed by `to`: deadlines open
-    /// reporting (linked markets ask their tracker), closed windows resolve or void.
+    /// Moves every market whose deadline or reporting window passed by `to`, in time order:
+    /// deadlines open reporting (linked markets ask their tracker), closed windows resolve or void.
+    /// Events carry the instant they were due.
     pub(crate) fn advance(&mut self, ctx: &mut Ctx, to: Timestamp, exchange: &Exchange) -> EngineResult<()> {
         let start = ctx.now;
-        for i in 0..self.markets.len() {
-            let id = MarketId(i as u32);
+        while let Some(&(t, raw)) = self.due.first() {
+            if t > to {
+                break;
+            }
+            self.due.pop_first();
+            let id = MarketId(raw);
             let m = self.get(id)?;
-            if m.status == Status::Open && m.deadline <= to {
-                ctx.now = m.deadline.max(start);
+            ctx.now = t.max(start);
+            if m.status == Status::Open && m.deadline == t {
                 self.open_reporting(ctx, id)?;
                 self.try_issue_decision(ctx, id, exchange)?;
-            }
-            let m = self.get(id)?;
-            if m.status == Status::Reporting && m.issue.is_none() && m.report_deadline <= to && !m.window_closed {
-                ctx.now = m.report_deadline.max(start);
+                let m = self.get(id)?;
+                if m.status == Status::Reporting && m.issue.is_none() {
+                    self.due.insert((m.report_deadline, raw));
+                }
+            } else if m.status == Status::Reporting && m.issue.is_none() && m.report_deadline == t && !m.window_closed {
                 self.close_window(ctx, id)?;
             }
         }
@@ -259,6 +268,7 @@ impl Markets {
         }
         plan.apply(ctx.ledger)?;
         self.names.intern(&cmd.id);
+        self.due.insert((cmd.deadline, id.0));
         emit(
             ctx,
             id,

@@ -140,6 +140,16 @@ impl Markets {
             if paid != m.collected as i128 || fees != m.fees as i128 {
                 return Err(format!("market {}: per-trader payments do not add up", m.name));
             }
+            let waiting = match m.status {
+                Status::Open => Some(m.deadline),
+                Status::Reporting if m.issue.is_none() && !m.window_closed => Some(m.report_deadline),
+                _ => None,
+            };
+            if let Some(t) = waiting {
+                if !self.due.contains(&(t, id.0)) {
+                    return Err(format!("market {} ({}) is not scheduled for {t}", m.name, m.status.as_str()));
+                }
+            }
             let mm = ledger.balance(Account::MarketMaker(id)).0;
             let pool = ledger.balance(Account::ArbitrationPool(id)).0;
             match m.status {
