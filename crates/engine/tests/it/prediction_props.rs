@@ -48,18 +48,26 @@ proptest! {
     /// Buying shares and selling them straight back never makes money, whatever the state.
     #[test]
     fn round_trip_never_profits(
-        b in 1i64..200, fee in 0i64..200_000, before in -50i64..50, shares in 1i64..80, outcome in 0u32..2,
+        b in 1i64..200, fee in 0i64..200_000, before in -50i64..50, shares in 1i64..80, outcomes in 2u32..5,
+        outcome in 0u32..5, sell_first in any::<bool>(),
     ) {
+        let outcome = outcome % outcomes;
+        let shares = if sell_first { -shares } else { shares };
         let mut h = H::new();
         h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"alice","amount":"100000"}));
         h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"bob","amount":"100000"}));
         h.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m","user":"alice","statement":"s",
-            "deadline":"2026-12-10T00:00:00Z","b":b.to_string(),"fee":Amount(fee).to_string(),"initial_shares":"0"}));
+            "deadline":"2026-12-10T00:00:00Z","b":b.to_string(),"fee":Amount(fee).to_string(),"initial_shares":"0",
+            "outcomes":outcomes}));
         if before != 0 {
             h.run(json!({"at":"2026-12-01T09:00:00Z","op":"trade","id":"t0","user":"alice","market":"m","shares":before.to_string()}));
         }
         let start = h.available("bob");
+        // The quote is exactly what the trade then costs.
+        let id = h.engine.markets().market_id("m").unwrap();
+        let quote = h.engine.markets().quote(id, h.engine.user_id("bob"), outcome as usize, Amount(shares * M)).unwrap();
         h.run(json!({"at":"2026-12-01T09:00:00Z","op":"trade","id":"t1","user":"bob","market":"m","shares":shares.to_string(),"outcome":outcome}));
+        prop_assert_eq!(start.micros() - h.available("bob").micros(), quote.total().unwrap());
         h.run(json!({"at":"2026-12-01T09:00:00Z","op":"trade","id":"t2","user":"bob","market":"m","shares":(-shares).to_string(),"outcome":outcome}));
         prop_assert!(h.available("bob") <= start, "bob went from {} to {}", start, h.available("bob"));
     }
