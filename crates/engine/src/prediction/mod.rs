@@ -378,8 +378,14 @@ impl Markets {
         let ready = m.window_closed && m.reports.len() >= m.min_reports as usize;
         emit(ctx, id, Some(user), MarketDetail::Reported { value });
         if ready {
-            // Extended window: the minimum was just reached.
-            self.resolve_by_reports(ctx, id)?;
+            // Extended window: the minimum was just reached. Should the resolution be refused,
+            // the report is taken back too, so that the refused command changes nothing.
+            if let Err(e) = self.resolve_by_reports(ctx, id) {
+                if let Some(m) = self.markets.get_mut(id.index()) {
+                    m.reports.pop();
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
