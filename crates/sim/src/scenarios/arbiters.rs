@@ -16,6 +16,12 @@
 //! the reports, so an arbiter's earnings under another k are earnings - reward + reward x k'/k
 //! (ignoring the budget, which only binds when a `shortfall` event says so; counted).
 //!
+//! Per-day CSV: entities `truthful` and `manipulating` (the deviator's two branches), with the
+//! mean earnings per deviation under each k rule, their running sums, and the day's market
+//! statistics (outcome accuracy, mean k, ambiguous and shortfall markets). Summary metrics:
+//! `mean_earnings_{truthful,manipulating}_{rule}`, `mean_gain_truthful_{rule}`, `outcome_accuracy`,
+//! `mean_k`, `ambiguous_markets`, `shortfall_markets`.
+//!
 //! Options (`--opt key=value`): markets_per_day (8), arbiters (10), arbiters_per_market (5),
 //! traders (6), stake (10), b (100), fee (0.05), arbiter_accuracy (0.85), trader_accuracy (0.7),
 //! lying_share (0.2).
@@ -35,6 +41,8 @@ pub struct Arbiters;
 
 /// The k rules compared.
 pub const K_RULES: [&str; 3] = ["computed", "fixed_1", "half"];
+/// The per-day CSV's entities: the deviator's earnings when truthful and when manipulating.
+pub const STRATEGIES: [&str; 2] = ["truthful", "manipulating"];
 
 #[derive(Clone, Debug)]
 struct Params {
@@ -175,8 +183,8 @@ impl Scenario for Arbiters {
     fn columns(&self) -> Vec<String> {
         let mut c = vec!["markets".to_owned(), "accuracy".to_owned(), "deviations".to_owned()];
         for rule in K_RULES {
-            c.push(format!("gain_{rule}"));
-            c.push(format!("cum_gain_{rule}"));
+            c.push(format!("earnings_{rule}"));
+            c.push(format!("cum_earnings_{rule}"));
         }
         c.push("k".to_owned());
         c.push("ambiguous".to_owned());
@@ -197,13 +205,14 @@ impl Scenario for Arbiters {
         }
 
         let mut out = RunOutput::default();
-        let mut cum = [0.0f64; 3];
+        // [strategy: truthful, manipulating][k rule]
+        let mut cum = [[0.0f64; 3]; 2];
         let (mut all_markets, mut all_correct, mut all_dev) = (0u32, 0.0f64, 0u32);
         let (mut truthful_sum, mut lying_sum, mut truthful_n, mut lying_n) = ([0.0f64; 3], [0.0f64; 3], 0u32, 0u32);
         let (mut ambiguous, mut shortfalls, mut k_sum, mut k_n) = (0u32, 0u32, 0.0f64, 0u32);
 
         for day in 0..ctx.days {
-            let mut day_gain = [0.0f64; 3];
+            let mut day_earn = [[0.0f64; 3]; 2];
             let (mut day_correct, mut day_dev, mut day_k, mut day_amb, mut day_short) = (0.0f64, 0u32, 0.0, 0u32, 0u32);
             for slot in 0..p.markets_per_day {
                 let t0 = start.plus_days(i64::from(day)).plus_millis(i64::from(slot) * 2 * 3_600_000 + 60_000);
@@ -290,10 +299,12 @@ impl Scenario for Arbiters {
                 // The deviation only matters when the signal disagrees with the position.
                 let differs = signals.first() != long.first();
                 for (r, rule) in K_RULES.iter().enumerate() {
-                    let gain = truthful.under(rule) - lying.under(rule);
                     if differs {
-                        day_gain[r] += gain;
-                        cum[r] += gain;
+                        for (strategy, branch) in [truthful, lying].iter().enumerate() {
+                            let e = branch.under(rule);
+                            day_earn[strategy][r] += e;
+                            cum[strategy][r] += e;
+                        }
                         truthful_sum[r] += truthful.under(rule);
                         lying_sum[r] += lying.under(rule);
                     }
@@ -331,15 +342,18 @@ impl Scenario for Arbiters {
             ambiguous += day_amb;
             shortfalls += day_short;
             let rewarded = p.markets_per_day - day_amb;
-            let mut values = vec![n, day_correct / n, f64::from(day_dev)];
-            for r in 0..K_RULES.len() {
-                values.push(if day_dev > 0 { day_gain[r] / f64::from(day_dev) } else { 0.0 });
-                values.push(cum[r]);
+            for (strategy, entity) in STRATEGIES.iter().enumerate() {
+                let mut values = vec![n, day_correct / n, f64::from(day_dev)];
+                for r in 0..K_RULES.len() {
+                    let e = day_earn.get(strategy).map_or(0.0, |x| x[r]);
+                    values.push(if day_dev > 0 { e / f64::from(day_dev) } else { 0.0 });
+                    values.push(cum.get(strategy).map_or(0.0, |x| x[r]));
+                }
+                values.push(if rewarded > 0 { day_k / f64::from(rewarded) } else { 0.0 });
+                values.push(f64::from(day_amb));
+                values.push(f64::from(day_short));
+                out.rows.push(Row { day, entity: (*entity).to_owned(), values });
             }
-            values.push(if rewarded > 0 { day_k / f64::from(rewarded) } else { 0.0 });
-            values.push(f64::from(day_amb));
-            values.push(f64::from(day_short));
-            out.rows.push(Row { day, entity: "deviator".to_owned(), values });
         }
         let m = &mut out.metrics;
         m.insert("markets".into(), f64::from(all_markets));
@@ -360,9 +374,9 @@ impl Scenario for Arbiters {
 
     fn plots(&self) -> Vec<PlotSpec> {
         let plot = |rule: &str| PlotSpec {
-            stem: format!("arbiters-gain-{rule}"),
-            title: format!("Cumulative gain of truth-telling over manipulation (k rule: {rule})"),
-            column: format!("cum_gain_{rule}"),
+            stem: format!("arbiters-earnings-{rule}"),
+            title: format!("Staked arbiter's cumulative earnings by strategy (k rule: {rule})"),
+            column: format!("cum_earnings_{rule}"),
             y_label: "credits".to_owned(),
             entities: Vec::new(),
             log_y: false,
@@ -373,7 +387,7 @@ impl Scenario for Arbiters {
             title: "Share of markets whose outcome matched the truth".to_owned(),
             column: "accuracy".to_owned(),
             y_label: "share".to_owned(),
-            entities: Vec::new(),
+            entities: vec!["truthful".to_owned()],
             log_y: false,
         });
         v
@@ -407,7 +421,10 @@ mod tests {
         // With k fixed at 1 credit the stake dominates: manipulation pays.
         assert!(m["mean_gain_truthful_fixed_1"] < 0.0, "{m:?}");
         assert!(m["outcome_accuracy"] > 0.8, "{m:?}");
-        assert_eq!(out.rows.len(), 6);
+        assert_eq!(out.rows.len(), 12);
+        // The last day's cumulative earnings agree with the means.
+        let last = |entity: &str| out.rows.iter().rev().find(|r| r.entity == entity).unwrap().values[4];
+        assert!(last("truthful") > last("manipulating"));
         assert_eq!(out.rows[0].values.len(), Arbiters.columns().len());
     }
 
