@@ -132,6 +132,39 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// N/A: when the window closes with too few reports, every trader who only bought gets back
+    /// exactly what they paid (cost and fees), and the creator gets the subsidy back.
+    #[test]
+    fn void_refunds_exactly(
+        b in 1i64..100, fee in 0i64..300_000, outcomes in 2u32..5,
+        buys in prop::collection::vec((0usize..4, 1i64..30_000_000), 1..12),
+    ) {
+        let mut h = H::new();
+        let traders = ["t0", "t1", "t2", "t3"];
+        for u in traders.iter().chain(&["creator"]) {
+            h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":u,"amount":"1000"}));
+        }
+        h.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m","user":"creator","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":b.to_string(),"fee":Amount(fee).to_string(),"initial_shares":"0",
+            "outcomes":outcomes}));
+        for (i, (who, micro)) in buys.iter().enumerate() {
+            // Each trader always buys the same outcome (its index), so it never liquidates.
+            let outcome = *who as u32 % outcomes;
+            let _ = h.try_run(json!({"at":"2026-12-02T09:00:00Z","op":"trade","id":format!("x{i}"),"user":traders[*who],
+                "market":"m","shares":Amount(*micro).to_string(),"outcome":outcome}));
+        }
+        h.run(json!({"at":"2026-12-11T09:00:00Z","op":"report","user":"t0","market":"m","value":0}));
+        h.run(json!({"at":"2026-12-30T00:00:00Z","op":"tick"}));
+        prop_assert_eq!(h.engine.summary()["markets"]["m"]["status"].clone(), json!("void"));
+        for u in traders.iter().chain(&["creator"]) {
+            prop_assert_eq!(h.available(u), cr("1000"), "{} did not get back what they paid", u);
+        }
+    }
+}
+
 /// A trade with |q|/b = 5000 through the engine: accepted, finite, invariants hold.
 #[test]
 fn engine_trades_far_from_the_origin() {
