@@ -39,6 +39,24 @@ use crate::scenario::{PlotSpec, Row, RunCtx, RunOutput, Scenario};
 
 pub struct Arbiters;
 
+/// One line for listings (for the framework's `Scenario::description`, once that lands).
+pub const DESCRIPTION: &str =
+    "seed 004: staked arbiters, truthful vs manipulating, earnings by k rule and outcome accuracy";
+
+/// The options and what they mean (for the framework's `Scenario::options_doc`, once that lands).
+pub const OPTIONS: [(&str, &str); 10] = [
+    ("markets_per_day", "markets created and resolved per day, 1-12 (default 8)"),
+    ("arbiters", "size of the arbiter pool (default 10)"),
+    ("arbiters_per_market", "arbiters reporting on each market, at least 3 (default 5)"),
+    ("traders", "traders per market (default 6)"),
+    ("stake", "the deviator's position in shares (default 10)"),
+    ("b", "LMSR liquidity b (default 100)"),
+    ("fee", "trading fee rate (default 0.05)"),
+    ("arbiter_accuracy", "Pr[an arbiter's signal is right] (default 0.85)"),
+    ("trader_accuracy", "Pr[a trader's signal is right] (default 0.7)"),
+    ("lying_share", "probability that the deviator manipulates in the simulated history (default 0.2)"),
+];
+
 /// The k rules compared.
 pub const K_RULES: [&str; 3] = ["computed", "fixed_1", "half"];
 /// The per-day CSV's entities: the deviator's earnings when truthful and when manipulating.
