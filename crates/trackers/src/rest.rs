@@ -1,0 +1,473 @@
+//! The HTTP core shared by the GitHub-like adapters: conditional GETs with an ETag cache, paging
+//! through the `Link` header, rate-limit back-off, and the issue JSON both GitHub and Gitea use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use peerex_engine::command::SyncedState;
+use peerex_engine::exchange::types::CloseReason;
+use peerex_engine::Timestamp;
+use reqwest::header::{HeaderMap, HeaderValue, ETAG, IF_NONE_MATCH, LINK, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::error::TrackerError;
+use crate::health::TrackerHealth;
+use crate::observation::{issue_key, Observation};
+
+/// Bodies larger than this are refused (a page of 100 issues is far smaller).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Pages followed per repository sync, so a looping `Link` header cannot keep us busy forever.
+pub(crate) const MAX_PAGES: u32 = 1_000;
+/// Back-off when a tracker says "too many requests" without saying for how long.
+const DEFAULT_BACKOFF_MS: i64 = 60_000;
+
+pub(crate) struct RestCore {
+    client: reqwest::Client,
+    base: Url,
+    headers: HeaderMap,
+    clock: Arc<dyn Clock>,
+    state: Mutex<CoreState>,
+}
+
+#[derive(Default)]
+struct CoreState {
+    /// URL -> the last 200 answer with an ETag, replayed on a 304.
+    cache: HashMap<String, Cached>,
+    health: TrackerHealth,
+    /// Issue key -> the newest `updated_at` seen (drops webhook deliveries older than a poll).
+    newest_update: HashMap<String, Timestamp>,
+}
+
+struct Cached {
+    etag: HeaderValue,
+    body: Vec<u8>,
+    next: Option<String>,
+}
+
+pub(crate) struct Page {
+    pub body: Vec<u8>,
+    pub next: Option<String>,
+    pub not_modified: bool,
+}
+
+impl RestCore {
+    pub(crate) fn new(base: &str, headers: HeaderMap, clock: Arc<dyn Clock>) -> Result<RestCore, TrackerError> {
+        let base = Url::parse(base.trim_end_matches('/'))
+            .map_err(|e| TrackerError::InvalidArgument(format!("base URL {base:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(TrackerError::InvalidArgument(format!("base URL {base} is not http(s)")));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!("peerex/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TrackerError::InvalidArgument(format!("HTTP client: {e}")))?;
+        Ok(RestCore { client, base, headers, clock, state: Mutex::new(CoreState::default()) })
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// `base` + `path` (path starts with '/').
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
+    }
+
+    fn state(&self) -> MutexGuard<'_, CoreState> {
+        // A panic elsewhere while holding the lock leaves plain data behind; keep using it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn health(&self) -> TrackerHealth {
+        self.state().health.clone()
+    }
+
+    pub(crate) fn record_success(&self, observed_at: Timestamp) {
+        let mut st = self.state();
+        st.health.last_success = Some(st.health.last_success.map_or(observed_at, |t| t.max(observed_at)));
+        st.health.last_failure = None;
+    }
+
+    pub(crate) fn record_failure(&self, at: Timestamp, err: &TrackerError) {
+        self.state().health.last_failure = Some((at, err.to_string()));
+    }
+
+    /// Remembers the newest `updated_at` of each observed issue.
+    pub(crate) fn note_updates(&self, observations: &[Observation]) {
+        let mut st = self.state();
+        for o in observations {
+            if let Some(u) = o.updated_at {
+                let e = st.newest_update.entry(o.issue.clone()).or_insert(u);
+                *e = (*e).max(u);
+            }
+        }
+    }
+
+    /// Whether we have already seen a newer state of this issue than `o` (a late webhook).
+    pub(crate) fn is_stale(&self, o: &Observation) -> bool {
+        match (o.updated_at, self.state().newest_update.get(&o.issue)) {
+            (Some(u), Some(newest)) => u < *newest,
+            _ => false,
+        }
+    }
+
+    /// A conditional GET of one page. Only follows URLs on the tracker's own origin, so the token
+    /// never leaves for another host.
+    pub(crate) async fn get(&self, url: &str) -> Result<Page, TrackerError> {
+        let now = self.now();
+        let parsed = Url::parse(url).map_err(|e| TrackerError::BadResponse(format!("bad URL {url:?}: {e}")))?;
+        if parsed.origin() != self.base.origin() {
+            return Err(TrackerError::BadResponse(format!("refusing to follow {url} off the tracker's host")));
+        }
+        let cached_etag = {
+            let st = self.state();
+            if let Some(until) = st.health.rate_limited_until.filter(|u| *u > now) {
+                return Err(TrackerError::RateLimited { until });
+            }
+            st.cache.get(url).map(|c| c.etag.clone())
+        };
+        let mut req = self.client.get(parsed).headers(self.headers.clone());
+        if let Some(etag) = &cached_etag {
+            req = req.header(IF_NONE_MATCH, etag.clone());
+        }
+        let resp = req.send().await.map_err(|e| TrackerError::Unavailable(describe(&e)))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let limited = rate_limit_until(status, &headers, now);
+        self.state().health.rate_limited_until = limited;
+        if status == StatusCode::NOT_MODIFIED {
+            let st = self.state();
+            return match st.cache.get(url) {
+                Some(c) => Ok(Page { body: c.body.clone(), next: c.next.clone(), not_modified: true }),
+                None => Err(TrackerError::BadResponse(format!("304 for {url} which we never fetched"))),
+            };
+        }
+        if matches!(status, StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS) {
+            if let Some(until) = limited {
+                return Err(TrackerError::RateLimited { until });
+            }
+        }
+        if status.is_server_error() {
+            return Err(TrackerError::Unavailable(format!("{url} answered {status}")));
+        }
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(TrackerError::Unauthorized(format!("{url} answered {status}")))
+            }
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(TrackerError::NotFound(format!("{url} answered {status}")))
+            }
+            s if !s.is_success() => return Err(TrackerError::BadResponse(format!("{url} answered {status}"))),
+            _ => {}
+        }
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(TrackerError::BadResponse(format!("{url}: body larger than {MAX_BODY} bytes")));
+        }
+        let body = resp.bytes().await.map_err(|e| TrackerError::Unavailable(describe(&e)))?;
+        if body.len() > MAX_BODY {
+            return Err(TrackerError::BadResponse(format!("{url}: body larger than {MAX_BODY} bytes")));
+        }
+        let next = headers.get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
+        let body = body.to_vec();
+        if let Some(etag) = headers.get(ETAG) {
+            self.state()
+                .cache
+                .insert(url.to_owned(), Cached { etag: etag.clone(), body: body.clone(), next: next.clone() });
+        }
+        Ok(Page { body, next, not_modified: false })
+    }
+}
+
+/// reqwest's error with its causes (e.g. "connection refused").
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(cause) = src {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        src = cause.source();
+    }
+    s
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub(crate) fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let mut pieces = part.split(';');
+        let target = pieces.next()?.trim();
+        let is_next = pieces.any(|p| {
+            let p = p.trim();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let url = target.strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| url.to_owned())
+    })
+}
+
+fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Until when no request may go out, from GitHub's rate-limit headers: `retry-after` (seconds),
+/// else `x-ratelimit-reset` (epoch seconds) once `x-ratelimit-remaining` hit 0. A 403 or 429
+/// carrying neither is a plain refusal (403) or a limit of unknown length (429).
+pub(crate) fn rate_limit_until(status: StatusCode, headers: &HeaderMap, now: Timestamp) -> Option<Timestamp> {
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| now.plus_millis(s.max(0).saturating_mul(1_000)));
+    let exhausted = header_i64(headers, "x-ratelimit-remaining") == Some(0);
+    let reset = header_i64(headers, "x-ratelimit-reset").map(|s| Timestamp(s.saturating_mul(1_000)));
+    let limited_answer = matches!(status, StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS);
+    let until = match (retry_after, exhausted, reset) {
+        (Some(t), _, _) if limited_answer => Some(t),
+        (_, true, Some(r)) => Some(r),
+        _ if status == StatusCode::TOO_MANY_REQUESTS => Some(now.plus_millis(DEFAULT_BACKOFF_MS)),
+        _ => None,
+    };
+    match until {
+        // A limited answer always waits a little, even if the reset it names has passed.
+        Some(t) if limited_answer => Some(t.max(now.plus_millis(1_000))),
+        Some(t) if t > now => Some(t),
+        _ => None,
+    }
+}
+
+/// The issue JSON of GitHub and Gitea/Forgejo (same field names; Gitea has no `state_reason`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct RawIssue {
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    pub state: String,
+    #[serde(default)]
+    pub state_reason: Option<String>,
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// Present (non-null) on pull requests, which the issues list also returns.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
+/// How a dialect reads a closed issue without a reason.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Dialect {
+    pub closed_without_reason: CloseReason,
+}
+
+impl RawIssue {
+    /// The observation of this issue, or None for a pull request.
+    pub(crate) fn observe(
+        &self,
+        dialect: Dialect,
+        repo: &str,
+        tracker: &str,
+        observed_at: Timestamp,
+    ) -> Result<Option<Observation>, TrackerError> {
+        if self.pull_request.as_ref().is_some_and(|v| !v.is_null()) {
+            return Ok(None);
+        }
+        let key = issue_key(repo, self.number);
+        let (state, reason, changed_at) = match self.state.as_str() {
+            // The instant of a reopen is not in the issue object; `updated_at` is the latest it
+            // can have been (docs/trackers.md).
+            "open" => (SyncedState::Open, None, self.updated_at),
+            "closed" => {
+                let reason = match self.state_reason.as_deref() {
+                    Some("completed") => CloseReason::Completed,
+                    Some("not_planned") => CloseReason::NotPlanned,
+                    Some("duplicate") => CloseReason::Duplicate,
+                    None => dialect.closed_without_reason,
+                    Some(_) => CloseReason::Unknown,
+                };
+                (SyncedState::Closed, Some(reason), self.closed_at.or(self.updated_at))
+            }
+            other => return Err(TrackerError::BadResponse(format!("issue {key} has unknown state {other:?}"))),
+        };
+        Ok(Some(Observation {
+            issue: key,
+            tracker: tracker.to_owned(),
+            title: self.title.chars().take(500).collect(),
+            state,
+            reason,
+            // The engine refuses a change later than the observation; clocks differ a little.
+            changed_at: changed_at.map(|c| c.min(observed_at)),
+            observed_at,
+            updated_at: self.updated_at,
+        }))
+    }
+}
+
+/// Fetches every page of an issues list starting at `url` and observes each issue once.
+pub(crate) async fn fetch_all(
+    core: &RestCore,
+    dialect: Dialect,
+    repo: &str,
+    tracker: &str,
+    url: String,
+) -> Result<crate::observation::SyncResult, TrackerError> {
+    let observed_at = core.now();
+    let result = async {
+        let mut seen = std::collections::HashSet::new();
+        let mut observations = Vec::new();
+        let (mut pages, mut not_modified) = (0u32, 0u32);
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            if pages >= MAX_PAGES {
+                return Err(TrackerError::BadResponse(format!("more than {MAX_PAGES} pages")));
+            }
+            let page = core.get(&url).await?;
+            pages += 1;
+            not_modified += u32::from(page.not_modified);
+            let issues: Vec<RawIssue> = serde_json::from_slice(&page.body)
+                .map_err(|e| TrackerError::BadResponse(format!("{url}: not a list of issues: {e}")))?;
+            for raw in &issues {
+                // Pages can shift while we read them (a new issue pushes one down): keep the first.
+                if let Some(o) = raw.observe(dialect, repo, tracker, observed_at)? {
+                    if seen.insert(o.issue.clone()) {
+                        observations.push(o);
+                    }
+                }
+            }
+            next = page.next;
+        }
+        Ok(crate::observation::SyncResult { observed_at, observations, pages, not_modified })
+    }
+    .await;
+    finish(core, observed_at, result)
+}
+
+/// Fetches one issue.
+pub(crate) async fn fetch_one(
+    core: &RestCore,
+    dialect: Dialect,
+    repo: &str,
+    number: u64,
+    tracker: &str,
+    url: String,
+) -> Result<crate::observation::SyncResult, TrackerError> {
+    let observed_at = core.now();
+    let result = async {
+        let page = core.get(&url).await?;
+        let raw: RawIssue = serde_json::from_slice(&page.body)
+            .map_err(|e| TrackerError::BadResponse(format!("{url}: not an issue: {e}")))?;
+        if raw.number != number {
+            return Err(TrackerError::BadResponse(format!("{url} answered issue {}", raw.number)));
+        }
+        let o = raw
+            .observe(dialect, repo, tracker, observed_at)?
+            .ok_or_else(|| TrackerError::NotFound(format!("{repo}#{number} is a pull request, not an issue")))?;
+        Ok(crate::observation::SyncResult {
+            observed_at,
+            observations: vec![o],
+            pages: 1,
+            not_modified: u32::from(page.not_modified),
+        })
+    }
+    .await;
+    finish(core, observed_at, result)
+}
+
+fn finish(
+    core: &RestCore,
+    observed_at: Timestamp,
+    result: Result<crate::observation::SyncResult, TrackerError>,
+) -> Result<crate::observation::SyncResult, TrackerError> {
+    match &result {
+        Ok(r) => {
+            core.note_updates(&r.observations);
+            core.record_success(observed_at);
+        }
+        Err(e) => core.record_failure(observed_at, e),
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn finds_the_next_link() {
+        let l = r#"<https://api.github.com/repositories/1/issues?page=2>; rel="next", <https://api.github.com/repositories/1/issues?page=5>; rel="last""#;
+        assert_eq!(next_link(l).as_deref(), Some("https://api.github.com/repositories/1/issues?page=2"));
+        let last_only = r#"<https://x/issues?page=1>; rel="first", <https://x/issues?page=4>; rel="prev""#;
+        assert_eq!(next_link(last_only), None);
+        assert_eq!(next_link("garbage"), None);
+    }
+
+    #[test]
+    fn reads_rate_limits() {
+        let now = Timestamp(1_700_000_000_000);
+        let ok = StatusCode::OK;
+        let forbidden = StatusCode::FORBIDDEN;
+        // Exhausted primary limit: wait for the reset.
+        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000600")]);
+        assert_eq!(rate_limit_until(forbidden, &h, now), Some(Timestamp(1_700_000_600_000)));
+        assert_eq!(rate_limit_until(ok, &h, now), Some(Timestamp(1_700_000_600_000)));
+        // Secondary limit: retry-after wins.
+        let h = headers(&[("retry-after", "30"), ("x-ratelimit-remaining", "12")]);
+        assert_eq!(rate_limit_until(forbidden, &h, now), Some(now.plus_millis(30_000)));
+        assert_eq!(rate_limit_until(ok, &h, now), None);
+        // Plenty left, or a plain 403: no limit.
+        let h = headers(&[("x-ratelimit-remaining", "4999"), ("x-ratelimit-reset", "1700000600")]);
+        assert_eq!(rate_limit_until(ok, &h, now), None);
+        assert_eq!(rate_limit_until(forbidden, &HeaderMap::new(), now), None);
+        // 429 without headers: a default back-off.
+        assert_eq!(
+            rate_limit_until(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), now),
+            Some(now.plus_millis(60_000))
+        );
+        // A reset already past on a 200 does not gate anything.
+        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1600000000")]);
+        assert_eq!(rate_limit_until(ok, &h, now), None);
+    }
+
+    #[test]
+    fn maps_github_issue_states() {
+        let gh = Dialect { closed_without_reason: CloseReason::Unknown };
+        let parse = |j: &str| serde_json::from_str::<RawIssue>(j).unwrap();
+        let at = Timestamp::parse("2026-12-20T00:00:00Z").unwrap();
+        let closed = parse(
+            r#"{"number":7,"title":"crash","state":"closed","state_reason":"not_planned","closed_at":"2026-12-10T00:00:00Z","updated_at":"2026-12-11T00:00:00Z","pull_request":null}"#,
+        );
+        let o = closed.observe(gh, "a/b", "github", at).unwrap().unwrap();
+        assert_eq!((o.state, o.reason), (SyncedState::Closed, Some(CloseReason::NotPlanned)));
+        assert_eq!(o.changed_at, Some(Timestamp::parse("2026-12-10T00:00:00Z").unwrap()));
+        let reopened = parse(
+            r#"{"number":8,"title":"x","state":"open","state_reason":"reopened","closed_at":null,"updated_at":"2026-12-12T00:00:00Z"}"#,
+        );
+        let o = reopened.observe(gh, "a/b", "github", at).unwrap().unwrap();
+        assert_eq!((o.state, o.reason), (SyncedState::Open, None));
+        assert_eq!(o.changed_at, Some(Timestamp::parse("2026-12-12T00:00:00Z").unwrap()));
+        let legacy = parse(
+            r#"{"number":9,"title":"x","state":"closed","state_reason":null,"closed_at":"2020-01-01T00:00:00Z"}"#,
+        );
+        assert_eq!(legacy.observe(gh, "a/b", "github", at).unwrap().unwrap().reason, Some(CloseReason::Unknown));
+        let pr = parse(r#"{"number":10,"title":"x","state":"open","pull_request":{"url":"u"}}"#);
+        assert!(pr.observe(gh, "a/b", "github", at).unwrap().is_none());
+        // A tracker clock slightly ahead of ours: the change is clamped to the observation.
+        let ahead = parse(
+            r#"{"number":11,"title":"x","state":"closed","state_reason":"completed","closed_at":"2026-12-20T00:00:05Z"}"#,
+        );
+        assert_eq!(ahead.observe(gh, "a/b", "github", at).unwrap().unwrap().changed_at, Some(at));
+        let weird = parse(r#"{"number":12,"title":"x","state":"locked"}"#);
+        assert!(weird.observe(gh, "a/b", "github", at).is_err());
+    }
+}
