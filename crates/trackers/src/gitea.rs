@@ -17,7 +17,7 @@ use crate::observation::{validate_repo, Observation, SyncResult};
 use crate::rest::{fetch_all, fetch_one, Dialect, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
-const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Completed };
+const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Completed, reopen_events: false };
 
 #[derive(Clone, Debug)]
 pub struct GiteaConfig {

@@ -20,7 +20,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
 
 /// GitHub closes issues "as completed" unless told otherwise since 2022; issues closed before
 /// carry no reason, and we do not guess one for them.
-const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Unknown };
+const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Unknown, reopen_events: true };
 
 #[derive(Clone, Debug)]
 pub struct GitHubConfig {

@@ -39,6 +39,9 @@ struct CoreState {
     health: TrackerHealth,
     /// Issue key -> the newest `updated_at` seen (drops webhook deliveries older than a poll).
     newest_update: HashMap<String, Timestamp>,
+    /// Issue key -> (`updated_at`, exact reopen instant) read from its events, so an unchanged
+    /// reopened issue costs no further request.
+    reopen_memo: HashMap<String, (Option<Timestamp>, Option<Timestamp>)>,
 }
 
 struct Cached {
@@ -261,6 +264,8 @@ pub(crate) struct RawIssue {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dialect {
     pub closed_without_reason: CloseReason,
+    /// Whether `/repos/{repo}/issues/{n}/events` gives the exact instant of a reopen (GitHub).
+    pub reopen_events: bool,
 }
 
 impl RawIssue {
@@ -331,8 +336,9 @@ pub(crate) async fn fetch_all(
                 .map_err(|e| TrackerError::BadResponse(format!("{url}: not a list of issues: {e}")))?;
             for raw in &issues {
                 // Pages can shift while we read them (a new issue pushes one down): keep the first.
-                if let Some(o) = raw.observe(dialect, repo, tracker, observed_at)? {
+                if let Some(mut o) = raw.observe(dialect, repo, tracker, observed_at)? {
                     if seen.insert(o.issue.clone()) {
+                        refine_reopen(core, dialect, repo, raw, &mut o).await?;
                         observations.push(o);
                     }
                 }
@@ -362,9 +368,10 @@ pub(crate) async fn fetch_one(
         if raw.number != number {
             return Err(TrackerError::BadResponse(format!("{url} answered issue {}", raw.number)));
         }
-        let o = raw
+        let mut o = raw
             .observe(dialect, repo, tracker, observed_at)?
             .ok_or_else(|| TrackerError::NotFound(format!("{repo}#{number} is a pull request, not an issue")))?;
+        refine_reopen(core, dialect, repo, &raw, &mut o).await?;
         Ok(crate::observation::SyncResult {
             observed_at,
             observations: vec![o],
@@ -374,6 +381,58 @@ pub(crate) async fn fetch_one(
     }
     .await;
     finish(core, observed_at, result)
+}
+
+/// One entry of GitHub's issue events list.
+#[derive(Debug, Deserialize)]
+struct IssueEvent {
+    event: String,
+    created_at: Timestamp,
+}
+
+/// For a reopened issue, replaces the `updated_at` upper bound by the exact instant of its last
+/// reopen, read from the issue's events (all pages; cached with ETags). Without it, a series
+/// maturing between the reopen and a later edit would be judged from a state the issue no
+/// longer had. A failure here fails the sync: better late than wrong.
+async fn refine_reopen(
+    core: &RestCore,
+    dialect: Dialect,
+    repo: &str,
+    raw: &RawIssue,
+    o: &mut Observation,
+) -> Result<(), TrackerError> {
+    if !dialect.reopen_events || raw.state != "open" || raw.state_reason.as_deref() != Some("reopened") {
+        return Ok(());
+    }
+    if let Some((updated, reopened)) = core.state().reopen_memo.get(&o.issue) {
+        if *updated == raw.updated_at {
+            if let Some(t) = reopened {
+                o.changed_at = Some((*t).min(o.observed_at));
+            }
+            return Ok(());
+        }
+    }
+    let mut next = Some(core.url(&format!("/repos/{repo}/issues/{}/events?per_page=100", raw.number)));
+    let mut last_reopen: Option<Timestamp> = None;
+    let mut pages = 0u32;
+    while let Some(url) = next.take() {
+        pages += 1;
+        if pages > MAX_PAGES {
+            return Err(TrackerError::BadResponse(format!("more than {MAX_PAGES} pages of events")));
+        }
+        let page = core.get(&url).await?;
+        let events: Vec<IssueEvent> = serde_json::from_slice(&page.body)
+            .map_err(|e| TrackerError::BadResponse(format!("{url}: not a list of issue events: {e}")))?;
+        for e in events.iter().filter(|e| e.event == "reopened") {
+            last_reopen = Some(last_reopen.map_or(e.created_at, |t| t.max(e.created_at)));
+        }
+        next = page.next;
+    }
+    if let Some(t) = last_reopen {
+        o.changed_at = Some(t.min(o.observed_at));
+    }
+    core.state().reopen_memo.insert(o.issue.clone(), (raw.updated_at, last_reopen));
+    Ok(())
 }
 
 fn finish(
@@ -441,7 +500,7 @@ mod tests {
 
     #[test]
     fn maps_github_issue_states() {
-        let gh = Dialect { closed_without_reason: CloseReason::Unknown };
+        let gh = Dialect { closed_without_reason: CloseReason::Unknown, reopen_events: true };
         let parse = |j: &str| serde_json::from_str::<RawIssue>(j).unwrap();
         let at = Timestamp::parse("2026-12-20T00:00:00Z").unwrap();
         let closed = parse(

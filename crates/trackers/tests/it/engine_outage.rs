@@ -91,6 +91,8 @@ async fn an_outage_across_the_maturation_delays_and_never_misdecides_settlement(
     assert!(matches!(gh.fetch_repo("demo/app").await, Err(TrackerError::Unavailable(_))));
     // While it is down: #1 is reopened and #2 closed as completed, both after the maturation.
     fake.update(gh_issue("demo/app", 1, "issue 1", "open", Some("reopened"), None, "2026-12-15T10:00:00Z"));
+    fake.add_event(1, "closed", "2026-12-10T00:00:00Z");
+    fake.add_event(1, "reopened", "2026-12-15T10:00:00Z");
     fake.update(gh_issue(
         "demo/app",
         2,
@@ -174,6 +176,56 @@ async fn an_unchanged_repository_answered_304_after_the_maturation_settles() {
     assert_eq!(later.not_modified, 1, "nothing changed on the tracker");
     w.apply(&later);
     // Closed as not planned is not "fixed": unfixed wins.
+    assert_eq!(w.series("demo/app#1"), (SeriesStatus::Settled, Some(Outcome::Unfixed)));
+    assert_eq!(w.available("eve"), Amount::credits(100 - 4 + 10));
+}
+
+#[tokio::test]
+async fn a_reopen_before_the_maturation_counts_even_if_the_issue_was_edited_after_it() {
+    let fake = Fake::start(false).await;
+    let clock = ManualClock::new(ts("2026-12-01T00:00:00Z"));
+    fake.set_issues(vec![gh_issue("demo/app", 1, "issue 1", "open", None, None, "2026-12-01T00:00:00Z")]);
+    let gh = github(&fake.base(), &clock, 100);
+    let mut w = World { engine: Engine::new(), events: Vec::new() };
+    w.run(json!({"at": "2026-12-01T00:00:00Z", "op": "deposit", "user": "adam", "amount": "100"}));
+    w.run(json!({"at": "2026-12-01T00:00:00Z", "op": "deposit", "user": "eve", "amount": "100"}));
+    w.apply(&gh.fetch_repo("demo/app").await.unwrap());
+    trade_on(&mut w, "2026-12-01T00:00:00Z", "demo/app#1", "a");
+
+    // Closed as completed on the 10th, and a sync sees it.
+    fake.update(gh_issue(
+        "demo/app",
+        1,
+        "issue 1",
+        "closed",
+        Some("completed"),
+        Some("2026-12-10T00:00:00Z"),
+        "2026-12-10T00:00:00Z",
+    ));
+    fake.add_event(1, "closed", "2026-12-10T00:00:00Z");
+    clock.set(ts("2026-12-11T00:00:00Z"));
+    w.apply(&gh.fetch_repo("demo/app").await.unwrap());
+
+    // Reopened on the 14th (before the maturation), commented on the 16th (after it); the
+    // tracker is down in between, so no sync saw the reopen.
+    fake.update(gh_issue("demo/app", 1, "issue 1", "open", Some("reopened"), None, "2026-12-16T00:00:00Z"));
+    fake.add_event(1, "reopened", "2026-12-14T00:00:00Z");
+    fake.add_event(1, "commented", "2026-12-16T00:00:00Z");
+    w.tick(ts("2026-12-16T06:00:00Z"));
+    assert_eq!(w.series("demo/app#1"), (SeriesStatus::Matured, None));
+
+    // While the events cannot be read, the sync fails rather than guess from `updated_at`.
+    fake.set_mode(Mode::Secondary { retry_after: 60 });
+    clock.set(ts("2026-12-16T06:00:00Z"));
+    assert!(matches!(gh.fetch_repo("demo/app").await, Err(TrackerError::RateLimited { .. })));
+    assert_eq!(w.series("demo/app#1"), (SeriesStatus::Matured, None));
+
+    fake.set_mode(Mode::Normal);
+    clock.set(ts("2026-12-16T07:00:00Z"));
+    let sync = gh.fetch_repo("demo/app").await.unwrap();
+    assert_eq!(sync.observations[0].changed_at, Some(ts("2026-12-14T00:00:00Z")));
+    w.apply(&sync);
+    // Open at the maturation: unfixed wins (updated_at alone would have said "closed" then).
     assert_eq!(w.series("demo/app#1"), (SeriesStatus::Settled, Some(Outcome::Unfixed)));
     assert_eq!(w.available("eve"), Amount::credits(100 - 4 + 10));
 }

@@ -45,6 +45,8 @@ pub struct FakeState {
     pub requests: Vec<Seen>,
     /// Gitea flavour: `limit` instead of `per_page`, no ETag.
     pub gitea: bool,
+    /// Issue number -> its events (GitHub's issue events list), oldest first.
+    pub events: std::collections::HashMap<u64, Vec<Value>>,
 }
 
 #[derive(Clone)]
@@ -63,11 +65,13 @@ impl Fake {
             reset: 1_900_000_000,
             requests: Vec::new(),
             gitea,
+            events: Default::default(),
         }));
         let prefix = if gitea { "/api/v1" } else { "" };
         let app = Router::new()
             .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues"), get(list))
             .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues/{{number}}"), get(one))
+            .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues/{{number}}/events"), get(events))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -95,6 +99,25 @@ impl Fake {
             Some(slot) => *slot = issue,
             None => s.issues.push(issue),
         }
+        s.version += 1;
+    }
+
+    /// Adds an issue event (`closed`, `reopened`, `labeled`, ...) at `at`.
+    pub fn add_event(&self, number: u64, event: &str, at: &str) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.events.entry(number).or_default();
+        let id = 9_000_000 + list.len() as u64;
+        list.push(json!({
+            "id": id,
+            "node_id": format!("REE_{id}"),
+            "url": format!("https://api.github.com/repos/demo/app/issues/events/{id}"),
+            "actor": {"login": "octocat", "id": 1},
+            "event": event,
+            "commit_id": null,
+            "commit_url": null,
+            "created_at": at,
+            "performed_via_github_app": null
+        }));
         s.version += 1;
     }
 
@@ -248,6 +271,42 @@ async fn one(
         )
             .into_response(),
     }
+}
+
+/// GitHub's issue events list, paged 2 per page when `per_page` asks for it (to test paging).
+async fn events(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let page: usize = q.get("page").and_then(|v| v.parse().ok()).unwrap_or(1);
+    record(&mut s, format!("/repos/{owner}/{repo}/issues/{number}/events?page={page}"), &headers);
+    if let Some(r) = refusal(&s) {
+        return r;
+    }
+    let all = s.events.get(&number).cloned().unwrap_or_default();
+    let per_page = 2;
+    let items: Vec<Value> = all.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+    let etag = format!("\"e{}-{number}-{page}\"", s.version);
+    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert("etag", HeaderValue::from_str(&etag).unwrap());
+        return r;
+    }
+    let mut r = axum::Json(Value::Array(items)).into_response();
+    r.headers_mut().insert("etag", HeaderValue::from_str(&etag).unwrap());
+    if page * per_page < all.len() {
+        let next = format!(
+            "<http://{}/repos/{owner}/{repo}/issues/{number}/events?per_page=100&page={}>; rel=\"next\"",
+            host(&headers),
+            page + 1
+        );
+        r.headers_mut().insert("link", HeaderValue::from_str(&next).unwrap());
+    }
+    rate_headers(&s, r.headers_mut());
+    r
 }
 
 /// RFC 3339 of a timestamp, as GitHub writes it (`2026-12-10T00:00:00Z`).

@@ -49,6 +49,10 @@ fn four_issues() -> Vec<serde_json::Value> {
 async fn maps_completed_not_planned_and_reopened_and_skips_pull_requests() {
     let fake = Fake::start(false).await;
     fake.set_issues(four_issues());
+    // #4 was closed, then reopened at 12:00 on the 4th; a comment on the 5th bumped `updated_at`.
+    fake.add_event(4, "closed", "2026-12-03T00:00:00Z");
+    fake.add_event(4, "labeled", "2026-12-03T01:00:00Z");
+    fake.add_event(4, "reopened", "2026-12-04T12:00:00Z");
     let clock = ManualClock::new(ts("2026-12-06T00:00:00Z"));
     let gh = github(&fake.base(), &clock, 100);
     let r = gh.fetch_repo("demo/app").await.unwrap();
@@ -57,7 +61,8 @@ async fn maps_completed_not_planned_and_reopened_and_skips_pull_requests() {
     assert_eq!(
         by_key,
         vec![
-            ("demo/app#4", SyncedState::Open, None, Some(ts("2026-12-05T00:00:00Z"))),
+            // The exact reopen instant from the events (across two pages), not `updated_at`.
+            ("demo/app#4", SyncedState::Open, None, Some(ts("2026-12-04T12:00:00Z"))),
             ("demo/app#2", SyncedState::Closed, Some(CloseReason::NotPlanned), Some(ts("2026-12-03T00:00:00Z"))),
             ("demo/app#1", SyncedState::Closed, Some(CloseReason::Completed), Some(ts("2026-12-02T00:00:00Z"))),
         ]
@@ -65,8 +70,15 @@ async fn maps_completed_not_planned_and_reopened_and_skips_pull_requests() {
     assert!(r.observations.iter().all(|o| o.tracker == "github" && o.observed_at == r.observed_at));
     assert_eq!(r.observations[2].title, "Crash");
     let seen = fake.requests();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].path, "/repos/demo/app/issues?per_page=100&state=all");
+    let paths: Vec<_> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/repos/demo/app/issues?per_page=100&state=all",
+            "/repos/demo/app/issues/4/events?page=1",
+            "/repos/demo/app/issues/4/events?page=2",
+        ]
+    );
     assert_eq!(seen[0].authorization.as_deref(), Some("Bearer ghp_test"));
     assert_eq!(seen[0].if_none_match, None);
     // The commands are the engine's sync_issue at the observation instant.
@@ -124,9 +136,13 @@ async fn not_modified_answers_count_as_a_sync_at_their_time() {
         assert_eq!((&a.issue, a.state, a.reason, a.changed_at), (&b.issue, b.state, b.reason, b.changed_at));
         assert_eq!(b.observed_at, ts("2026-12-07T00:00:00Z"));
     }
+    // The second sync asks both pages conditionally, and the reopened #4's events are not asked
+    // again while its `updated_at` is unchanged.
     let seen = fake.requests();
-    assert_eq!(seen[2].if_none_match.as_deref(), Some("W/\"v2-p1-n2\""));
-    assert_eq!(seen[3].if_none_match.as_deref(), Some("W/\"v2-p2-n2\""));
+    let first_sync = 3; // page 1, #4's (empty) events, page 2
+    assert_eq!(seen.len(), first_sync + 2);
+    assert_eq!(seen[first_sync].if_none_match.as_deref(), Some("W/\"v2-p1-n2\""));
+    assert_eq!(seen[first_sync + 1].if_none_match.as_deref(), Some("W/\"v2-p2-n2\""));
     assert_eq!(gh.health().last_success, Some(ts("2026-12-07T00:00:00Z")));
 
     // A change on the tracker: fresh pages again, with the new state.
@@ -177,7 +193,8 @@ async fn a_primary_rate_limit_backs_off_until_the_reset_without_sending() {
 #[tokio::test]
 async fn a_secondary_limit_waits_for_retry_after_and_an_exhausted_quota_gates_the_next_call() {
     let fake = Fake::start(false).await;
-    fake.set_issues(four_issues());
+    // Without the reopened #4, whose events would need one more request.
+    fake.set_issues(four_issues().into_iter().skip(1).collect());
     let clock = ManualClock::new(ts("2026-12-06T00:00:00Z"));
     let gh = github(&fake.base(), &clock, 100);
     fake.set_mode(Mode::Secondary { retry_after: 90 });
