@@ -1,7 +1,7 @@
 //! One function per subcommand: build the request, send it, and say what happened, as a table
 //! for people or as the server's JSON (`--json`).
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
@@ -288,14 +288,19 @@ fn require_token(api: &Api) -> Result<()> {
     }
 }
 
-/// The password from the flag or environment, else the first line of stdin.
+/// The password from the flag or environment, else asked on the terminal without echo, else the
+/// first line of stdin (scripts).
 fn password_from(given: Option<String>) -> Result<String> {
     if let Some(p) = given {
         return Ok(p);
     }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
-    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    let p = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ").context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     if p.is_empty() {
         bail!("no password: pass --password, set PEEREX_PASSWORD, or write it on stdin");
     }

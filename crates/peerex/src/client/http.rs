@@ -67,9 +67,11 @@ impl Api {
         self.send(self.client.request(Method::GET, url))
     }
 
+    /// POSTs with an `Idempotency-Key`, so the retries of `send` cannot act twice.
     pub fn post(&self, segments: &[&str], body: &Value) -> Result<Value> {
         let url = self.url(segments, &[])?;
-        self.send(self.client.request(Method::POST, url).json(body))
+        let req = self.client.request(Method::POST, url).header("idempotency-key", idempotency_key()).json(body);
+        self.send(req)
     }
 
     pub fn delete(&self, segments: &[&str]) -> Result<Value> {
@@ -77,11 +79,32 @@ impl Api {
         self.send(self.client.request(Method::DELETE, url))
     }
 
+    /// Sends, retrying a request that never reached the server or met a gateway error (502, 503,
+    /// 504) up to `ATTEMPTS` times; every other answer is final.
     fn send(&self, mut req: RequestBuilder) -> Result<Value> {
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
-        let resp = req.send().map_err(|e| anyhow!("cannot reach the server at {}: {}", self.base, root_cause(&e)))?;
+        let mut attempt = 1;
+        let resp = loop {
+            let retry = req.try_clone();
+            let result = req.send();
+            let transient = match &result {
+                Ok(r) => matches!(r.status().as_u16(), 502..=504),
+                Err(e) => e.is_connect() || e.is_timeout(),
+            };
+            match retry {
+                Some(again) if transient && attempt < ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(250 * attempt));
+                    attempt += 1;
+                    req = again;
+                }
+                _ => {
+                    break result
+                        .map_err(|e| anyhow!("cannot reach the server at {}: {}", self.base, root_cause(&e)))?
+                }
+            }
+        };
         let status = resp.status();
         let text = resp.text().map_err(|e| anyhow!("reading the answer of {}: {}", self.base, root_cause(&e)))?;
         if status.is_success() {
@@ -92,6 +115,16 @@ impl Api {
         }
         Err(api_error(status, &text).into())
     }
+}
+
+const ATTEMPTS: u64 = 3;
+
+/// A key unique to this request: process id, wall-clock nanoseconds and a counter.
+fn idempotency_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("cli-{}-{nanos}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The `{code, message}` body of an error, or a description of whatever came instead.

@@ -400,3 +400,30 @@ fn errors_are_one_line_with_a_non_zero_status() {
     let r = peerex(&api, dir.path(), &["offer", "place", "buy_sideways", "x", "2026-12-15T00:00:00Z", "0.5", "1"]);
     assert_eq!(r.code, 2);
 }
+
+#[test]
+fn posts_carry_an_idempotency_key_and_a_gateway_error_is_retried_with_the_same_key() {
+    let api = FakeApi::start();
+    let dir = logged_in(&api);
+    let n = api.requests().len();
+    api.answer_once("POST", "/api/v1/offers", 503, json!({"code": "unavailable", "message": "restarting"}));
+    api.answer("POST", "/api/v1/offers", 201, json!({"id": "5", "status": "filled", "remaining": 0}));
+    let text = ok(&api, dir.path(), &["offer", "place", "bf", "demo/app#1", "2026-12-15T00:00:00Z", "0.5", "2"]);
+    assert_eq!(text, "offer 5: filled, 0 of 2 remaining\n");
+    let sent = &api.requests()[n..];
+    assert_eq!(sent.len(), 2, "one retry after the 503");
+    let key = sent[0].idempotency_key.clone().expect("POSTs carry an Idempotency-Key");
+    assert!(!key.is_empty());
+    assert_eq!(sent[1].idempotency_key.as_deref(), Some(key.as_str()));
+    assert_eq!(sent[0].body, sent[1].body);
+    // Each command has its own key; GETs have none; a 4xx is final (no retry).
+    ok(&api, dir.path(), &["offer", "place", "bf", "demo/app#1", "2026-12-15T00:00:00Z", "0.5", "2"]);
+    assert_ne!(api.last().idempotency_key.as_deref(), Some(key.as_str()));
+    api.answer("GET", "/api/v1/me", 200, json!({"name": "adam", "available": "1", "held": "0"}));
+    ok(&api, dir.path(), &["me"]);
+    assert_eq!(api.last().idempotency_key, None);
+    let before = api.requests().len();
+    api.answer("POST", "/api/v1/issues", 409, json!({"code": "duplicate_id", "message": "issue exists"}));
+    assert_eq!(peerex(&api, dir.path(), &["issue", "open", "x#1"]).code, 1);
+    assert_eq!(api.requests().len(), before + 1);
+}

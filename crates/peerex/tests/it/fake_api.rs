@@ -18,12 +18,15 @@ pub struct Request {
     /// Path and query exactly as sent (percent-encoding included).
     pub target: String,
     pub authorization: Option<String>,
+    pub idempotency_key: Option<String>,
     pub body: Value,
 }
 
 #[derive(Default)]
 struct Inner {
     answers: HashMap<String, (u16, Value)>,
+    /// Answers used once each, before `answers`.
+    once: HashMap<String, Vec<(u16, Value)>>,
     requests: Vec<Request>,
 }
 
@@ -53,6 +56,11 @@ impl FakeApi {
         self.inner.lock().unwrap().answers.insert(format!("{method} {path}"), (status, body));
     }
 
+    /// Answers the next `METHOD /path` with `status` and `body`, once.
+    pub fn answer_once(&self, method: &str, path: &str, status: u16, body: Value) {
+        self.inner.lock().unwrap().once.entry(format!("{method} {path}")).or_default().push((status, body));
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.inner.lock().unwrap().requests.clone()
     }
@@ -75,9 +83,12 @@ async fn handle(
         method: method.to_string(),
         target: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
         authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
         body,
     });
-    match inner.answers.get(&format!("{method} {}", uri.path())) {
+    let key = format!("{method} {}", uri.path());
+    let once = inner.once.get_mut(&key).filter(|q| !q.is_empty()).map(|q| q.remove(0));
+    match once.as_ref().or_else(|| inner.answers.get(&key)) {
         Some((status, Value::Null)) => StatusCode::from_u16(*status).unwrap().into_response(),
         Some((status, body)) => (StatusCode::from_u16(*status).unwrap(), axum::Json(body.clone())).into_response(),
         None => (StatusCode::NOT_FOUND, axum::Json(json!({"code": "not_found", "message": "no such endpoint"})))
