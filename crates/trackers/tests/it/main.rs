@@ -5,4 +5,5 @@ mod engine_outage;
 mod fake;
 mod gitea;
 mod github_sync;
+mod never_wrong;
 mod webhooks;
