@@ -171,12 +171,16 @@ impl RestCore {
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Err(TrackerError::BadResponse(format!("{url}: body larger than {MAX_BODY} bytes")));
         }
-        let body = resp.bytes().await.map_err(|e| TrackerError::Unavailable(describe(&e)))?;
-        if body.len() > MAX_BODY {
-            return Err(TrackerError::BadResponse(format!("{url}: body larger than {MAX_BODY} bytes")));
+        // Read in chunks so a body without Content-Length cannot grow past the limit either.
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| TrackerError::Unavailable(describe(&e)))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(TrackerError::BadResponse(format!("{url}: body larger than {MAX_BODY} bytes")));
+            }
+            body.extend_from_slice(&chunk);
         }
         let next = headers.get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-        let body = body.to_vec();
         if let Some(etag) = headers.get(ETAG) {
             self.state()
                 .cache
