@@ -14,10 +14,10 @@ use crate::error::{TrackerError, WebhookError};
 use crate::github::{header, keep_fresh};
 use crate::health::TrackerHealth;
 use crate::observation::{validate_repo, Observation, SyncResult};
-use crate::rest::{fetch_all, fetch_one, Dialect, RestCore};
+use crate::rest::{fetch_all, fetch_one, Dialect, ReopenSource, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
-const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Completed, reopen_events: false };
+const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Completed, reopens: ReopenSource::None };
 
 #[derive(Clone, Debug)]
 pub struct GiteaConfig {

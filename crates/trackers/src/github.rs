@@ -13,14 +13,14 @@ use crate::clock::Clock;
 use crate::error::{TrackerError, WebhookError};
 use crate::health::TrackerHealth;
 use crate::observation::{validate_repo, Observation, SyncResult};
-use crate::rest::{fetch_all, fetch_one, Dialect, RawIssue, RestCore};
+use crate::rest::{fetch_all, fetch_one, Dialect, RawIssue, ReopenSource, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
 
 /// GitHub closes issues "as completed" unless told otherwise since 2022; issues closed before
 /// carry no reason, and we do not guess one for them.
-const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Unknown, reopen_events: true };
+const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Unknown, reopens: ReopenSource::GitHubEvents };
 
 #[derive(Clone, Debug)]
 pub struct GitHubConfig {

@@ -1,4 +1,4 @@
-//! peerex-trackers: adapters that observe issues on external trackers (GitHub, Gitea/Forgejo)
+//! peerex-trackers: adapters that observe issues on external trackers (GitHub, GitLab, Gitea/Forgejo)
 //! and turn what they see into the engine's `sync_issue` commands.
 //!
 //! An adapter never decides anything: it reports observations ("at instant T the tracker said
@@ -10,6 +10,7 @@ pub mod clock;
 pub mod error;
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
 pub mod health;
 pub mod observation;
 mod rest;
@@ -25,6 +26,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{TrackerError, WebhookError};
 pub use gitea::Gitea;
 pub use github::GitHub;
+pub use gitlab::GitLab;
 pub use health::TrackerHealth;
 pub use observation::{issue_key, parse_issue_key, Observation, SyncResult};
 

@@ -229,8 +229,12 @@ pub(crate) fn rate_limit_until(status: StatusCode, headers: &HeaderMap, now: Tim
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|s| now.plus_millis(s.max(0).saturating_mul(1_000)));
-    let exhausted = header_i64(headers, "x-ratelimit-remaining") == Some(0);
-    let reset = header_i64(headers, "x-ratelimit-reset").map(|s| Timestamp(s.saturating_mul(1_000)));
+    // GitHub and Gitea say x-ratelimit-*, GitLab ratelimit-*.
+    let remaining = header_i64(headers, "x-ratelimit-remaining").or_else(|| header_i64(headers, "ratelimit-remaining"));
+    let exhausted = remaining == Some(0);
+    let reset = header_i64(headers, "x-ratelimit-reset")
+        .or_else(|| header_i64(headers, "ratelimit-reset"))
+        .map(|s| Timestamp(s.saturating_mul(1_000)));
     let limited_answer = matches!(status, StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS);
     let until = match (retry_after, exhausted, reset) {
         (Some(t), _, _) if limited_answer => Some(t),
@@ -246,19 +250,23 @@ pub(crate) fn rate_limit_until(status: StatusCode, headers: &HeaderMap, now: Tim
     }
 }
 
-/// The issue JSON of GitHub and Gitea/Forgejo (same field names; Gitea has no `state_reason`).
+/// The issue JSON of GitHub, Gitea/Forgejo (same field names; no `state_reason`) and GitLab
+/// (`iid`, state `opened`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawIssue {
+    #[serde(alias = "iid")]
     pub number: u64,
     #[serde(default)]
     pub title: String,
     pub state: String,
     #[serde(default)]
     pub state_reason: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flex_time_opt")]
     pub closed_at: Option<Timestamp>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "flex_time_opt")]
     pub updated_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "flex_time_opt")]
+    pub created_at: Option<Timestamp>,
     /// Present (non-null) on pull requests, which the issues list also returns.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
@@ -268,8 +276,22 @@ pub(crate) struct RawIssue {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Dialect {
     pub closed_without_reason: CloseReason,
-    /// Whether `/repos/{repo}/issues/{n}/events` gives the exact instant of a reopen (GitHub).
-    pub reopen_events: bool,
+    /// Where the exact instant of a reopen can be read.
+    pub reopens: ReopenSource,
+}
+
+/// Where a dialect finds when an open issue was last reopened (its issue object does not say).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReopenSource {
+    /// Not read: `updated_at` (an upper bound) is used.
+    None,
+    /// GitHub: `/repos/{repo}/issues/{n}/events`, entries with `"event": "reopened"`, asked for
+    /// issues whose `state_reason` is `reopened`.
+    GitHubEvents,
+    /// GitLab: `/projects/{repo}/issues/{iid}/resource_state_events`, entries with
+    /// `"state": "reopened"`, asked for open issues edited since their creation (GitLab's issue
+    /// object has no sign of a past close).
+    GitLabStateEvents,
 }
 
 impl RawIssue {
@@ -288,7 +310,7 @@ impl RawIssue {
         let (state, reason, changed_at) = match self.state.as_str() {
             // The instant of a reopen is not in the issue object; `updated_at` is the latest it
             // can have been (docs/trackers.md).
-            "open" => (SyncedState::Open, None, self.updated_at),
+            "open" | "opened" => (SyncedState::Open, None, self.updated_at),
             "closed" => {
                 let reason = match self.state_reason.as_deref() {
                     Some("completed") => CloseReason::Completed,
@@ -387,11 +409,42 @@ pub(crate) async fn fetch_one(
     finish(core, observed_at, result)
 }
 
-/// One entry of GitHub's issue events list.
+/// One entry of GitHub's issue events (`event`) or GitLab's resource state events (`state`).
 #[derive(Debug, Deserialize)]
 struct IssueEvent {
-    event: String,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(deserialize_with = "flex_time")]
     created_at: Timestamp,
+}
+
+/// `owner/name` as one URL path segment (GitLab addresses projects by their encoded full path).
+pub(crate) fn encode_path(repo: &str) -> String {
+    repo.replace('/', "%2F")
+}
+
+/// RFC 3339, or GitLab's older webhook format `2013-12-03 17:23:34 UTC`.
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, String> {
+    if let Ok(t) = Timestamp::parse(s) {
+        return Ok(t);
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S UTC")
+        .map(|t| Timestamp(t.and_utc().timestamp_millis()))
+        .map_err(|_| format!("{s:?} is not a time"))
+}
+
+fn flex_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_time(&s).map_err(serde::de::Error::custom)
+}
+
+fn flex_time_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => parse_time(&s).map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// For a reopened issue, replaces the `updated_at` upper bound by the exact instant of its last
@@ -405,9 +458,15 @@ async fn refine_reopen(
     raw: &RawIssue,
     o: &mut Observation,
 ) -> Result<(), TrackerError> {
-    if !dialect.reopen_events || raw.state != "open" || raw.state_reason.as_deref() != Some("reopened") {
-        return Ok(());
-    }
+    let path = match dialect.reopens {
+        ReopenSource::GitHubEvents if raw.state == "open" && raw.state_reason.as_deref() == Some("reopened") => {
+            format!("/repos/{repo}/issues/{}/events?per_page=100", raw.number)
+        }
+        ReopenSource::GitLabStateEvents if raw.state == "opened" && raw.updated_at != raw.created_at => {
+            format!("/projects/{}/issues/{}/resource_state_events?per_page=100", encode_path(repo), raw.number)
+        }
+        _ => return Ok(()),
+    };
     if let Some((updated, reopened)) = core.state().reopen_memo.get(&o.issue) {
         if *updated == raw.updated_at {
             if let Some(t) = reopened {
@@ -416,7 +475,7 @@ async fn refine_reopen(
             return Ok(());
         }
     }
-    let mut next = Some(core.url(&format!("/repos/{repo}/issues/{}/events?per_page=100", raw.number)));
+    let mut next = Some(core.url(&path));
     let mut last_reopen: Option<Timestamp> = None;
     let mut pages = 0u32;
     while let Some(url) = next.take() {
@@ -427,7 +486,9 @@ async fn refine_reopen(
         let page = core.get(&url).await?;
         let events: Vec<IssueEvent> = serde_json::from_slice(&page.body)
             .map_err(|e| TrackerError::BadResponse(format!("{url}: not a list of issue events: {e}")))?;
-        for e in events.iter().filter(|e| e.event == "reopened") {
+        for e in
+            events.iter().filter(|e| e.event.as_deref() == Some("reopened") || e.state.as_deref() == Some("reopened"))
+        {
             last_reopen = Some(last_reopen.map_or(e.created_at, |t| t.max(e.created_at)));
         }
         next = page.next;
@@ -503,8 +564,33 @@ mod tests {
     }
 
     #[test]
+    fn reads_gitlab_times_and_issues() {
+        assert_eq!(parse_time("2013-12-03 17:23:34 UTC"), Ok(Timestamp::parse("2013-12-03T17:23:34Z").unwrap()));
+        assert_eq!(parse_time("2016-01-04T15:31:51.081Z"), Ok(Timestamp::parse("2016-01-04T15:31:51.081Z").unwrap()));
+        assert!(parse_time("yesterday").is_err());
+        let gl = Dialect { closed_without_reason: CloseReason::Completed, reopens: ReopenSource::GitLabStateEvents };
+        let raw: RawIssue = serde_json::from_str(
+            r#"{"id":76,"iid":6,"project_id":8,"title":"t","state":"closed","closed_at":"2026-12-02T00:00:00.000Z","updated_at":"2026-12-02 00:00:00 UTC"}"#,
+        )
+        .unwrap();
+        let o = raw
+            .observe(gl, "group/sub/app", "gitlab", Timestamp::parse("2026-12-03T00:00:00Z").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (o.issue.as_str(), o.state, o.reason),
+            ("group/sub/app#6", SyncedState::Closed, Some(CloseReason::Completed))
+        );
+        let h = headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", "1700000600")]);
+        assert_eq!(
+            rate_limit_until(StatusCode::TOO_MANY_REQUESTS, &h, Timestamp(1_700_000_000_000)),
+            Some(Timestamp(1_700_000_600_000))
+        );
+    }
+
+    #[test]
     fn maps_github_issue_states() {
-        let gh = Dialect { closed_without_reason: CloseReason::Unknown, reopen_events: true };
+        let gh = Dialect { closed_without_reason: CloseReason::Unknown, reopens: ReopenSource::GitHubEvents };
         let parse = |j: &str| serde_json::from_str::<RawIssue>(j).unwrap();
         let at = Timestamp::parse("2026-12-20T00:00:00Z").unwrap();
         let closed = parse(

@@ -5,5 +5,6 @@ mod engine_outage;
 mod fake;
 mod gitea;
 mod github_sync;
+mod gitlab;
 mod never_wrong;
 mod webhooks;
