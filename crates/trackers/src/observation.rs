@@ -36,7 +36,14 @@ impl Observation {
             state: self.state,
             reason: self.reason,
             changed_at: self.changed_at,
+            observed_at: Some(self.observed_at),
         }
+    }
+
+    /// The command to apply at `at` (the engine's clock, when it has moved past the
+    /// observation): the state still only counts as known from `observed_at`.
+    pub fn to_command_at(&self, at: Timestamp) -> Command {
+        Command::new(at.max(self.observed_at), self.to_op())
     }
 
     /// The command to apply, at the observation instant.

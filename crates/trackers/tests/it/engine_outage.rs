@@ -229,3 +229,29 @@ async fn a_reopen_before_the_maturation_counts_even_if_the_issue_was_edited_afte
     assert_eq!(w.series("demo/app#1"), (SeriesStatus::Settled, Some(Outcome::Unfixed)));
     assert_eq!(w.available("eve"), Amount::credits(100 - 4 + 10));
 }
+
+#[tokio::test]
+async fn a_sync_applied_after_the_engine_clock_moved_on_still_counts_from_its_request() {
+    let fake = Fake::start(false).await;
+    fake.set_issues(vec![gh_issue("demo/app", 1, "issue 1", "open", None, None, "2026-12-01T00:00:00Z")]);
+    let clock = ManualClock::new(ts("2026-12-01T00:00:00Z"));
+    let gh = github(&fake.base(), &clock, 100);
+    let mut w = World { engine: Engine::new(), events: Vec::new() };
+    w.run(json!({"at": "2026-12-01T00:00:00Z", "op": "deposit", "user": "adam", "amount": "100"}));
+    w.run(json!({"at": "2026-12-01T00:00:00Z", "op": "deposit", "user": "eve", "amount": "100"}));
+    w.apply(&gh.fetch_repo("demo/app").await.unwrap());
+    trade_on(&mut w, "2026-12-01T00:00:00Z", "demo/app#1", "a");
+
+    // The request leaves one second before the maturation; the engine has passed it when the
+    // answer is applied. The answer says nothing about the maturation instant: still waiting.
+    clock.set(ts("2026-12-14T23:59:59Z"));
+    let sync = gh.fetch_repo("demo/app").await.unwrap();
+    w.tick(ts("2026-12-15T00:00:03Z"));
+    for o in &sync.observations {
+        w.engine.apply(o.to_command_at(ts("2026-12-15T00:00:03Z")), &mut w.events).unwrap();
+    }
+    assert_eq!(w.series("demo/app#1"), (SeriesStatus::Matured, None));
+    clock.set(ts("2026-12-15T00:01:00Z"));
+    w.apply(&gh.fetch_repo("demo/app").await.unwrap());
+    assert_eq!(w.series("demo/app#1"), (SeriesStatus::Settled, Some(Outcome::Unfixed)));
+}
