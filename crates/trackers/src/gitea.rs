@@ -1,7 +1,7 @@
 //! Gitea and Forgejo (Codeberg, ...): a GitHub-like REST API under `/api/v1`, `token` auth,
 //! paging by `Link`, and `issues` webhooks signed with hex HMAC-SHA256 in `X-Gitea-Signature`
 //! (Forgejo also sends `X-Forgejo-Signature`). Gitea has no close reason: a closed issue counts
-//! as closed as completed.
+//! as closed as completed. The exact reopen instant comes from the issue's timeline.
 
 use std::sync::Arc;
 
@@ -17,7 +17,8 @@ use crate::observation::{validate_repo, Observation, SyncResult};
 use crate::rest::{fetch_all, fetch_one, Dialect, ReopenSource, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
-const DIALECT: Dialect = Dialect { closed_without_reason: CloseReason::Completed, reopens: ReopenSource::None };
+const DIALECT: Dialect =
+    Dialect { closed_without_reason: CloseReason::Completed, reopens: ReopenSource::GiteaTimeline };
 
 #[derive(Clone, Debug)]
 pub struct GiteaConfig {

@@ -283,8 +283,6 @@ pub(crate) struct Dialect {
 /// Where a dialect finds when an open issue was last reopened (its issue object does not say).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ReopenSource {
-    /// Not read: `updated_at` (an upper bound) is used.
-    None,
     /// GitHub: `/repos/{repo}/issues/{n}/events`, entries with `"event": "reopened"`, asked for
     /// issues whose `state_reason` is `reopened`.
     GitHubEvents,
@@ -292,6 +290,9 @@ pub(crate) enum ReopenSource {
     /// `"state": "reopened"`, asked for open issues edited since their creation (GitLab's issue
     /// object has no sign of a past close).
     GitLabStateEvents,
+    /// Gitea/Forgejo: `/repos/{repo}/issues/{n}/timeline`, entries with `"type": "reopen"`,
+    /// asked for open issues edited since their creation.
+    GiteaTimeline,
 }
 
 impl RawIssue {
@@ -409,13 +410,17 @@ pub(crate) async fn fetch_one(
     finish(core, observed_at, result)
 }
 
-/// One entry of GitHub's issue events (`event`) or GitLab's resource state events (`state`).
+/// One entry of GitHub's issue events (`event`), GitLab's resource state events (`state`) or
+/// Gitea's timeline (`type`).
 #[derive(Debug, Deserialize)]
 struct IssueEvent {
     #[serde(default)]
     event: Option<String>,
     #[serde(default)]
     state: Option<String>,
+    /// Gitea's timeline entry kind.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(deserialize_with = "flex_time")]
     created_at: Timestamp,
 }
@@ -465,6 +470,9 @@ async fn refine_reopen(
         ReopenSource::GitLabStateEvents if raw.state == "opened" && raw.updated_at != raw.created_at => {
             format!("/projects/{}/issues/{}/resource_state_events?per_page=100", encode_path(repo), raw.number)
         }
+        ReopenSource::GiteaTimeline if raw.state == "open" && raw.updated_at != raw.created_at => {
+            format!("/repos/{repo}/issues/{}/timeline?limit=50", raw.number)
+        }
         _ => return Ok(()),
     };
     if let Some((updated, reopened)) = core.state().reopen_memo.get(&o.issue) {
@@ -486,9 +494,12 @@ async fn refine_reopen(
         let page = core.get(&url).await?;
         let events: Vec<IssueEvent> = serde_json::from_slice(&page.body)
             .map_err(|e| TrackerError::BadResponse(format!("{url}: not a list of issue events: {e}")))?;
-        for e in
-            events.iter().filter(|e| e.event.as_deref() == Some("reopened") || e.state.as_deref() == Some("reopened"))
-        {
+        let is_reopen = |e: &&IssueEvent| {
+            e.event.as_deref() == Some("reopened")
+                || e.state.as_deref() == Some("reopened")
+                || e.kind.as_deref() == Some("reopen")
+        };
+        for e in events.iter().filter(is_reopen) {
             last_reopen = Some(last_reopen.map_or(e.created_at, |t| t.max(e.created_at)));
         }
         next = page.next;

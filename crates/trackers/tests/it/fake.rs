@@ -72,6 +72,7 @@ impl Fake {
             .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues"), get(list))
             .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues/{{number}}"), get(one))
             .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues/{{number}}/events"), get(events))
+            .route(&format!("{prefix}/repos/{{owner}}/{{repo}}/issues/{{number}}/timeline"), get(timeline))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -117,6 +118,18 @@ impl Fake {
             "commit_url": null,
             "created_at": at,
             "performed_via_github_app": null
+        }));
+        s.version += 1;
+    }
+
+    /// Adds a Gitea timeline entry (`close`, `reopen`, `comment`, ...) at `at`.
+    pub fn add_timeline(&self, number: u64, kind: &str, at: &str) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.events.entry(number).or_default();
+        let id = 7_000 + list.len() as u64;
+        list.push(json!({
+            "id": id, "type": kind, "html_url": "", "pull_request_url": "", "issue_url": "",
+            "user": {"id": 1, "login": "alice"}, "body": "", "created_at": at, "updated_at": at
         }));
         s.version += 1;
     }
@@ -307,6 +320,17 @@ async fn events(
     }
     rate_headers(&s, r.headers_mut());
     r
+}
+
+/// Gitea's issue timeline (one page): entries stored by `add_timeline`.
+async fn timeline(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Path((owner, repo, number)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    record(&mut s, format!("/repos/{owner}/{repo}/issues/{number}/timeline"), &headers);
+    axum::Json(Value::Array(s.events.get(&number).cloned().unwrap_or_default())).into_response()
 }
 
 /// RFC 3339 of a timestamp, as GitHub writes it (`2026-12-10T00:00:00Z`).

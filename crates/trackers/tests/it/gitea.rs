@@ -58,22 +58,37 @@ async fn syncs_a_gitea_repository_across_pages() {
     fake.set_issues(vec![
         gitea_issue(3, "closed", Some("2026-12-03T00:00:00Z"), "2026-12-03T00:00:00Z", false),
         gitea_issue(2, "open", None, "2026-12-02T00:00:00Z", true),
-        gitea_issue(1, "open", None, "2026-12-01T00:00:00Z", false),
+        gitea_issue(1, "open", None, "2026-12-05T00:00:00Z", false),
     ]);
+    // #1 was closed and reopened on the 4th; a comment on the 5th moved `updated_at`.
+    fake.add_timeline(1, "close", "2026-12-02T00:00:00Z");
+    fake.add_timeline(1, "reopen", "2026-12-04T00:00:00Z");
+    fake.add_timeline(1, "comment", "2026-12-05T00:00:00Z");
     let clock = ManualClock::new(ts("2026-12-06T00:00:00Z"));
     let g = gitea(&fake.base(), &clock);
     let r = g.fetch_repo("demo/app").await.unwrap();
     assert_eq!(r.pages, 2);
-    let got: Vec<_> = r.observations.iter().map(|o| (o.issue.as_str(), o.state, o.reason)).collect();
+    let got: Vec<_> = r.observations.iter().map(|o| (o.issue.as_str(), o.state, o.reason, o.changed_at)).collect();
     assert_eq!(
         got,
-        [("demo/app#3", SyncedState::Closed, Some(CloseReason::Completed)), ("demo/app#1", SyncedState::Open, None)]
+        [
+            ("demo/app#3", SyncedState::Closed, Some(CloseReason::Completed), Some(ts("2026-12-03T00:00:00Z"))),
+            ("demo/app#1", SyncedState::Open, None, Some(ts("2026-12-04T00:00:00Z"))),
+        ]
     );
     assert!(r.observations.iter().all(|o| o.tracker == "gitea"));
     let seen = fake.requests();
     assert_eq!(seen[0].path, "/repos/demo/app/issues?limit=2&state=all&type=issues");
     assert_eq!(seen[0].authorization.as_deref(), Some("token gt0k"));
-    assert_eq!(seen.len(), 2);
+    let paths: Vec<_> = seen.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/repos/demo/app/issues?limit=2&state=all&type=issues",
+            "/repos/demo/app/issues?limit=2&page=2&state=all",
+            "/repos/demo/app/issues/1/timeline",
+        ]
+    );
 }
 
 #[tokio::test]
