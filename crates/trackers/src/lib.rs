@@ -14,6 +14,7 @@ pub mod gitlab;
 pub mod health;
 pub mod observation;
 mod rest;
+pub mod schedule;
 pub mod signature;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use github::GitHub;
 pub use gitlab::GitLab;
 pub use health::TrackerHealth;
 pub use observation::{issue_key, parse_issue_key, Observation, SyncResult};
+pub use schedule::{Schedule, SchedulePolicy};
 
 /// A boxed future, so that `dyn Tracker` works (a server keeps several adapters in one list).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
