@@ -132,6 +132,7 @@ pub enum Op {
     CreateMarket(crate::prediction::command::CreateMarket),
     Trade(crate::prediction::command::Trade),
     Report(crate::prediction::command::Report),
+    ResolveMarket(crate::prediction::command::ResolveMarket),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

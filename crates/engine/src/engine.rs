@@ -138,6 +138,10 @@ impl Engine {
                 let user = known(&self.users, &cmd.user)?;
                 self.markets.report(&mut ctx, user, cmd)?;
             }
+            Op::ResolveMarket(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.resolve_early(&mut ctx, user, &cmd.market)?;
+            }
         }
         Ok(())
     }
