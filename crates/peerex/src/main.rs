@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod replay;
 
 #[derive(Parser)]
@@ -12,18 +13,23 @@ mod replay;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: client::GlobalOpts,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
     Replay(replay::Args),
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
