@@ -1,33 +1,39 @@
-//! The `peerex` command line. (Minimal root written with the simulator; the lead merges the
-//! other subcommands in.)
+//! `peerex`: one binary for the server, the simulator, replay and the CLI client.
+//! Each subcommand lives in its own module; this file only parses and dispatches.
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod replay;
 mod sim_cmd;
 
-#[derive(Parser, Debug)]
-#[command(name = "peerex", version, about = "peerex: a market platform for peer production")]
+#[derive(Parser)]
+#[command(name = "peerex", version, about = "A market platform for peer production")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 enum Command {
+    /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
+    Replay(replay::Args),
     /// Run an agent-based simulation on the real engine (spec/simulation.md).
     Sim(sim_cmd::SimArgs),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Sim(args) => sim_cmd::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("peerex: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
