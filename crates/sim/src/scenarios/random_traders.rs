@@ -55,8 +55,8 @@ fn params(opts: &BTreeMap<String, String>) -> anyhow::Result<Params> {
     if p.agents == 0 || p.issues == 0 || p.steps_per_day == 0 || p.offer_life_days == 0 {
         anyhow::bail!("agents, issues, steps_per_day and offer_life_days must be at least 1");
     }
-    if p.agents > 10_000 || p.issues > 10_000 || p.steps_per_day > 100_000 {
-        anyhow::bail!("at most 10000 agents and issues and 100000 steps per day");
+    if p.agents > 10_000 || p.issues > 10_000 || p.steps_per_day > 100_000 || p.offer_life_days > 365 {
+        anyhow::bail!("at most 10000 agents and issues, 100000 steps per day and 365 offer_life_days");
     }
     if !(1..=1_000_000_000).contains(&p.credits) || !(0.0..=1.0).contains(&p.close_prob) {
         anyhow::bail!("credits must lie in 1..=1e9 and close_prob in [0, 1]");

@@ -3,5 +3,6 @@
 //! rules and settlements through the real engine, and the random-traders shape.
 
 mod determinism;
+mod properties;
 mod random_traders;
 mod worker_funder;

@@ -45,6 +45,9 @@ fn params(opts: &BTreeMap<String, String>) -> anyhow::Result<(Params, String)> {
     if !(0.0..=1.0).contains(&p.extra_day_prob) {
         anyhow::bail!("extra_day_prob must lie in [0, 1], not {}", p.extra_day_prob);
     }
+    if p.contract_days > 365 || p.volume > 1_000_000 {
+        anyhow::bail!("contract_days at most 365 and volume at most 1000000");
+    }
     if p.contract_days == 0 || p.volume == 0 || p.worker_credits <= 0 || p.funder_credits <= 0 {
         anyhow::bail!("contract_days, volume, worker_credits and funder_credits must be positive");
     }
