@@ -3,7 +3,8 @@
 
 use peerex_engine::{Command, Engine, Op, Timed, Timestamp};
 
-/// The command-language name of an operation (`"offer"`, `"tick"`, ...).
+/// The command-language name of an operation (`"offer"`, `"tick"`, ...); `"command"` for
+/// operations added to the engine after this list was written.
 pub fn op_name(op: &Op) -> &'static str {
     match op {
         Op::Deposit { .. } => "deposit",
@@ -20,6 +21,8 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::CreateMarket(_) => "create_market",
         Op::Trade(_) => "trade",
         Op::Report(_) => "report",
+        // Operations the simulator's own scenarios do not send (and ones added later).
+        _ => "command",
     }
 }
 

@@ -6,13 +6,15 @@ use crate::scenarios;
 /// Every registered scenario, in listing order.
 pub fn all() -> Vec<Box<dyn Scenario>> {
     #[allow(unused_mut)]
-    let mut v: Vec<Box<dyn Scenario>> =
-        vec![Box::new(scenarios::worker_funder::WorkerFunder), Box::new(scenarios::random_traders::RandomTraders)];
-    // REGISTRATION POINT for the scenarios written on other branches: when
-    // `scenarios/arbiters.rs` and `scenarios/resource_economy.rs` land, add e.g.
-    //     v.push(Box::new(scenarios::arbiters::Arbiters));
+    let mut v: Vec<Box<dyn Scenario>> = vec![
+        Box::new(scenarios::worker_funder::WorkerFunder),
+        Box::new(scenarios::random_traders::RandomTraders),
+        Box::new(scenarios::arbiters::Arbiters),
+    ];
+    // REGISTRATION POINT for the scenario written on another branch: when
+    // `scenarios/resource_economy.rs` lands, add
     //     v.push(Box::new(scenarios::resource_economy::ResourceEconomy));
-    // (and their `pub mod` lines in scenarios/mod.rs).
+    // (and its `pub mod` line in scenarios/mod.rs).
     v
 }
 
@@ -33,7 +35,7 @@ mod tests {
     #[test]
     fn finds_scenarios_by_name_and_names_are_unique() {
         let names = names();
-        assert!(names.contains(&"worker-funder") && names.contains(&"random-traders"));
+        assert!(names.contains(&"worker-funder") && names.contains(&"random-traders") && names.contains(&"arbiters"));
         let mut sorted = names.clone();
         sorted.sort_unstable();
         sorted.dedup();

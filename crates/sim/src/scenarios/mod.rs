@@ -1,6 +1,7 @@
 //! The scenarios of spec/simulation.md, one module each.
 
+pub mod arbiters;
 pub mod random_traders;
 pub mod worker_funder;
-// REGISTRATION POINT: `pub mod arbiters;` and `pub mod resource_economy;` go here when those
-// modules land (see registry.rs).
+// REGISTRATION POINT: `pub mod resource_economy;` goes here when that module lands (and its
+// scenario in registry.rs).
