@@ -40,7 +40,10 @@ pub struct SimArgs {
 fn options_help() -> String {
     let mut s = String::new();
     for sc in registry::all() {
-        s.push_str(&format!("  {}: {}\n", sc.name(), sc.description()));
+        match sc.description() {
+            "" => s.push_str(&format!("  {}\n", sc.name())),
+            d => s.push_str(&format!("  {}: {d}\n", sc.name())),
+        }
         for (k, what) in sc.options_doc() {
             s.push_str(&format!("      {k:<16} {what}\n"));
         }
