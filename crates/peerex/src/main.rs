@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod client;
 mod replay;
+mod sim_cmd;
 
 #[derive(Parser)]
 #[command(name = "peerex", version, about = "A market platform for peer production")]
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
     Replay(replay::Args),
+    /// Run an agent-based simulation on the real engine (spec/simulation.md).
+    Sim(sim_cmd::SimArgs),
     #[command(flatten)]
     Client(client::Command),
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {
