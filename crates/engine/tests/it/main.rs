@@ -6,4 +6,5 @@
 mod acceptance;
 mod properties;
 mod rejections;
+mod resources_model;
 mod support;
