@@ -91,12 +91,46 @@ pub enum Previous {
     Valid(Point),
 }
 
-/// Which rule decided a coordinate's step (spec order; `CurrentInvalid` is the design rule 0:
-/// without a valid current observation there is nothing to step on, so the price is kept).
+/// The current observation of a coordinate.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Current {
+    /// Every supply and demand component positive and finite.
+    Valid { g: f64, e: f64 },
+    /// Demand is fine but some supply is zero: e is still meaningful at the extremes
+    /// (+inf when nobody supplies space, -1 when nobody supplies X), enough for a step.
+    Invalid { e: f64 },
+    /// No usable demand (zero or non-finite): nothing to step on.
+    NoData,
+}
+
+/// e for an observation where only demand must be positive: may be +inf or -1.
+pub fn extended_e(supply: [f64; 3], demand: [f64; 3]) -> Option<[f64; 2]> {
+    if demand.iter().any(|v| !v.is_finite() || *v <= 0.0) || supply.iter().any(|v| !v.is_finite() || *v < 0.0) {
+        return None;
+    }
+    let mut e = [0.0; 2];
+    for (i, &x) in COORDS.iter().enumerate() {
+        let d_ratio = demand[x] / demand[RES_S];
+        e[i] = if supply[RES_S] > 0.0 {
+            supply[x] / supply[RES_S] / d_ratio - 1.0
+        } else if supply[x] > 0.0 {
+            f64::INFINITY
+        } else {
+            f64::NAN
+        };
+    }
+    Some(e)
+}
+
+/// Which rule decided a coordinate's step (spec order; `NoData` is the design rule 0: without
+/// usable demand there is nothing to step on, so the price is kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    CurrentInvalid,
+    NoData,
+    /// 2, for the current observation: some supply is zero.
+    InvalidCurrent,
     /// 1
     Deadband,
     /// 2
@@ -129,9 +163,12 @@ pub struct Step {
     pub range_clamped: bool,
 }
 
-/// p / (1 + e): a unit-elasticity guess; if 1 + e <= 0 (only possible with bad data) x phi.
+/// p / (1 + e): a unit-elasticity guess; if 1 + e <= 0 (nobody supplies X) x phi; e = +inf
+/// (nobody supplies space) gives 0, which the clamp turns into p / phi.
 pub fn elasticity_step(p: f64, e: f64, phi: f64) -> f64 {
-    if 1.0 + e <= 0.0 || !e.is_finite() {
+    if e.is_nan() {
+        p
+    } else if 1.0 + e <= 0.0 {
         p * phi
     } else {
         p / (1.0 + e)
@@ -151,10 +188,20 @@ pub fn clamp(p: f64, proposed: f64, s: &Safeguards) -> (f64, bool, bool) {
 
 /// The safeguarded step of one coordinate: the first matching rule of 1-7, then the clamps.
 /// `p` must be positive and finite (it always is: it came out of a previous clamp).
-pub fn safeguarded_step(p: f64, current: Option<(f64, f64)>, previous: Previous, s: &Safeguards) -> Step {
-    let Some((g, e)) = current else {
-        let (price, a, b) = clamp(p, p, s);
-        return Step { rule: Rule::CurrentInvalid, proposed: p, price, step_clamped: a, range_clamped: b };
+pub fn safeguarded_step(p: f64, current: Current, previous: Previous, s: &Safeguards) -> Step {
+    let (g, e) = match current {
+        Current::Valid { g, e } => (g, e),
+        Current::Invalid { e } => {
+            // Zero supply somewhere: the step the imbalance points to (x phi or / phi at the
+            // extremes); NaN (nobody supplies space nor X) keeps the price.
+            let proposed = if e.is_nan() { p } else { elasticity_step(p, e, s.phi) };
+            let (price, a, b) = clamp(p, proposed, s);
+            return Step { rule: Rule::InvalidCurrent, proposed, price, step_clamped: a, range_clamped: b };
+        }
+        Current::NoData => {
+            let (price, a, b) = clamp(p, p, s);
+            return Step { rule: Rule::NoData, proposed: p, price, step_clamped: a, range_clamped: b };
+        }
     };
     let elastic = elasticity_step(p, e, s.phi);
     let (rule, proposed) = if e.abs() <= s.deadband {
@@ -207,12 +254,16 @@ impl Updater {
     /// One update from an observation (supply and demand measured at prices `p`).
     pub fn update(&mut self, p: [f64; 3], supply: [f64; 3], demand: [f64; 3]) -> Update {
         let imb = imbalance(supply, demand);
+        let ext = extended_e(supply, demand);
         let mut prices = [1.0, p[RES_U], p[RES_D]];
         let mut steps =
-            [Step { rule: Rule::CurrentInvalid, proposed: 0.0, price: 0.0, step_clamped: false, range_clamped: false };
-                2];
+            [Step { rule: Rule::NoData, proposed: 0.0, price: 0.0, step_clamped: false, range_clamped: false }; 2];
         for (i, &x) in COORDS.iter().enumerate() {
-            let current = imb.map(|m| (m.g[i], m.e[i]));
+            let current = match (imb, ext) {
+                (Some(m), _) => Current::Valid { g: m.g[i], e: m.e[i] },
+                (None, Some(e)) => Current::Invalid { e: e[i] },
+                (None, None) => Current::NoData,
+            };
             let step = safeguarded_step(p[x], current, self.previous[i], &self.safeguards);
             prices[x] = step.price;
             steps[i] = step;
@@ -225,6 +276,20 @@ impl Updater {
     }
 }
 
+/// g alone, defined whenever space is supplied and every demand is positive (a resource
+/// nobody supplies still has a finite g = -d_X/d_S).
+pub fn root_g(supply: [f64; 3], demand: [f64; 3]) -> Option<[f64; 2]> {
+    extended_e(supply, demand)?;
+    if supply[RES_S] <= 0.0 {
+        return None;
+    }
+    let mut g = [0.0; 2];
+    for (i, &x) in COORDS.iter().enumerate() {
+        g[i] = supply[x] / supply[RES_S] - demand[x] / demand[RES_S];
+    }
+    Some(g)
+}
+
 /// The paper's raw update: Definition 4 with no safeguard. It needs two points, so the very first
 /// step (no previous observation) is the elasticity step (documented design).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -233,16 +298,18 @@ pub struct RawUpdater {
 }
 
 impl RawUpdater {
-    /// `None` when the observation is invalid (the raw update has no answer for it).
+    /// `None` when g is undefined (nobody supplies space, or no demand): the raw update has no
+    /// answer then. Otherwise the raw result, which may be negative, infinite or NaN.
     pub fn update(&mut self, p: [f64; 3], supply: [f64; 3], demand: [f64; 3]) -> Option<[f64; 3]> {
-        let m = imbalance(supply, demand)?;
+        let g = root_g(supply, demand)?;
+        let e = extended_e(supply, demand)?;
         let mut out = [1.0, p[RES_U], p[RES_D]];
         for (i, &x) in COORDS.iter().enumerate() {
             out[x] = match self.previous[i] {
-                None => elasticity_step(p[x], m.e[i], 1.25),
-                Some(prev) => raw_secant(p[x], prev.p, m.g[i], prev.g),
+                None => elasticity_step(p[x], e[i], 1.25),
+                Some(prev) => raw_secant(p[x], prev.p, g[i], prev.g),
             };
-            self.previous[i] = Some(Point { p: p[x], g: m.g[i], e: m.e[i] });
+            self.previous[i] = Some(Point { p: p[x], g: g[i], e: e[i] });
         }
         Some(out)
     }

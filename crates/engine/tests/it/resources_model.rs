@@ -261,43 +261,59 @@ fn pt(p: f64, g: f64, e: f64) -> Previous {
 }
 
 #[test]
-fn rule_0_invalid_current_observation_keeps_the_price() {
-    let s = safeguarded_step(2.0, None, Previous::None, &sg());
-    assert_eq!((s.rule, s.price), (Rule::CurrentInvalid, 2.0));
+fn rule_0_no_demand_keeps_the_price_and_zero_supply_steps_at_the_extremes() {
+    let s = safeguarded_step(2.0, Current::NoData, Previous::None, &sg());
+    assert_eq!((s.rule, s.price), (Rule::NoData, 2.0));
+    // Nobody supplies space: e = +inf, every other price falls by phi.
+    let e = extended_e([0.0, 5.0, 5.0], [1.0, 1.0, 1.0]).unwrap();
+    assert_eq!(e, [f64::INFINITY, f64::INFINITY]);
+    let s = safeguarded_step(2.0, Current::Invalid { e: e[0] }, Previous::None, &sg());
+    assert_eq!((s.rule, s.price), (Rule::InvalidCurrent, 1.6));
+    // Nobody supplies upload: e_U = -1, p_U rises by phi.
+    let e = extended_e([5.0, 0.0, 5.0], [1.0, 1.0, 1.0]).unwrap();
+    assert_eq!(e[0], -1.0);
+    let s = safeguarded_step(2.0, Current::Invalid { e: e[0] }, Previous::None, &sg());
+    assert_eq!(s.price, 2.5);
+    // The updater uses this when an observation has a zero supply.
+    let mut u = Updater::new(sg());
+    let up = u.update([1.0, 2.0, 2.0], [0.0, 5.0, 5.0], [1.0, 1.0, 1.0]);
+    assert_eq!(up.prices, [1.0, 1.6, 1.6]);
+    assert_eq!(u.previous, [Previous::Invalid; 2]);
+    assert!(extended_e([1.0, 1.0, 1.0], [0.0, 1.0, 1.0]).is_none(), "no demand: no data");
     assert!(imbalance([1.0, 0.0, 1.0], [1.0, 1.0, 1.0]).is_none(), "zero supply is invalid");
     assert!(imbalance([1.0, 1.0, 1.0], [1.0, 1.0, f64::NAN]).is_none());
 }
 
 #[test]
 fn rule_1_deadband_keeps_the_price() {
-    let s = safeguarded_step(2.0, Some((0.0004, 0.0009)), pt(1.0, 0.5, 0.5), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.0004, e: 0.0009 }, pt(1.0, 0.5, 0.5), &sg());
     assert_eq!((s.rule, s.price), (Rule::Deadband, 2.0));
 }
 
 #[test]
 fn rule_2_no_or_invalid_previous_takes_the_elasticity_step() {
     // p / (1 + e) = 2 / 1.1.
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), Previous::None, &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, Previous::None, &sg());
     assert_eq!(s.rule, Rule::NoPrevious);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), Previous::Invalid, &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, Previous::Invalid, &sg());
     assert_eq!(s.rule, Rule::InvalidPrevious);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
     // 1 + e <= 0 (only with bad data): x phi.
-    let s = safeguarded_step(2.0, Some((-0.5, -1.0)), Previous::None, &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: -0.5, e: -1.0 }, Previous::None, &sg());
     assert!((s.price - 2.5).abs() < 1e-15);
 }
 
 #[test]
 fn rule_3_unchanged_price_never_reuses_an_old_slope() {
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), pt(2.0, 0.3, 0.6), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, pt(2.0, 0.3, 0.6), &sg());
     assert_eq!(s.rule, Rule::PriceUnchanged);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
 }
 
 #[test]
 fn rule_4_unchanged_g_takes_the_elasticity_step() {
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), pt(1.9, 0.05, 0.1), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, pt(1.9, 0.05, 0.1), &sg());
     assert_eq!(s.rule, Rule::GUnchanged);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
 }
@@ -305,7 +321,7 @@ fn rule_4_unchanged_g_takes_the_elasticity_step() {
 #[test]
 fn rule_5_non_positive_slope_takes_the_elasticity_step() {
     // Price went up, g went up -> that is the expected sign; price up, g down -> slope < 0.
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), pt(1.9, 0.2, 0.4), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, pt(1.9, 0.2, 0.4), &sg());
     assert_eq!(s.rule, Rule::NonPositiveSlope);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
 }
@@ -313,7 +329,7 @@ fn rule_5_non_positive_slope_takes_the_elasticity_step() {
 #[test]
 fn rule_6_change_within_noise_takes_the_elasticity_step() {
     // Positive slope, but e moved by only 0.0004 <= noise 0.0005.
-    let s = safeguarded_step(2.0, Some((0.05, 0.1)), pt(1.9, 0.049, 0.0996), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.05, e: 0.1 }, pt(1.9, 0.049, 0.0996), &sg());
     assert_eq!(s.rule, Rule::WithinNoise);
     assert!((s.price - 2.0 / 1.1).abs() < 1e-15);
 }
@@ -321,7 +337,7 @@ fn rule_6_change_within_noise_takes_the_elasticity_step() {
 #[test]
 fn rule_7_secant_step_of_definition_4() {
     // p = 2, p_prev = 1.8, g = 0.1, g_prev = -0.1: 2 - 0.2 / 0.2 x 0.1 = 1.9.
-    let s = safeguarded_step(2.0, Some((0.1, 0.05)), pt(1.8, -0.1, -0.05), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 0.1, e: 0.05 }, pt(1.8, -0.1, -0.05), &sg());
     assert_eq!(s.rule, Rule::Secant);
     assert!((s.price - 1.9).abs() < 1e-15);
     assert!((raw_secant(2.0, 1.8, 0.1, -0.1) - 1.9).abs() < 1e-15);
@@ -331,17 +347,17 @@ fn rule_7_secant_step_of_definition_4() {
 #[test]
 fn clamps_limit_the_step_and_the_range() {
     // A secant that overshoots to a negative price is held at p / phi.
-    let s = safeguarded_step(2.0, Some((1.0, 0.5)), pt(1.9, 0.98, 0.45), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: 1.0, e: 0.5 }, pt(1.9, 0.98, 0.45), &sg());
     assert_eq!(s.rule, Rule::Secant);
     assert!(s.proposed < 0.0 && s.step_clamped);
     assert!((s.price - 1.6).abs() < 1e-15);
     // One that jumps far up is held at p x phi.
-    let s = safeguarded_step(2.0, Some((-0.1, -0.2)), pt(1.9, -0.105, -0.21), &sg());
+    let s = safeguarded_step(2.0, Current::Valid { g: -0.1, e: -0.2 }, pt(1.9, -0.105, -0.21), &sg());
     assert!(s.proposed > 2.5 && s.step_clamped && (s.price - 2.5).abs() < 1e-15);
     // The absolute range [1e-3, 1e3].
-    let s = safeguarded_step(0.0011, Some((1.0, 1.0)), Previous::None, &sg());
+    let s = safeguarded_step(0.0011, Current::Valid { g: 1.0, e: 1.0 }, Previous::None, &sg());
     assert!(s.range_clamped && s.price == 1e-3);
-    let s = safeguarded_step(900.0, Some((-0.9, -0.9)), Previous::None, &sg());
+    let s = safeguarded_step(900.0, Current::Valid { g: -0.9, e: -0.9 }, Previous::None, &sg());
     assert!(s.range_clamped && s.price == 1e3);
 }
 
@@ -395,7 +411,7 @@ proptest! {
         has_prev in any::<bool>(),
     ) {
         let prev = if has_prev { pt(pp, pg, pe) } else { Previous::None };
-        let s = safeguarded_step(p, Some((g, e)), prev, &sg());
+        let s = safeguarded_step(p, Current::Valid { g, e }, prev, &sg());
         prop_assert!(s.price.is_finite() && s.price > 0.0);
         prop_assert!((1e-3..=1e3).contains(&s.price));
         prop_assert!(s.price <= p * 1.25 * (1.0 + 1e-12) || s.price == 1e-3);

@@ -1,1 +1,2 @@
 //! The scenarios of spec/simulation.md, one module each.
+pub mod resource_economy;
