@@ -103,6 +103,12 @@ pub enum Event {
         user: Option<UserId>,
         detail: crate::prediction::events::MarketDetail,
     },
+
+    /// Resource market (hidden from the public stream): `peer` is the peer concerned, if any.
+    Resource {
+        peer: Option<crate::ids::PeerId>,
+        detail: crate::resources::events::ResourceDetail,
+    },
 }
 
 impl Event {

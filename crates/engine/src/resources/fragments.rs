@@ -169,6 +169,11 @@ impl Fragments {
         std::mem::take(&mut self.meters)
     }
 
+    /// Puts meters back (a settlement that was refused).
+    pub fn restore_meters(&mut self, meters: Vec<Meter>) {
+        self.meters = meters;
+    }
+
     /// Consistency: held and owned bytes equal what the file records say.
     pub fn check(&self) -> Result<(), String> {
         let mut held: BTreeMap<PeerId, i64> = BTreeMap::new();

@@ -6,5 +6,6 @@
 mod acceptance;
 mod properties;
 mod rejections;
+mod resources_engine;
 mod resources_model;
 mod support;
