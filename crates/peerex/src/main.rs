@@ -1,1 +1,35 @@
-fn main() {}
+//! `peerex`: one binary for the server, the simulator, replay and the CLI client.
+//! Each subcommand lives in its own module; this file only parses and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod replay;
+
+#[derive(Parser)]
+#[command(name = "peerex", version, about = "A market platform for peer production")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
+    Replay(replay::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("peerex: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
