@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod replay;
+mod resources_cmd;
 
 #[derive(Parser)]
 #[command(name = "peerex", version, about = "A market platform for peer production")]
@@ -18,12 +19,15 @@ struct Cli {
 enum Command {
     /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
     Replay(replay::Args),
+    /// Resource-market tools (erasure coding: `peerex resources min-n`).
+    Resources(resources_cmd::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Resources(args) => resources_cmd::run(args),
     };
     match result {
         Ok(code) => code,
