@@ -44,13 +44,26 @@ fn main() -> anyhow::Result<()> {
         let max = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         println!("{k:45} mean {mean:10.4e} min {min:10.4e} max {max:10.4e} (n={})", v.len());
     }
-    // Run 0's curve at a few days, per entity.
-    println!("\nrun 0, max|e| at day 0 1 2 3 5 10 20 30 45 59:");
+    // Geometric mean over runs of max |e| at a few days (a run that broke down is left out
+    // from that day on; the count says how many runs are still in).
+    let days_shown: Vec<usize> =
+        [0usize, 1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 59, 89, 119].into_iter().filter(|d| *d < days as usize).collect();
+    println!("\ngeometric mean over runs of max|e| at day {days_shown:?} (runs still in):");
     for (entity, c) in &curves {
-        let c0 = &c[0];
-        let pick: Vec<String> = [0usize, 1, 2, 3, 5, 10, 20, 30, 45, 59]
+        let pick: Vec<String> = days_shown
             .iter()
-            .map(|&d| c0.get(d).map_or("-".to_string(), |v| format!("{v:.1e}")))
+            .map(|&d| {
+                let vals: Vec<f64> = c.iter().filter_map(|run| run.get(d).copied()).collect();
+                if vals.is_empty() {
+                    return "-".to_string();
+                }
+                let g = (vals.iter().map(|v| v.max(1e-300).ln()).sum::<f64>() / vals.len() as f64).exp();
+                if vals.len() == c.len() {
+                    format!("{g:.1e}")
+                } else {
+                    format!("{g:.1e}({})", vals.len())
+                }
+            })
             .collect();
         println!("{entity:32} {}", pick.join(" "));
     }

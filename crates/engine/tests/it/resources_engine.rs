@@ -255,3 +255,77 @@ fn bad_resource_commands_are_refused_and_change_nothing() {
     h.refuse(json!({"at": t, "op": "set_resource_prices", "p_u": "1001", "p_d": "1"}), "invalid_price");
     h.refuse(json!({"at": t, "op": "configure_resources", "epoch_days": 0}), "invalid_argument");
 }
+
+/// One random resource-market command.
+#[derive(Clone, Debug)]
+enum RG {
+    Online { peer: usize, pct: u8 },
+    Sliders { peer: usize, space: u16, up: u16, down: u16 },
+    Backup { owner: usize, k: u32, extra: u32, mb: u32 },
+    Retrieve { file: usize },
+    Repair { file: usize, lost: usize },
+    Delete { file: usize },
+    Settle,
+    Update,
+    Prices { pu: u32, pd: u32 },
+}
+
+const PEERS: [&str; 6] = ["p0", "p1", "p2", "p3", "p4", "p5"];
+
+fn rg() -> impl proptest::strategy::Strategy<Value = RG> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..6usize, 0..=100u8).prop_map(|(peer, pct)| RG::Online { peer, pct }),
+        1 => (0..6usize, 0..500u16, 0..50u16, 0..50u16).prop_map(|(peer, space, up, down)| RG::Sliders { peer, space, up, down }),
+        3 => (0..6usize, 1..4u32, 0..3u32, 1..50_000u32).prop_map(|(owner, k, extra, mb)| RG::Backup { owner, k, extra, mb }),
+        1 => (0..8usize).prop_map(|file| RG::Retrieve { file }),
+        1 => (0..8usize, 0..6usize).prop_map(|(file, lost)| RG::Repair { file, lost }),
+        1 => (0..8usize).prop_map(|file| RG::Delete { file }),
+        3 => Just(RG::Settle),
+        2 => Just(RG::Update),
+        1 => (1..5_000_000u32, 1..5_000_000u32).prop_map(|(pu, pd)| RG::Prices { pu, pd }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Random streams of resource commands keep every invariant after every command (checked by
+    /// the harness): bank + peer balances = 0, sub-micro carries, standings, q = A^T p,
+    /// fragment bookkeeping; refused commands change nothing.
+    #[test]
+    fn random_resource_streams_keep_every_invariant(cmds in proptest::collection::vec(rg(), 1..80)) {
+        let mut h = network(&PEERS, "200");
+        h.run(json!({"at": at(14), "op": "configure_resources", "epoch_days": 2}));
+        let mut files = 0usize;
+        for (i, c) in cmds.into_iter().enumerate() {
+            let t = at_h(14 + (i as i64) / 10, (i as i64) % 10);
+            let cmd = match c {
+                RG::Online { peer, pct } => json!({"at": t, "op": "report_online", "peer": PEERS[peer], "fraction": format!("{}", f64::from(pct) / 100.0)}),
+                RG::Sliders { peer, space, up, down } => json!({"at": t, "op": "set_sliders", "peer": PEERS[peer], "space_gb": space.to_string(), "upload_gb": up.to_string(), "download_gb": down.to_string()}),
+                RG::Backup { owner, k, extra, mb } => {
+                    files += 1;
+                    json!({"at": t, "op": "backup_file", "file": format!("f{}", files % 8), "owner": PEERS[owner], "k": k, "n": k + extra, "fragment_bytes": u64::from(mb) * 1_000_000})
+                }
+                RG::Retrieve { file } => json!({"at": t, "op": "retrieve_file", "file": format!("f{file}")}),
+                RG::Repair { file, lost } => json!({"at": t, "op": "repair_file", "file": format!("f{file}"), "lost": PEERS[lost]}),
+                RG::Delete { file } => json!({"at": t, "op": "delete_file", "file": format!("f{file}")}),
+                RG::Settle => json!({"at": t, "op": "settle_day"}),
+                RG::Update => json!({"at": t, "op": "update_prices"}),
+                RG::Prices { pu, pd } => json!({"at": t, "op": "set_resource_prices", "p_u": format!("{:.6}", f64::from(pu) / 1e4), "p_d": format!("{:.6}", f64::from(pd) / 1e4)}),
+            };
+            // Accepted or refused, the invariants hold (the harness checks after every command);
+            // a refused one changes nothing once the clock has moved.
+            let ts = peerex_engine::Timestamp::parse(&t).unwrap();
+            h.engine.advance_to(ts, &mut h.events).unwrap();
+            let before = h.engine.clone();
+            let n = h.events.len();
+            if h.try_run(cmd).is_err() {
+                proptest::prop_assert!(h.engine == before);
+                proptest::prop_assert_eq!(h.events.len(), n);
+            }
+        }
+        let op = h.engine.resources().operator_view(h.engine.ledger());
+        let total: i64 = op.balances.iter().map(|b| b.1 .0).sum();
+        proptest::prop_assert_eq!(total + op.bank_balance.0, 0);
+    }
+}
