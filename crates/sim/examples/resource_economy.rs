@@ -67,5 +67,12 @@ fn main() -> anyhow::Result<()> {
             .collect();
         println!("{entity:32} {}", pick.join(" "));
     }
+    // RE_DUMP=<substring>: the full daily curve of run 0 for matching entities.
+    if let Ok(pat) = std::env::var("RE_DUMP") {
+        for (entity, c) in curves.iter().filter(|(e, _)| e.contains(&pat)) {
+            let v: Vec<String> = c[0].iter().map(|x| format!("{x:.2e}")).collect();
+            println!("\nrun 0 {entity}: {}", v.join(" "));
+        }
+    }
     Ok(())
 }
