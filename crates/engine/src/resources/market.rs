@@ -12,7 +12,7 @@ use super::events::ResourceDetail;
 use super::fragments::{Fragments, Meter};
 use super::matrix::{TechnologyPpm, NANO_PER_CREDIT, PPM, RES_D, RES_S, RES_U};
 use super::price_update::{from_nano, to_nano, EpochUpdater, Imbalance, Previous, Safeguards};
-use super::supply::{counted_supply, ratio_limits, slider_view, SliderView, DEFAULT_SLACK};
+use super::supply::{ratio_limits, slider_view, SliderView, DEFAULT_SLACK};
 use crate::error::{EngineError, EngineResult};
 use crate::event::Event;
 use crate::exchange::Ctx;
@@ -252,10 +252,41 @@ impl ResourceMarket {
         ratio_limits(d, self.slack)
     }
 
+    /// Effective GB per raw GB of this peer's space: a / (R x mean holder availability).
+    fn effective_factor(&self, peer: &Peer, mean_a: i64) -> f64 {
+        let denom = self.tech.r as f64 * mean_a as f64;
+        if denom > 0.0 {
+            peer.availability.ppm as f64 * PPM as f64 / denom
+        } else {
+            0.0
+        }
+    }
+
+    /// A peer's sliders under the ratio constraints. The constraints compare *effective* space
+    /// with bandwidth (demand d_S is in GB-days of user data), so space is converted to
+    /// effective GB, constrained, and converted back to raw GB for the slider page.
+    /// Returns the raw-unit view and the counted supply in effective units.
+    fn sliders_of(&self, peer: &Peer, r: &[[f64; 3]; 3], mean_a: i64) -> (SliderView, [f64; 3]) {
+        let f = self.effective_factor(peer, mean_a);
+        let raw = peer.caps.map(gb);
+        let eff_caps = [raw[RES_S] * f, raw[RES_U], raw[RES_D]];
+        let mut view = slider_view(eff_caps, r);
+        let counted_eff = view.counted;
+        view.caps = raw;
+        if f > 0.0 {
+            view.counted[RES_S] /= f;
+            view.thick_end[RES_S] = view.thick_end[RES_S].map(|e| e / f);
+        } else {
+            view.counted[RES_S] = 0.0;
+            view.thick_end[RES_S] = None;
+        }
+        (view, counted_eff)
+    }
+
     /// Raw space a peer's sliders let count (bytes).
-    fn counted_space_bytes(&self, peer: &Peer, r: &[[f64; 3]; 3]) -> i64 {
-        let c = counted_supply(peer.caps.map(gb), r);
-        (c[RES_S] * BYTES_PER_GB as f64) as i64
+    fn counted_space_bytes(&self, peer: &Peer, r: &[[f64; 3]; 3], mean_a: i64) -> i64 {
+        let (view, _) = self.sliders_of(peer, r, mean_a);
+        (view.counted[RES_S] * BYTES_PER_GB as f64) as i64
     }
 
     fn balance(ledger: &Ledger, id: PeerId) -> Amount {
@@ -292,13 +323,14 @@ impl ResourceMarket {
             )));
         }
         let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
         let candidates: Vec<Candidate> = self
             .peers()
             .filter(|(id, _, p)| {
                 *id != owner_id
                     && p.online
                     && p.availability.gets_storage_work()
-                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r)
+                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r, mean_a)
             })
             .map(|(id, _, _)| Candidate { peer: id, balance: Self::balance(ctx.ledger, id) })
             .collect();
@@ -344,6 +376,7 @@ impl ResourceMarket {
         let (owner, fb, holders) = (rec.owner, rec.fragment_bytes, rec.holders.clone());
         let sources = self.sources(ctx.ledger, file, Some(lost_id))?;
         let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
         let candidates: Vec<Candidate> = self
             .peers()
             .filter(|(id, _, p)| {
@@ -351,7 +384,7 @@ impl ResourceMarket {
                     && !holders.contains(id)
                     && p.online
                     && p.availability.gets_storage_work()
-                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r)
+                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r, mean_a)
             })
             .map(|(id, _, _)| Candidate { peer: id, balance: Self::balance(ctx.ledger, id) })
             .collect();
@@ -461,13 +494,10 @@ impl ResourceMarket {
     /// Aggregate counted maximum supply in GB: effective space, upload and download caps.
     pub fn aggregate_supply(&self) -> [f64; 3] {
         let r = self.ratios();
-        let tech = self.tech;
         let mean_a = self.mean_holder_availability();
         let mut total = [0.0; 3];
         for p in &self.peers {
-            let eff_space = effective_space(p.caps[RES_S], p.availability.ppm, tech.r, mean_a).unwrap_or(0);
-            let caps = [eff_space, p.caps[RES_U], p.caps[RES_D]].map(gb);
-            let c = counted_supply(caps, &r);
+            let (_, c) = self.sliders_of(p, &r, mean_a);
             for x in 0..3 {
                 total[x] += c[x];
             }
@@ -560,15 +590,7 @@ impl ResourceMarket {
         let q_cap = capacity_price(q, peer.profile());
         let mean_a = self.mean_holder_availability();
         // Space counts as effective space in the income; the sliders show raw GB.
-        let sliders = slider_view(peer.caps.map(gb), &r);
-        let eff_factor = if peer.caps[RES_S] > 0 {
-            effective_space(peer.caps[RES_S], peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0) as f64
-                / peer.caps[RES_S] as f64
-        } else {
-            0.0
-        };
-        let mut counted = sliders.counted;
-        counted[RES_S] *= eff_factor;
+        let (sliders, counted) = self.sliders_of(peer, &r, mean_a);
         let cap = capacity(counted, p, q_cap);
         let pie = pie_chart(cap, gb(self.files.owned_bytes(id)));
         let debug = debug.then(|| PeerDebug {

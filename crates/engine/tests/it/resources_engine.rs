@@ -179,13 +179,25 @@ fn thick_lines_follow_system_demand() {
     h.run(json!({"at": at(14), "op": "backup_file", "file": "f", "owner": "o", "k": 1, "n": 3, "fragment_bytes": 1_000_000_000u64}));
     h.run(json!({"at": at(14), "op": "settle_day"}));
     // Demand of the day: B 1 GB, S 1 GB-day, R 0 -> d = (1, 0.021, 3.007): upload is the
-    // scarce one, so a low upload slider caps the space slider.
+    // scarce one, so a low upload slider caps the space slider. The constraint compares
+    // effective space (a / (R x mean a) = 0.8 / 2.4 = 1/3 of raw) with upload, so in raw GB
+    // the space slider stops mattering at 3 x r_SU x 0.01.
     h.run(json!({"at": at(14), "op": "set_sliders", "peer": "a", "space_gb": "100", "upload_gb": "0.01", "download_gb": "50"}));
     let v = h.engine.resources().peer_view(h.engine.ledger(), "a", false).unwrap();
     let r_su = 4.0 * 1.0 / 0.021;
     let end = v.sliders.thick_end[0].unwrap();
-    assert!((end - r_su * 0.01).abs() < 1e-9, "space counts up to r_SU x 0.01 GB = {end}");
+    assert!((end - 3.0 * r_su * 0.01).abs() < 1e-9, "space counts up to 3 x r_SU x 0.01 GB raw, not {end}");
     assert!((v.sliders.counted[0] - end).abs() < 1e-9);
+    assert_eq!(v.sliders.caps[0], 100.0);
+    // Moving the space slider beyond the end changes nothing on the pie chart.
+    let cap = v.pie.capacity_gb;
+    h.run(json!({"at": at(14), "op": "set_sliders", "peer": "a", "space_gb": "60", "upload_gb": "0.01", "download_gb": "50"}));
+    let v2 = h.engine.resources().peer_view(h.engine.ledger(), "a", false).unwrap();
+    assert!((v2.pie.capacity_gb - cap).abs() < 1e-9);
+    // Below it, it does.
+    h.run(json!({"at": at(14), "op": "set_sliders", "peer": "a", "space_gb": "5", "upload_gb": "0.01", "download_gb": "50"}));
+    let v3 = h.engine.resources().peer_view(h.engine.ledger(), "a", false).unwrap();
+    assert!(v3.pie.capacity_gb < cap - 0.2, "{} vs {cap}", v3.pie.capacity_gb);
 }
 
 #[test]
