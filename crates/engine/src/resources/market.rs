@@ -24,6 +24,8 @@ use crate::money::Amount;
 pub const BYTES_PER_GB: i64 = 1_000_000_000;
 /// Largest erasure-coding n the server accepts for one file.
 pub const MAX_N: u32 = 256;
+/// Days of aggregate demand averaged for the ratio limits and the price update.
+pub const DEMAND_DAYS: usize = 30;
 /// Default epoch length (days prices are held).
 pub const DEFAULT_EPOCH_DAYS: u32 = 7;
 
@@ -66,8 +68,10 @@ pub struct ResourceMarket {
     /// q = A^T p, nano-credits per GB of user data (S per GB-day).
     service_prices: [i64; 3],
     updater: EpochUpdater,
-    /// Aggregate service bytes (backup, stored byte-days, retrieved) of the last settled day.
-    last_services: [i64; 3],
+    /// Aggregate service bytes (backup, stored byte-days, retrieved) of each of the last
+    /// (up to 30) settled days, newest last: the demand the ratio limits and the price update
+    /// see is their mean, so that one day's burst of backups does not swing prices.
+    demand_days: Vec<[i64; 3]>,
     last_imbalance: Option<Imbalance>,
     days_settled: u32,
 }
@@ -90,7 +94,7 @@ impl Default for ResourceMarket {
             prices,
             service_prices,
             updater: EpochUpdater::new(DEFAULT_EPOCH_DAYS, Safeguards::default()),
-            last_services: [0; 3],
+            demand_days: Vec::new(),
             last_imbalance: None,
             days_settled: 0,
         }
@@ -248,7 +252,7 @@ impl ResourceMarket {
 
     /// The ratio limits from the last day's aggregate resource demand.
     fn ratios(&self) -> [[f64; 3]; 3] {
-        let d = self.tech.to_f64().resource_demand(self.last_services.map(gb));
+        let d = self.aggregate_demand();
         ratio_limits(d, self.slack)
     }
 
@@ -486,7 +490,10 @@ impl ResourceMarket {
                 Self::emit(ctx, Some(id), ResourceDetail::StandingChanged { from, to, max_deficit: b_max });
             }
         }
-        self.last_services = services_total;
+        self.demand_days.push(services_total);
+        if self.demand_days.len() > DEMAND_DAYS {
+            self.demand_days.remove(0);
+        }
         self.days_settled = day_no;
         Ok(())
     }
@@ -505,9 +512,16 @@ impl ResourceMarket {
         total
     }
 
-    /// Aggregate resource demand A d of the last settled day, in GB.
+    /// Aggregate resource demand A d, GB per day: the mean of the last (up to 30) settled days.
     pub fn aggregate_demand(&self) -> [f64; 3] {
-        self.tech.to_f64().resource_demand(self.last_services.map(gb))
+        let n = self.demand_days.len().max(1) as f64;
+        let mut mean = [0.0; 3];
+        for d in &self.demand_days {
+            for j in 0..3 {
+                mean[j] += gb(d[j]) / n;
+            }
+        }
+        self.tech.to_f64().resource_demand(mean)
     }
 
     /// The scheduled price update: at the end of each epoch, one safeguarded step from the

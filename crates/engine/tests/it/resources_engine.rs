@@ -341,3 +341,17 @@ proptest::proptest! {
         proptest::prop_assert_eq!(total + op.bank_balance.0, 0);
     }
 }
+
+#[test]
+fn the_replay_example_runs_clean() {
+    let text = include_str!("../../../../examples/resources/backup-and-settle.jsonl");
+    let mut h = H::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        h.run(serde_json::from_str(line).unwrap());
+    }
+    let op = h.engine.resources().operator_view(h.engine.ledger());
+    assert_eq!((op.days_settled, op.files, op.epoch_days), (2, 1, 1));
+    assert!(op.frozen.is_empty());
+    assert_eq!(h.count("resource"), h.events.len(), "only resource events in this file");
+    assert_eq!(last_of(&h, "file_repaired")["replacement"], "eve");
+}
