@@ -207,3 +207,50 @@ impl Fragments {
 fn unknown_file(name: &str) -> EngineError {
     EngineError::InvalidArgument(format!("no backed-up file {name:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const O: PeerId = PeerId(0);
+    const A: PeerId = PeerId(1);
+    const B: PeerId = PeerId(2);
+    const C: PeerId = PeerId(3);
+
+    #[test]
+    fn placement_retrieval_repair_delete_meter_the_right_bytes() {
+        let mut f = Fragments::default();
+        f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
+        assert_eq!((f.held_bytes(A), f.owned_bytes(O)), (100, 200));
+        assert_eq!(f.meter(A).downloaded, 100);
+        assert_eq!(f.meter(O).backed_up, 200);
+        f.retrieve("x", &[A, C]).unwrap();
+        assert_eq!((f.meter(A).uploaded, f.meter(B).uploaded, f.meter(O).retrieved), (100, 0, 200));
+        f.repair("x", B, PeerId(4), &[A, C]).unwrap();
+        assert_eq!(f.held_bytes(B), 0);
+        assert_eq!(f.held_bytes(PeerId(4)), 100);
+        assert_eq!(f.meter(A).uploaded, 200);
+        assert_eq!(f.meter(PeerId(4)).downloaded, 100);
+        f.check().unwrap();
+        let meters = f.take_meters();
+        assert_eq!(meters.len(), 5);
+        assert_eq!(f.meter(A), Meter::default(), "new day, new meters");
+        let rec = f.delete("x").unwrap();
+        assert_eq!(rec.holders, vec![A, PeerId(4), C]);
+        assert_eq!((f.held_bytes(A), f.owned_bytes(O)), (0, 0));
+        f.check().unwrap();
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let mut f = Fragments::default();
+        f.place("x", O, 1, 10, vec![A]).unwrap();
+        let before = f.clone();
+        assert_eq!(f.place("x", O, 1, 10, vec![B]).unwrap_err().code(), "duplicate_id");
+        assert_eq!(f.retrieve("nope", &[A]).unwrap_err().code(), "invalid_argument");
+        assert_eq!(f.repair("x", B, C, &[A]).unwrap_err().code(), "invalid_argument");
+        assert_eq!(f.place("y", O, 1, i64::MAX, vec![A]).unwrap_err().code(), "overflow");
+        assert_eq!(f, before);
+    }
+}

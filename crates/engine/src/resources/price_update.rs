@@ -316,27 +316,51 @@ impl RawUpdater {
 }
 
 /// Users react slowly, so prices are held for epochs of `epoch_days` days and updated from the
-/// epoch-end observation (the secant pair is then two epoch ends).
+/// epoch-end observation (the secant pair is then two epoch ends). With `average` the update
+/// uses the mean supply and demand of the epoch's days instead (design option against
+/// measurement noise: within an epoch prices do not move, so the mean of E noisy samples is as
+/// unbiased as one sample and sqrt(E) times less noisy, as long as users have finished reacting).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EpochUpdater {
     pub epoch_days: u32,
     pub day_in_epoch: u32,
+    pub average: bool,
     pub inner: Updater,
+    sums: [[f64; 3]; 2],
 }
 
 impl EpochUpdater {
     pub fn new(epoch_days: u32, safeguards: Safeguards) -> EpochUpdater {
-        EpochUpdater { epoch_days: epoch_days.max(1), day_in_epoch: 0, inner: Updater::new(safeguards) }
+        EpochUpdater {
+            epoch_days: epoch_days.max(1),
+            day_in_epoch: 0,
+            average: false,
+            inner: Updater::new(safeguards),
+            sums: [[0.0; 3]; 2],
+        }
+    }
+
+    /// The same, averaging each epoch's observations.
+    pub fn averaging(epoch_days: u32, safeguards: Safeguards) -> EpochUpdater {
+        EpochUpdater { average: true, ..EpochUpdater::new(epoch_days, safeguards) }
     }
 
     /// Records a day; returns the update at the end of an epoch, `None` on other days.
     pub fn end_of_day(&mut self, p: [f64; 3], supply: [f64; 3], demand: [f64; 3]) -> Option<Update> {
         self.day_in_epoch += 1;
+        for j in 0..3 {
+            self.sums[0][j] += supply[j];
+            self.sums[1][j] += demand[j];
+        }
         if self.day_in_epoch < self.epoch_days {
             return None;
         }
+        let n = f64::from(self.day_in_epoch);
+        let (s, d) =
+            if self.average { (self.sums[0].map(|v| v / n), self.sums[1].map(|v| v / n)) } else { (supply, demand) };
         self.day_in_epoch = 0;
-        Some(self.inner.update(p, supply, demand))
+        self.sums = [[0.0; 3]; 2];
+        Some(self.inner.update(p, s, d))
     }
 }
 

@@ -389,6 +389,28 @@ fn updater_remembers_observations_and_epochs_hold_prices() {
 }
 
 #[test]
+fn averaging_epochs_update_on_the_mean_observation() {
+    let mut avg = EpochUpdater::averaging(3, sg());
+    let mut direct = Updater::new(sg());
+    let days = [[10.0, 20.0, 10.0], [14.0, 16.0, 10.0], [12.0, 18.0, 13.0]];
+    let mut last = None;
+    for s in days {
+        last = avg.end_of_day([1.0, 2.0, 1.0], s, [5.0, 5.0, 5.0]);
+    }
+    let want = direct.update([1.0, 2.0, 1.0], [12.0, 18.0, 11.0], [5.0, 5.0, 5.0]);
+    let got = last.unwrap();
+    assert_eq!(got.imbalance, want.imbalance);
+    assert_eq!(got.prices, want.prices);
+    // The plain epoch updater uses the epoch-end day only.
+    let mut end = EpochUpdater::new(3, sg());
+    let mut last = None;
+    for s in days {
+        last = end.end_of_day([1.0, 2.0, 1.0], s, [5.0, 5.0, 5.0]);
+    }
+    assert_eq!(last.unwrap().imbalance, imbalance([12.0, 18.0, 13.0], [5.0, 5.0, 5.0]));
+}
+
+#[test]
 fn fixed_point_prices_round_trip() {
     assert_eq!(to_nano(1.25, &sg()), 1_250_000_000);
     assert_eq!(to_nano(f64::NAN, &sg()), 1_000_000);

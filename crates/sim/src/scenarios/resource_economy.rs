@@ -20,7 +20,8 @@
 //! (default all), `deadband=`, `noise_threshold=` (safeguard tunables; default 1e-9 so that the
 //! curves show the convergence order instead of stopping at the engine's 1e-3 deadband),
 //! `react=` (share of agents re-solving each day; slow default 0.2), `noise=` (relative
-//! measurement noise; noise default 0.005), `epoch=` (days).
+//! measurement noise; noise default 0.005), `epoch=` (days; slow default 7, noise default 1),
+//! `average=true` (safeguarded update on the mean of each epoch's observations).
 
 // Small fixed-size vectors and matrices read best with index loops.
 #![allow(clippy::needless_range_loop)]
@@ -236,6 +237,8 @@ pub struct Trajectory {
     pub epoch: u32,
     /// Relative measurement noise (standard deviation).
     pub noise: f64,
+    /// Average each epoch's observations (instead of the epoch-end day).
+    pub average: bool,
 }
 
 /// A day of a trajectory.
@@ -267,6 +270,7 @@ pub fn simulate(
     let mut supplies = economy.supplies(p);
     let mut driver = match t.update {
         UpdateKind::Raw => Driver::Raw(RawUpdater::default()),
+        UpdateKind::Safeguarded if t.average => Driver::Safe(EpochUpdater::averaging(t.epoch, sg)),
         UpdateKind::Safeguarded => Driver::Safe(EpochUpdater::new(t.epoch, sg)),
         UpdateKind::Broyden => Driver::Broyden(BroydenUpdater::new(sg), t.epoch.max(1), 0),
     };
@@ -369,6 +373,7 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
         other => bail!("update={other}: use raw, safeguarded, broyden or all"),
     };
     let mut out = Vec::new();
+    let average = opt(options, "average", false)?;
     let mut add = |label: &str, f: [f64; 2], react: f64, epoch: u32, noise: f64| {
         for &u in &updates {
             out.push(Trajectory {
@@ -378,6 +383,7 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
                 react,
                 epoch,
                 noise,
+                average,
             });
         }
     };
@@ -406,8 +412,9 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
         }
         "noise" => {
             let noise = opt(options, "noise", 0.005)?;
+            let epoch = opt(options, "epoch", 1u32)?;
             for (l, f) in [("x1.2_0.8", [1.2, 0.8]), ("x10", [10.0, 10.0])] {
-                add(l, f, 1.0, 1, noise);
+                add(l, f, 1.0, epoch, noise);
             }
         }
         other => bail!("experiment={other}: use near, far, slow or noise"),
@@ -559,6 +566,7 @@ mod tests {
             react: 1.0,
             epoch: 1,
             noise: 0.0,
+            average: false,
         };
         let (days, broke) = simulate(&e, p_star, &near, 15, sg, &mut ChaCha8Rng::seed_from_u64(1));
         assert!(broke.is_none());
