@@ -76,8 +76,8 @@ pub struct ResourceMarket {
     days_settled: u32,
 }
 
-// The updater keeps f64 observations; they compare by bit pattern, which is what replay
-// determinism needs, so equality is a true equivalence.
+// The updater keeps f64 observations, but only valid (finite) ones are ever stored, never NaN,
+// so `==` on them is reflexive and equality is a true equivalence.
 impl Eq for ResourceMarket {}
 
 impl Default for ResourceMarket {

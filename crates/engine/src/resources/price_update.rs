@@ -348,9 +348,12 @@ impl EpochUpdater {
     /// Records a day; returns the update at the end of an epoch, `None` on other days.
     pub fn end_of_day(&mut self, p: [f64; 3], supply: [f64; 3], demand: [f64; 3]) -> Option<Update> {
         self.day_in_epoch += 1;
+        // A non-finite measurement counts as 0 (an invalid observation), so the stored sums
+        // are never NaN.
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
         for j in 0..3 {
-            self.sums[0][j] += supply[j];
-            self.sums[1][j] += demand[j];
+            self.sums[0][j] += finite(supply[j]);
+            self.sums[1][j] += finite(demand[j]);
         }
         if self.day_in_epoch < self.epoch_days {
             return None;
