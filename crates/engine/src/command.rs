@@ -127,6 +127,7 @@ pub enum Op {
     CreateMarket(crate::prediction::command::CreateMarket),
     Trade(crate::prediction::command::Trade),
     Report(crate::prediction::command::Report),
+    ResolveMarket(crate::prediction::command::ResolveMarket),
 
     // ----- resource market of the P2P backup network (spec/resources.md, docs/resources.md) -----
     /// A new peer (its own namespace, not a user).

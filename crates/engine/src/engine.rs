@@ -139,6 +139,10 @@ impl Engine {
                 let user = known(&self.users, &cmd.user)?;
                 self.markets.report(&mut ctx, user, cmd)?;
             }
+            Op::ResolveMarket(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.resolve_early(&mut ctx, user, &cmd.market)?;
+            }
             op => execute_resources(&mut self.resources, op, &mut ctx)?,
         }
         Ok(())

@@ -1,2 +1,4 @@
 //! The scenarios of spec/simulation.md, one module each.
+
+pub mod arbiters;
 pub mod resource_economy;
