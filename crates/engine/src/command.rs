@@ -124,7 +124,7 @@ pub enum Op {
     },
 
     // ----- prediction markets (spec/prediction.md) -----
-    CreateMarket(crate::prediction::command::CreateMarket),
+    CreateMarket(Box<crate::prediction::command::CreateMarket>),
     Trade(crate::prediction::command::Trade),
     Report(crate::prediction::command::Report),
     ResolveMarket(crate::prediction::command::ResolveMarket),

@@ -129,7 +129,7 @@ impl Engine {
             }
             Op::CreateMarket(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
-                self.markets.create(&mut ctx, user, cmd, &self.exchange)?;
+                self.markets.create(&mut ctx, user, *cmd, &self.exchange)?;
             }
             Op::Trade(cmd) => {
                 let user = known(&self.users, &cmd.user)?;

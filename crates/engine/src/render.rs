@@ -145,7 +145,7 @@ impl Engine {
                     m.extend(d);
                 }
                 // An arbiter's peer is a user: print the name, like every other user field.
-                if let crate::prediction::events::MarketDetail::Reward { peer, .. } = detail {
+                if let crate::prediction::events::MarketDetail::Reward { peer, .. } = detail.as_ref() {
                     m.insert("peer".into(), user(*peer));
                 }
                 "market"

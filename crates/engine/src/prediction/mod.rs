@@ -64,7 +64,7 @@ pub struct Markets {
 }
 
 fn emit(ctx: &mut Ctx, market: MarketId, user: Option<UserId>, detail: MarketDetail) {
-    ctx.emit(Event::MarketEvent { market, user, detail });
+    ctx.emit(Event::MarketEvent { market, user, detail: Box::new(detail) });
 }
 
 fn prices_micros(p: &[f64]) -> Vec<Amount> {
