@@ -106,9 +106,10 @@ pub enum Event {
     },
 
     /// Resource market (hidden from the public stream): `peer` is the peer concerned, if any.
+    /// Boxed like market events: rare next to exchange events, and larger.
     Resource {
         peer: Option<crate::ids::PeerId>,
-        detail: crate::resources::events::ResourceDetail,
+        detail: Box<crate::resources::events::ResourceDetail>,
     },
 }
 

@@ -192,7 +192,7 @@ impl ResourceMarket {
     }
 
     fn emit(ctx: &mut Ctx, peer: Option<PeerId>, detail: ResourceDetail) {
-        ctx.emit(Event::Resource { peer, detail });
+        ctx.emit(Event::Resource { peer, detail: Box::new(detail) });
     }
 
     // ----- operations -----

@@ -355,3 +355,10 @@ fn the_replay_example_runs_clean() {
     assert_eq!(h.count("resource"), h.events.len(), "only resource events in this file");
     assert_eq!(last_of(&h, "file_repaired")["replacement"], "eve");
 }
+
+#[test]
+fn resource_events_and_commands_stay_small() {
+    // The exchange's hot path copies events and commands; resource variants must not grow them.
+    assert!(std::mem::size_of::<peerex_engine::Event>() <= 48, "{}", std::mem::size_of::<peerex_engine::Event>());
+    assert!(std::mem::size_of::<peerex_engine::Op>() <= 112, "{}", std::mem::size_of::<peerex_engine::Op>());
+}
