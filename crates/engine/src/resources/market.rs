@@ -598,6 +598,25 @@ impl ResourceMarket {
     pub fn peer_view(&self, ledger: &Ledger, name: &str, debug: bool) -> EngineResult<PeerView> {
         let id = self.known(name)?;
         let peer = self.peer(id).ok_or_else(|| EngineError::Internal("peer has no state".into()))?;
+        self.view_of(ledger, id, name, peer, debug)
+    }
+
+    /// The same view for slider positions the peer is trying out (GB, GB/day) without setting
+    /// them: what the page shows while a slider is being dragged (the pie chart and the other
+    /// sliders' thick lines move with it). Nothing changes.
+    pub fn peer_preview(&self, ledger: &Ledger, name: &str, caps_gb: [Amount; 3]) -> EngineResult<PeerView> {
+        let id = self.known(name)?;
+        let peer = self.peer(id).ok_or_else(|| EngineError::Internal("peer has no state".into()))?;
+        let mut trial = peer.clone();
+        trial.caps = [
+            gb_to_bytes(caps_gb[0], "space")?,
+            gb_to_bytes(caps_gb[1], "upload")?,
+            gb_to_bytes(caps_gb[2], "download")?,
+        ];
+        self.view_of(ledger, id, name, &trial, false)
+    }
+
+    fn view_of(&self, ledger: &Ledger, id: PeerId, name: &str, peer: &Peer, debug: bool) -> EngineResult<PeerView> {
         let r = self.ratios();
         let p = self.prices.map(from_nano);
         let q = self.service_prices.map(from_nano);

@@ -194,6 +194,11 @@ fn thick_lines_follow_system_demand() {
     h.run(json!({"at": at(14), "op": "set_sliders", "peer": "a", "space_gb": "60", "upload_gb": "0.01", "download_gb": "50"}));
     let v2 = h.engine.resources().peer_view(h.engine.ledger(), "a", false).unwrap();
     assert!((v2.pie.capacity_gb - cap).abs() < 1e-9);
+    // The page previews slider positions without setting them: the same numbers.
+    let preview = h.engine.resources().peer_preview(h.engine.ledger(), "a", [cr("100"), cr("0.01"), cr("50")]).unwrap();
+    assert!((preview.pie.capacity_gb - cap).abs() < 1e-9);
+    assert_eq!(h.engine.resources().peer(h.engine.resources().peer_id("a").unwrap()).unwrap().caps[0], 60_000_000_000);
+    assert!(h.engine.resources().peer_preview(h.engine.ledger(), "a", [cr("-1"), cr("1"), cr("1")]).is_err());
     // Below it, it does.
     h.run(json!({"at": at(14), "op": "set_sliders", "peer": "a", "space_gb": "5", "upload_gb": "0.01", "download_gb": "50"}));
     let v3 = h.engine.resources().peer_view(h.engine.ledger(), "a", false).unwrap();
