@@ -458,3 +458,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Over any sequence of days, what the ledger moved plus the final carry is exactly the sum
+    /// of the exact (atto-credit) nets: rounding never loses or creates value.
+    #[test]
+    fn settlement_never_loses_a_fraction(days in prop::collection::vec((0i64..10_000_000_000_000_000, 0i64..10_000_000_000_000_000), 1..40)) {
+        let mut l = Ledger::default();
+        let p = PeerId(3);
+        let mut carry = 0i64;
+        let mut exact: i128 = 0;
+        for (earned, charged) in days {
+            exact += earned as i128 - charged as i128;
+            let s = settle(&mut l, p, DayAmounts { earned_atto: earned as i128, charged_atto: charged as i128 }, carry).unwrap();
+            prop_assert!((0..1_000_000_000_000).contains(&s.carry_atto));
+            carry = s.carry_atto;
+        }
+        let moved = l.balance(Account::PeerBalance(p)).0 as i128 * 1_000_000_000_000;
+        prop_assert_eq!(moved + carry as i128, exact);
+        prop_assert_eq!(l.balance(Account::ResourceBank).0, -l.balance(Account::PeerBalance(p)).0);
+        l.check().unwrap();
+    }
+
+    /// Standings follow the rules for any path of balances: frozen at or below -B_max, frozen
+    /// stays frozen until above -0.9 B_max, alert at or below -0.5 B_max, normal otherwise.
+    #[test]
+    fn standing_follows_the_hysteresis_rules(path in prop::collection::vec(-300i64..50, 1..60), b in 100i64..200) {
+        let b_max = Amount::credits(b);
+        let mut s = Standing::Normal;
+        for bal in path {
+            let prev = s;
+            s = next_standing(prev, Amount::credits(bal), b_max);
+            let want = if bal <= -b || (prev == Standing::Frozen && 10 * bal <= -9 * b) {
+                Standing::Frozen
+            } else if 2 * bal <= -b {
+                Standing::Alert
+            } else {
+                Standing::Normal
+            };
+            prop_assert_eq!(s, want);
+        }
+    }
+}
