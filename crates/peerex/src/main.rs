@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod replay;
 mod resources_cmd;
 
@@ -13,6 +14,8 @@ mod resources_cmd;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: client::GlobalOpts,
 }
 
 #[derive(Subcommand)]
@@ -21,6 +24,8 @@ enum Command {
     Replay(replay::Args),
     /// Resource-market tools (erasure coding: `peerex resources min-n`).
     Resources(resources_cmd::Args),
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Resources(args) => resources_cmd::run(args),
+        Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests of the `peerex` binary.
+
+mod client;
+mod fake_api;
