@@ -18,6 +18,7 @@ check examples/exchange/adam-beth-unfixed.jsonl "d['users']['adam']['available']
 check examples/exchange/beth-charles-resale.jsonl "d['users']['beth']['available']=='1040' and d['users']['charles']['available']=='1120' and d['users']['adam']['available']=='840'"
 check examples/exchange/rejections.jsonl "[r['error'] for r in d['rejected']]==['insufficient_funds','unknown_issue','invalid_price','invalid_price','invalid_volume','invalid_expiration','maturation_in_past','insufficient_units','not_owner','time_went_backwards'] and d['users']['adam']['held']=='5'"
 check examples/prediction.jsonl "d['markets']['tavistock']['price']=='0.7311' and d['users']['bob']['available'].startswith('93.7623')"
+check examples/resources/backup-and-settle.jsonl "d['resources']['days_settled']==2 and d['resources']['files']==1 and d['resources']['frozen']==[] and d['resources']['peers']['olga']['balance']=='-6.063' and d['rejected']==[]"
 # A malformed file must fail with the line named.
 if printf '{"at":"2026-12-01T09:00:00Z","op":"tick"}\n{oops\n' | "$bin" replay - 2>/tmp/peerex-replay-err; then
   echo "a malformed file was accepted" >&2; exit 1

@@ -133,6 +133,59 @@ pub enum Op {
     Trade(crate::prediction::command::Trade),
     Report(crate::prediction::command::Report),
     ResolveMarket(crate::prediction::command::ResolveMarket),
+
+    // ----- resource market of the P2P backup network (spec/resources.md, docs/resources.md) -----
+    /// A new peer (its own namespace, not a user).
+    RegisterPeer {
+        peer: String,
+    },
+    /// A day's measured online fraction in [0, 1]; `online` is the peer's presence now
+    /// (default: fraction > 0).
+    ReportOnline {
+        peer: String,
+        fraction: Amount,
+        #[serde(default)]
+        online: Option<bool>,
+    },
+    /// The three sliders: raw space in GB, upload and download in GB per day (6 decimals).
+    SetSliders {
+        peer: String,
+        space_gb: Amount,
+        upload_gb: Amount,
+        download_gb: Amount,
+    },
+    /// Place an erasure-coded file (k of n fragments of `fragment_bytes` each) on n peers.
+    BackupFile {
+        file: String,
+        owner: String,
+        k: u32,
+        n: u32,
+        fragment_bytes: u64,
+    },
+    RetrieveFile {
+        file: String,
+    },
+    /// Move the fragment held by `lost` to a new peer, rebuilt from k online holders.
+    RepairFile {
+        file: String,
+        lost: String,
+    },
+    DeleteFile {
+        file: String,
+    },
+    /// Operator (daily job): settle every peer's metered day through the ledger.
+    SettleDay {},
+    /// Operator (daily job): one step of the price update (prices change at epoch ends).
+    UpdatePrices {},
+    /// Operator: set p_U and p_D (credits per GB, up to 9 decimals, in [0.001, 1000]).
+    SetResourcePrices {
+        p_u: String,
+        p_d: String,
+    },
+    /// Operator: the epoch length in days (prices held between updates).
+    ConfigureResources {
+        epoch_days: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

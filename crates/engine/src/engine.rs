@@ -11,6 +11,7 @@ use crate::ids::{Names, UserId};
 use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::Markets;
+use crate::resources::ResourceMarket;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +21,7 @@ pub struct Engine {
     pub(crate) users: Names,
     pub(crate) exchange: Exchange,
     pub(crate) markets: Markets,
+    pub(crate) resources: ResourceMarket,
 }
 
 impl Engine {
@@ -142,11 +144,17 @@ impl Engine {
                 let user = known(&self.users, &cmd.user)?;
                 self.markets.resolve_early(&mut ctx, user, &cmd.market)?;
             }
+            op => execute_resources(&mut self.resources, op, &mut ctx)?,
         }
         Ok(())
     }
 
     // ----- queries -----
+
+    /// The resource market (peer and operator views: `peer_view`, `operator_view`).
+    pub fn resources(&self) -> &ResourceMarket {
+        &self.resources
+    }
 
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
@@ -207,5 +215,32 @@ fn decision(winner: Option<crate::exchange::types::Side>, fixed_pays: Option<Amo
         }
         (None, Some(x)) => Err(EngineError::InvalidArgument(format!("fixed_pays must lie in [0, 1], not {x}"))),
         _ => Err(EngineError::InvalidArgument("give exactly one of winner and fixed_pays".into())),
+    }
+}
+
+/// The resource-market operations. A refused one changes nothing: every operation
+/// validates before it mutates, and `settle_day` dry-runs its transfers first.
+fn execute_resources(r: &mut ResourceMarket, op: Op, ctx: &mut Ctx) -> EngineResult<()> {
+    match op {
+        Op::RegisterPeer { peer } => r.register(ctx, &peer),
+        Op::ReportOnline { peer, fraction, online } => r.report_online(ctx, &peer, fraction, online),
+        Op::SetSliders { peer, space_gb, upload_gb, download_gb } => {
+            r.set_sliders(ctx, &peer, space_gb, upload_gb, download_gb)
+        }
+        Op::BackupFile { file, owner, k, n, fragment_bytes } => r.backup_file(ctx, &file, &owner, k, n, fragment_bytes),
+        Op::RetrieveFile { file } => r.retrieve_file(ctx, &file),
+        Op::RepairFile { file, lost } => r.repair_file(ctx, &file, &lost),
+        Op::DeleteFile { file } => r.delete_file(ctx, &file),
+        Op::SettleDay {} => r.settle_day(ctx),
+        Op::UpdatePrices {} => r.update_prices(ctx),
+        Op::SetResourcePrices { p_u, p_d } => {
+            let parse = |s: &str| {
+                crate::money::parse_fixed(s, 9)
+                    .ok_or_else(|| EngineError::InvalidPrice(format!("{s:?} is not a decimal with at most 9 decimals")))
+            };
+            r.set_prices(ctx, parse(&p_u)?, parse(&p_d)?)
+        }
+        Op::ConfigureResources { epoch_days } => r.configure(ctx, epoch_days),
+        other => Err(EngineError::Internal(format!("unrouted operation {other:?}"))),
     }
 }

@@ -104,6 +104,13 @@ pub enum Event {
         user: Option<UserId>,
         detail: Box<crate::prediction::events::MarketDetail>,
     },
+
+    /// Resource market (hidden from the public stream): `peer` is the peer concerned, if any.
+    /// Boxed like market events: rare next to exchange events, and larger.
+    Resource {
+        peer: Option<crate::ids::PeerId>,
+        detail: Box<crate::resources::events::ResourceDetail>,
+    },
 }
 
 impl Event {

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod money;
 pub mod prediction;
 pub mod render;
+pub mod resources;
 pub mod time;
 
 pub use command::{Command, OfferCommand, Op};

@@ -150,6 +150,33 @@ impl Engine {
                 }
                 "market"
             }
+            Event::Resource { peer, detail } => {
+                if let Some(p) = peer {
+                    m.insert("peer".into(), json!(self.resources.peer_name(*p)));
+                }
+                if let Ok(Value::Object(mut d)) = serde_json::to_value(detail) {
+                    // Peer ids inside details become names.
+                    for key in ["holders", "sources"] {
+                        if let Some(Value::Array(ids)) = d.get(key) {
+                            let names: Vec<Value> = ids
+                                .iter()
+                                .map(|v| {
+                                    let id = v.as_u64().unwrap_or(u64::MAX);
+                                    json!(self.resources.peer_name(crate::ids::PeerId(id as u32)))
+                                })
+                                .collect();
+                            d.insert(key.into(), Value::Array(names));
+                        }
+                    }
+                    for key in ["lost", "replacement"] {
+                        if let Some(id) = d.get(key).and_then(Value::as_u64) {
+                            d.insert(key.into(), json!(self.resources.peer_name(crate::ids::PeerId(id as u32))));
+                        }
+                    }
+                    m.extend(d);
+                }
+                "resource"
+            }
         };
         m.insert("type".into(), json!(ty));
         Value::Object(m)
@@ -196,6 +223,7 @@ impl Engine {
         out.insert("series".into(), Value::Array(series));
         out.insert("positions".into(), Value::Array(positions));
         out.insert("markets".into(), self.markets.summary());
+        out.insert("resources".into(), self.resources.summary(&self.ledger));
         out.insert("minted".into(), json!(self.ledger.minted()));
         Value::Object(out)
     }

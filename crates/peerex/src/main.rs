@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod client;
 mod replay;
+mod resources_cmd;
 mod sim_cmd;
 
 #[derive(Parser)]
@@ -29,6 +30,8 @@ enum Command {
     Replay(replay::Args),
     /// Run an agent-based simulation on the real engine (spec/simulation.md).
     Sim(sim_cmd::SimArgs),
+    /// Resource-market tools (erasure coding: `peerex resources min-n`).
+    Resources(resources_cmd::Args),
     #[command(flatten)]
     Client(client::Command),
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Resources(args) => resources_cmd::run(args),
         Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {

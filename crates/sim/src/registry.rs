@@ -5,17 +5,12 @@ use crate::scenarios;
 
 /// Every registered scenario, in listing order.
 pub fn all() -> Vec<Box<dyn Scenario>> {
-    #[allow(unused_mut)]
-    let mut v: Vec<Box<dyn Scenario>> = vec![
+    vec![
         Box::new(scenarios::worker_funder::WorkerFunder),
         Box::new(scenarios::random_traders::RandomTraders),
         Box::new(scenarios::arbiters::Arbiters),
-    ];
-    // REGISTRATION POINT for the scenario written on another branch: when
-    // `scenarios/resource_economy.rs` lands, add
-    //     v.push(Box::new(scenarios::resource_economy::ResourceEconomy));
-    // (and its `pub mod` line in scenarios/mod.rs).
-    v
+        Box::new(scenarios::resource_economy::ResourceEconomy),
+    ]
 }
 
 /// The names of every registered scenario.

@@ -8,4 +8,6 @@ mod prediction;
 mod prediction_props;
 mod properties;
 mod rejections;
+mod resources_engine;
+mod resources_model;
 mod support;

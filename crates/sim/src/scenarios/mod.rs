@@ -2,6 +2,5 @@
 
 pub mod arbiters;
 pub mod random_traders;
+pub mod resource_economy;
 pub mod worker_funder;
-// REGISTRATION POINT: `pub mod resource_economy;` goes here when that module lands (and its
-// scenario in registry.rs).

@@ -1,0 +1,734 @@
+//! The resource market's state inside the engine: peers, sliders, availability, files and
+//! fragments, posted prices, the daily settlement and the price update. Every credit moves
+//! through the engine's ledger (`Account::ResourceBank` <-> `Account::PeerBalance`).
+
+use serde::Serialize;
+
+use super::allocation::{choose, Candidate};
+use super::availability::{effective_space, Availability};
+use super::bank::{self, atto, max_deficit, next_standing, DayAmounts, Standing, ATTO_PER_MICRO};
+use super::capacity::{capacity, capacity_price, pie_chart, PieChart, ServiceProfile, PROFILE_DAYS};
+use super::events::ResourceDetail;
+use super::fragments::{Fragments, Meter};
+use super::matrix::{TechnologyPpm, NANO_PER_CREDIT, PPM, RES_D, RES_S, RES_U};
+use super::price_update::{from_nano, to_nano, EpochUpdater, Imbalance, Previous, Safeguards};
+use super::supply::{ratio_limits, slider_view, SliderView, DEFAULT_SLACK};
+use crate::error::{EngineError, EngineResult};
+use crate::event::Event;
+use crate::exchange::Ctx;
+use crate::ids::{Names, PeerId};
+use crate::ledger::{Account, Ledger};
+use crate::money::Amount;
+
+/// Bytes per GB (decimal, as disks and the seed count).
+pub const BYTES_PER_GB: i64 = 1_000_000_000;
+/// Largest erasure-coding n the server accepts for one file.
+pub const MAX_N: u32 = 256;
+/// Days of aggregate demand averaged for the ratio limits and the price update.
+pub const DEMAND_DAYS: usize = 30;
+/// Default epoch length (days prices are held).
+pub const DEFAULT_EPOCH_DAYS: u32 = 7;
+
+/// One peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    pub availability: Availability,
+    /// Slider caps: raw space (bytes), upload and download (bytes per day).
+    pub caps: [i64; 3],
+    pub online: bool,
+    pub standing: Standing,
+    /// Sub-micro remainder carried to the next settlement, atto-credits in [0, 1e12).
+    pub carry_atto: i64,
+    /// Bills of the last 7 settled days (newest last).
+    pub bills: Vec<Amount>,
+    /// Service bytes (backup, stored byte-days, retrieved) of the last 30 settled days.
+    pub history: Vec<[i64; 3]>,
+}
+
+impl Peer {
+    pub fn max_deficit(&self) -> Amount {
+        max_deficit(&self.bills)
+    }
+    fn profile(&self) -> ServiceProfile {
+        let days: Vec<[f64; 3]> = self.history.iter().map(|d| d.map(|v| v as f64)).collect();
+        ServiceProfile::estimate(&days)
+    }
+}
+
+/// The market.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceMarket {
+    names: Names,
+    peers: Vec<Peer>,
+    files: Fragments,
+    tech: TechnologyPpm,
+    slack: f64,
+    /// p in nano-credits per GB (S per GB-day); p_S fixed at 1 credit.
+    prices: [i64; 3],
+    /// q = A^T p, nano-credits per GB of user data (S per GB-day).
+    service_prices: [i64; 3],
+    updater: EpochUpdater,
+    /// Aggregate service bytes (backup, stored byte-days, retrieved) of each of the last
+    /// (up to 30) settled days, newest last: the demand the ratio limits and the price update
+    /// see is their mean, so that one day's burst of backups does not swing prices.
+    demand_days: Vec<[i64; 3]>,
+    last_imbalance: Option<Imbalance>,
+    days_settled: u32,
+}
+
+// The updater keeps f64 observations, but only valid (finite) ones are ever stored, never NaN,
+// so `==` on them is reflexive and equality is a true equivalence.
+impl Eq for ResourceMarket {}
+
+impl Default for ResourceMarket {
+    fn default() -> Self {
+        let tech = TechnologyPpm::default();
+        let prices = [NANO_PER_CREDIT; 3];
+        let service_prices = tech.service_prices(prices).unwrap_or(prices);
+        ResourceMarket {
+            names: Names::default(),
+            peers: Vec::new(),
+            files: Fragments::default(),
+            tech,
+            slack: DEFAULT_SLACK,
+            prices,
+            service_prices,
+            updater: EpochUpdater::new(DEFAULT_EPOCH_DAYS, Safeguards::default()),
+            demand_days: Vec::new(),
+            last_imbalance: None,
+            days_settled: 0,
+        }
+    }
+}
+
+/// What a peer sees: capacity and the pie chart, its sliders with their thick regions.
+/// Prices and balance only in the operator's debug view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeerView {
+    pub peer: String,
+    pub availability: f64,
+    pub test_target: bool,
+    pub standing: Standing,
+    pub pie: PieChart,
+    /// Sliders in GB (space) and GB per day (bandwidth).
+    pub sliders: SliderView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug: Option<PeerDebug>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeerDebug {
+    pub balance: Amount,
+    pub max_deficit: Amount,
+    pub capacity_price: f64,
+    pub prices: [f64; 3],
+}
+
+/// The operator's view.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OperatorView {
+    pub prices: [f64; 3],
+    pub prices_nano: [i64; 3],
+    pub service_prices_nano: [i64; 3],
+    pub imbalance_e: Option<[f64; 2]>,
+    pub bank_balance: Amount,
+    pub balances: Vec<(String, Amount, Standing)>,
+    pub frozen: Vec<String>,
+    pub days_settled: u32,
+    pub epoch_days: u32,
+    pub files: usize,
+}
+
+fn gb(bytes: i64) -> f64 {
+    bytes as f64 / BYTES_PER_GB as f64
+}
+
+fn gb_to_bytes(a: Amount, what: &str) -> EngineResult<i64> {
+    // Amount has 6 decimals: micro-GB = 1,000 bytes.
+    if a.is_negative() {
+        return Err(EngineError::InvalidArgument(format!("{what} must not be negative")));
+    }
+    a.0.checked_mul(1_000).ok_or_else(|| EngineError::InvalidArgument(format!("{what} is too large")))
+}
+
+impl ResourceMarket {
+    pub fn peer_id(&self, name: &str) -> Option<PeerId> {
+        self.names.get(name).map(PeerId)
+    }
+    pub fn peer_name(&self, id: PeerId) -> &str {
+        self.names.name(id.0)
+    }
+    pub fn peer(&self, id: PeerId) -> Option<&Peer> {
+        self.peers.get(id.index())
+    }
+    pub fn peers(&self) -> impl Iterator<Item = (PeerId, &str, &Peer)> {
+        self.names.iter().zip(self.peers.iter()).map(|((i, n), p)| (PeerId(i), n, p))
+    }
+    pub fn fragments(&self) -> &Fragments {
+        &self.files
+    }
+    pub fn prices_nano(&self) -> [i64; 3] {
+        self.prices
+    }
+    pub fn service_prices_nano(&self) -> [i64; 3] {
+        self.service_prices
+    }
+    pub fn technology(&self) -> TechnologyPpm {
+        self.tech
+    }
+    pub fn epoch_days(&self) -> u32 {
+        self.updater.epoch_days
+    }
+    pub fn last_imbalance(&self) -> Option<Imbalance> {
+        self.last_imbalance
+    }
+
+    fn known(&self, name: &str) -> EngineResult<PeerId> {
+        self.peer_id(name).ok_or_else(|| EngineError::UnknownUser(format!("no peer {name:?}")))
+    }
+
+    fn peer_mut(&mut self, id: PeerId) -> EngineResult<&mut Peer> {
+        self.peers.get_mut(id.index()).ok_or_else(|| EngineError::Internal(format!("peer {} has no state", id.0)))
+    }
+
+    fn emit(ctx: &mut Ctx, peer: Option<PeerId>, detail: ResourceDetail) {
+        ctx.emit(Event::Resource { peer, detail: Box::new(detail) });
+    }
+
+    // ----- operations -----
+
+    pub(crate) fn register(&mut self, ctx: &mut Ctx, name: &str) -> EngineResult<()> {
+        if name.is_empty() || name.len() > crate::engine::MAX_NAME_LEN {
+            return Err(EngineError::InvalidArgument("a peer name has 1 to 200 characters".into()));
+        }
+        if self.names.get(name).is_some() {
+            return Err(EngineError::DuplicateId(format!("peer {name:?} is already registered")));
+        }
+        let (id, _) = self.names.intern(name);
+        self.peers.push(Peer::default());
+        Self::emit(ctx, Some(PeerId(id)), ResourceDetail::PeerRegistered);
+        Ok(())
+    }
+
+    pub(crate) fn report_online(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        fraction: Amount,
+        online: Option<bool>,
+    ) -> EngineResult<()> {
+        let id = self.known(name)?;
+        if !(0..=PPM).contains(&fraction.0) {
+            return Err(EngineError::InvalidArgument(format!("an online fraction lies in [0, 1], not {fraction}")));
+        }
+        let online = online.unwrap_or(fraction.0 > 0);
+        let p = self.peer_mut(id)?;
+        p.availability.observe(fraction.0);
+        p.online = online;
+        let availability_ppm = p.availability.ppm;
+        Self::emit(ctx, Some(id), ResourceDetail::OnlineReported { availability_ppm, online });
+        Ok(())
+    }
+
+    pub(crate) fn set_sliders(
+        &mut self,
+        ctx: &mut Ctx,
+        name: &str,
+        space_gb: Amount,
+        upload_gb: Amount,
+        download_gb: Amount,
+    ) -> EngineResult<()> {
+        let id = self.known(name)?;
+        let caps =
+            [gb_to_bytes(space_gb, "space")?, gb_to_bytes(upload_gb, "upload")?, gb_to_bytes(download_gb, "download")?];
+        self.peer_mut(id)?.caps = caps;
+        Self::emit(
+            ctx,
+            Some(id),
+            ResourceDetail::SlidersSet { space_bytes: caps[0], upload_bytes: caps[1], download_bytes: caps[2] },
+        );
+        Ok(())
+    }
+
+    /// The ratio limits from the last day's aggregate resource demand.
+    fn ratios(&self) -> [[f64; 3]; 3] {
+        let d = self.aggregate_demand();
+        ratio_limits(d, self.slack)
+    }
+
+    /// Effective GB per raw GB of this peer's space: a / (R x mean holder availability).
+    fn effective_factor(&self, peer: &Peer, mean_a: i64) -> f64 {
+        let denom = self.tech.r as f64 * mean_a as f64;
+        if denom > 0.0 {
+            peer.availability.ppm as f64 * PPM as f64 / denom
+        } else {
+            0.0
+        }
+    }
+
+    /// A peer's sliders under the ratio constraints. The constraints compare *effective* space
+    /// with bandwidth (demand d_S is in GB-days of user data), so space is converted to
+    /// effective GB, constrained, and converted back to raw GB for the slider page.
+    /// Returns the raw-unit view and the counted supply in effective units.
+    fn sliders_of(&self, peer: &Peer, r: &[[f64; 3]; 3], mean_a: i64) -> (SliderView, [f64; 3]) {
+        let f = self.effective_factor(peer, mean_a);
+        let raw = peer.caps.map(gb);
+        let eff_caps = [raw[RES_S] * f, raw[RES_U], raw[RES_D]];
+        let mut view = slider_view(eff_caps, r);
+        let counted_eff = view.counted;
+        view.caps = raw;
+        if f > 0.0 {
+            view.counted[RES_S] /= f;
+            view.thick_end[RES_S] = view.thick_end[RES_S].map(|e| e / f);
+        } else {
+            view.counted[RES_S] = 0.0;
+            view.thick_end[RES_S] = None;
+        }
+        (view, counted_eff)
+    }
+
+    /// Raw space a peer's sliders let count (bytes).
+    fn counted_space_bytes(&self, peer: &Peer, r: &[[f64; 3]; 3], mean_a: i64) -> i64 {
+        let (view, _) = self.sliders_of(peer, r, mean_a);
+        (view.counted[RES_S] * BYTES_PER_GB as f64) as i64
+    }
+
+    fn balance(ledger: &Ledger, id: PeerId) -> Amount {
+        ledger.balance(Account::PeerBalance(id))
+    }
+
+    pub(crate) fn backup_file(
+        &mut self,
+        ctx: &mut Ctx,
+        file: &str,
+        owner: &str,
+        k: u32,
+        n: u32,
+        fragment_bytes: u64,
+    ) -> EngineResult<()> {
+        let owner_id = self.known(owner)?;
+        if file.is_empty() || file.len() > crate::engine::MAX_NAME_LEN {
+            return Err(EngineError::InvalidArgument("a file name has 1 to 200 characters".into()));
+        }
+        if k == 0 || n < k || n > MAX_N {
+            return Err(EngineError::InvalidArgument(format!("need 1 <= k <= n <= {MAX_N}, not k = {k}, n = {n}")));
+        }
+        let fb = i64::try_from(fragment_bytes)
+            .ok()
+            .filter(|b| *b > 0 && *b <= 1_000 * BYTES_PER_GB)
+            .ok_or_else(|| EngineError::InvalidArgument("fragment_bytes must lie in [1, 1e12]".into()))?;
+        if self.files.file(file).is_some() {
+            return Err(EngineError::DuplicateId(format!("file {file:?} is already backed up")));
+        }
+        let owner_peer = self.peer(owner_id).ok_or_else(|| EngineError::Internal("owner has no state".into()))?;
+        if owner_peer.standing == Standing::Frozen {
+            return Err(EngineError::InvalidState(format!(
+                "{owner}'s account is frozen: no new backups until the balance is above -0.9 x the maximum deficit"
+            )));
+        }
+        let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
+        let candidates: Vec<Candidate> = self
+            .peers()
+            .filter(|(id, _, p)| {
+                *id != owner_id
+                    && p.online
+                    && p.availability.gets_storage_work()
+                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r, mean_a)
+            })
+            .map(|(id, _, _)| Candidate { peer: id, balance: Self::balance(ctx.ledger, id) })
+            .collect();
+        let holders = choose(candidates, n as usize)?;
+        self.files.place(file, owner_id, k, fb, holders.clone())?;
+        Self::emit(
+            ctx,
+            Some(owner_id),
+            ResourceDetail::FilePlaced { file: file.to_owned(), k, fragment_bytes: fb, holders },
+        );
+        Ok(())
+    }
+
+    /// k online holders (excluding `except`), lowest balance first.
+    fn sources(&self, ledger: &Ledger, file: &str, except: Option<PeerId>) -> EngineResult<Vec<PeerId>> {
+        let rec = self.files.file(file).ok_or_else(|| EngineError::InvalidArgument(format!("no file {file:?}")))?;
+        let candidates: Vec<Candidate> = rec
+            .holders
+            .iter()
+            .filter(|h| Some(**h) != except && self.peer(**h).is_some_and(|p| p.online))
+            .map(|h| Candidate { peer: *h, balance: Self::balance(ledger, *h) })
+            .collect();
+        choose(candidates, rec.k as usize)
+            .map_err(|_| EngineError::InvalidState(format!("fewer than k = {} holders of {file:?} are online", rec.k)))
+    }
+
+    /// Retrieval is always allowed, even for a frozen account.
+    pub(crate) fn retrieve_file(&mut self, ctx: &mut Ctx, file: &str) -> EngineResult<()> {
+        let sources = self.sources(ctx.ledger, file, None)?;
+        let owner = self.files.file(file).map(|f| f.owner);
+        self.files.retrieve(file, &sources)?;
+        Self::emit(ctx, owner, ResourceDetail::FileRetrieved { file: file.to_owned(), sources });
+        Ok(())
+    }
+
+    /// Repair continues whatever the owner's standing.
+    pub(crate) fn repair_file(&mut self, ctx: &mut Ctx, file: &str, lost: &str) -> EngineResult<()> {
+        let lost_id = self.known(lost)?;
+        let rec = self.files.file(file).ok_or_else(|| EngineError::InvalidArgument(format!("no file {file:?}")))?;
+        if !rec.holders.contains(&lost_id) {
+            return Err(EngineError::InvalidArgument(format!("{lost} holds no fragment of {file:?}")));
+        }
+        let (owner, fb, holders) = (rec.owner, rec.fragment_bytes, rec.holders.clone());
+        let sources = self.sources(ctx.ledger, file, Some(lost_id))?;
+        let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
+        let candidates: Vec<Candidate> = self
+            .peers()
+            .filter(|(id, _, p)| {
+                *id != owner
+                    && !holders.contains(id)
+                    && p.online
+                    && p.availability.gets_storage_work()
+                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r, mean_a)
+            })
+            .map(|(id, _, _)| Candidate { peer: id, balance: Self::balance(ctx.ledger, id) })
+            .collect();
+        let replacement =
+            choose(candidates, 1)?.first().copied().ok_or_else(|| EngineError::Internal("empty".into()))?;
+        self.files.repair(file, lost_id, replacement, &sources)?;
+        Self::emit(
+            ctx,
+            Some(owner),
+            ResourceDetail::FileRepaired { file: file.to_owned(), lost: lost_id, replacement, sources },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn delete_file(&mut self, ctx: &mut Ctx, file: &str) -> EngineResult<()> {
+        let rec = self.files.delete(file)?;
+        Self::emit(ctx, Some(rec.owner), ResourceDetail::FileDeleted { file: file.to_owned() });
+        Ok(())
+    }
+
+    /// Mean availability (ppm) of the peers holding fragments; of all peers if none does.
+    fn mean_holder_availability(&self) -> i64 {
+        let holders: Vec<i64> = self
+            .peers()
+            .filter(|(id, _, _)| self.files.held_bytes(*id) > 0)
+            .map(|(_, _, p)| p.availability.ppm)
+            .collect();
+        let pool: Vec<i64> =
+            if holders.is_empty() { self.peers.iter().map(|p| p.availability.ppm).collect() } else { holders };
+        if pool.is_empty() {
+            return 0;
+        }
+        pool.iter().sum::<i64>() / pool.len() as i64
+    }
+
+    /// The daily settlement: every peer is paid for the resources it supplied and charged for
+    /// the services it consumed at the posted prices, through the ledger. Computed for every
+    /// peer first, then applied, so a refusal (overflow) changes nothing.
+    pub(crate) fn settle_day(&mut self, ctx: &mut Ctx) -> EngineResult<()> {
+        let meters = self.files.take_meters();
+        let result = self.settle_with(ctx, &meters);
+        if result.is_err() {
+            self.files.restore_meters(meters);
+        }
+        result
+    }
+
+    fn settle_with(&mut self, ctx: &mut Ctx, meters: &[Meter]) -> EngineResult<()> {
+        let mean_a = self.mean_holder_availability();
+        let (p, q) = (self.prices, self.service_prices);
+        let mut plan = Vec::with_capacity(self.peers.len());
+        let mut services_total = [0i64; 3];
+        for (id, _, peer) in self.peers() {
+            let m = meters.get(id.index()).copied().unwrap_or_default();
+            let held = self.files.held_bytes(id);
+            let stored = self.files.owned_bytes(id);
+            let eff = if held > 0 {
+                effective_space(held, peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0)
+            } else {
+                0
+            };
+            let earned = atto(eff, p[RES_S]) + atto(m.uploaded, p[RES_U]) + atto(m.downloaded, p[RES_D]);
+            let charged = atto(m.backed_up, q[0]) + atto(stored, q[1]) + atto(m.retrieved, q[2]);
+            let services = [m.backed_up, stored, m.retrieved];
+            for (t, s) in services_total.iter_mut().zip(services) {
+                *t = t.saturating_add(s);
+            }
+            plan.push((id, DayAmounts { earned_atto: earned, charged_atto: charged }, services));
+        }
+        // Dry run on a copy of the ledger so that nothing moves unless every peer settles.
+        let mut trial = ctx.ledger.clone();
+        for (id, day, _) in &plan {
+            let carry = self.peer(*id).map_or(0, |p| p.carry_atto);
+            bank::settle(&mut trial, *id, *day, carry)?;
+        }
+        let day_no = self.days_settled + 1;
+        for (id, day, services) in plan {
+            let carry = self.peer(id).map_or(0, |p| p.carry_atto);
+            let s = bank::settle(ctx.ledger, id, day, carry)?;
+            let balance = Self::balance(ctx.ledger, id);
+            let peer = self.peer_mut(id)?;
+            peer.carry_atto = s.carry_atto;
+            peer.bills.push(s.bill);
+            if peer.bills.len() > bank::BILL_WINDOW {
+                peer.bills.remove(0);
+            }
+            peer.history.push(services);
+            if peer.history.len() > PROFILE_DAYS {
+                peer.history.remove(0);
+            }
+            let b_max = peer.max_deficit();
+            let from = peer.standing;
+            let to = next_standing(from, balance, b_max);
+            peer.standing = to;
+            if day.earned_atto != 0 || day.charged_atto != 0 || s.net.0 != 0 {
+                Self::emit(ctx, Some(id), ResourceDetail::Settled { day: day_no, net: s.net, bill: s.bill, balance });
+            }
+            if from != to {
+                Self::emit(ctx, Some(id), ResourceDetail::StandingChanged { from, to, max_deficit: b_max });
+            }
+        }
+        self.demand_days.push(services_total);
+        if self.demand_days.len() > DEMAND_DAYS {
+            self.demand_days.remove(0);
+        }
+        self.days_settled = day_no;
+        Ok(())
+    }
+
+    /// Aggregate counted maximum supply in GB: effective space, upload and download caps.
+    pub fn aggregate_supply(&self) -> [f64; 3] {
+        let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
+        let mut total = [0.0; 3];
+        for p in &self.peers {
+            let (_, c) = self.sliders_of(p, &r, mean_a);
+            for x in 0..3 {
+                total[x] += c[x];
+            }
+        }
+        total
+    }
+
+    /// Aggregate resource demand A d, GB per day: the mean of the last (up to 30) settled days.
+    pub fn aggregate_demand(&self) -> [f64; 3] {
+        let n = self.demand_days.len().max(1) as f64;
+        let mut mean = [0.0; 3];
+        for d in &self.demand_days {
+            for j in 0..3 {
+                mean[j] += gb(d[j]) / n;
+            }
+        }
+        self.tech.to_f64().resource_demand(mean)
+    }
+
+    /// The scheduled price update: at the end of each epoch, one safeguarded step from the
+    /// observed supply and demand; inside an epoch, prices are held.
+    pub(crate) fn update_prices(&mut self, ctx: &mut Ctx) -> EngineResult<()> {
+        let p = self.prices.map(from_nano);
+        let (supply, demand) = (self.aggregate_supply(), self.aggregate_demand());
+        let mut updater = self.updater.clone();
+        match updater.end_of_day(p, supply, demand) {
+            None => {
+                let detail =
+                    ResourceDetail::PricesHeld { day_in_epoch: updater.day_in_epoch, epoch_days: updater.epoch_days };
+                self.updater = updater;
+                Self::emit(ctx, None, detail);
+            }
+            Some(u) => {
+                let sg = updater.inner.safeguards;
+                let prices = [NANO_PER_CREDIT, to_nano(u.prices[RES_U], &sg), to_nano(u.prices[RES_D], &sg)];
+                let q = self
+                    .tech
+                    .service_prices(prices)
+                    .ok_or_else(|| EngineError::Overflow("service prices are too large".into()))?;
+                self.prices = prices;
+                self.service_prices = q;
+                self.updater = updater;
+                self.last_imbalance = u.imbalance;
+                Self::emit(
+                    ctx,
+                    None,
+                    ResourceDetail::PricesUpdated {
+                        p_u_nano: prices[RES_U],
+                        p_d_nano: prices[RES_D],
+                        rules: [u.steps[0].rule, u.steps[1].rule],
+                        e: u.imbalance.map(|m| m.e),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Operator: set start prices (also forgets the secant history, which belonged to other
+    /// prices) and optionally the epoch length.
+    pub(crate) fn set_prices(&mut self, ctx: &mut Ctx, p_u_nano: i64, p_d_nano: i64) -> EngineResult<()> {
+        let lo = NANO_PER_CREDIT / 1_000;
+        let hi = NANO_PER_CREDIT * 1_000;
+        for v in [p_u_nano, p_d_nano] {
+            if !(lo..=hi).contains(&v) {
+                return Err(EngineError::InvalidPrice("resource prices lie in [0.001, 1000] credits per GB".into()));
+            }
+        }
+        let prices = [NANO_PER_CREDIT, p_u_nano, p_d_nano];
+        let q = self.tech.service_prices(prices).ok_or_else(|| EngineError::Overflow("service prices".into()))?;
+        self.prices = prices;
+        self.service_prices = q;
+        self.updater.inner.previous = [Previous::None; 2];
+        Self::emit(ctx, None, ResourceDetail::PricesSet { p_u_nano, p_d_nano });
+        Ok(())
+    }
+
+    pub(crate) fn configure(&mut self, ctx: &mut Ctx, epoch_days: u32) -> EngineResult<()> {
+        if !(1..=365).contains(&epoch_days) {
+            return Err(EngineError::InvalidArgument("epoch_days lies in [1, 365]".into()));
+        }
+        self.updater.epoch_days = epoch_days;
+        self.updater.day_in_epoch = 0;
+        Self::emit(ctx, None, ResourceDetail::Configured { epoch_days });
+        Ok(())
+    }
+
+    // ----- views -----
+
+    /// What the peer's settings page shows (Figure 1). `debug` adds prices and balance.
+    pub fn peer_view(&self, ledger: &Ledger, name: &str, debug: bool) -> EngineResult<PeerView> {
+        let id = self.known(name)?;
+        let peer = self.peer(id).ok_or_else(|| EngineError::Internal("peer has no state".into()))?;
+        self.view_of(ledger, id, name, peer, debug)
+    }
+
+    /// The same view for slider positions the peer is trying out (GB, GB/day) without setting
+    /// them: what the page shows while a slider is being dragged (the pie chart and the other
+    /// sliders' thick lines move with it). Nothing changes.
+    pub fn peer_preview(&self, ledger: &Ledger, name: &str, caps_gb: [Amount; 3]) -> EngineResult<PeerView> {
+        let id = self.known(name)?;
+        let peer = self.peer(id).ok_or_else(|| EngineError::Internal("peer has no state".into()))?;
+        let mut trial = peer.clone();
+        trial.caps = [
+            gb_to_bytes(caps_gb[0], "space")?,
+            gb_to_bytes(caps_gb[1], "upload")?,
+            gb_to_bytes(caps_gb[2], "download")?,
+        ];
+        self.view_of(ledger, id, name, &trial, false)
+    }
+
+    fn view_of(&self, ledger: &Ledger, id: PeerId, name: &str, peer: &Peer, debug: bool) -> EngineResult<PeerView> {
+        let r = self.ratios();
+        let p = self.prices.map(from_nano);
+        let q = self.service_prices.map(from_nano);
+        let q_cap = capacity_price(q, peer.profile());
+        let mean_a = self.mean_holder_availability();
+        // Space counts as effective space in the income; the sliders show raw GB.
+        let (sliders, counted) = self.sliders_of(peer, &r, mean_a);
+        let cap = capacity(counted, p, q_cap);
+        let pie = pie_chart(cap, gb(self.files.owned_bytes(id)));
+        let debug = debug.then(|| PeerDebug {
+            balance: Self::balance(ledger, id),
+            max_deficit: peer.max_deficit(),
+            capacity_price: q_cap,
+            prices: p,
+        });
+        Ok(PeerView {
+            peer: name.to_owned(),
+            availability: peer.availability.as_f64(),
+            test_target: peer.availability.is_test_target(),
+            standing: peer.standing,
+            pie,
+            sliders,
+            debug,
+        })
+    }
+
+    pub fn operator_view(&self, ledger: &Ledger) -> OperatorView {
+        let balances: Vec<(String, Amount, Standing)> =
+            self.peers().map(|(id, n, p)| (n.to_owned(), Self::balance(ledger, id), p.standing)).collect();
+        let frozen = balances.iter().filter(|b| b.2 == Standing::Frozen).map(|b| b.0.clone()).collect();
+        OperatorView {
+            prices: self.prices.map(from_nano),
+            prices_nano: self.prices,
+            service_prices_nano: self.service_prices,
+            imbalance_e: self.last_imbalance.map(|m| m.e),
+            bank_balance: ledger.balance(Account::ResourceBank),
+            balances,
+            frozen,
+            days_settled: self.days_settled,
+            epoch_days: self.updater.epoch_days,
+            files: self.files.files().count(),
+        }
+    }
+
+    /// The state for `engine.summary()`.
+    pub fn summary(&self, ledger: &Ledger) -> serde_json::Value {
+        let mut peers = serde_json::Map::new();
+        for (id, name, p) in self.peers() {
+            let view = self.peer_view(ledger, name, false).ok();
+            peers.insert(
+                name.to_owned(),
+                serde_json::json!({
+                    "balance": Self::balance(ledger, id),
+                    "standing": p.standing,
+                    "availability_ppm": p.availability.ppm,
+                    "held_bytes": self.files.held_bytes(id),
+                    "stored_bytes": self.files.owned_bytes(id),
+                    "capacity_gb": view.as_ref().map(|v| v.pie.capacity_gb),
+                    "available_gb": view.as_ref().map(|v| v.pie.available_gb),
+                }),
+            );
+        }
+        let op = self.operator_view(ledger);
+        serde_json::json!({
+            "prices_nano": op.prices_nano,
+            "service_prices_nano": op.service_prices_nano,
+            "imbalance_e": op.imbalance_e,
+            "bank_balance": op.bank_balance,
+            "frozen": op.frozen,
+            "days_settled": op.days_settled,
+            "files": op.files,
+            "peers": peers,
+        })
+    }
+
+    /// Invariants: peer balances and the bank sum to zero; carries are sub-micro; standings
+    /// agree with balances; posted q = A^T p; prices in range; fragment bookkeeping adds up.
+    pub(crate) fn check(&self, ledger: &Ledger) -> Result<(), String> {
+        let mut sum = ledger.balance(Account::ResourceBank).0 as i128;
+        for (id, name, p) in self.peers() {
+            let b = Self::balance(ledger, id);
+            sum += b.0 as i128;
+            if !(0..ATTO_PER_MICRO).contains(&(p.carry_atto as i128)) {
+                return Err(format!("peer {name}: carry {} outside [0, 1e12)", p.carry_atto));
+            }
+            let m = p.max_deficit();
+            if b.0 <= -m.0 && p.standing != Standing::Frozen {
+                return Err(format!("peer {name}: balance {b} at or below -{m} but not frozen"));
+            }
+            if p.standing == Standing::Normal && 2 * (b.0 as i128) <= -(m.0 as i128) {
+                return Err(format!("peer {name}: balance {b} past the alert level but normal"));
+            }
+        }
+        if sum != 0 {
+            return Err(format!("resource bank and peer balances sum to {sum} micro-credits, not 0"));
+        }
+        for (a, acc) in ledger.balances() {
+            if let Account::PeerBalance(id) = a {
+                if self.peer(id).is_none() {
+                    return Err(format!("balance {acc} of unknown peer {}", id.0));
+                }
+            }
+        }
+        if self.prices[RES_S] != NANO_PER_CREDIT {
+            return Err("p_S is not the numeraire 1".into());
+        }
+        if self.prices.iter().any(|v| !(NANO_PER_CREDIT / 1_000..=NANO_PER_CREDIT * 1_000).contains(v)) {
+            return Err(format!("prices {:?} outside [1e-3, 1e3]", self.prices));
+        }
+        if self.tech.service_prices(self.prices) != Some(self.service_prices) {
+            return Err("posted service prices are not A^T p".into());
+        }
+        self.files.check()
+    }
+}
