@@ -117,8 +117,9 @@ impl Engine {
             let mut best_ask: Option<u16> = None;
             let mut user_bid: FxHashMap<UserId, u16> = FxHashMap::default();
             let mut user_ask: FxHashMap<UserId, u16> = FxHashMap::default();
-            for (is_bid, side) in [(true, &book.bids), (false, &book.asks)] {
-                for (price, level) in side {
+            for is_bid in [true, false] {
+                for (price, level) in book.levels(is_bid) {
+                    let price = &price;
                     if level.is_empty() {
                         return Err(format!("series {}: empty level {price}", sid.0));
                     }

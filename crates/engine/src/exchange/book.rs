@@ -9,14 +9,18 @@ use crate::ids::OfferId;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Book {
-    /// Best bid = highest key.
-    pub(crate) bids: BTreeMap<u16, VecDeque<OfferId>>,
+    /// Price (basis points) -> level slot. Best bid = highest key.
+    bids: BTreeMap<u16, u32>,
     /// Best ask = lowest key.
-    pub(crate) asks: BTreeMap<u16, VecDeque<OfferId>>,
+    asks: BTreeMap<u16, u32>,
+    /// Level buffers, reused: a price level that empties returns its buffer (with its
+    /// capacity) to `free`, so levels coming and going do not allocate.
+    slots: Vec<VecDeque<OfferId>>,
+    free: Vec<u32>,
 }
 
 impl Book {
-    pub fn side(&self, bid: bool) -> &BTreeMap<u16, VecDeque<OfferId>> {
+    fn side_map(&self, bid: bool) -> &BTreeMap<u16, u32> {
         if bid {
             &self.bids
         } else {
@@ -24,27 +28,41 @@ impl Book {
         }
     }
 
-    fn side_mut(&mut self, bid: bool) -> &mut BTreeMap<u16, VecDeque<OfferId>> {
-        if bid {
-            &mut self.bids
-        } else {
-            &mut self.asks
-        }
+    /// The levels of one side, in ascending price order, as (price, offers in time priority).
+    pub fn levels(&self, bid: bool) -> impl DoubleEndedIterator<Item = (u16, &VecDeque<OfferId>)> + '_ {
+        self.side_map(bid).iter().map(|(p, slot)| (*p, &self.slots[*slot as usize]))
     }
 
     /// Appends an offer at the back of its level (latest time priority).
     pub fn insert(&mut self, bid: bool, price_bp: u16, offer: OfferId) {
-        self.side_mut(bid).entry(price_bp).or_default().push_back(offer);
+        let side = if bid { &mut self.bids } else { &mut self.asks };
+        let slot = match side.get(&price_bp) {
+            Some(slot) => *slot,
+            None => {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.slots.push(VecDeque::new());
+                        (self.slots.len() - 1) as u32
+                    }
+                };
+                side.insert(price_bp, slot);
+                slot
+            }
+        };
+        self.slots[slot as usize].push_back(offer);
     }
 
     /// Removes an offer from its level; returns whether it was there.
     pub fn remove(&mut self, bid: bool, price_bp: u16, offer: OfferId) -> bool {
-        let side = self.side_mut(bid);
-        let Some(level) = side.get_mut(&price_bp) else { return false };
+        let side = if bid { &mut self.bids } else { &mut self.asks };
+        let Some(&slot) = side.get(&price_bp) else { return false };
+        let level = &mut self.slots[slot as usize];
         let Some(pos) = level.iter().position(|o| *o == offer) else { return false };
         level.remove(pos);
         if level.is_empty() {
             side.remove(&price_bp);
+            self.free.push(slot);
         }
         true
     }
@@ -59,14 +77,14 @@ impl Book {
         mut visit: impl FnMut(u16, &VecDeque<OfferId>) -> ControlFlow<B>,
     ) -> Option<B> {
         if resting_bids {
-            for (p, l) in self.bids.range(limit_bp..).rev() {
-                if let ControlFlow::Break(b) = visit(*p, l) {
+            for (p, slot) in self.bids.range(limit_bp..).rev() {
+                if let ControlFlow::Break(b) = visit(*p, &self.slots[*slot as usize]) {
                     return Some(b);
                 }
             }
         } else {
-            for (p, l) in self.asks.range(..=limit_bp) {
-                if let ControlFlow::Break(b) = visit(*p, l) {
+            for (p, slot) in self.asks.range(..=limit_bp) {
+                if let ControlFlow::Break(b) = visit(*p, &self.slots[*slot as usize]) {
                     return Some(b);
                 }
             }
@@ -85,7 +103,7 @@ impl Book {
     }
     /// Every offer on the book.
     pub fn all(&self) -> impl Iterator<Item = OfferId> + '_ {
-        self.bids.values().chain(self.asks.values()).flat_map(|l| l.iter().copied())
+        self.levels(true).chain(self.levels(false)).flat_map(|(_, l)| l.iter().copied())
     }
 }
 

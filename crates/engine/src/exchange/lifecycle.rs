@@ -113,7 +113,7 @@ impl Exchange {
             decision_reason: None,
             last_price: None,
             traded_volume: 0,
-            holders: Default::default(),
+            holders: Vec::new(),
             offers: Vec::new(),
         });
         self.books.push(Default::default());
@@ -243,7 +243,7 @@ impl Exchange {
         }
         let fixed_pays = outcome.fixed_pays_micros();
         let unfixed_pays = MICROS_PER_CREDIT - fixed_pays;
-        let holders: Vec<UserId> = self.series[s.index()].holders.iter().copied().collect();
+        let holders = self.series[s.index()].holders.clone();
         for user in holders {
             let Some(pos) = self.positions.get_mut(&(user, s)) else { continue };
             for (side, per_unit) in [

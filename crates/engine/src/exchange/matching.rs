@@ -226,8 +226,14 @@ impl Exchange {
     fn acquire(&mut self, offer: OfferId, volume: u64, paid: Amount) -> EngineResult<()> {
         let o = &self.offers[offer.index()];
         let (user, series, side) = (o.user, o.series, o.kind.side());
-        self.series[series.index()].holders.insert(user);
-        self.positions.entry((user, series)).or_default().side_mut(side).buy(volume, paid)
+        let pos = match self.positions.entry((user, series)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.series[series.index()].holders.push(user);
+                e.insert(Default::default())
+            }
+        };
+        pos.side_mut(side).buy(volume, paid)
     }
 
     fn dispose(&mut self, offer: OfferId, volume: u64, proceeds: Amount) -> EngineResult<()> {

@@ -102,8 +102,9 @@ pub struct Series {
     /// Price (fixed side) and volume of the last trade, for marks and listings.
     pub last_price: Option<Price>,
     pub traded_volume: u64,
-    /// Users that own or owned units (for settlement), in id order.
-    pub holders: BTreeSet<UserId>,
+    /// Users that own or owned units (for settlement), in order of their first acquisition;
+    /// each appears once (added when their position in this series is created).
+    pub holders: Vec<UserId>,
     /// Every offer ever placed on this series, in order (the live ones are cancelled at
     /// maturation). Append-only: cheaper than maintaining a set on every fill.
     pub offers: Vec<OfferId>,

@@ -57,14 +57,14 @@ pub struct PositionView {
 impl Exchange {
     pub fn depth(&self, s: SeriesId, max_levels: usize) -> Depth {
         let Some(book) = self.books.get(s.index()) else { return Depth { bids: vec![], asks: vec![] } };
-        let level = |(p, ids): (&u16, &std::collections::VecDeque<crate::ids::OfferId>)| Level {
-            price: Price::from_bp(*p as u32).unwrap_or(Price::ZERO),
+        let level = |(p, ids): (u16, &std::collections::VecDeque<crate::ids::OfferId>)| Level {
+            price: Price::from_bp(p as u32).unwrap_or(Price::ZERO),
             volume: ids.iter().map(|o| self.offers[o.index()].remaining).sum(),
             offers: ids.len(),
         };
         Depth {
-            bids: book.bids.iter().rev().take(max_levels).map(level).collect(),
-            asks: book.asks.iter().take(max_levels).map(level).collect(),
+            bids: book.levels(true).rev().take(max_levels).map(level).collect(),
+            asks: book.levels(false).take(max_levels).map(level).collect(),
         }
     }
 
