@@ -5,9 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// A faster allocator for every driver (server, simulator, replay); the engine allocates names,
+// book levels and events on its hot path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod client;
 mod replay;
 mod resources_cmd;
+mod sim_cmd;
 
 #[derive(Parser)]
 #[command(name = "peerex", version, about = "A market platform for peer production")]
@@ -24,6 +30,8 @@ enum Command {
     Replay(replay::Args),
     /// Resource-market tools (erasure coding: `peerex resources min-n`).
     Resources(resources_cmd::Args),
+    /// Run an agent-based simulation on the real engine (spec/simulation.md).
+    Sim(sim_cmd::SimArgs),
     #[command(flatten)]
     Client(client::Command),
 }
@@ -33,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
         Command::Resources(args) => resources_cmd::run(args),
+        Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {

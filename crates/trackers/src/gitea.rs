@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use peerex_engine::exchange::types::CloseReason;
 use peerex_engine::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::header::HeaderMap;
 
 use crate::clock::Clock;
 use crate::error::{TrackerError, WebhookError};
 use crate::github::{header, keep_fresh};
 use crate::health::TrackerHealth;
 use crate::observation::{validate_repo, Observation, SyncResult};
-use crate::rest::{fetch_all, fetch_one, Dialect, ReopenSource, RestCore};
+use crate::rest::{adapter_headers, fetch_all, fetch_one, Dialect, ReopenSource, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
 const DIALECT: Dialect =
@@ -52,18 +52,7 @@ pub struct Gitea {
 
 impl Gitea {
     pub fn new(config: GiteaConfig, clock: Arc<dyn Clock>) -> Result<Gitea, TrackerError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(token) = config.token.as_deref().filter(|t| !t.is_empty()) {
-            let mut v = HeaderValue::from_str(&format!("token {token}")).map_err(|_| {
-                TrackerError::InvalidArgument("the token contains characters not allowed in a header".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
-        if config.tracker_name.is_empty() {
-            return Err(TrackerError::InvalidArgument("a tracker needs a name".into()));
-        }
+        let headers = adapter_headers("application/json", &[], "token", config.token.as_deref(), &config.tracker_name)?;
         let base = format!("{}/api/v1", config.base_url.trim_end_matches('/'));
         Ok(Gitea {
             core: RestCore::new(&base, headers, clock)?,

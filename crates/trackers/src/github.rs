@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use peerex_engine::exchange::types::CloseReason;
 use peerex_engine::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::{TrackerError, WebhookError};
 use crate::health::TrackerHealth;
 use crate::observation::{validate_repo, Observation, SyncResult};
-use crate::rest::{fetch_all, fetch_one, Dialect, RawIssue, ReopenSource, RestCore};
+use crate::rest::{adapter_headers, fetch_all, fetch_one, Dialect, RawIssue, ReopenSource, RestCore};
 use crate::{signature, BoxFuture, Tracker};
 
 pub const DEFAULT_BASE_URL: &str = "https://api.github.com";
@@ -57,19 +57,13 @@ pub struct GitHub {
 
 impl GitHub {
     pub fn new(config: GitHubConfig, clock: Arc<dyn Clock>) -> Result<GitHub, TrackerError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/vnd.github+json"));
-        headers.insert("x-github-api-version", HeaderValue::from_static("2022-11-28"));
-        if let Some(token) = config.token.as_deref().filter(|t| !t.is_empty()) {
-            let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                TrackerError::InvalidArgument("the token contains characters not allowed in a header".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
-        if config.tracker_name.is_empty() {
-            return Err(TrackerError::InvalidArgument("a tracker needs a name".into()));
-        }
+        let headers = adapter_headers(
+            "application/vnd.github+json",
+            &[("x-github-api-version", "2022-11-28")],
+            "Bearer",
+            config.token.as_deref(),
+            &config.tracker_name,
+        )?;
         Ok(GitHub {
             core: RestCore::new(&config.base_url, headers, clock)?,
             name: config.tracker_name,

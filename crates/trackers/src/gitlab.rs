@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use peerex_engine::exchange::types::CloseReason;
 use peerex_engine::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::clock::Clock;
@@ -16,7 +16,7 @@ use crate::error::{TrackerError, WebhookError};
 use crate::github::{header, keep_fresh};
 use crate::health::TrackerHealth;
 use crate::observation::{validate_repo, Observation, SyncResult};
-use crate::rest::{encode_path, fetch_all, fetch_one, Dialect, RawIssue, ReopenSource, RestCore};
+use crate::rest::{adapter_headers, encode_path, fetch_all, fetch_one, Dialect, RawIssue, ReopenSource, RestCore};
 use crate::{BoxFuture, Tracker};
 
 const DIALECT: Dialect =
@@ -56,18 +56,8 @@ pub struct GitLab {
 
 impl GitLab {
     pub fn new(config: GitLabConfig, clock: Arc<dyn Clock>) -> Result<GitLab, TrackerError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(token) = config.token.as_deref().filter(|t| !t.is_empty()) {
-            let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                TrackerError::InvalidArgument("the token contains characters not allowed in a header".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
-        }
-        if config.tracker_name.is_empty() {
-            return Err(TrackerError::InvalidArgument("a tracker needs a name".into()));
-        }
+        let headers =
+            adapter_headers("application/json", &[], "Bearer", config.token.as_deref(), &config.tracker_name)?;
         let base = format!("{}/api/v4", config.base_url.trim_end_matches('/'));
         Ok(GitLab {
             core: RestCore::new(&base, headers, clock)?,

@@ -17,6 +17,34 @@ use crate::error::TrackerError;
 use crate::health::TrackerHealth;
 use crate::observation::{issue_key, Observation};
 
+/// Request headers of an adapter: the given `Accept` (and any fixed extras) plus, when a token is
+/// configured, `Authorization: <scheme> <token>` marked sensitive so it never appears in logs.
+/// Also refuses an empty tracker name, which every adapter needs.
+pub(crate) fn adapter_headers(
+    accept: &'static str,
+    extra: &[(&'static str, &'static str)],
+    scheme: &str,
+    token: Option<&str>,
+    tracker_name: &str,
+) -> Result<HeaderMap, TrackerError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static(accept));
+    for (name, value) in extra {
+        headers.insert(*name, HeaderValue::from_static(value));
+    }
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        let mut v = HeaderValue::from_str(&format!("{scheme} {token}")).map_err(|_| {
+            TrackerError::InvalidArgument("the token contains characters not allowed in a header".into())
+        })?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    if tracker_name.is_empty() {
+        return Err(TrackerError::InvalidArgument("a tracker needs a name".into()));
+    }
+    Ok(headers)
+}
+
 /// Bodies larger than this are refused (a page of 100 issues is far smaller).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Pages followed per repository sync, so a looping `Link` header cannot keep us busy forever.

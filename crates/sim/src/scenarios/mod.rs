@@ -1,4 +1,6 @@
 //! The scenarios of spec/simulation.md, one module each.
 
 pub mod arbiters;
+pub mod random_traders;
 pub mod resource_economy;
+pub mod worker_funder;
