@@ -28,10 +28,10 @@ struct Cli {
 enum Command {
     /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
     Replay(replay::Args),
-    /// Resource-market tools (erasure coding: `peerex resources min-n`).
-    Resources(resources_cmd::Args),
     /// Run an agent-based simulation on the real engine (spec/simulation.md).
     Sim(sim_cmd::SimArgs),
+    /// Resource-market tools (erasure coding: `peerex resources min-n`).
+    Resources(resources_cmd::Args),
     #[command(flatten)]
     Client(client::Command),
 }
@@ -40,8 +40,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
-        Command::Resources(args) => resources_cmd::run(args),
         Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Resources(args) => resources_cmd::run(args),
         Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {
