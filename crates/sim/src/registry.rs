@@ -31,6 +31,7 @@ mod tests {
     fn finds_scenarios_by_name_and_names_are_unique() {
         let names = names();
         assert!(names.contains(&"worker-funder") && names.contains(&"random-traders") && names.contains(&"arbiters"));
+        assert!(names.contains(&"resource-economy"));
         let mut sorted = names.clone();
         sorted.sort_unstable();
         sorted.dedup();

@@ -16,6 +16,11 @@
 //! * supply S_i = omega - K; the ratio constraints are not applied here (they bind per peer,
 //!   not on the aggregate the update sees).
 //!
+//! Trajectory labels are `<update>/<start>` (plus `daily/` or `epochE/` in the slow experiment)
+//! with starts named without dots (the summary splits metric names at the first dot): `up20`
+//! = p* x 1.2, `down20` = p* x 0.8, `up20_down20` = (p*_U x 1.2, p*_D x 0.8), `x10`, `div10`
+//! = p* x 0.1, `x100`, `x10_div10`.
+//!
 //! Options: `experiment=near|far|slow|noise` (default near), `update=raw|safeguarded|broyden|all`
 //! (default all), `deadband=`, `noise_threshold=` (safeguard tunables; default 1e-9 so that the
 //! curves show the convergence order instead of stopping at the engine's 1e-3 deadband),
@@ -390,14 +395,14 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
     match experiment {
         "near" => {
             for (l, f) in
-                [("x1.2", [1.2, 1.2]), ("x0.8", [0.8, 0.8]), ("x1.2_0.8", [1.2, 0.8]), ("x0.8_1.2", [0.8, 1.2])]
+                [("up20", [1.2, 1.2]), ("down20", [0.8, 0.8]), ("up20_down20", [1.2, 0.8]), ("down20_up20", [0.8, 1.2])]
             {
                 add(l, f, 1.0, 1, 0.0);
             }
         }
         "far" => {
             for (l, f) in
-                [("x10", [10.0, 10.0]), ("x0.1", [0.1, 0.1]), ("x100", [100.0, 100.0]), ("x10_0.1", [10.0, 0.1])]
+                [("x10", [10.0, 10.0]), ("div10", [0.1, 0.1]), ("x100", [100.0, 100.0]), ("x10_div10", [10.0, 0.1])]
             {
                 add(l, f, 1.0, 1, 0.0);
             }
@@ -405,7 +410,7 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
         "slow" => {
             let react = opt(options, "react", 0.2)?;
             let epoch = opt(options, "epoch", 7u32)?;
-            for (l, f) in [("x1.2_0.8", [1.2, 0.8]), ("x10", [10.0, 10.0])] {
+            for (l, f) in [("up20_down20", [1.2, 0.8]), ("x10", [10.0, 10.0])] {
                 add(&format!("daily/{l}"), f, react, 1, 0.0);
                 add(&format!("epoch{epoch}/{l}"), f, react, epoch, 0.0);
             }
@@ -413,7 +418,7 @@ pub fn trajectories(options: &BTreeMap<String, String>) -> anyhow::Result<Vec<Tr
         "noise" => {
             let noise = opt(options, "noise", 0.005)?;
             let epoch = opt(options, "epoch", 1u32)?;
-            for (l, f) in [("x1.2_0.8", [1.2, 0.8]), ("x10", [10.0, 10.0])] {
+            for (l, f) in [("up20_down20", [1.2, 0.8]), ("x10", [10.0, 10.0])] {
                 add(l, f, 1.0, epoch, noise);
             }
         }
@@ -428,6 +433,24 @@ impl Scenario for ResourceEconomy {
     }
     fn default_days(&self) -> u32 {
         60
+    }
+    fn description(&self) -> &'static str {
+        "seed 003: 100 CES agents, the price update toward the buffer equilibrium (max |e_X| per day)"
+    }
+    fn options_doc(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "experiment",
+                "near (p* x 1.2 / 0.8, default), far (x10, x0.1, x100), slow (20% react per day), noise (0.5%)",
+            ),
+            ("update", "raw (Definition 4), safeguarded, broyden, or all (default)"),
+            ("deadband", "rule 1 deadband on |e| (default 1e-9, engine 1e-3)"),
+            ("noise_threshold", "rule 6 threshold on |de| (default 1e-9; 5e-4 in the noise experiment)"),
+            ("react", "share of agents re-solving each day in the slow experiment (default 0.2)"),
+            ("noise", "relative measurement noise in the noise experiment (default 0.005)"),
+            ("epoch", "days prices are held (slow: 7 beside daily; noise: default 1)"),
+            ("average", "true: update on the mean of each epoch's observations (default false)"),
+        ]
     }
     fn default_runs(&self) -> u32 {
         5
