@@ -137,6 +137,13 @@ fn schemas() -> Value {
     })
 }
 
+/// `delete /api/v1/offers/{id}` -> `delete_offers_id`.
+fn operation_id(method: &str, path: &str) -> String {
+    let tail = path.trim_start_matches("/api/v1");
+    let words: Vec<&str> = tail.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    format!("{method}_{}", words.join("_"))
+}
+
 pub fn spec() -> Value {
     let issue_q = || q("issue", json!({"type": "string", "minLength": 1, "maxLength": 200}), true);
     let series_q = || {
@@ -156,7 +163,9 @@ pub fn spec() -> Value {
     let mut paths = Map::new();
     let mut add = |path: &str, method: &str, op: Op| {
         let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
-        entry[method] = op.build();
+        let mut built = op.build();
+        built["operationId"] = json!(operation_id(method, path));
+        entry[method] = built;
     };
     add(
         "/api/v1/users",
