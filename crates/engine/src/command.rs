@@ -124,9 +124,10 @@ pub enum Op {
     },
 
     // ----- prediction markets (spec/prediction.md) -----
-    CreateMarket(crate::prediction::command::CreateMarket),
+    CreateMarket(Box<crate::prediction::command::CreateMarket>),
     Trade(crate::prediction::command::Trade),
     Report(crate::prediction::command::Report),
+    ResolveMarket(crate::prediction::command::ResolveMarket),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -127,7 +127,7 @@ impl Engine {
             }
             Op::CreateMarket(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
-                self.markets.create(&mut ctx, user, cmd, &self.exchange)?;
+                self.markets.create(&mut ctx, user, *cmd, &self.exchange)?;
             }
             Op::Trade(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
@@ -136,6 +136,10 @@ impl Engine {
             Op::Report(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
                 self.markets.report(&mut ctx, user, cmd)?;
+            }
+            Op::ResolveMarket(cmd) => {
+                let user = known(&self.users, &cmd.user)?;
+                self.markets.resolve_early(&mut ctx, user, &cmd.market)?;
             }
         }
         Ok(())

@@ -50,6 +50,8 @@ pub enum EngineError {
     #[error("{0}")]
     AlreadyReported(String),
     #[error("{0}")]
+    AlreadyResolved(String),
+    #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]
     LimitExceeded(String),
@@ -87,6 +89,7 @@ impl EngineError {
             MarketClosed(_) => "market_closed",
             SlippageExceeded(_) => "slippage_exceeded",
             AlreadyReported(_) => "already_reported",
+            AlreadyResolved(_) => "already_resolved",
             InvalidArgument(_) => "invalid_argument",
             LimitExceeded(_) => "limit_exceeded",
             Overflow(_) => "overflow",
@@ -103,7 +106,7 @@ impl EngineError {
             | InvalidExpiration(_) | InvalidArgument(_) => 400,
             NotOwner(_) => 403,
             UnknownUser(_) | UnknownIssue(_) | UnknownOffer(_) | UnknownSeries(_) | UnknownMarket(_) => 404,
-            DuplicateId(_) | AlreadyReported(_) | TimeWentBackwards(_) => 409,
+            DuplicateId(_) | AlreadyReported(_) | AlreadyResolved(_) | TimeWentBackwards(_) => 409,
             MaturationInPast(_) | InsufficientFunds(_) | InsufficientUnits(_) | InvalidState(_) | SeriesClosed(_)
             | MarketClosed(_) | SlippageExceeded(_) | LimitExceeded(_) | Overflow(_) => 422,
             Internal(_) => 500,

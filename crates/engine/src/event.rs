@@ -97,11 +97,12 @@ pub enum Event {
         amount: Amount,
     },
 
-    // Prediction markets: filled in by the prediction module.
+    /// A prediction-market event. The detail is boxed: market events are rare and their details
+    /// large, and an unboxed detail would make every exchange event three times bigger.
     MarketEvent {
         market: MarketId,
         user: Option<UserId>,
-        detail: crate::prediction::events::MarketDetail,
+        detail: Box<crate::prediction::events::MarketDetail>,
     },
 }
 

@@ -1,7 +1,8 @@
 //! Dense internal ids. Commands name things by client-chosen strings; the engine interns each
 //! name once and works with small integers from then on (fast maps, compact state).
 
-use rustc_hash::FxHashMap;
+use indexmap::IndexSet;
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 
 macro_rules! dense_id {
@@ -31,47 +32,47 @@ dense_id!(
 );
 
 /// A two-way map between client names and dense ids, handed out in order of first use so that
-/// replaying the same commands always gives the same ids.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// replaying the same commands always gives the same ids. Each name is stored once: its index
+/// in the set is its id.
+#[derive(Clone, Debug, Default)]
 pub struct Names {
-    by_name: FxHashMap<String, u32>,
-    names: Vec<String>,
+    set: IndexSet<String, FxBuildHasher>,
 }
+
+/// Order matters (it is the id assignment), so equality compares sequences, not sets.
+impl PartialEq for Names {
+    fn eq(&self, other: &Self) -> bool {
+        self.set.iter().eq(other.set.iter())
+    }
+}
+impl Eq for Names {}
 
 impl Names {
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.by_name.get(name).copied()
+        self.set.get_index_of(name).map(|i| i as u32)
     }
     /// The id of `name`, creating it if new. Returns (id, created).
     pub fn intern(&mut self, name: &str) -> (u32, bool) {
-        if let Some(&id) = self.by_name.get(name) {
-            return (id, false);
+        match self.get(name) {
+            Some(id) => (id, false),
+            None => self.intern_owned(name.to_owned()),
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.to_owned());
-        self.by_name.insert(name.to_owned(), id);
-        (id, true)
     }
-    /// Like [`Names::intern`] but takes ownership (avoids a copy for fresh names).
+    /// Like [`Names::intern`] but takes ownership (no copy for fresh names).
     pub fn intern_owned(&mut self, name: String) -> (u32, bool) {
-        if let Some(&id) = self.by_name.get(&name) {
-            return (id, false);
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.clone());
-        self.by_name.insert(name, id);
-        (id, true)
+        let (i, created) = self.set.insert_full(name);
+        (i as u32, created)
     }
     pub fn name(&self, id: u32) -> &str {
-        self.names.get(id as usize).map(String::as_str).unwrap_or("?")
+        self.set.get_index(id as usize).map(String::as_str).unwrap_or("?")
     }
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.set.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.set.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.names.iter().enumerate().map(|(i, n)| (i as u32, n.as_str()))
+        self.set.iter().enumerate().map(|(i, n)| (i as u32, n.as_str()))
     }
 }

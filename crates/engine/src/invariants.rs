@@ -98,7 +98,7 @@ impl Engine {
             if s.status == SeriesStatus::Settled && s.units != 0 {
                 return Err(format!("series {} settled with units left", id.0));
             }
-            if s.status != SeriesStatus::Open && !s.live_offers.is_empty() {
+            if s.status != SeriesStatus::Open && s.offers.iter().any(|o| x.offer(*o).is_some_and(|o| o.is_live())) {
                 return Err(format!("series {} matured with live offers", id.0));
             }
         }

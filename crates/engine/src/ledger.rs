@@ -45,15 +45,36 @@ impl Account {
     }
 }
 
+/// Balances in micro-credits. The accounts touched on every trade (users' available and held
+/// funds, series escrows) live in vectors indexed by dense id; the rest in a map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
-    balances: FxHashMap<Account, i64>,
+    available: Vec<i64>,
+    held: Vec<i64>,
+    escrow: Vec<i64>,
+    other: FxHashMap<Account, i64>,
     transfers: u64,
+}
+
+fn read(v: &[i64], i: usize) -> i64 {
+    v.get(i).copied().unwrap_or(0)
+}
+
+fn slot(v: &mut Vec<i64>, i: usize) -> &mut i64 {
+    if v.len() <= i {
+        v.resize(i + 1, 0);
+    }
+    &mut v[i]
 }
 
 impl Ledger {
     pub fn balance(&self, account: Account) -> Amount {
-        Amount(self.balances.get(&account).copied().unwrap_or(0))
+        Amount(match account {
+            Account::Available(u) => read(&self.available, u.index()),
+            Account::Held(u) => read(&self.held, u.index()),
+            Account::Escrow(s) => read(&self.escrow, s.index()),
+            other => self.other.get(&other).copied().unwrap_or(0),
+        })
     }
 
     /// Moves `amount` (>= 0) from one account to another. Refused, changing nothing, when the
@@ -84,10 +105,16 @@ impl Ledger {
     }
 
     fn set(&mut self, account: Account, value: i64) {
-        if value == 0 {
-            self.balances.remove(&account);
-        } else {
-            self.balances.insert(account, value);
+        match account {
+            Account::Available(u) => *slot(&mut self.available, u.index()) = value,
+            Account::Held(u) => *slot(&mut self.held, u.index()) = value,
+            Account::Escrow(s) => *slot(&mut self.escrow, s.index()) = value,
+            other if value == 0 => {
+                self.other.remove(&other);
+            }
+            other => {
+                self.other.insert(other, value);
+            }
         }
     }
 
@@ -98,7 +125,13 @@ impl Ledger {
 
     /// All non-zero balances, sorted by account (deterministic).
     pub fn balances(&self) -> Vec<(Account, Amount)> {
-        let mut v: Vec<_> = self.balances.iter().map(|(a, b)| (*a, Amount(*b))).collect();
+        let dense = |v: &[i64], f: fn(u32) -> Account| -> Vec<(Account, Amount)> {
+            v.iter().enumerate().filter(|(_, b)| **b != 0).map(|(i, b)| (f(i as u32), Amount(*b))).collect()
+        };
+        let mut v = dense(&self.available, |i| Account::Available(UserId(i)));
+        v.extend(dense(&self.held, |i| Account::Held(UserId(i))));
+        v.extend(dense(&self.escrow, |i| Account::Escrow(SeriesId(i))));
+        v.extend(self.other.iter().map(|(a, b)| (*a, Amount(*b))));
         v.sort();
         v
     }
@@ -111,10 +144,10 @@ impl Ledger {
     /// The ledger's own invariants: balances sum to zero; no protected account is negative.
     pub fn check(&self) -> Result<(), String> {
         let mut sum: i128 = 0;
-        for (account, bal) in &self.balances {
-            sum += *bal as i128;
-            if *bal < 0 && !account.may_be_negative() {
-                return Err(format!("{account:?} is negative: {}", Amount(*bal)));
+        for (account, bal) in self.balances() {
+            sum += bal.0 as i128;
+            if bal.is_negative() && !account.may_be_negative() {
+                return Err(format!("{account:?} is negative: {bal}"));
             }
         }
         if sum != 0 {

@@ -144,6 +144,10 @@ impl Engine {
                 if let Ok(Value::Object(d)) = serde_json::to_value(detail) {
                     m.extend(d);
                 }
+                // An arbiter's peer is a user: print the name, like every other user field.
+                if let crate::prediction::events::MarketDetail::Reward { peer, .. } = detail.as_ref() {
+                    m.insert("peer".into(), user(*peer));
+                }
                 "market"
             }
         };

@@ -116,7 +116,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Exit status 0 when the ledger of the database is consistent, 1 otherwise.
-pub fn check(a: CheckArgs) -> anyhow::Result<i32> {
+pub fn check(a: CheckArgs) -> anyhow::Result<std::process::ExitCode> {
     let db = a.db.database(a.config.as_deref())?;
     let report = runtime()?.block_on(peerex_server::check(&db))?;
     println!(
@@ -125,12 +125,12 @@ pub fn check(a: CheckArgs) -> anyhow::Result<i32> {
     );
     if report.problems.is_empty() {
         println!("ok: the ledger balances, holds and escrows match, the log replays as recorded");
-        Ok(0)
+        Ok(std::process::ExitCode::SUCCESS)
     } else {
         for p in &report.problems {
             eprintln!("violation: {p}");
         }
-        Ok(1)
+        Ok(std::process::ExitCode::FAILURE)
     }
 }
 

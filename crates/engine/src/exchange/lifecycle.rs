@@ -89,7 +89,7 @@ impl Exchange {
         let (raw, _) = self.offer_names.intern_owned(cmd.id);
         let id = OfferId(raw);
         self.offers.push(offer);
-        self.series[series.index()].live_offers.insert(id);
+        self.series[series.index()].offers.push(id);
         self.trader_mut(user).live_offers += 1;
         if expiration < cmd.maturation {
             self.expiries.insert((expiration, id));
@@ -114,7 +114,7 @@ impl Exchange {
             last_price: None,
             traded_volume: 0,
             holders: Default::default(),
-            live_offers: Default::default(),
+            offers: Vec::new(),
         });
         self.books.push(Default::default());
         self.series_keys.insert((issue, maturation), id);
@@ -186,8 +186,8 @@ impl Exchange {
     }
 
     fn mature(&mut self, ctx: &mut Ctx, s: SeriesId) -> EngineResult<()> {
-        let mut live: Vec<OfferId> = self.series[s.index()].live_offers.iter().copied().collect();
-        live.sort_unstable();
+        let live: Vec<OfferId> =
+            self.series[s.index()].offers.iter().copied().filter(|o| self.offers[o.index()].is_live()).collect();
         for o in live {
             self.retire(ctx, o, OfferStatus::Cancelled, CancelReason::Maturation)?;
         }

@@ -249,8 +249,9 @@ impl Exchange {
         let (user, series, bid, bp, exp, poolable) =
             (o.user, o.series, o.kind.is_bid(), o.book_bp(), o.expiration, o.poolable);
         self.books[series.index()].remove(bid, bp, id);
-        self.series[series.index()].live_offers.remove(&id);
-        self.expiries.remove(&(exp, id));
+        if exp < self.series[series.index()].maturation {
+            self.expiries.remove(&(exp, id));
+        }
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         if poolable {
@@ -278,8 +279,9 @@ impl Exchange {
         if was_open {
             self.books[series.index()].remove(bid, bp, id);
         }
-        self.series[series.index()].live_offers.remove(&id);
-        self.expiries.remove(&(exp, id));
+        if exp < self.series[series.index()].maturation {
+            self.expiries.remove(&(exp, id));
+        }
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         self.release(ctx, id, was_open)?;

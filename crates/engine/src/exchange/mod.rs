@@ -22,7 +22,7 @@ pub mod views;
 
 use std::collections::BTreeSet;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::event::{Event, Timed};
 use crate::ids::{IssueId, Names, OfferId, SeriesId, UserId};
@@ -104,8 +104,9 @@ pub struct Series {
     pub traded_volume: u64,
     /// Users that own or owned units (for settlement), in id order.
     pub holders: BTreeSet<UserId>,
-    /// Offers open or suspended on this series (cancelled at maturation).
-    pub live_offers: FxHashSet<OfferId>,
+    /// Every offer ever placed on this series, in order (the live ones are cancelled at
+    /// maturation). Append-only: cheaper than maintaining a set on every fill.
+    pub offers: Vec<OfferId>,
 }
 
 /// Per-user exchange state.

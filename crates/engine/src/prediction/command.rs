@@ -18,15 +18,35 @@ pub struct CreateMarket {
     /// Trading fee rate f (e.g. "0.05").
     #[serde(default)]
     pub fee: Amount,
-    /// Shares of outcome 0 (YES) the creator buys at creation.
+    /// Shares the creator buys at creation (of `initial_outcome`, YES by default).
     #[serde(default)]
     pub initial_shares: Amount,
     /// Number of outcomes; 2 (binary) by default.
     #[serde(default)]
     pub outcomes: Option<u32>,
-    /// Optional link to an issue, so that its tracker decides the market.
+    /// Optional link to an issue (binary markets only), so that its tracker decides the market:
+    /// YES iff the issue is closed as completed at the deadline.
     #[serde(default)]
     pub issue: Option<String>,
+    /// Outcome of the initial shares; 1 (YES) by default.
+    #[serde(default)]
+    pub initial_outcome: Option<u32>,
+    /// Reports needed to resolve (default 3, at least 2).
+    #[serde(default)]
+    pub min_reports: Option<u32>,
+    /// End of the reporting window (default: deadline + 7 days).
+    #[serde(default)]
+    pub report_deadline: Option<Timestamp>,
+    /// What happens when the window closes with too few reports: `void` (default, N/A refund)
+    /// or `extend` (stay in reporting until the minimum is reached).
+    #[serde(default)]
+    pub too_few: Option<crate::prediction::market::TooFewPolicy>,
+    /// Lower bound of the arbiters' reward scale k (default 1 credit).
+    #[serde(default)]
+    pub k_floor: Option<Amount>,
+    /// Mixed into the seed of the arbiters' peer draw (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,7 +59,8 @@ pub struct Trade {
     /// Upper bound on what the trader pays; for a sale, a negative value is a minimum of proceeds.
     #[serde(default)]
     pub max_cost: Option<Amount>,
-    /// For categorical markets: which outcome the shares are of (0 = YES for binary).
+    /// Which outcome the shares are of: 1 (YES) by default; for binary markets 1 = YES and
+    /// 0 = NO, the same numbering as report values.
     #[serde(default)]
     pub outcome: Option<u32>,
 }
@@ -48,5 +69,14 @@ pub struct Trade {
 pub struct Report {
     pub user: String,
     pub market: String,
+    /// The outcome the arbiter observed: 1 (YES) or 0 (NO) for binary markets, the outcome's
+    /// index for categorical ones. Reporting is opting in as an arbiter.
     pub value: u8,
+}
+
+/// Close reporting early: the market's creator may resolve once `min_reports` reports are in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolveMarket {
+    pub user: String,
+    pub market: String,
 }

@@ -1,1 +1,120 @@
+//! Every rejection of the engine issue: the stable error code, a message, and no change at all
+//! (state compared with a clone taken before; no event emitted).
 
+use peerex_engine::Command;
+use serde_json::{json, Value};
+
+use crate::support::H;
+
+const MAT: &str = "2026-12-15T00:00:00Z";
+const AT: &str = "2026-12-01T10:00:00Z";
+
+fn setup() -> H {
+    let mut h = H::new();
+    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"adam","amount":"100"}));
+    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"beth","amount":"100"}));
+    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"i#1"}));
+    h.run(json!({"at":"2026-12-01T09:30:00Z","op":"offer","id":"a1","user":"adam","kind":"buy_fixed","issue":"i#1","maturation":MAT,"price":"0.5","volume":10}));
+    h
+}
+
+fn offer(fields: Value) -> Value {
+    let mut o = json!({"at":AT,"op":"offer","id":"new","user":"adam","kind":"buy_fixed","issue":"i#1","maturation":MAT,"price":"0.5","volume":1});
+    if let (Some(m), Some(f)) = (o.as_object_mut(), fields.as_object()) {
+        m.extend(f.clone());
+    }
+    o
+}
+
+#[test]
+fn insufficient_funds() {
+    setup().refuse(offer(json!({"volume": 1000})), "insufficient_funds");
+    setup().refuse(json!({"at":AT,"op":"withdraw","user":"adam","amount":"96"}), "insufficient_funds");
+}
+
+#[test]
+fn unknown_issue_user_and_offer() {
+    setup().refuse(offer(json!({"issue":"nope#9"})), "unknown_issue");
+    setup().refuse(offer(json!({"user":"zed"})), "unknown_user");
+    setup().refuse(json!({"at":AT,"op":"cancel","user":"adam","offer":"ghost"}), "unknown_offer");
+    setup().refuse(json!({"at":AT,"op":"close_issue","issue":"nope#9"}), "unknown_issue");
+}
+
+#[test]
+fn price_outside_the_unit_interval_or_too_precise() {
+    for (p, _why) in [
+        ("1.0001", "above 1"),
+        ("-0.1", "negative"),
+        ("0.12345", "5 decimals"),
+        ("2", "above 1"),
+        ("abc", "not a number"),
+    ] {
+        setup().refuse(offer(json!({"price": p})), "invalid_price");
+    }
+}
+
+#[test]
+fn volume_zero_or_too_large() {
+    setup().refuse(offer(json!({"volume": 0})), "invalid_volume");
+    setup().refuse(offer(json!({"volume": 1_000_000_001u64})), "invalid_volume");
+}
+
+#[test]
+fn expiration_after_maturation_or_already_past() {
+    setup().refuse(offer(json!({"expiration":"2026-12-16T00:00:00Z"})), "invalid_expiration");
+    setup().refuse(offer(json!({"expiration":"2026-12-01T09:59:00Z"})), "invalid_expiration");
+}
+
+#[test]
+fn maturation_in_the_past() {
+    setup().refuse(offer(json!({"maturation":"2026-11-30T00:00:00Z"})), "maturation_in_past");
+    setup().refuse(offer(json!({"maturation":AT})), "maturation_in_past");
+}
+
+#[test]
+fn cancelling_another_users_offer() {
+    setup().refuse(json!({"at":AT,"op":"cancel","user":"beth","offer":"a1"}), "not_owner");
+}
+
+#[test]
+fn selling_units_you_do_not_own() {
+    setup().refuse(offer(json!({"kind":"sell_fixed"})), "insufficient_units");
+    setup().refuse(offer(json!({"kind":"sell_unfixed","user":"beth"})), "insufficient_units");
+}
+
+#[test]
+fn time_going_backwards() {
+    setup().refuse(json!({"at":"2026-12-01T08:00:00Z","op":"tick"}), "time_went_backwards");
+}
+
+#[test]
+fn duplicate_ids_and_bad_amounts() {
+    setup().refuse(offer(json!({"id":"a1"})), "duplicate_id");
+    setup().refuse(json!({"at":AT,"op":"open_issue","issue":"i#1"}), "duplicate_id");
+    setup().refuse(json!({"at":AT,"op":"deposit","user":"adam","amount":"0"}), "invalid_amount");
+    setup().refuse(json!({"at":AT,"op":"deposit","user":"adam","amount":"-5"}), "invalid_amount");
+    setup().refuse(json!({"at":AT,"op":"deposit","user":"adam","amount":"0.0000001"}), "invalid_amount");
+    setup().refuse(offer(json!({"kind":"sell_fixed","poolable":true})), "invalid_argument");
+}
+
+#[test]
+fn malformed_json_is_refused_before_the_engine() {
+    for text in ["{", "[]", "{\"at\":\"2026-12-01T10:00:00Z\"}", "{\"at\":\"2026-12-01T10:00:00Z\",\"op\":\"launch\"}",
+                 "{\"at\":\"2026-12-01T10:00:00Z\",\"op\":\"offer\",\"id\":\"x\"}", "{\"at\":\"2026-12-01T10:00:00Z\",\"op\":\"offer\",\"id\":\"x\",\"user\":\"a\",\"kind\":\"buy_fixed\",\"issue\":\"i\",\"maturation\":\"2026-12-15T00:00:00Z\",\"price\":\"0.5\",\"volume\":-1}"] {
+        let err = Command::from_json(text).unwrap_err();
+        assert_eq!(err.code(), "malformed_command", "{text}");
+        assert!(!err.message().is_empty());
+    }
+    assert_eq!(Command::from_json("{\"at\":\"tomorrow\",\"op\":\"tick\"}").unwrap_err().code(), "invalid_time");
+}
+
+#[test]
+fn local_tracker_rules() {
+    setup().refuse(json!({"at":AT,"op":"reopen_issue","issue":"i#1"}), "invalid_state");
+    let mut h = setup();
+    h.run(json!({"at":AT,"op":"close_issue","issue":"i#1"}));
+    h.refuse(json!({"at":AT,"op":"close_issue","issue":"i#1"}), "invalid_state");
+    h.run(json!({"at":AT,"op":"sync_issue","issue":"gh#2","tracker":"github","state":"open"}));
+    h.refuse(json!({"at":AT,"op":"close_issue","issue":"gh#2"}), "invalid_state");
+    h.refuse(json!({"at":AT,"op":"sync_issue","issue":"gh#2","tracker":"github","state":"closed","changed_at":"2026-12-02T00:00:00Z"}), "invalid_time");
+}

@@ -47,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .route("/markets", get(markets::list).post(markets::create))
         .route("/markets/{id}/trades", post(markets::trade))
         .route("/markets/{id}/reports", post(markets::report))
+        .route("/markets/{id}/resolve", post(markets::resolve))
+        .route("/markets/{id}/quote", get(markets::quote))
         .route("/admin/users", post(admin::create_user))
         .route("/admin/deposits", post(admin::deposit))
         .route("/admin/withdrawals", post(admin::withdraw))

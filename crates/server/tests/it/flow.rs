@@ -101,3 +101,37 @@ async fn adam_beth_over_http(backend: Backend) {
     assert_eq!(report.minted, "2000");
 }
 on_both!(adam_beth_over_http);
+
+/// Prediction markets are routed to the engine: create, quote, trade, list.
+async fn markets_over_http(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let alice = s.funded("alice", "100").await;
+    let bob = s.funded("bob", "100").await;
+    let deadline = s.days_from_now(7).await;
+    let (st, m) = c
+        .post("/markets", &alice, json!({"id": "m1", "statement": "Tavistock win", "deadline": deadline, "b": "10"}))
+        .await;
+    assert_eq!(st, 201, "{m}");
+    assert_eq!(m["id"], "m1");
+    assert_eq!(m["status"], "open");
+    let (st, quote) = c.get("/markets/m1/quote?shares=10", &bob).await;
+    assert_eq!(st, 200, "{quote}");
+    let cost = peerex_engine::Amount::parse(quote["total"].as_str().unwrap()).unwrap();
+    assert!(cost.is_positive());
+    let (st, traded) = c.post("/markets/m1/trades", &bob, json!({"shares": "10"})).await;
+    assert_eq!(st, 201, "{traded}");
+    let available = peerex_engine::Amount::parse(c.me(&bob).await["available"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        available,
+        peerex_engine::Amount::credits(100).checked_sub(cost).unwrap(),
+        "the quote is what the trade cost"
+    );
+    let (_, all) = c.call(Method::GET, "/markets", None, None).await;
+    assert_eq!(all["m1"]["trades"], 1);
+    let (st, body) = c.post("/markets/nope/trades", &bob, json!({"shares": "1"})).await;
+    assert_eq!(st, 404, "{body}");
+    let (st, body) = c.post("/markets/m1/trades", &bob, json!({"shares": "many"})).await;
+    assert_eq!(st, 400, "{body}");
+}
+on_both!(markets_over_http);

@@ -1,1 +1,3 @@
 //! The scenarios of spec/simulation.md, one module each.
+
+pub mod arbiters;

@@ -1,0 +1,130 @@
+//! Engine throughput and latency on the seeded stream, with full ledger accounting,
+//! and the same stream fed to orderbook-rs (an established order-book crate, no accounting).
+//!
+//! Run: `cargo bench -p peerex-bench --bench engine` (release). Prints ops/s, latency
+//! percentiles and the ratio. Set `PEEREX_BENCH_OPS` to change the stream length.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use orderbook_rs::{Id, OrderBook, Side, TimeInForce};
+use peerex_bench::{commands, setup, stream, Step, SERIES};
+use peerex_engine::{Command, Engine};
+
+fn engine_ready() -> Engine {
+    let mut engine = Engine::with_limits(peerex_engine::exchange::Limits { max_open_offers_per_user: 1_000_000 });
+    let mut out = Vec::new();
+    for c in setup() {
+        if let Err(e) = engine.apply(c, &mut out) {
+            eprintln!("setup failed: {e}");
+            std::process::exit(1);
+        }
+    }
+    engine
+}
+
+/// Applies the stream; returns (seconds, refused, events, per-op nanoseconds when `timed`).
+fn run_engine(cmds: Vec<Command>, timed: bool) -> (f64, usize, usize, Vec<u32>) {
+    let mut engine = engine_ready();
+    let mut out = Vec::with_capacity(64);
+    let mut refused = 0;
+    let mut events = 0;
+    let mut lat = Vec::with_capacity(if timed { cmds.len() } else { 0 });
+    let start = Instant::now();
+    for c in cmds {
+        let t0 = if timed { Some(Instant::now()) } else { None };
+        if engine.apply(c, &mut out).is_err() {
+            refused += 1;
+        }
+        if let Some(t0) = t0 {
+            lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+        }
+        events += out.len();
+        out.clear();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if let Err(v) = engine.check_invariants() {
+        eprintln!("invariant violated after the benchmark: {v}");
+        std::process::exit(1);
+    }
+    black_box(&engine);
+    (secs, refused, events, lat)
+}
+
+fn run_orderbook_rs(steps: &[Step]) -> f64 {
+    let books: Vec<OrderBook<()>> = (0..SERIES).map(|s| OrderBook::new(&format!("S{s}"))).collect();
+    let mut series_of = vec![0usize; steps.len()];
+    let start = Instant::now();
+    for s in steps {
+        match s {
+            Step::Place { id, series, bid, bp, volume, .. } => {
+                series_of[*id as usize] = *series;
+                let side = if *bid { Side::Buy } else { Side::Sell };
+                let _ = black_box(books[*series].add_limit_order(
+                    Id::from_u64(*id),
+                    *bp as u128,
+                    *volume,
+                    side,
+                    TimeInForce::Gtc,
+                    None,
+                ));
+            }
+            Step::Cancel { id, .. } => {
+                let _ = black_box(books[series_of[*id as usize]].cancel_order(Id::from_u64(*id)));
+            }
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn pct(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let n: usize = std::env::var("PEEREX_BENCH_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let steps = stream(42, n);
+    let places = steps.iter().filter(|s| matches!(s, Step::Place { .. })).count();
+    let crossing = steps.iter().filter(|s| matches!(s, Step::Place { crossing: true, .. })).count();
+    println!(
+        "stream: {n} operations over {SERIES} series and {} users: {} resting, {} cancels, {} crossing",
+        peerex_bench::USERS,
+        places - crossing,
+        n - places,
+        crossing
+    );
+
+    // Throughput: best of 3 untimed passes (fresh engine each), then one pass timing every op.
+    let mut best = f64::MAX;
+    let mut refused = 0;
+    let mut events = 0;
+    for _ in 0..3 {
+        let (secs, r, e, _) = run_engine(commands(&steps), false);
+        best = best.min(secs);
+        refused = r;
+        events = e;
+    }
+    let engine_ops = n as f64 / best;
+    println!("peerex engine (ledger, holds, positions, events): {:.0} ops/s ({best:.3} s; {events} events; {refused} refused, cancels of already-filled offers)", engine_ops);
+    let (_, _, _, mut lat) = run_engine(commands(&steps), true);
+    lat.sort_unstable();
+    println!(
+        "latency per command (ns): p50 {} p90 {} p99 {} p99.9 {} max {}",
+        pct(&lat, 0.50),
+        pct(&lat, 0.90),
+        pct(&lat, 0.99),
+        pct(&lat, 0.999),
+        lat.last().copied().unwrap_or(0)
+    );
+
+    let mut best_ob = f64::MAX;
+    for _ in 0..3 {
+        best_ob = best_ob.min(run_orderbook_rs(&steps));
+    }
+    let ob_ops = n as f64 / best_ob;
+    println!("orderbook-rs 0.15 (same stream as plain bids/asks, no accounting): {:.0} ops/s ({best_ob:.3} s)", ob_ops);
+    println!("ratio peerex / orderbook-rs: {:.2}", engine_ops / ob_ops);
+}
