@@ -7,4 +7,5 @@ mod durability;
 mod errors;
 mod flow;
 mod idempotency;
+mod ops;
 mod support;
