@@ -56,6 +56,7 @@ impl Running {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.state.shared.shutdown.send_replace(true);
         self.ticker.abort();
         let http = self.http.await;
         // The last sender (in the state) goes with `self`; the writer then drains and stops.
@@ -93,6 +94,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         metrics: Metrics::default(),
         public_events: events_tx,
         healthy: AtomicBool::new(true),
+        shutdown: tokio::sync::watch::channel(false).0,
     });
     let idempotency: HashMap<(String, String), Reply> = loaded
         .idempotency

@@ -29,6 +29,9 @@ pub struct Shared {
     pub public_events: broadcast::Sender<PublicEvent>,
     /// False once a commit failed: the writer stopped and the process must restart.
     pub healthy: AtomicBool,
+    /// Becomes true when the server shuts down (ends the live streams, which would otherwise
+    /// keep a graceful shutdown waiting forever).
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {

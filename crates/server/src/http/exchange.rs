@@ -1,13 +1,13 @@
 //! Issues (local tracker), offers, positions, series, books, trades and prices.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use peerex_engine::exchange::types::{CloseReason, OfferKind};
 use peerex_engine::{OfferCommand, Op, Price, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, IdempotencyKey, Query, User};
+use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::http::feeds::{page, Page};
 use crate::http::render::{find_series, issue_view, offer_view, on_success, series_view, trades_in};
 use crate::state::AppState;
@@ -213,11 +213,11 @@ fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<Value> {
     Ok(view)
 }
 
-pub async fn get_offer(State(state): State<AppState>, user: User, Path(id): Path<String>) -> ApiResult<Json> {
+pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json> {
     own_offer(&state, &user, &id).map(axum::Json)
 }
 
-pub async fn cancel_offer(State(state): State<AppState>, user: User, Path(id): Path<String>) -> ApiResult<Reply> {
+pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Reply> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
     let render = on_success(200, move |e, _| offer_view(e, &id).unwrap_or(Value::Null));
     state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, None).await
@@ -227,7 +227,7 @@ pub async fn resume_offer(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Reply> {
     let op = Op::Resume { user: user.name.clone(), offer: id.clone() };
     let render = on_success(200, move |e, ev| {

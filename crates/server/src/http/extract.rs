@@ -122,3 +122,20 @@ impl IdempotencyKey {
         self.0.map(|k| (scope.to_owned(), k))
     }
 }
+
+/// The `{id}` path segment (1 to 200 characters).
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))?;
+        if id.is_empty() || id.len() > 200 {
+            return Err(ApiError::bad_request("invalid_path", "an id has 1 to 200 characters"));
+        }
+        Ok(PathId(id))
+    }
+}

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_stream::{Stream, StreamExt};
 
 use crate::http::error::{ApiError, ApiResult};
@@ -49,10 +49,15 @@ pub async fn my_events(
 /// Server-Sent Events: every public event (trades, series, issues, markets) once committed.
 pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.shared.public_events.subscribe();
-    let events = BroadcastStream::new(rx)
-        .filter_map(|e| e.ok())
+    let events = BroadcastStream::new(rx).filter_map(|e| e.ok()).map(Some);
+    // Ends the stream when the server shuts down.
+    let closing = WatchStream::new(state.shared.shutdown.subscribe()).filter(|down| *down).map(|_| None);
+    let stream = events
+        .merge(closing)
+        .take_while(Option::is_some)
+        .filter_map(|e| e)
         .map(|e| Ok(Event::default().id(e.0.to_string()).event("market").data(e.1.as_str())));
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 pub async fn clock(State(state): State<AppState>) -> axum::Json<Value> {

@@ -2,7 +2,7 @@
 //! minus `user` (and the market id, taken from the path); they are completed and parsed into the
 //! engine's command types, so new optional fields of the engine reach the API unchanged.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use peerex_engine::prediction::command::{CreateMarket, Report, ResolveMarket, Trade};
 use peerex_engine::{Amount, Op};
 use serde::de::DeserializeOwned;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, IdempotencyKey, Query, User};
+use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::http::render::on_success;
 use crate::state::AppState;
 use crate::writer::{Action, Reply};
@@ -63,7 +63,7 @@ pub async fn trade(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
-    Path(market): Path<String>,
+    PathId(market): PathId,
     Body(b): Body<Value>,
 ) -> ApiResult<Reply> {
     let cmd: Trade = complete(b, &[("user", json!(user.name)), ("market", json!(market)), ("id", json!(""))], &["id"])?;
@@ -84,7 +84,7 @@ pub async fn report(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
-    Path(market): Path<String>,
+    PathId(market): PathId,
     Body(b): Body<Value>,
 ) -> ApiResult<Reply> {
     let cmd: Report = complete(b, &[("user", json!(user.name)), ("market", json!(market))], &[])?;
@@ -100,7 +100,7 @@ pub async fn resolve(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
-    Path(market): Path<String>,
+    PathId(market): PathId,
 ) -> ApiResult<Reply> {
     let op = Op::ResolveMarket(ResolveMarket { user: user.name.clone(), market: market.clone() });
     let render = on_success(200, move |e, _| market_view(e, &market));
@@ -118,7 +118,7 @@ pub struct QuoteQuery {
 pub async fn quote(
     State(state): State<AppState>,
     user: User,
-    Path(market): Path<String>,
+    PathId(market): PathId,
     Query(q): Query<QuoteQuery>,
 ) -> ApiResult<axum::Json<Value>> {
     let engine = state.shared.engine();

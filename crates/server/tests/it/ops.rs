@@ -7,7 +7,7 @@ use crate::support::{offer, Backend, Server, ISSUE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_health_metrics_and_stream() {
-    let s = Server::start(Backend::Sqlite).await;
+    let mut s = Server::start(Backend::Sqlite).await;
     let c = s.client.clone();
 
     let (st, doc) = c.call(Method::GET, "/openapi.json", None, None).await;
@@ -65,4 +65,12 @@ async fn openapi_health_metrics_and_stream() {
     let applied: u64 =
         metrics.lines().find_map(|l| l.strip_prefix("peerex_commands_applied_total ")).unwrap().parse().unwrap();
     assert!(applied >= 5, "{applied}");
+
+    // Shutting down ends open streams instead of waiting for them.
+    s.stop().await;
+    let mut rest = 0;
+    while let Some(chunk) = stream.chunk().await.unwrap_or(None) {
+        rest += chunk.len();
+        assert!(rest < 1_000_000);
+    }
 }
