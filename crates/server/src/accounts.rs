@@ -120,6 +120,13 @@ pub fn new_token() -> (String, String) {
     (token, hash)
 }
 
+/// A hash to verify against when the name is unknown, so that a failed login takes as long
+/// whether or not the account exists (no user enumeration by timing).
+pub fn decoy_hash(memory_kib: u32) -> String {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password", memory_kib).unwrap_or_default()).clone()
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -53,12 +53,16 @@ pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -
     if c.password.len() > accounts::MAX_PASSWORD * 4 {
         return Err(invalid());
     }
-    let Some(phc) = stored else { return Err(invalid()) };
+    let known = stored.is_some();
+    let kib = state.settings.argon2_kib;
     let password = c.password;
-    let ok = tokio::task::spawn_blocking(move || accounts::verify_password(&password, &phc))
-        .await
-        .map_err(|_| ApiError::internal("verification failed"))?;
-    if !ok {
+    let ok = tokio::task::spawn_blocking(move || {
+        let phc = stored.unwrap_or_else(|| accounts::decoy_hash(kib));
+        accounts::verify_password(&password, &phc)
+    })
+    .await
+    .map_err(|_| ApiError::internal("verification failed"))?;
+    if !(ok && known) {
         return Err(invalid());
     }
     let (token, token_hash) = accounts::new_token();
