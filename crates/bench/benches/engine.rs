@@ -5,6 +5,11 @@
 //! percentiles and the ratio. Set `PEEREX_BENCH_OPS` to change the stream length.
 
 use std::hint::black_box;
+
+// The engine allocates for names and book levels; the driver picks the allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use orderbook_rs::{Id, OrderBook, Side, TimeInForce};

@@ -93,6 +93,11 @@ pub enum Op {
         reason: Option<CloseReason>,
         #[serde(default)]
         changed_at: Option<Timestamp>,
+        /// When the tracker was seen giving this answer, if earlier than the command's `at` (a
+        /// server whose clock moved on while the request was in flight). The state counts as
+        /// known from this instant only, so no series maturing after it is decided from it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        observed_at: Option<Timestamp>,
     },
 
     // ----- exchange -----

@@ -97,8 +97,9 @@ impl Engine {
                 self.markets.on_issue_changed(&mut ctx, &self.exchange)?;
             }
             Op::ReopenIssue { issue } => self.exchange.reopen_issue(&mut ctx, &issue)?,
-            Op::SyncIssue { issue, tracker, title, state, reason, changed_at } => {
-                self.exchange.sync_issue(&mut ctx, &issue, &tracker, &title, state, reason, changed_at)?;
+            Op::SyncIssue { issue, tracker, title, state, reason, changed_at, observed_at } => {
+                let seen = crate::exchange::issues::Seen { changed_at, observed_at };
+                self.exchange.sync_issue(&mut ctx, &issue, &tracker, &title, state, reason, seen)?;
                 self.markets.on_issue_changed(&mut ctx, &self.exchange)?;
             }
             Op::Offer(cmd) => {

@@ -5,14 +5,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// A faster allocator for every driver (server, simulator, replay); the engine allocates names,
+// book levels and events on its hot path.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod client;
 mod replay;
 mod serve_cmd;
+mod sim_cmd;
 
 #[derive(Parser)]
 #[command(name = "peerex", version, about = "A market platform for peer production")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: client::GlobalOpts,
 }
 
 #[derive(Subcommand)]
@@ -26,6 +35,10 @@ enum Command {
     /// Administration: accounts.
     #[command(subcommand)]
     Admin(serve_cmd::AdminCommand),
+    /// Run an agent-based simulation on the real engine (spec/simulation.md).
+    Sim(sim_cmd::SimArgs),
+    #[command(flatten)]
+    Client(client::Command),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +48,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => serve_cmd::check(args),
         Command::Admin(cmd) => serve_cmd::admin(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -48,8 +48,9 @@ pub fn sync_op(
     state: SyncedState,
     reason: Option<CloseReason>,
     changed_at: Option<Timestamp>,
+    observed_at: Option<Timestamp>,
 ) -> Op {
-    Op::SyncIssue { issue, tracker, title, state, reason, changed_at }
+    Op::SyncIssue { issue, tracker, title, state, reason, changed_at, observed_at }
 }
 
 /// Applies one tracker observation through the writer (for sync jobs and webhooks).

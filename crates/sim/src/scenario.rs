@@ -66,4 +66,14 @@ pub trait Scenario: Send + Sync {
     fn run(&self, ctx: RunCtx) -> anyhow::Result<RunOutput>;
     /// Charts to draw.
     fn plots(&self) -> Vec<PlotSpec>;
+    /// One line describing the experiment (for listings and the summary).
+    fn description(&self) -> &'static str {
+        ""
+    }
+    /// The scenario's `--opt key=value` options with what each means. When the list is not
+    /// empty the framework refuses any other key before running (a typo must not silently run
+    /// the default experiment).
+    fn options_doc(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
 }

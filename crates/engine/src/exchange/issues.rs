@@ -56,6 +56,13 @@ impl Issue {
     }
 }
 
+/// When a synced state was true: the tracker's last change, and the instant it was observed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub changed_at: Option<Timestamp>,
+    pub observed_at: Option<Timestamp>,
+}
+
 impl Exchange {
     fn local_issue(&self, name: &str) -> EngineResult<IssueId> {
         let id = self.issue_id(name).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {name:?}")))?;
@@ -115,8 +122,10 @@ impl Exchange {
         Ok(())
     }
 
-    /// Records what a synced tracker said about an issue at `ctx.now`, then settles any matured
-    /// series on it that this sync makes decidable.
+    /// Records what a synced tracker said about an issue at `seen.observed_at` (default
+    /// `ctx.now`), then settles any matured series on it that this sync makes decidable. An
+    /// observation older than one already recorded for the issue (syncs applied out of order)
+    /// changes nothing.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sync_issue(
         &mut self,
@@ -126,15 +135,20 @@ impl Exchange {
         title: &str,
         state: SyncedState,
         reason: Option<CloseReason>,
-        changed_at: Option<Timestamp>,
+        seen: Seen,
     ) -> EngineResult<()> {
+        let Seen { changed_at, observed_at } = seen;
+        let observed = observed_at.unwrap_or(ctx.now);
+        if observed > ctx.now {
+            return Err(EngineError::InvalidTime("observed_at lies after the sync's own time".into()));
+        }
         if name.is_empty() || tracker.is_empty() {
             return Err(EngineError::InvalidArgument("a sync needs an issue key and a tracker name".into()));
         }
         if tracker == LOCAL_TRACKER {
             return Err(EngineError::InvalidArgument("the local tracker is changed by commands, not synced".into()));
         }
-        if changed_at.is_some_and(|c| c > ctx.now) {
+        if changed_at.is_some_and(|c| c > observed) {
             return Err(EngineError::InvalidTime("changed_at lies after the sync's own time".into()));
         }
         let id = match self.issue_id(name) {
@@ -159,23 +173,27 @@ impl Exchange {
             }
         };
         let issue = &mut self.issues[id.index()];
+        if issue.last_synced.is_some_and(|last| observed < last) {
+            ctx.emit(Event::IssueSynced { issue: id });
+            return Ok(());
+        }
         if !title.is_empty() {
             issue.title = title.to_owned();
         }
-        let observed = match state {
+        let observed_state = match state {
             SyncedState::Open => IssueState::Open,
             SyncedState::Closed => IssueState::Closed(reason.unwrap_or(CloseReason::Unknown)),
         };
-        if issue.history.is_empty() || issue.current() != observed {
-            issue.record(changed_at.unwrap_or(ctx.now), observed);
+        if issue.history.is_empty() || issue.current() != observed_state {
+            issue.record(changed_at.unwrap_or(observed), observed_state);
         }
-        issue.last_synced = Some(ctx.now);
+        issue.last_synced = Some(observed);
         ctx.emit(Event::IssueSynced { issue: id });
         let now_decidable: Vec<_> = self
             .awaiting
             .iter()
             .copied()
-            .filter(|s| self.series[s.index()].issue == id && self.series[s.index()].maturation < ctx.now)
+            .filter(|s| self.series[s.index()].issue == id && self.series[s.index()].maturation < observed)
             .collect();
         for s in now_decidable {
             self.settle_from_tracker(ctx, s)?;
@@ -187,6 +205,62 @@ impl Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::types::SeriesStatus;
+    use crate::{Command, Engine};
+
+    fn run(e: &mut Engine, json: &str) -> EngineResult<()> {
+        let r = e.apply(Command::from_json(json)?, &mut Vec::new());
+        assert_eq!(e.check_invariants(), Ok(()));
+        r
+    }
+
+    /// An engine with one synced issue `gh#1` and 10 units of its series maturing Dec 15.
+    fn traded() -> Engine {
+        let mut e = Engine::new();
+        for c in [
+            r#"{"at":"2026-12-01T00:00:00Z","op":"deposit","user":"a","amount":"100"}"#,
+            r#"{"at":"2026-12-01T00:00:00Z","op":"deposit","user":"b","amount":"100"}"#,
+            r#"{"at":"2026-12-01T00:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"open"}"#,
+            r#"{"at":"2026-12-01T00:00:00Z","op":"offer","id":"x","user":"a","kind":"buy_fixed","issue":"gh#1","maturation":"2026-12-15T00:00:00Z","price":"0.5","volume":10}"#,
+            r#"{"at":"2026-12-01T00:00:00Z","op":"offer","id":"y","user":"b","kind":"buy_unfixed","issue":"gh#1","maturation":"2026-12-15T00:00:00Z","price":"0.5","volume":10}"#,
+        ] {
+            run(&mut e, c).unwrap();
+        }
+        e
+    }
+
+    fn status(e: &Engine) -> SeriesStatus {
+        let ex = e.exchange();
+        let s = ex.series_id(ex.issue_id("gh#1").unwrap(), Timestamp::parse("2026-12-15T00:00:00Z").unwrap()).unwrap();
+        ex.series(s).unwrap().status
+    }
+
+    #[test]
+    fn a_sync_applied_late_counts_from_when_it_was_observed() {
+        let mut e = traded();
+        // Observed just before the maturation, applied just after it: not enough to decide.
+        run(&mut e, r#"{"at":"2026-12-15T00:00:02Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-14T00:00:00Z","observed_at":"2026-12-14T23:59:59Z"}"#).unwrap();
+        assert_eq!(status(&e), SeriesStatus::Matured);
+        run(&mut e, r#"{"at":"2026-12-15T00:05:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","observed_at":"2026-12-15T00:04:58Z"}"#).unwrap();
+        assert_eq!(status(&e), SeriesStatus::Settled);
+        assert_eq!(e.balance(e.user_id("a").unwrap()).0, crate::Amount::credits(100 - 5 + 10));
+    }
+
+    #[test]
+    fn observations_from_the_future_or_out_of_order_are_refused_or_ignored() {
+        let mut e = traded();
+        let future = r#"{"at":"2026-12-02T00:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"open","observed_at":"2026-12-02T00:00:01Z"}"#;
+        assert_eq!(run(&mut e, future).unwrap_err().code(), "invalid_time");
+        let after_observation = r#"{"at":"2026-12-03T00:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","changed_at":"2026-12-02T12:00:00Z","observed_at":"2026-12-02T00:00:00Z"}"#;
+        assert_eq!(run(&mut e, after_observation).unwrap_err().code(), "invalid_time");
+        // Closed on the 10th, seen on the 11th; then an older answer (seen on the 9th, open)
+        // arrives: it must not reopen the issue.
+        run(&mut e, r#"{"at":"2026-12-11T00:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-10T00:00:00Z"}"#).unwrap();
+        run(&mut e, r#"{"at":"2026-12-12T00:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"open","observed_at":"2026-12-09T00:00:00Z"}"#).unwrap();
+        let issue = e.exchange().issue(e.exchange().issue_id("gh#1").unwrap()).unwrap();
+        assert_eq!(issue.current(), IssueState::Closed(CloseReason::Completed));
+        assert_eq!(issue.last_synced, Some(Timestamp::parse("2026-12-11T00:00:00Z").unwrap()));
+    }
 
     #[test]
     fn state_at_counts_changes_at_the_instant() {

@@ -378,14 +378,20 @@ fn several_series_on_one_issue_settle_by_their_own_instants() {
     assert_eq!(h.available("w"), cr("1000"));
 }
 
-#[test]
-fn an_admin_decides_a_synced_series_that_cannot_be_decided() {
+/// A 10-unit contract at 0.5 on an issue of a synced (GitHub) tracker, between f and w.
+fn synced_contract() -> H {
     let mut h = H::new();
     h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"f","amount":"100"}));
     h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"w","amount":"100"}));
     h.run(json!({"at":"2026-12-01T09:00:00Z","op":"sync_issue","issue":"gh/x#1","tracker":"github","state":"open"}));
     h.run(json!({"at":T1,"op":"offer","id":"bu","user":"f","kind":"buy_unfixed","issue":"gh/x#1","maturation":MAT,"price":"0.5","volume":10}));
     h.run(json!({"at":T1,"op":"offer","id":"bf","user":"w","kind":"buy_fixed","issue":"gh/x#1","maturation":MAT,"price":"0.5","volume":10}));
+    h
+}
+
+#[test]
+fn an_admin_decides_a_synced_series_that_cannot_be_decided() {
+    let mut h = synced_contract();
     h.refuse(json!({"at":T2,"op":"decide","issue":"gh/x#1","maturation":MAT,"winner":"fixed"}), "invalid_state");
     h.run(json!({"at":"2026-12-16T00:00:00Z","op":"tick"}));
     assert_eq!(h.engine.summary()["series"][0]["status"], "matured", "no sync after maturation: it waits");
@@ -398,12 +404,7 @@ fn an_admin_decides_a_synced_series_that_cannot_be_decided() {
 
 #[test]
 fn a_synced_series_settles_only_after_a_sync_newer_than_its_maturation() {
-    let mut h = H::new();
-    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"f","amount":"100"}));
-    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"w","amount":"100"}));
-    h.run(json!({"at":"2026-12-01T09:00:00Z","op":"sync_issue","issue":"gh/x#1","tracker":"github","state":"open"}));
-    h.run(json!({"at":T1,"op":"offer","id":"bu","user":"f","kind":"buy_unfixed","issue":"gh/x#1","maturation":MAT,"price":"0.5","volume":10}));
-    h.run(json!({"at":T1,"op":"offer","id":"bf","user":"w","kind":"buy_fixed","issue":"gh/x#1","maturation":MAT,"price":"0.5","volume":10}));
+    let mut h = synced_contract();
     // The tracker is down around the maturation; then a sync reports it closed at 12-14.
     h.run(json!({"at":"2026-12-15T06:00:00Z","op":"tick"}));
     assert_eq!(h.engine.summary()["series"][0]["status"], "matured");

@@ -1,4 +1,6 @@
-//! Integration tests of the peerex binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests of the `peerex` binary.
 
+mod client;
 mod crash;
+mod fake_api;

@@ -162,6 +162,8 @@ pub struct Sync {
     pub reason: Option<CloseReason>,
     #[serde(default)]
     pub changed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub observed_at: Option<Timestamp>,
 }
 
 /// Records an observation of an issue on a synced tracker (what a sync job or webhook does).
@@ -175,7 +177,7 @@ pub async fn sync_issue(
     if b.issue.is_empty() || b.issue.chars().count() > MAX_ISSUE || b.tracker.is_empty() || b.tracker.len() > 100 {
         return Err(ApiError::bad_request("invalid_argument", "issue and tracker must be non-empty and short"));
     }
-    let op = crate::jobs::sync_op(b.issue.clone(), b.tracker, b.title, b.state, b.reason, b.changed_at);
+    let op = crate::jobs::sync_op(b.issue.clone(), b.tracker, b.title, b.state, b.reason, b.changed_at, b.observed_at);
     let name = b.issue;
     let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
     state.submit(Action::Engine { op, actor: None, render }, key.scoped(&user.name)).await
