@@ -16,6 +16,7 @@ pub mod rebuild;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod trackers;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ pub struct Running {
     http: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
     ticker: JoinHandle<()>,
+    syncer: Option<JoinHandle<()>>,
     lock: Option<WriterLock>,
 }
 
@@ -58,6 +60,9 @@ impl Running {
         }
         self.state.shared.shutdown.send_replace(true);
         self.ticker.abort();
+        if let Some(s) = &self.syncer {
+            s.abort();
+        }
         let http = self.http.await;
         // The last sender (in the state) goes with `self`; the writer then drains and stops.
         let store = self.state.store.clone();
@@ -122,8 +127,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         writer: tx,
         limiter: Arc::new(Limiter::new(settings.rate_per_sec, settings.rate_burst)),
         settings: Arc::new(settings.clone()),
+        github: settings.github.as_ref().map(trackers::github).transpose()?,
     };
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
+    let syncer = match (&state.github, &settings.github) {
+        (Some(gh), Some(gs)) if !gs.repos.is_empty() => {
+            Some(tokio::spawn(trackers::sync_loop(state.clone(), gh.clone(), gs.clone())))
+        }
+        _ => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
@@ -141,7 +153,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         rebuilt.commands,
         state.store.backend()
     );
-    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, lock })
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncer, lock })
 }
 
 /// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.

@@ -58,6 +58,14 @@ pub struct SettingsLayer {
     pub max_open_offers: Option<u32>,
     /// Argon2id memory cost in KiB (the default follows OWASP's 19 MiB).
     pub argon2_kib: Option<u32>,
+    /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
+    pub github_repos: Option<Vec<String>>,
+    pub github_token: Option<String>,
+    pub github_webhook_secret: Option<String>,
+    /// API base URL (GitHub Enterprise or a test server).
+    pub github_url: Option<String>,
+    /// Seconds between regular syncs of a repository.
+    pub github_sync_secs: Option<u64>,
 }
 
 impl SettingsLayer {
@@ -86,6 +94,12 @@ impl SettingsLayer {
             body_limit: parse(get, "PEEREX_BODY_LIMIT")?,
             max_open_offers: parse(get, "PEEREX_MAX_OPEN_OFFERS")?,
             argon2_kib: parse(get, "PEEREX_ARGON2_KIB")?,
+            github_repos: parse::<String>(get, "PEEREX_GITHUB_REPOS")?
+                .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
+            github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
+            github_webhook_secret: parse(get, "PEEREX_GITHUB_WEBHOOK_SECRET")?,
+            github_url: parse(get, "PEEREX_GITHUB_URL")?,
+            github_sync_secs: parse(get, "PEEREX_GITHUB_SYNC_SECS")?,
         })
     }
 
@@ -109,6 +123,11 @@ impl SettingsLayer {
             body_limit: self.body_limit.or(lower.body_limit),
             max_open_offers: self.max_open_offers.or(lower.max_open_offers),
             argon2_kib: self.argon2_kib.or(lower.argon2_kib),
+            github_repos: self.github_repos.or(lower.github_repos),
+            github_token: self.github_token.or(lower.github_token),
+            github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
+            github_url: self.github_url.or(lower.github_url),
+            github_sync_secs: self.github_sync_secs.or(lower.github_sync_secs),
         }
     }
 }
@@ -127,6 +146,8 @@ pub struct Settings {
     pub body_limit: usize,
     pub max_open_offers: u32,
     pub argon2_kib: u32,
+    /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
+    pub github: Option<crate::trackers::GitHubSettings>,
 }
 
 impl Settings {
@@ -141,6 +162,14 @@ impl Settings {
 
     pub fn from_layer(l: SettingsLayer) -> anyhow::Result<Settings> {
         let database = Database::choose(l.database.as_deref(), l.data_dir.as_deref())?;
+        let github = (l.github_repos.as_ref().is_some_and(|r| !r.is_empty()) || l.github_webhook_secret.is_some())
+            .then(|| crate::trackers::GitHubSettings {
+                repos: l.github_repos.clone().unwrap_or_default(),
+                token: l.github_token.clone(),
+                webhook_secret: l.github_webhook_secret.clone(),
+                base_url: l.github_url.clone(),
+                interval_secs: l.github_sync_secs.unwrap_or(300),
+            });
         let s = Settings {
             database,
             addr: l.addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -153,6 +182,7 @@ impl Settings {
             body_limit: l.body_limit.unwrap_or(64 * 1024).max(1024),
             max_open_offers: l.max_open_offers.unwrap_or(1_000).max(1),
             argon2_kib: l.argon2_kib.unwrap_or(19 * 1024).max(8),
+            github,
         };
         Ok(s)
     }
@@ -172,6 +202,7 @@ impl Settings {
             body_limit: 64 * 1024,
             max_open_offers: 10_000,
             argon2_kib: 64,
+            github: None,
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/decide", post(admin::decide))
         .route("/admin/clock", post(admin::set_clock))
         .route("/admin/sync", post(admin::sync_issue))
+        .route("/webhooks/github", post(crate::trackers::github_webhook))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)

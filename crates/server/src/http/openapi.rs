@@ -388,6 +388,17 @@ pub fn spec() -> Value {
             .errors(&["400", "403", "404", "409", "422", "429"]),
     );
     add(
+        "/api/v1/webhooks/github",
+        "post",
+        Op::new(
+            "GitHub webhook (issues events; X-Hub-Signature-256 over the raw body)",
+            "200",
+            obj(json!({"observations": s("integer"), "applied": s("integer")}), &[]),
+        )
+        .body(s("object"))
+        .errors(&["400", "401", "404", "429"]),
+    );
+    add(
         "/api/v1/stream",
         "get",
         Op {

@@ -9,3 +9,4 @@ mod flow;
 mod idempotency;
 mod ops;
 mod support;
+mod webhooks;
