@@ -382,7 +382,7 @@ pub fn spec() -> Value {
                 json!({"issue": s("string"), "tracker": s("string"), "title": s("string"),
                 "state": {"type": "string", "enum": ["open", "closed"]},
                 "reason": {"type": "string", "enum": ["completed", "not_planned", "duplicate", "unknown"]},
-                "changed_at": time()}),
+                "changed_at": time(), "observed_at": time()}),
                 &["issue", "tracker", "state"],
             ))
             .errors(&["400", "403", "404", "409", "422", "429"]),
