@@ -8,5 +8,6 @@ mod errors;
 mod flow;
 mod idempotency;
 mod ops;
+mod rebuild_props;
 mod support;
 mod webhooks;
