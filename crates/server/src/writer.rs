@@ -223,8 +223,11 @@ impl Writer {
             Op::Trade(t) if t.id.is_empty() => t.id = format!("t{seq}"),
             _ => {}
         }
+        // Never behind the engine's clock, even if the wall clock stepped back or the last
+        // command (a tick that found nothing due) was not logged.
         let now = self.shared.clock.now();
-        let at = self.last_at.map_or(now, |last| last.max(now));
+        let floor = self.engine.now().max(self.last_at);
+        let at = floor.map_or(now, |last| last.max(now));
         let is_tick = matches!(op, Op::Tick {});
         let opened = match (&op, &actor) {
             (Op::OpenIssue { issue, .. }, Some(user)) => Some((issue.clone(), user.clone())),

@@ -38,8 +38,11 @@ pub async fn sign_up(
     key: IdempotencyKey,
     Body(c): Body<Credentials>,
 ) -> ApiResult<Reply> {
+    // Sign-ups are anonymous: scope the key by the requested name, so two strangers who pick
+    // the same key do not get each other's answers.
+    let scope = format!("signup:{}", c.name);
     let row = new_account(&state, c, false).await?;
-    state.submit(Action::CreateAccount { row }, key.scoped("anonymous")).await.map(|mut r| {
+    state.submit(Action::CreateAccount { row }, key.scoped(&scope)).await.map(|mut r| {
         if let Value::Object(m) = &mut r.body {
             m.remove("admin");
         }

@@ -67,6 +67,14 @@ async fn idempotent_retries(backend: Backend) {
     let (_, offers) = c.get("/offers", &adam).await;
     assert_eq!(offers.as_array().unwrap().len(), 2);
 
+    // A retried sign-up gets its first answer (201), not 409; another name's same key is its own.
+    let signup = |name: &str| Some(json!({"name": name, "password": crate::support::PASSWORD}));
+    let first = c.call_with(Method::POST, "/users", None, signup("carl"), Some("s-1")).await;
+    assert_eq!(first.0, 201);
+    assert_eq!(c.call_with(Method::POST, "/users", None, signup("carl"), Some("s-1")).await, first);
+    assert_eq!(c.call_with(Method::POST, "/users", None, signup("dora"), Some("s-1")).await.1["name"], "dora");
+    assert_eq!(c.call_with(Method::POST, "/users", None, signup("carl"), None).await.0, 409);
+
     // Keys are scoped per user: Beth's "k-1" is her own.
     let beth = s.funded("beth", "10").await;
     let hers =
