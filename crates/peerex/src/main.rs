@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod client;
 mod replay;
 mod resources_cmd;
+mod serve_cmd;
 mod sim_cmd;
 
 #[derive(Parser)]
@@ -28,6 +29,13 @@ struct Cli {
 enum Command {
     /// Apply a file of JSON-Lines commands to a fresh in-memory engine and print the final state.
     Replay(replay::Args),
+    /// Run the exchange server (JSON API, background jobs).
+    Serve(serve_cmd::ServeArgs),
+    /// Verify the ledger of a database (exit status 1 on any violation).
+    Check(serve_cmd::CheckArgs),
+    /// Administration: accounts.
+    #[command(subcommand)]
+    Admin(serve_cmd::AdminCommand),
     /// Run an agent-based simulation on the real engine (spec/simulation.md).
     Sim(sim_cmd::SimArgs),
     /// Resource-market tools (erasure coding: `peerex resources min-n`).
@@ -40,6 +48,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(args) => replay::run(args),
+        Command::Serve(args) => serve_cmd::serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Check(args) => serve_cmd::check(args),
+        Command::Admin(cmd) => serve_cmd::admin(cmd).map(|()| ExitCode::SUCCESS),
         Command::Sim(args) => sim_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Resources(args) => resources_cmd::run(args),
         Command::Client(cmd) => client::run(cmd, &cli.client).map(|()| ExitCode::SUCCESS),

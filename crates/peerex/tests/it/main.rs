@@ -2,4 +2,5 @@
 //! Integration tests of the `peerex` binary.
 
 mod client;
+mod crash;
 mod fake_api;

@@ -1,0 +1,160 @@
+//! `peerex serve`, `peerex check` and `peerex admin create-user` (crates/server does the work).
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use peerex_server::settings::{Database, Settings, SettingsLayer};
+
+/// Where the data is: `--data-dir` (SQLite) or `--database postgres://...`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DbArgs {
+    /// SQLite data directory (default ./peerex-data/) [env: PEEREX_DATA_DIR]
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://...) [env: PEEREX_DATABASE, DATABASE_URL]
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+impl DbArgs {
+    fn layer(&self) -> SettingsLayer {
+        SettingsLayer { data_dir: self.data_dir.clone(), database: self.database.clone(), ..Default::default() }
+    }
+    /// Flags, then environment, then the optional TOML file.
+    fn database(&self, config: Option<&std::path::Path>) -> anyhow::Result<Database> {
+        Ok(resolve(self.layer(), config)?.database)
+    }
+}
+
+fn resolve(flags: SettingsLayer, config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+    let env = SettingsLayer::from_env(&|k| std::env::var(k).ok())?;
+    let config = config.map(PathBuf::from).or_else(|| std::env::var("PEEREX_CONFIG").ok().map(PathBuf::from));
+    Settings::resolve(flags, env, config.as_deref())
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on (default 127.0.0.1:8080) [env: PEEREX_ADDR]
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    /// Sandbox: admins may move the clock forward [env: PEEREX_SANDBOX]
+    #[arg(long)]
+    pub sandbox: bool,
+    /// TOML settings file (lowest precedence) [env: PEEREX_CONFIG]
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Background tick period in ms [env: PEEREX_TICK_MS]
+    #[arg(long)]
+    pub tick_ms: Option<u64>,
+    /// Requests per second allowed per user and per address [env: PEEREX_RATE_PER_SEC]
+    #[arg(long)]
+    pub rate_per_sec: Option<u32>,
+    /// Burst above the rate [env: PEEREX_RATE_BURST]
+    #[arg(long)]
+    pub rate_burst: Option<u32>,
+    /// Most commands per group commit [env: PEEREX_BATCH_MAX]
+    #[arg(long)]
+    pub batch_max: Option<usize>,
+    /// Argon2id memory cost in KiB [env: PEEREX_ARGON2_KIB]
+    #[arg(long)]
+    pub argon2_kib: Option<u32>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum AdminCommand {
+    /// Create an account (the first admin comes from here)
+    CreateUser {
+        name: String,
+        /// Make the account an admin
+        #[arg(long)]
+        admin: bool,
+        /// The password (read from stdin when absent)
+        #[arg(long)]
+        password: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let flags = SettingsLayer {
+        addr: a.addr,
+        sandbox: a.sandbox.then_some(true),
+        tick_ms: a.tick_ms,
+        rate_per_sec: a.rate_per_sec,
+        rate_burst: a.rate_burst,
+        batch_max: a.batch_max,
+        argon2_kib: a.argon2_kib,
+        ..a.db.layer()
+    };
+    let settings = resolve(flags, a.config.as_deref())?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    runtime()?.block_on(peerex_server::serve(settings))
+}
+
+/// Exit status 0 when the ledger of the database is consistent, 1 otherwise.
+pub fn check(a: CheckArgs) -> anyhow::Result<std::process::ExitCode> {
+    let db = a.db.database(a.config.as_deref())?;
+    let report = runtime()?.block_on(peerex_server::check(&db))?;
+    println!(
+        "{} commands, {} users, {} minted, {} events stored ({} replayed)",
+        report.commands, report.users, report.minted, report.events_stored, report.events_replayed
+    );
+    if report.problems.is_empty() {
+        println!("ok: the ledger balances, holds and escrows match, the log replays as recorded");
+        Ok(std::process::ExitCode::SUCCESS)
+    } else {
+        for p in &report.problems {
+            eprintln!("violation: {p}");
+        }
+        Ok(std::process::ExitCode::FAILURE)
+    }
+}
+
+pub fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateUser { name, admin, password, db, config } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\n', '\r']).to_owned()
+                }
+            };
+            let settings = resolve(db.layer(), config.as_deref())?;
+            runtime()?.block_on(peerex_server::create_user(
+                &settings.database,
+                &name,
+                &password,
+                admin,
+                settings.argon2_kib,
+            ))?;
+            println!("created {}{name}", if admin { "admin " } else { "user " });
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Request extractors whose every failure is a JSON [`ApiError`]: bodies, query strings, the
+//! authenticated user (with the per-user rate limit), and the Idempotency-Key.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// Longest accepted Idempotency-Key.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// A JSON body (any content type is read as JSON; the size limit is the router's).
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status().as_u16(), "invalid_body", e.body_text()))?;
+        if bytes.is_empty() {
+            return Err(ApiError::bad_request("invalid_body", "a JSON body is required"));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Query-string parameters.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded_like(q).map(Query)
+    }
+}
+
+fn serde_urlencoded_like<T: DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|_| bad_query("bad query string"))?)
+        .map(|axum::extract::Query(t)| t)
+        .map_err(|e| bad_query(&e.body_text()))
+}
+
+fn bad_query(m: &str) -> ApiError {
+    ApiError::bad_request("invalid_query", m.to_owned())
+}
+
+/// The authenticated user.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    pub admin: bool,
+    pub token_hash: String,
+}
+
+impl User {
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only an admin may do this"))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).map(str::trim);
+        let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 256) else {
+            return Err(ApiError::unauthorized());
+        };
+        let user = {
+            let accounts = state.shared.accounts();
+            let account = accounts.authenticate(token).ok_or_else(ApiError::unauthorized)?;
+            User { name: account.name.clone(), admin: account.admin, token_hash: crate::accounts::token_hash(token) }
+        };
+        if let Err(wait) = state.limiter.check(&format!("user:{}", user.name)) {
+            state.shared.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::too_many(wait));
+        }
+        Ok(user)
+    }
+}
+
+/// The optional `Idempotency-Key` header.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => {
+                let key = v.to_str().map_err(|_| ApiError::bad_request("invalid_idempotency_key", "not ASCII"))?;
+                if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+                    return Err(ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        format!("an Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY} characters"),
+                    ));
+                }
+                Ok(IdempotencyKey(Some(key.to_owned())))
+            }
+        }
+    }
+}
+
+impl IdempotencyKey {
+    /// The key scoped to its caller, so two users' keys never collide.
+    pub fn scoped(self, scope: &str) -> Option<(String, String)> {
+        self.0.map(|k| (scope.to_owned(), k))
+    }
+}
+
+/// The `{id}` path segment (1 to 200 characters).
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))?;
+        if id.is_empty() || id.len() > 200 {
+            return Err(ApiError::bad_request("invalid_path", "an id has 1 to 200 characters"));
+        }
+        Ok(PathId(id))
+    }
+}

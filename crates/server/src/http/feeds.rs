@@ -1,0 +1,66 @@
+//! The caller's events after a cursor, the live stream of public events, and the clock.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::{BroadcastStream, WatchStream};
+use tokio_stream::{Stream, StreamExt};
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{Query, User};
+use crate::state::AppState;
+
+pub const MAX_PAGE: i64 = 1_000;
+
+#[derive(Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    pub after: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+impl Page {
+    pub fn bounds(&self) -> (i64, i64) {
+        (self.after.unwrap_or(0).max(0), self.limit.unwrap_or(100).clamp(1, MAX_PAGE))
+    }
+}
+
+/// Parses stored event bodies into one JSON answer with the next cursor.
+pub fn page(rows: Vec<(i64, String)>, after: i64) -> Value {
+    let next = rows.last().map_or(after, |r| r.0);
+    let events: Vec<Value> = rows.into_iter().filter_map(|(_, b)| serde_json::from_str(&b).ok()).collect();
+    json!({"events": events, "next": next})
+}
+
+pub async fn my_events(
+    State(state): State<AppState>,
+    user: User,
+    Query(p): Query<Page>,
+) -> ApiResult<axum::Json<Value>> {
+    let (after, limit) = p.bounds();
+    let rows = state.store.feed(&user.name, after, limit).await.map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(axum::Json(page(rows, after)))
+}
+
+/// Server-Sent Events: every public event (trades, series, issues, markets) once committed.
+pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = state.shared.public_events.subscribe();
+    let events = BroadcastStream::new(rx).filter_map(|e| e.ok()).map(Some);
+    // Ends the stream when the server shuts down.
+    let closing = WatchStream::new(state.shared.shutdown.subscribe()).filter(|down| *down).map(|_| None);
+    let stream = events
+        .merge(closing)
+        .take_while(Option::is_some)
+        .filter_map(|e| e)
+        .map(|e| Ok(Event::default().id(e.0.to_string()).event("market").data(e.1.as_str())));
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+pub async fn clock(State(state): State<AppState>) -> axum::Json<Value> {
+    let engine_time = state.shared.engine().now();
+    axum::Json(json!({"now": state.shared.clock.now(), "engine_time": engine_time, "sandbox": state.settings.sandbox}))
+}

@@ -1,0 +1,29 @@
+//! Health and Prometheus metrics.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::http::error::ApiError;
+use crate::metrics::Gauges;
+use crate::state::AppState;
+
+pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    if !state.shared.is_healthy() {
+        return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
+    }
+    if !state.store.ping().await {
+        return Err(ApiError::new(503, "unhealthy", "the database does not answer"));
+    }
+    Ok(axum::Json(json!({"status": "ok", "database": state.store.backend()})))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let gauges = {
+        let engine = state.shared.engine();
+        let open_offers = engine.exchange().all_offers().filter(|(_, o)| o.is_live()).count();
+        Gauges { queue_depth: state.queue_depth(), open_offers, users: engine.user_count() }
+    };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.shared.metrics.render(&gauges))
+}

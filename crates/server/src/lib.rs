@@ -1,0 +1,247 @@
+//! peerex-server: `peerex serve` (durable storage, the HTTP API with accounts, background
+//! jobs), `peerex check` and `peerex admin create-user`. See docs/server.md.
+//!
+//! * `store`: SQLite/PostgreSQL, migrations, the writer lock;
+//! * `rebuild`: state from the command log;
+//! * `writer`: the single writer with group commit;
+//! * `http`: the API; `accounts`, `limiter`: security; `jobs`: the clock tick.
+
+pub mod accounts;
+pub mod clock;
+pub mod http;
+pub mod jobs;
+pub mod limiter;
+pub mod metrics;
+pub mod rebuild;
+pub mod settings;
+pub mod state;
+pub mod store;
+pub mod trackers;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::accounts::Accounts;
+use crate::clock::{Clock, OFFSET_KEY};
+use crate::limiter::Limiter;
+use crate::metrics::Metrics;
+use crate::settings::{Database, Settings};
+use crate::state::{AppState, Shared};
+use crate::store::{AccountRow, Store, WriterLock};
+use crate::writer::{Reply, Writer};
+
+pub use settings::SettingsLayer;
+
+/// A running server (tests start several; `peerex serve` runs one until Ctrl-C).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    http: JoinHandle<std::io::Result<()>>,
+    writer: JoinHandle<()>,
+    ticker: JoinHandle<()>,
+    syncer: Option<JoinHandle<()>>,
+    lock: Option<WriterLock>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets the writer finish its queue, and releases the lock.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.state.shared.shutdown.send_replace(true);
+        self.ticker.abort();
+        if let Some(s) = &self.syncer {
+            s.abort();
+        }
+        let http = self.http.await;
+        // The last sender (in the state) goes with `self`; the writer then drains and stops.
+        let store = self.state.store.clone();
+        drop(self.state);
+        let _ = self.writer.await;
+        store.close().await;
+        drop(self.lock.take());
+        http.context("http task")?.context("http server")?;
+        Ok(())
+    }
+
+    /// Whether the writer is still able to commit.
+    pub fn healthy(&self) -> bool {
+        self.state.shared.is_healthy()
+    }
+}
+
+/// Opens the database, rebuilds state from the command log, and starts the writer, the tick
+/// job and the HTTP server.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let (store, lock) = Store::open(&settings.database, true).await?;
+    let log = store.load_log().await?;
+    let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
+    for m in &rebuilt.mismatches {
+        tracing::warn!("replay differs from the log: {m}");
+    }
+    let loaded = store.load_rest().await?;
+    let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
+    let (events_tx, _) = broadcast::channel(4096);
+    let shared = Arc::new(Shared {
+        engine: RwLock::new(rebuilt.engine.clone()),
+        accounts: RwLock::new(Accounts::from_loaded(&loaded)),
+        clock: Clock::with_offset(offset),
+        metrics: Metrics::default(),
+        public_events: events_tx,
+        healthy: AtomicBool::new(true),
+        shutdown: tokio::sync::watch::channel(false).0,
+    });
+    let idempotency: HashMap<(String, String), Reply> = loaded
+        .idempotency
+        .iter()
+        .map(|(scope, key, status, body)| {
+            let body = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+            ((scope.clone(), key.clone()), Reply::new(*status as u16, body))
+        })
+        .collect();
+    let writer = Writer {
+        engine: rebuilt.engine,
+        shared: shared.clone(),
+        store: store.clone(),
+        next_seq: rebuilt.next_seq,
+        next_event_seq: loaded.last_event_seq + 1,
+        last_at: rebuilt.last_at,
+        idempotency,
+        batch_max: settings.batch_max,
+    };
+    let (tx, rx) = mpsc::channel(settings.queue);
+    let writer = tokio::spawn(writer.run(rx));
+    let state = AppState {
+        shared,
+        store,
+        writer: tx,
+        limiter: Arc::new(Limiter::new(settings.rate_per_sec, settings.rate_burst)),
+        settings: Arc::new(settings.clone()),
+        github: settings.github.as_ref().map(trackers::github).transpose()?,
+    };
+    let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
+    let syncer = match (&state.github, &settings.github) {
+        (Some(gh), Some(gs)) if !gs.repos.is_empty() => {
+            Some(tokio::spawn(trackers::sync_loop(state.clone(), gh.clone(), gs.clone())))
+        }
+        _ => None,
+    };
+    let listener =
+        tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
+    let addr = listener.local_addr()?;
+    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = on_shutdown.await;
+            })
+            .await
+    });
+    tracing::info!(
+        "peerex serving on http://{addr} ({} commands replayed, {} backend)",
+        rebuilt.commands,
+        state.store.backend()
+    );
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncer, lock })
+}
+
+/// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let running = start(settings).await?;
+    println!("peerex serving on http://{}", running.addr);
+    let shared = running.state.shared.clone();
+    let failed = async move {
+        while shared.is_healthy() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate() => {}
+        _ = failed => {
+            running.stop().await?;
+            anyhow::bail!("a commit failed; restart to rebuild from the database");
+        }
+    }
+    running.stop().await
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+/// What `peerex check` found.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub commands: usize,
+    pub events_replayed: u64,
+    pub events_stored: i64,
+    pub users: usize,
+    pub minted: String,
+    pub problems: Vec<String>,
+}
+
+/// `peerex check`: rebuilds from the database (read only) and verifies the ledger (conservation,
+/// holds, escrows), that each command's replayed outcome matches the log, and the event count.
+pub async fn check(db: &Database) -> anyhow::Result<CheckReport> {
+    let (store, _) = Store::open(db, false).await?;
+    let log = store.load_log().await?;
+    let events_stored = store.event_count().await?;
+    store.close().await;
+    let rebuilt = rebuild::replay(&log)?;
+    let mut problems = rebuilt.mismatches.clone();
+    if let Err(e) = rebuilt.engine.check_invariants() {
+        problems.push(format!("ledger invariant violated: {e}"));
+    }
+    if rebuilt.events as i64 != events_stored {
+        problems.push(format!("{} events stored but the replay emits {}", events_stored, rebuilt.events));
+    }
+    Ok(CheckReport {
+        commands: rebuilt.commands,
+        events_replayed: rebuilt.events,
+        events_stored,
+        users: rebuilt.engine.user_count(),
+        minted: rebuilt.engine.ledger().minted().to_string(),
+        problems,
+    })
+}
+
+/// `peerex admin create-user`: adds an account directly to the database. Takes the writer lock,
+/// so it refuses to run while a server writes (use POST /api/v1/admin/users then).
+pub async fn create_user(
+    db: &Database,
+    name: &str,
+    password: &str,
+    admin: bool,
+    argon2_kib: u32,
+) -> anyhow::Result<()> {
+    accounts::check_user_name(name).map_err(|m| anyhow::anyhow!(m))?;
+    accounts::check_password(password).map_err(|m| anyhow::anyhow!(m))?;
+    let (store, lock) = Store::open(db, true).await?;
+    let password_hash = accounts::hash_password(password, argon2_kib).map_err(|m| anyhow::anyhow!(m))?;
+    let row = AccountRow { name: name.to_owned(), password_hash, admin };
+    let created = store.insert_account(&row, Clock::wall_ms()).await?;
+    store.close().await;
+    drop(lock);
+    if !created {
+        anyhow::bail!("the name {name:?} is taken");
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! What request handlers share: the committed engine (readers), accounts, the clock, metrics,
+//! the live event stream, and the queue to the single writer.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use peerex_engine::Engine;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::accounts::Accounts;
+use crate::clock::Clock;
+use crate::http::error::ApiError;
+use crate::limiter::Limiter;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::writer::{Action, Reply, Request};
+
+/// A committed public event: (cursor, JSON).
+pub type PublicEvent = Arc<(i64, String)>;
+
+pub struct Shared {
+    /// The engine as of the last commit. The writer applies each committed batch to it.
+    pub engine: RwLock<Engine>,
+    pub accounts: RwLock<Accounts>,
+    pub clock: Clock,
+    pub metrics: Metrics,
+    pub public_events: broadcast::Sender<PublicEvent>,
+    /// False once a commit failed: the writer stopped and the process must restart.
+    pub healthy: AtomicBool,
+    /// Becomes true when the server shuts down (ends the live streams, which would otherwise
+    /// keep a graceful shutdown waiting forever).
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl Shared {
+    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
+        self.engine.read().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn engine_mut(&self) -> RwLockWriteGuard<'_, Engine> {
+        self.engine.write().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn accounts(&self) -> RwLockReadGuard<'_, Accounts> {
+        self.accounts.read().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn accounts_mut(&self) -> RwLockWriteGuard<'_, Accounts> {
+        self.accounts.write().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Shared>,
+    pub store: Store,
+    pub writer: mpsc::Sender<Request>,
+    pub settings: Arc<Settings>,
+    pub limiter: Arc<Limiter>,
+    /// The GitHub adapter, when configured (sync job and webhook).
+    pub github: Option<Arc<peerex_trackers::GitHub>>,
+}
+
+impl AppState {
+    /// Queues an action for the writer and waits for its durable answer.
+    pub async fn submit(&self, action: Action, idempotency: Option<(String, String)>) -> Result<Reply, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        let req = Request { action, idempotency, reply: tx, enqueued: Instant::now() };
+        match self.writer.try_send(req) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return Err(ApiError::new(429, "busy", "the server is busy; retry shortly"));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(unavailable()),
+        }
+        rx.await.map_err(|_| unavailable())
+    }
+
+    pub fn queue_depth(&self) -> usize {
+        self.writer.max_capacity().saturating_sub(self.writer.capacity())
+    }
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(503, "unavailable", "the writer stopped; the server must restart")
+}

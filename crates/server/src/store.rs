@@ -1,0 +1,345 @@
+//! Durable storage: the command log, events, accounts, sessions and idempotency records, in
+//! SQLite (WAL, synchronous=FULL) or PostgreSQL. Both run the same embedded migrations and the
+//! same SQL (`$n` parameters work in both); [`on_pool!`] expands each query once per backend.
+//!
+//! Exactly one process writes: [`WriterLock`] is an exclusive `flock` on `peerex.lock` in the
+//! SQLite data directory, or a session-level PostgreSQL advisory lock held on a dedicated
+//! connection for the life of the process.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Row};
+use tokio_stream::StreamExt;
+
+use crate::settings::Database;
+
+/// The advisory-lock key of the one writer ("peerex" in ASCII).
+const PG_WRITER_LOCK: i64 = 0x7065_6572_6578;
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the concrete pool (a `&SqlitePool` or a `&PgPool`).
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($p) => $body,
+            Store::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Held for as long as this process may write.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: Option<std::fs::File>,
+    _pg: Option<PgConnection>,
+}
+
+/// One logged command.
+#[derive(Clone, Debug)]
+pub struct LoggedCommand {
+    pub seq: i64,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountRow {
+    pub name: String,
+    pub password_hash: String,
+    pub admin: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct EventRow {
+    pub seq: i64,
+    pub command_seq: i64,
+    pub at: i64,
+    pub kind: String,
+    pub public: bool,
+    pub issue: Option<String>,
+    pub maturation: Option<i64>,
+    pub body: String,
+    pub users: Vec<String>,
+}
+
+/// Everything one batch writes, committed in one transaction.
+#[derive(Clone, Debug, Default)]
+pub struct BatchWrite {
+    /// (seq, at, body, error code)
+    pub commands: Vec<(i64, i64, String, Option<String>)>,
+    pub events: Vec<EventRow>,
+    pub accounts: Vec<(AccountRow, i64)>,
+    /// (token hash, user, created at)
+    pub sessions: Vec<(String, String, i64)>,
+    /// (token hash, revoked at)
+    pub revoked: Vec<(String, i64)>,
+    /// (scope, key, status, body)
+    pub idempotency: Vec<(String, String, i64, String)>,
+    pub issue_openers: Vec<(String, String)>,
+    pub meta: Vec<(String, i64)>,
+}
+
+impl BatchWrite {
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+            && self.events.is_empty()
+            && self.accounts.is_empty()
+            && self.sessions.is_empty()
+            && self.revoked.is_empty()
+            && self.idempotency.is_empty()
+            && self.issue_openers.is_empty()
+            && self.meta.is_empty()
+    }
+}
+
+/// What the server loads on start besides the command log.
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub accounts: Vec<AccountRow>,
+    /// (token hash, user) of sessions not revoked.
+    pub sessions: Vec<(String, String)>,
+    pub idempotency: Vec<(String, String, i64, String)>,
+    pub issue_openers: Vec<(String, String)>,
+    pub meta: Vec<(String, i64)>,
+    pub last_event_seq: i64,
+}
+
+impl Store {
+    /// Opens the database. A writer creates it (and the data directory) if needed, runs the
+    /// embedded migrations and takes the writer lock; a reader (`peerex check`) needs an
+    /// existing database and never writes.
+    pub async fn open(db: &Database, writer: bool) -> anyhow::Result<(Store, Option<WriterLock>)> {
+        match db {
+            Database::Sqlite { data_dir } => open_sqlite(data_dir, writer).await,
+            Database::Postgres { url } => open_postgres(url, writer).await,
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    /// The whole command log in order.
+    pub async fn load_log(&self) -> anyhow::Result<Vec<LoggedCommand>> {
+        on_pool!(self, p => {
+            let mut rows = sqlx::query("SELECT seq, body, error FROM commands ORDER BY seq").fetch(p);
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().await {
+                let row = row?;
+                out.push(LoggedCommand { seq: row.try_get("seq")?, body: row.try_get("body")?, error: row.try_get("error")? });
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn load_rest(&self) -> anyhow::Result<Loaded> {
+        on_pool!(self, p => {
+            let mut l = Loaded::default();
+            for r in sqlx::query("SELECT name, password_hash, admin FROM accounts").fetch_all(p).await? {
+                l.accounts.push(AccountRow { name: r.try_get(0)?, password_hash: r.try_get(1)?, admin: r.try_get(2)? });
+            }
+            for r in sqlx::query("SELECT token_hash, user_name FROM sessions WHERE revoked_at IS NULL").fetch_all(p).await? {
+                l.sessions.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            for r in sqlx::query("SELECT scope, key, status, body FROM idempotency").fetch_all(p).await? {
+                let status: i32 = r.try_get(2)?;
+                l.idempotency.push((r.try_get(0)?, r.try_get(1)?, i64::from(status), r.try_get(3)?));
+            }
+            for r in sqlx::query("SELECT issue, user_name FROM issue_openers").fetch_all(p).await? {
+                l.issue_openers.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            for r in sqlx::query("SELECT key, value FROM meta").fetch_all(p).await? {
+                l.meta.push((r.try_get(0)?, r.try_get(1)?));
+            }
+            let max: Option<i64> = sqlx::query("SELECT MAX(seq) FROM events").fetch_one(p).await?.try_get(0)?;
+            l.last_event_seq = max.unwrap_or(0);
+            Ok(l)
+        })
+    }
+
+    /// Commits one batch in one transaction (one fsync on SQLite with synchronous=FULL).
+    pub async fn write_batch(&self, b: &BatchWrite) -> anyhow::Result<()> {
+        if b.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for (seq, at, body, error) in &b.commands {
+                sqlx::query("INSERT INTO commands (seq, at, body, error) VALUES ($1, $2, $3, $4)")
+                    .bind(seq).bind(at).bind(body).bind(error).execute(&mut *tx).await?;
+            }
+            for e in &b.events {
+                sqlx::query("INSERT INTO events (seq, command_seq, at, kind, public, issue, maturation, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(e.seq).bind(e.command_seq).bind(e.at).bind(&e.kind).bind(e.public)
+                    .bind(&e.issue).bind(e.maturation).bind(&e.body).execute(&mut *tx).await?;
+                for u in &e.users {
+                    sqlx::query("INSERT INTO event_users (user_name, event_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(u).bind(e.seq).execute(&mut *tx).await?;
+                }
+            }
+            for (a, at) in &b.accounts {
+                sqlx::query("INSERT INTO accounts (name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&a.name).bind(&a.password_hash).bind(a.admin).bind(at).execute(&mut *tx).await?;
+            }
+            for (hash, user, at) in &b.sessions {
+                sqlx::query("INSERT INTO sessions (token_hash, user_name, created_at) VALUES ($1, $2, $3)")
+                    .bind(hash).bind(user).bind(at).execute(&mut *tx).await?;
+            }
+            for (hash, at) in &b.revoked {
+                sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1")
+                    .bind(hash).bind(at).execute(&mut *tx).await?;
+            }
+            for (scope, key, status, body) in &b.idempotency {
+                sqlx::query("INSERT INTO idempotency (scope, key, status, body) VALUES ($1, $2, $3, $4)")
+                    .bind(scope).bind(key).bind(*status as i32).bind(body).execute(&mut *tx).await?;
+            }
+            for (issue, user) in &b.issue_openers {
+                sqlx::query("INSERT INTO issue_openers (issue, user_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(issue).bind(user).execute(&mut *tx).await?;
+            }
+            for (key, value) in &b.meta {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                    .bind(key).bind(value).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Inserts an account outside the server (`peerex admin create-user`; needs the writer lock).
+    pub async fn insert_account(&self, a: &AccountRow, at: i64) -> anyhow::Result<bool> {
+        on_pool!(self, p => {
+            let done = sqlx::query("INSERT INTO accounts (name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING")
+                .bind(&a.name).bind(&a.password_hash).bind(a.admin).bind(at).execute(p).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Events concerning `user` after the cursor `after`: (cursor, JSON body).
+    pub async fn feed(&self, user: &str, after: i64, limit: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT e.seq, e.body FROM event_users u JOIN events e ON e.seq = u.event_seq WHERE u.user_name = $1 AND u.event_seq > $2 ORDER BY u.event_seq LIMIT $3")
+                .bind(user).bind(after).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
+    /// Trades of one series after a cursor: (cursor, JSON body).
+    pub async fn trades(
+        &self,
+        issue: &str,
+        maturation: i64,
+        after: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<(i64, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT seq, body FROM events WHERE issue = $1 AND maturation = $2 AND kind = 'traded' AND seq > $3 ORDER BY seq LIMIT $4")
+                .bind(issue).bind(maturation).bind(after).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
+    /// Public events after a cursor (catch-up for the live stream).
+    pub async fn public_events(&self, after: i64, limit: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT seq, body FROM events WHERE public = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(true).bind(after).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
+    /// Number of stored events (checked against a replay by `peerex check`).
+    pub async fn event_count(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(p).await?.try_get(0)?))
+    }
+
+    /// Whether the database answers (health check).
+    pub async fn ping(&self) -> bool {
+        on_pool!(self, p => sqlx::query("SELECT 1").fetch_one(p).await.is_ok())
+    }
+}
+
+async fn open_sqlite(dir: &Path, writer: bool) -> anyhow::Result<(Store, Option<WriterLock>)> {
+    let db_path = dir.join("peerex.db");
+    let lock = if writer {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        Some(WriterLock { _file: Some(lock_file(&dir.join("peerex.lock"))?), _pg: None })
+    } else {
+        if !db_path.exists() {
+            anyhow::bail!("no peerex database in {}", dir.display());
+        }
+        None
+    };
+    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", db_path.display()))?
+        .create_if_missing(writer)
+        .read_only(!writer)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk (WAL fsynced) before it returns; acknowledged means durable.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+    let store = Store::Sqlite(pool.clone());
+    if writer {
+        sqlx::migrate!("./migrations").run(&pool).await.context("running migrations")?;
+    }
+    Ok((store, lock))
+}
+
+/// An exclusive, non-blocking `flock` that the kernel releases when the process dies.
+fn lock_file(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // SAFETY: flock only reads the descriptor, which `file` keeps open.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        anyhow::bail!("another peerex process is writing to {} (lock {} is held)", path.display(), path.display());
+    }
+    Ok(file)
+}
+
+async fn open_postgres(url: &str, writer: bool) -> anyhow::Result<(Store, Option<WriterLock>)> {
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let lock = if writer {
+        let mut conn = PgConnection::connect(url).await?;
+        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(PG_WRITER_LOCK)
+            .fetch_one(&mut conn)
+            .await?
+            .try_get(0)?;
+        if !got {
+            anyhow::bail!("another peerex process is the writer of this PostgreSQL database (advisory lock held)");
+        }
+        sqlx::migrate!("./migrations").run(&pool).await.context("running migrations")?;
+        Some(WriterLock { _file: None, _pg: Some(conn) })
+    } else {
+        None
+    };
+    Ok((Store::Postgres(pool), lock))
+}

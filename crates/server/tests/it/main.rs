@@ -1,0 +1,13 @@
+//! Integration tests of peerex-server: the real server on port 0, over HTTP, on SQLite, and on
+//! PostgreSQL when PEEREX_TEST_POSTGRES_URL is set (each test then runs on a fresh database).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod durability;
+mod errors;
+mod flow;
+mod idempotency;
+mod ops;
+mod rebuild_props;
+mod support;
+mod webhooks;
