@@ -94,3 +94,32 @@ async fn peers_register_set_sliders_and_the_operator_settles(backend: Backend) {
     assert_eq!(view, priced);
 }
 on_both!(peers_register_set_sliders_and_the_operator_settles);
+
+/// The operator's daily job: after the sandbox clock crosses midnight, the server settles the
+/// day and runs the price update by itself (polled: the tick job runs every 200 ms in tests).
+async fn the_daily_job_settles_a_day_on_the_server_clock(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let ann = s.user("ann").await;
+    let admin = s.admin().await;
+    let (st, _) = c.post("/peers", &ann, json!({})).await;
+    assert_eq!(st, 201);
+    let (st, _) = c.post("/peers/sliders", &ann, json!({"space_gb": "50", "upload_gb": "2", "download_gb": "2"})).await;
+    assert_eq!(st, 200);
+    assert_eq!(c.get("/admin/resources", &admin).await.1["days_settled"], 0);
+
+    let (st, body) = c.post("/admin/clock", &admin, json!({"advance_seconds": 86_400})).await;
+    assert_eq!(st, 200, "{body}");
+    let mut view = serde_json::Value::Null;
+    for _ in 0..300 {
+        view = c.get("/admin/resources", &admin).await.1;
+        if view["days_settled"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(view["days_settled"], 1, "{view}");
+    let names: Vec<&str> = view["balances"].as_array().unwrap().iter().map(|b| b[0].as_str().unwrap()).collect();
+    assert_eq!(names, ["ann"]);
+}
+on_both!(the_daily_job_settles_a_day_on_the_server_clock);
