@@ -142,7 +142,7 @@ fn schemas() -> Value {
             "prices_nano": {"type": "array", "items": s("integer")},
             "service_prices_nano": {"type": "array", "items": s("integer")},
             "imbalance_e": {"type": "array", "items": s("number"), "nullable": true},
-            "bank_balance": money(), "balances": {"type": "array", "items": s("array")},
+            "bank_balance": money(), "balances": {"type": "array", "items": {"type": "array", "items": {}, "description": "[peer, balance, standing]"}},
             "frozen": {"type": "array", "items": s("string")}, "days_settled": s("integer"),
             "epoch_days": s("integer"), "files": s("integer")}),
             &["prices", "balances", "frozen", "days_settled"]),
