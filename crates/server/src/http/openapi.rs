@@ -526,4 +526,25 @@ mod tests {
         }
         assert!(doc["paths"]["/api/v1/offers"]["post"]["requestBody"].is_object());
     }
+
+    /// OpenAPI 3.0 requires `items` on every array schema (validators reject the document otherwise).
+    #[test]
+    fn every_array_schema_has_items() {
+        fn walk(v: &Value, at: &str) {
+            match v {
+                Value::Object(m) => {
+                    if m.get("type") == Some(&json!("array")) {
+                        assert!(m.contains_key("items"), "array without items at {at}");
+                    }
+                    for (k, x) in m {
+                        walk(x, &format!("{at}/{k}"));
+                    }
+                }
+                Value::Array(xs) => xs.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{at}/{i}"))),
+                _ => {}
+            }
+        }
+        walk(&spec(), "");
+        assert!(spec()["paths"]["/api/v1/peers/me/preview"]["get"]["parameters"].is_array());
+    }
 }
