@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/peers/me", get(peers::me))
         .route("/peers/me/preview", get(peers::preview))
         .route("/admin/resources", get(peers::operator))
+        .route("/admin/resources/peers/{id}", get(peers::peer_debug))
         .route("/admin/resources/settle", post(peers::settle))
         .route("/admin/resources/prices", post(peers::update_prices))
         .route("/webhooks/github", post(crate::trackers::github_webhook))

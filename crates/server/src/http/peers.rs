@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{Body, IdempotencyKey, Query, User};
+use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::http::render::on_success;
 use crate::state::AppState;
 use crate::writer::{Action, Reply};
@@ -102,6 +102,14 @@ pub async fn operator(State(state): State<AppState>, user: User) -> ApiResult<Js
     user.require_admin()?;
     let engine = state.shared.engine();
     Ok(axum::Json(operator_view(&engine)))
+}
+
+/// The operator's debug view of one peer: its view plus balance, deficit limit and prices.
+pub async fn peer_debug(State(state): State<AppState>, user: User, PathId(peer): PathId) -> ApiResult<Json> {
+    user.require_admin()?;
+    let engine = state.shared.engine();
+    let view = engine.resources().peer_view(engine.ledger(), &peer, true)?;
+    serde_json::to_value(view).map(axum::Json).map_err(|e| ApiError::internal(format!("peer view: {e}")))
 }
 
 async fn submit_operator_op(state: &AppState, user: &User, key: IdempotencyKey, op: Op) -> ApiResult<Reply> {

@@ -92,6 +92,14 @@ async fn peers_register_set_sliders_and_the_operator_settles(backend: Backend) {
     let (st, view) = c.get("/admin/resources", &admin).await;
     assert_eq!(st, 200);
     assert_eq!(view, priced);
+
+    // The operator's debug view of one peer carries its balance and prices; a peer cannot see it.
+    let (st, debug) = c.get("/admin/resources/peers/ann", &admin).await;
+    assert_eq!(st, 200, "{debug}");
+    assert_eq!(debug["debug"]["balance"], view["balances"][0][1], "{debug}");
+    assert_eq!(debug["debug"]["prices"].as_array().unwrap().len(), 3);
+    assert_eq!(c.get("/admin/resources/peers/ann", &ann).await.0, 403);
+    assert_eq!(c.get("/admin/resources/peers/nobody", &admin).await.0, 404);
 }
 on_both!(peers_register_set_sliders_and_the_operator_settles);
 
