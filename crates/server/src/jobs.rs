@@ -1,5 +1,8 @@
 //! Background jobs on the real clock. The tick job applies expiries, maturations and
-//! settlements when something is due (a tick that finds nothing due is not logged).
+//! settlements when something is due (a tick that finds nothing due is not logged). The same
+//! loop runs the resource market's daily operator job: once per day of the server's clock (real,
+//! or the sandbox clock), `settle_day` then `update_prices` (skipped, unlogged, while no peer is
+//! registered).
 //!
 //! Tracker sync seam: [`sync_op`] builds the `sync_issue` operation a tracker sync job or a
 //! verified webhook submits with [`submit_sync`]; the engine settles a series on a synced issue
@@ -23,9 +26,15 @@ pub async fn tick_loop(state: AppState, period: Duration) {
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n = 0u64;
+    // The job starts counting at the day the server starts in, so a restart never settles the
+    // same day twice (a day the server was down across midnight is not settled; see docs).
+    let mut resource_day = day_of(state.shared.clock.now());
     loop {
         interval.tick().await;
         n += 1;
+        if resource_day_job(&state, &mut resource_day).await.is_err() {
+            break;
+        }
         let due = {
             let engine = state.shared.engine();
             engine.exchange().next_due().is_some_and(|t| t <= state.shared.clock.now())
@@ -39,6 +48,45 @@ pub async fn tick_loop(state: AppState, period: Duration) {
             }
         }
     }
+}
+
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// Days since the epoch (UTC) of a time on the server's clock.
+pub fn day_of(t: Timestamp) -> i64 {
+    t.millis().div_euclid(MILLIS_PER_DAY)
+}
+
+/// What the daily job does this tick, given the last day it handled, today and whether any peer
+/// is registered: the day it has now handled, and whether to settle. It catches up at most one
+/// day per tick (a sandbox clock jumping ahead settles each day, spread over ticks).
+pub fn resource_step(handled: i64, today: i64, has_peers: bool) -> (i64, bool) {
+    if today <= handled {
+        (handled, false)
+    } else if has_peers {
+        (handled + 1, true)
+    } else {
+        (today, false)
+    }
+}
+
+/// One tick of the daily resource job; `Err` only when the writer has stopped.
+async fn resource_day_job(state: &AppState, handled: &mut i64) -> Result<(), ()> {
+    let today = day_of(state.shared.clock.now());
+    let has_peers = state.shared.engine().resources().peers().next().is_some();
+    let (next, settle) = resource_step(*handled, today, has_peers);
+    *handled = next;
+    if settle {
+        for op in [Op::SettleDay {}, Op::UpdatePrices {}] {
+            let render = Box::new(|_: &_, _: &_, _: &_| Reply::new(200, serde_json::Value::Null));
+            match state.submit(Action::Engine { op, actor: None, render }, None).await {
+                Err(e) if e.status == 503 => return Err(()),
+                Err(e) => tracing::warn!(code = %e.code, message = %e.message, "daily resource job refused"),
+                Ok(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn sync_op(
@@ -57,4 +105,19 @@ pub fn sync_op(
 pub async fn submit_sync(state: &AppState, op: Op) -> Result<Reply, ApiError> {
     let render = crate::http::render::on_success(200, |_, ev| serde_json::json!({"events": ev.len()}));
     state.submit(Action::Engine { op, actor: None, render }, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_job_settles_once_per_day_and_skips_without_peers() {
+        assert_eq!(resource_step(10, 10, true), (10, false), "same day: nothing");
+        assert_eq!(resource_step(10, 11, true), (11, true), "a new day: settle");
+        assert_eq!(resource_step(10, 13, true), (11, true), "behind: one day per tick");
+        assert_eq!(resource_step(10, 13, false), (13, false), "no peers: skip to today, log nothing");
+        assert_eq!(day_of(Timestamp::from_millis(86_400_000 - 1)), 0);
+        assert_eq!(day_of(Timestamp::from_millis(86_400_000)), 1);
+    }
 }

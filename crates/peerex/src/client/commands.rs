@@ -9,7 +9,9 @@ use serde_json::{json, Map, Value};
 use super::config::{Config, Session};
 use super::http::Api;
 use super::table::{cell, pairs, render};
-use super::{Command, GlobalOpts, IssueCommand, MarketCommand, OfferCommand, SideArg};
+use super::{
+    AdminResourcesCommand, Command, GlobalOpts, IssueCommand, MarketCommand, OfferCommand, PeerCommand, SideArg,
+};
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
@@ -145,6 +147,8 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             out(r, text)
         }
         Command::Market(c) => market(api, c),
+        Command::Peer(c) => peer(api, c),
+        Command::AdminResources(c) => admin_resources(api, c),
         Command::Decide { issue, maturation, winner, fixed_pays, reason } => {
             require_token(api)?;
             check_time("maturation", &maturation)?;
@@ -181,6 +185,81 @@ fn login(server: &str, api: &Api, name: String, password: Option<String>) -> Res
         json!({"name": name, "server": server, "config": path.display().to_string()}),
         format!("logged in as {name} at {server} (token stored in {})", path.display()),
     )
+}
+
+fn peer(api: &Api, c: PeerCommand) -> Result<Output> {
+    require_token(api)?;
+    let sliders = |s: String, u: String, d: String| [("space_gb", s), ("upload_gb", u), ("download_gb", d)];
+    let r = match c {
+        PeerCommand::Register => api.post(&["peers"], &json!({}))?,
+        PeerCommand::Online { fraction, offline } => {
+            let mut body = json!({"fraction": fraction});
+            if offline {
+                body["online"] = json!(false);
+            }
+            api.post(&["peers", "online"], &body)?
+        }
+        PeerCommand::Sliders { space_gb, upload_gb, download_gb } => {
+            let body: Map<String, Value> =
+                sliders(space_gb, upload_gb, download_gb).into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+            api.post(&["peers", "sliders"], &Value::Object(body))?
+        }
+        PeerCommand::Show => api.get(&["peers", "me"], &[])?,
+        PeerCommand::Preview { space_gb, upload_gb, download_gb } => {
+            api.get(&["peers", "me", "preview"], &sliders(space_gb, upload_gb, download_gb))?
+        }
+    };
+    let text = peer_text(&r);
+    out(r, text)
+}
+
+/// The peer view for people: standing, the pie chart's numbers, then the sliders as sent.
+fn peer_text(v: &Value) -> String {
+    let pie = |k: &str| v.get("pie").and_then(|p| p.get(k)).cloned().unwrap_or(Value::Null);
+    let flat = json!({
+        "peer": v.get("peer"), "standing": v.get("standing"), "availability": v.get("availability"),
+        "capacity_gb": pie("capacity_gb"), "used_gb": pie("used_gb"), "available_gb": pie("available_gb"),
+        "sliders": v.get("sliders"),
+    });
+    pairs(
+        &flat,
+        &[
+            ("peer", "peer"),
+            ("standing", "standing"),
+            ("availability", "availability"),
+            ("capacity GB", "capacity_gb"),
+            ("used GB", "used_gb"),
+            ("available GB", "available_gb"),
+            ("sliders", "sliders"),
+        ],
+    )
+}
+
+fn admin_resources(api: &Api, c: AdminResourcesCommand) -> Result<Output> {
+    require_token(api)?;
+    let r = match c {
+        AdminResourcesCommand::Show => api.get(&["admin", "resources"], &[])?,
+        AdminResourcesCommand::Settle => api.post(&["admin", "resources", "settle"], &json!({}))?,
+        AdminResourcesCommand::Prices => api.post(&["admin", "resources", "prices"], &json!({}))?,
+    };
+    let mut text = pairs(
+        &r,
+        &[
+            ("prices (S, U, D)", "prices"),
+            ("imbalance", "imbalance_e"),
+            ("bank balance", "bank_balance"),
+            ("days settled", "days_settled"),
+            ("epoch days", "epoch_days"),
+            ("frozen", "frozen"),
+        ],
+    );
+    let rows: Vec<Value> = r
+        .get("balances")
+        .and_then(Value::as_array)
+        .map(|b| b.iter().map(|x| json!({"peer": x.get(0), "balance": x.get(1), "standing": x.get(2)})).collect())
+        .unwrap_or_default();
+    text.push_str(&render(&rows, &[("PEER", "peer"), ("BALANCE", "balance"), ("STANDING", "standing")]));
+    out(r, text)
 }
 
 fn issue(api: &Api, c: IssueCommand) -> Result<Output> {

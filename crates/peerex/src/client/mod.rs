@@ -69,6 +69,12 @@ pub enum Command {
     /// Prediction markets: create, trade, report.
     #[command(subcommand)]
     Market(MarketCommand),
+    /// Your backup peer in the resource market (named by your user name).
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// The resource market's operator view and daily steps (admin).
+    #[command(subcommand)]
+    AdminResources(AdminResourcesCommand),
     /// Decide a matured series by hand (admin).
     Decide {
         issue: String,
@@ -81,6 +87,35 @@ pub enum Command {
         #[arg(long, default_value = "")]
         reason: String,
     },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum PeerCommand {
+    /// Register your peer.
+    Register,
+    /// Report a day's measured online fraction (0..1).
+    Online {
+        fraction: String,
+        /// The peer is offline now (default: online when the fraction is above 0).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Set the sliders: raw space (GB), upload and download (GB per day).
+    Sliders { space_gb: String, upload_gb: String, download_gb: String },
+    /// Your capacity, pie chart and sliders.
+    Show,
+    /// The pie chart for trial slider positions (nothing is set).
+    Preview { space_gb: String, upload_gb: String, download_gb: String },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum AdminResourcesCommand {
+    /// Prices, imbalance, balances and frozen accounts.
+    Show,
+    /// Settle one day by hand (the server's daily job does this on its own).
+    Settle,
+    /// One step of the price update by hand.
+    Prices,
 }
 
 #[derive(Subcommand, Clone, Debug)]

@@ -427,3 +427,48 @@ fn posts_carry_an_idempotency_key_and_a_gateway_error_is_retried_with_the_same_k
     assert_eq!(peerex(&api, dir.path(), &["issue", "open", "x#1"]).code, 1);
     assert_eq!(api.requests().len(), before + 1);
 }
+
+#[test]
+fn peer_and_admin_resources_commands_call_the_resource_endpoints() {
+    let api = FakeApi::start();
+    let dir = logged_in(&api);
+    let view = json!({"peer": "adam", "availability": 0.9, "test_target": false, "standing": "good",
+        "pie": {"capacity_gb": 40.5, "used_gb": 0.0, "available_gb": 40.5}, "sliders": {}});
+    for (method, path) in [
+        ("POST", "/api/v1/peers"),
+        ("POST", "/api/v1/peers/online"),
+        ("POST", "/api/v1/peers/sliders"),
+        ("GET", "/api/v1/peers/me"),
+        ("GET", "/api/v1/peers/me/preview"),
+    ] {
+        api.answer(method, path, 200, view.clone());
+    }
+    let shown = ok(&api, dir.path(), &["peer", "register"]);
+    assert!(shown.contains("capacity GB   40.5\n"), "{shown}");
+    assert!(shown.starts_with("peer          adam\n"), "{shown}");
+    assert_eq!(api.last().target, "/api/v1/peers");
+
+    ok(&api, dir.path(), &["peer", "online", "0.9", "--offline"]);
+    assert_eq!(api.last().body, json!({"fraction": "0.9", "online": false}));
+    ok(&api, dir.path(), &["peer", "sliders", "100", "5", "2.5"]);
+    assert_eq!(api.last().body, json!({"space_gb": "100", "upload_gb": "5", "download_gb": "2.5"}));
+    assert_eq!(api.last().target, "/api/v1/peers/sliders");
+    ok(&api, dir.path(), &["peer", "show"]);
+    assert_eq!(api.last().target, "/api/v1/peers/me");
+    ok(&api, dir.path(), &["peer", "preview", "200", "5", "5"]);
+    assert_eq!(api.last().target, "/api/v1/peers/me/preview?space_gb=200&upload_gb=5&download_gb=5");
+
+    let operator = json!({"prices": [1.0, 0.5, 0.25], "imbalance_e": null, "bank_balance": "-3",
+        "balances": [["adam", "3", "good"]], "frozen": [], "days_settled": 1, "epoch_days": 1});
+    api.answer("POST", "/api/v1/admin/resources/settle", 200, operator.clone());
+    api.answer("POST", "/api/v1/admin/resources/prices", 200, operator.clone());
+    api.answer("GET", "/api/v1/admin/resources", 200, operator);
+    let text = ok(&api, dir.path(), &["admin-resources", "settle"]);
+    assert!(text.contains("days settled      1\n"), "{text}");
+    assert!(text.ends_with("PEER  BALANCE  STANDING\nadam  3        good\n"), "{text}");
+    assert_eq!(api.last().target, "/api/v1/admin/resources/settle");
+    ok(&api, dir.path(), &["admin-resources", "prices"]);
+    assert_eq!(api.last().target, "/api/v1/admin/resources/prices");
+    let j: Value = serde_json::from_str(&ok(&api, dir.path(), &["--json", "admin-resources", "show"])).unwrap();
+    assert_eq!(j["days_settled"], 1);
+}

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod markets;
 pub mod openapi;
 pub mod ops;
+pub mod peers;
 pub mod render;
 
 use std::net::SocketAddr;
@@ -55,6 +56,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/decide", post(admin::decide))
         .route("/admin/clock", post(admin::set_clock))
         .route("/admin/sync", post(admin::sync_issue))
+        .route("/peers", post(peers::register))
+        .route("/peers/online", post(peers::report_online))
+        .route("/peers/sliders", post(peers::set_sliders).put(peers::set_sliders))
+        .route("/peers/me", get(peers::me))
+        .route("/peers/me/preview", get(peers::preview))
+        .route("/admin/resources", get(peers::operator))
+        .route("/admin/resources/peers/{id}", get(peers::peer_debug))
+        .route("/admin/resources/settle", post(peers::settle))
+        .route("/admin/resources/prices", post(peers::update_prices))
         .route("/webhooks/github", post(crate::trackers::github_webhook))
         .route("/openapi.json", get(openapi::document));
     Router::new()

@@ -133,6 +133,19 @@ fn schemas() -> Value {
         "Book": obj(json!({"bids": {"type": "array", "items": s("object")}, "asks": {"type": "array", "items": s("object")}}),
             &["bids", "asks"]),
         "Balance": obj(json!({"user": s("string"), "available": money(), "held": money()}), &[]),
+        "Pie": obj(json!({"capacity_gb": s("number"), "used_gb": s("number"), "available_gb": s("number")}),
+            &["capacity_gb", "used_gb", "available_gb"]),
+        "PeerView": obj(json!({"peer": s("string"), "availability": s("number"), "test_target": s("boolean"),
+            "standing": s("string"), "pie": r("Pie"), "sliders": s("object")}),
+            &["peer", "availability", "standing", "pie", "sliders"]),
+        "OperatorView": obj(json!({"prices": {"type": "array", "items": s("number")},
+            "prices_nano": {"type": "array", "items": s("integer")},
+            "service_prices_nano": {"type": "array", "items": s("integer")},
+            "imbalance_e": {"type": "array", "items": s("number"), "nullable": true},
+            "bank_balance": money(), "balances": {"type": "array", "items": {"type": "array", "items": {}, "description": "[peer, balance, standing]"}},
+            "frozen": {"type": "array", "items": s("string")}, "days_settled": s("integer"),
+            "epoch_days": s("integer"), "files": s("integer")}),
+            &["prices", "balances", "frozen", "days_settled"]),
         "Any": s("object"),
     })
 }
@@ -387,6 +400,72 @@ pub fn spec() -> Value {
             ))
             .errors(&["400", "403", "404", "409", "422", "429"]),
     );
+    let gb = || json!({"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,6})?$", "example": "100"});
+    let sliders = obj(
+        json!({"space_gb": gb(), "upload_gb": gb(), "download_gb": gb()}),
+        &["space_gb", "upload_gb", "download_gb"],
+    );
+    add(
+        "/api/v1/peers",
+        "post",
+        Op::new("Register the caller's backup peer (named by the user name)", "201", r("PeerView"))
+            .auth()
+            .params(vec![idem()])
+            .errors(&["400", "409", "429"]),
+    );
+    add("/api/v1/peers/online", "post",
+        Op::new("Report a day's online fraction of the caller's peer", "200", r("PeerView")).auth()
+            .body(obj(json!({"fraction": {"type": "string", "pattern": "^(0(\\.[0-9]{1,6})?|1(\\.0{1,6})?)$", "example": "0.9"},
+                "online": s("boolean")}), &["fraction"]))
+            .errors(&["400", "404", "422", "429"]));
+    for method in ["post", "put"] {
+        add(
+            "/api/v1/peers/sliders",
+            method,
+            Op::new("Set the caller's sliders: space (GB), upload and download (GB/day)", "200", r("PeerView"))
+                .auth()
+                .body(sliders.clone())
+                .errors(&["400", "404", "422", "429"]),
+        );
+    }
+    add(
+        "/api/v1/peers/me",
+        "get",
+        Op::new("The caller's capacity, pie chart and sliders (no prices or balances)", "200", r("PeerView"))
+            .auth()
+            .errors(&["404", "429"]),
+    );
+    add(
+        "/api/v1/peers/me/preview",
+        "get",
+        Op::new("The pie chart for trial slider positions (nothing is set)", "200", r("PeerView"))
+            .auth()
+            .params(vec![q("space_gb", gb(), true), q("upload_gb", gb(), true), q("download_gb", gb(), true)])
+            .errors(&["400", "404", "422", "429"]),
+    );
+    add(
+        "/api/v1/admin/resources",
+        "get",
+        Op::new("Resource market prices, imbalance, balances, frozen accounts (admin)", "200", r("OperatorView"))
+            .auth()
+            .errors(&["403", "429"]),
+    );
+    add(
+        "/api/v1/admin/resources/settle",
+        "post",
+        Op::new("Settle one day of the resource market (admin)", "200", r("OperatorView"))
+            .auth()
+            .params(vec![idem()])
+            .errors(&["403", "409", "422", "429"]),
+    );
+    add(
+        "/api/v1/admin/resources/prices",
+        "post",
+        Op::new("One step of the resource price update (admin)", "200", r("OperatorView"))
+            .auth()
+            .params(vec![idem()])
+            .errors(&["403", "409", "422", "429"]),
+    );
     add(
         "/api/v1/webhooks/github",
         "post",
@@ -446,5 +525,26 @@ mod tests {
             }
         }
         assert!(doc["paths"]["/api/v1/offers"]["post"]["requestBody"].is_object());
+    }
+
+    /// OpenAPI 3.0 requires `items` on every array schema (validators reject the document otherwise).
+    #[test]
+    fn every_array_schema_has_items() {
+        fn walk(v: &Value, at: &str) {
+            match v {
+                Value::Object(m) => {
+                    if m.get("type") == Some(&json!("array")) {
+                        assert!(m.contains_key("items"), "array without items at {at}");
+                    }
+                    for (k, x) in m {
+                        walk(x, &format!("{at}/{k}"));
+                    }
+                }
+                Value::Array(xs) => xs.iter().enumerate().for_each(|(i, x)| walk(x, &format!("{at}/{i}"))),
+                _ => {}
+            }
+        }
+        walk(&spec(), "");
+        assert!(spec()["paths"]["/api/v1/peers/me/preview"]["get"]["parameters"].is_array());
     }
 }

@@ -8,6 +8,7 @@ mod errors;
 mod flow;
 mod idempotency;
 mod ops;
+mod peers;
 mod rebuild_props;
 mod support;
 mod webhooks;

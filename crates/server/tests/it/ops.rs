@@ -25,6 +25,11 @@ async fn openapi_health_metrics_and_stream() {
         ("/api/v1/offers/{id}", "delete"),
         ("/api/v1/positions", "get"),
         ("/api/v1/series", "get"),
+        ("/api/v1/peers", "post"),
+        ("/api/v1/peers/sliders", "put"),
+        ("/api/v1/peers/me", "get"),
+        ("/api/v1/admin/resources", "get"),
+        ("/api/v1/admin/resources/settle", "post"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} undocumented");
     }
