@@ -88,7 +88,7 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
         Command::Issue(c) => issue(api, c),
         Command::Book { issue, maturation } => {
             check_time("maturation", &maturation)?;
-            let r = api.get(&["series", "book"], &[("issue", issue.clone()), ("maturation", maturation.clone())])?;
+            let r = api.get(&["book"], &[("issue", issue.clone()), ("maturation", maturation.clone())])?;
             let text = format!("{issue} maturing {maturation}\n{}", book_table(&r));
             out(r, text)
         }

@@ -198,17 +198,12 @@ fn queries_send_encoded_parameters_and_print_tables() {
     );
     assert_eq!(api.last().target, "/api/v1/issues");
 
-    api.answer(
-        "GET",
-        "/api/v1/series/book",
-        200,
-        json!({"bids": [{"price": "0.60", "volume": 5, "offers": 1}], "asks": []}),
-    );
+    api.answer("GET", "/api/v1/book", 200, json!({"bids": [{"price": "0.60", "volume": 5, "offers": 1}], "asks": []}));
     assert_eq!(
         ok(&api, dir.path(), &["book", "demo/app#1", "2026-12-15T00:00:00Z"]),
         "demo/app#1 maturing 2026-12-15T00:00:00Z\nSIDE  PRICE  VOLUME  OFFERS\nbid   0.60   5       1\n"
     );
-    assert_eq!(api.last().target, "/api/v1/series/book?issue=demo%2Fapp%231&maturation=2026-12-15T00%3A00%3A00Z");
+    assert_eq!(api.last().target, "/api/v1/book?issue=demo%2Fapp%231&maturation=2026-12-15T00%3A00%3A00Z");
 
     api.answer(
         "GET",
