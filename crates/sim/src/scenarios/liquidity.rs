@@ -245,6 +245,7 @@ impl Market {
     }
 
     /// Trader `t` with belief `q` acts on issue `i` at step `k` of `day`.
+    #[allow(clippy::too_many_arguments)]
     fn act(
         &mut self,
         p: &Params,
