@@ -44,6 +44,21 @@ pub fn text(field: &str, s: &str, max: usize) -> EngineResult<()> {
     Ok(())
 }
 
+/// `s` made acceptable as free text: control characters (but newline and tab) become spaces, and
+/// the text is cut to at most `max` bytes at a character boundary. For adapters that relay text
+/// written elsewhere (a tracker's issue titles) rather than refuse it.
+pub fn clean_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    for c in s.chars() {
+        let c = if c.is_control() && !matches!(c, '\n' | '\t') { ' ' } else { c };
+        if out.len() + c.len_utf8() > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// An instant the log can store and replay.
 pub fn time(field: &str, t: Timestamp) -> EngineResult<()> {
     t.checked(field).map(|_| ())
@@ -150,6 +165,9 @@ mod tests {
         }
         assert!(text("title", "two\nlines\tand a tab", MAX_TEXT_LEN).is_ok());
         assert!(text("title", "nul\u{0}", MAX_TEXT_LEN).is_err());
+        assert_eq!(clean_text("a\u{0}b\r\nc", MAX_TEXT_LEN), "a b \nc");
+        assert_eq!(clean_text("ééé", 5), "éé");
+        assert!(text("t", &clean_text(&"\u{1}é".repeat(3000), MAX_TEXT_LEN), MAX_TEXT_LEN).is_ok());
         let c = Command::from_json(r#"{"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"a\u0000b"}"#).unwrap();
         assert_eq!(c.op.validate().unwrap_err().code(), "invalid_argument");
     }

@@ -11,7 +11,11 @@ use crate::state::AppState;
 
 pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     if !state.shared.is_healthy() {
-        return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
+        return Err(ApiError::new(
+            503,
+            "unhealthy",
+            "the writer stopped (a failed commit or a panic); the process must restart",
+        ));
     }
     if !state.store.ping().await {
         return Err(ApiError::new(503, "unhealthy", "the database does not answer"));
