@@ -18,9 +18,9 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod trackers;
+pub mod views;
 pub mod writer;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
@@ -37,7 +37,7 @@ use crate::metrics::Metrics;
 use crate::settings::{Database, Settings};
 use crate::state::{AppState, Shared};
 use crate::store::{AccountRow, Store, WriterLock};
-use crate::writer::{Reply, Writer};
+use crate::writer::{IdempotencyRecords, Writer};
 
 pub use settings::SettingsLayer;
 
@@ -109,14 +109,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         healthy: AtomicBool::new(true),
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    let idempotency: HashMap<(String, String), Reply> = loaded
-        .idempotency
-        .iter()
-        .map(|(scope, key, status, body)| {
-            let body = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-            ((scope.clone(), key.clone()), Reply::new(*status as u16, body))
-        })
-        .collect();
+    let idempotency = IdempotencyRecords::new(Duration::from_secs(settings.idempotency_ttl_secs), &loaded.idempotency);
     let writer = Writer {
         engine: rebuilt.engine,
         shared: shared.clone(),
@@ -128,7 +121,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         batch_max: settings.batch_max,
     };
     let (tx, rx) = mpsc::channel(settings.queue);
-    let writer = tokio::spawn(supervise(writer, rx));
+    let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
     let state = AppState {
         shared,
         store,
@@ -166,9 +159,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 /// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and
 /// [`serve`] exits with an error for a supervisor to restart it) instead of leaving a process
 /// that answers every write with 503 forever.
-async fn supervise(writer: Writer, rx: mpsc::Receiver<writer::Request>) {
-    let shared = writer.shared.clone();
-    if let Err(e) = tokio::spawn(writer.run(rx)).await {
+async fn supervise(shared: Arc<Shared>, writer: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Err(e) = tokio::spawn(writer).await {
         tracing::error!("the writer stopped: {e}; the process must restart");
         shared.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
     }
@@ -178,17 +170,10 @@ async fn supervise(writer: Writer, rx: mpsc::Receiver<writer::Request>) {
 /// in every replay.
 async fn set_limits(state: &AppState, max: u32) -> anyhow::Result<()> {
     let op = peerex_engine::Op::SetLimits { max_open_offers_per_user: max };
-    let render: writer::Render = Box::new(|_, r, _| match r {
-        Ok(()) => Reply::new(200, serde_json::json!({})),
-        Err(e) => Reply::error(e.status(), e.code(), e.message()),
-    });
-    let reply = state
-        .submit(writer::Action::Engine { op, actor: None, render }, None)
+    state
+        .submit(writer::Action::engine(op, None, views::After::Nothing), None)
         .await
-        .map_err(|e| anyhow::anyhow!("setting the open-offer limit: {}", e.message))?;
-    if reply.status != 200 {
-        anyhow::bail!("setting the open-offer limit to {max}: {}", reply.body);
-    }
+        .map_err(|e| anyhow::anyhow!("setting the open-offer limit to {max}: {e}"))?;
     Ok(())
 }
 
@@ -280,4 +265,29 @@ pub async fn create_user(
         anyhow::bail!("the name {name:?} is taken");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside the writer marks the server unhealthy: `/healthz` answers 503 and
+    /// [`serve`] exits with an error, for a supervisor to restart the process (before, the
+    /// server stayed "healthy" and answered every write with 503 forever).
+    #[tokio::test]
+    async fn a_writer_panic_makes_the_server_unhealthy() {
+        let shared = Arc::new(Shared {
+            engine: RwLock::new(peerex_engine::Engine::new()),
+            accounts: RwLock::new(Accounts::default()),
+            clock: Clock::with_offset(0),
+            metrics: Metrics::default(),
+            public_events: broadcast::channel(1).0,
+            healthy: AtomicBool::new(true),
+            shutdown: tokio::sync::watch::channel(false).0,
+        });
+        supervise(shared.clone(), async {}).await;
+        assert!(shared.is_healthy(), "a writer that ends normally (shutdown) is not a failure");
+        supervise(shared.clone(), async { panic!("a bug inside the writer") }).await;
+        assert!(!shared.is_healthy());
+    }
 }

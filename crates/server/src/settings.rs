@@ -65,6 +65,8 @@ pub struct SettingsLayer {
     pub request_timeout_ms: Option<u64>,
     /// Most open connections from one IP address; more are closed on accept.
     pub max_conns_per_ip: Option<usize>,
+    /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
+    pub idempotency_ttl_secs: Option<u64>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
     pub github_repos: Option<Vec<String>>,
     pub github_token: Option<String>,
@@ -104,6 +106,7 @@ impl SettingsLayer {
             header_timeout_ms: parse(get, "PEEREX_HEADER_TIMEOUT_MS")?,
             request_timeout_ms: parse(get, "PEEREX_REQUEST_TIMEOUT_MS")?,
             max_conns_per_ip: parse(get, "PEEREX_MAX_CONNS_PER_IP")?,
+            idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
             github_repos: parse::<String>(get, "PEEREX_GITHUB_REPOS")?
                 .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
@@ -136,6 +139,7 @@ impl SettingsLayer {
             header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
             request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
             max_conns_per_ip: self.max_conns_per_ip.or(lower.max_conns_per_ip),
+            idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
             github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
@@ -161,6 +165,8 @@ pub struct Settings {
     pub argon2_kib: u32,
     /// Header-read and request timeouts, per-address connection cap.
     pub conn: crate::conn::ConnLimits,
+    /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
+    pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
     pub github: Option<crate::trackers::GitHubSettings>,
 }
@@ -208,6 +214,7 @@ impl Settings {
                     max_per_address: l.max_conns_per_ip.unwrap_or(d.max_per_address).max(1),
                 }
             },
+            idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
         };
         Ok(s)
@@ -230,6 +237,7 @@ impl Settings {
             argon2_kib: 64,
             // Test clients open many parallel connections from 127.0.0.1.
             conn: crate::conn::ConnLimits { max_per_address: 4_096, ..crate::conn::ConnLimits::default() },
+            idempotency_ttl_secs: 86_400,
             github: None,
         }
     }

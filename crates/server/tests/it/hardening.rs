@@ -173,29 +173,6 @@ async fn client_ids_never_take_server_ids(backend: Backend) {
 }
 on_both!(client_ids_never_take_server_ids);
 
-/// A panic inside the writer marks the server unhealthy (so `peerex serve` exits and a
-/// supervisor restarts it) instead of answering 503 to every write under a green /healthz.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_writer_panic_makes_the_server_unhealthy() {
-    let mut s = Server::start(Backend::Sqlite).await;
-    let health = format!("{}/healthz", s.client.base);
-    assert_eq!(s.client.http.get(&health).send().await.unwrap().status(), 200);
-    let state = s.running.as_ref().unwrap().state.clone();
-    let render: peerex_server::writer::Render = Box::new(|_, _, _| panic!("a bug inside the writer"));
-    let op = peerex_engine::Op::Tick {};
-    let answer = state.submit(peerex_server::writer::Action::Engine { op, actor: None, render }, None).await;
-    assert!(answer.is_err(), "a panicking writer cannot answer");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while s.running.as_ref().unwrap().healthy() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(!s.running.as_ref().unwrap().healthy(), "still healthy after the writer panicked");
-    let resp = s.client.http.get(&health).send().await.unwrap();
-    assert_eq!(resp.status(), 503);
-    drop(state);
-    s.stop().await;
-}
-
 /// Raises this process's soft limit on open files (the test holds 1,000 sockets, the server
 /// side as many as it accepts).
 fn raise_fd_limit(want: libc::rlim_t) {
