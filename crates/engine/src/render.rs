@@ -168,7 +168,7 @@ impl Engine {
                             d.insert(key.into(), Value::Array(names));
                         }
                     }
-                    for key in ["lost", "replacement"] {
+                    for key in ["lost", "replacement", "holder"] {
                         if let Some(id) = d.get(key).and_then(Value::as_u64) {
                             d.insert(key.into(), json!(self.resources.peer_name(crate::ids::PeerId(id as u32))));
                         }

@@ -128,9 +128,10 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             out(r, text)
         }
         Command::Offer(c) => offer(api, c),
-        Command::Offers => {
+        Command::Offers { status } => {
             require_token(api)?;
-            let r = api.get(&["offers"], &[])?;
+            let q: Vec<(&str, String)> = status.into_iter().map(|s| ("status", s)).collect();
+            let r = api.get(&["offers"], &q)?;
             let cols = [
                 ("ID", "id"),
                 ("KIND", "kind"),

@@ -99,7 +99,11 @@ pub enum Command {
     #[command(subcommand)]
     Offer(OfferCommand),
     /// Your offers.
-    Offers,
+    Offers {
+        /// Only offers in this status: open, filled, cancelled, expired or suspended.
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// Your positions and P&L.
     Positions,
     /// The series of an issue.

@@ -14,11 +14,42 @@ use serde_json::{json, Value};
 use crate::http::error::{written, ApiError, ApiResult, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::state::AppState;
-use crate::views::{self, After, MarketsView, QuoteView};
+use crate::views::{self, After, MarketView, MarketsView, QuoteView, ShareView};
 use crate::writer::Action;
 
-pub async fn list(State(state): State<AppState>) -> Json<MarketsView> {
-    Json(views::markets::markets(&state.shared.engine()))
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Every market as a list: `?status=open|reporting|resolved|void`, `offset`, `limit` (at most 1000).
+pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<MarketsView>> {
+    if let Some(s) = q.status.as_deref() {
+        if !["open", "reporting", "resolved", "void"].contains(&s) {
+            return Err(ApiError::bad_request("invalid_argument", "status is open, reporting, resolved or void"));
+        }
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    Ok(Json(views::markets::markets(&state.shared.engine(), q.status.as_deref(), q.offset.unwrap_or(0), limit)))
+}
+
+/// One market.
+pub async fn get_one(State(state): State<AppState>, PathId(market): PathId) -> ApiResult<Json<MarketView>> {
+    let engine = state.shared.engine();
+    if engine.markets().market_id(&market).is_none() {
+        return Err(ApiError::new(404, "unknown_market", format!("no market {market:?}")));
+    }
+    Ok(Json(views::markets::market(&engine, &market)))
+}
+
+/// The caller's prediction-market shares.
+pub async fn shares(State(state): State<AppState>, user: User) -> Json<Vec<ShareView>> {
+    Json(views::markets::shares(&state.shared.engine(), &user.name))
 }
 
 /// Completes a JSON object body with server-known fields and parses it as the command `T`.
@@ -43,10 +74,11 @@ pub async fn create(
     Body(b): Body<Value>,
 ) -> ApiResult<Written> {
     let cmd: CreateMarket = complete(b, &[("user", json!(user.name))], &[])?;
-    if cmd.id.is_empty() || cmd.id.len() > 200 || cmd.statement.chars().count() > 1000 {
-        return Err(ApiError::bad_request("invalid_argument", "id has 1 to 200 characters, statement at most 1000"));
+    if cmd.id.len() > 200 || cmd.statement.chars().count() > 1000 {
+        return Err(ApiError::bad_request("invalid_argument", "id has at most 200 characters, statement at most 1000"));
     }
-    let view = After::Market(cmd.id.clone());
+    // No id: the engine names the market (m1, m2, ...), as it names offers.
+    let view = After::CreatedMarket;
     let op = Op::CreateMarket(Box::new(cmd));
     let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
     written(StatusCode::CREATED, r)
@@ -98,13 +130,15 @@ pub struct QuoteQuery {
     pub outcome: Option<u32>,
 }
 
-/// What a trade would cost now (the same computation as the trade), for the caller.
+/// What a trade would cost now (the same computation as the trade). No login needed; with one,
+/// the quote accounts for the caller's shares (a sale of held shares pays no fee).
 pub async fn quote(
     State(state): State<AppState>,
-    user: User,
+    user: Option<User>,
     PathId(market): PathId,
     Query(q): Query<QuoteQuery>,
 ) -> ApiResult<Json<QuoteView>> {
     let outcome = q.outcome.unwrap_or(1) as usize;
-    Ok(Json(views::markets::quote(&state.shared.engine(), &market, &user.name, outcome, q.shares)?))
+    let name = user.as_ref().map(|u| u.name.as_str());
+    Ok(Json(views::markets::quote(&state.shared.engine(), &market, name, outcome, q.shares)?))
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod backups;
 pub mod error;
 pub mod exchange;
 pub mod extract;
@@ -46,6 +47,13 @@ pub fn router(state: AppState) -> Router {
         .route("/stream", get(feeds::stream))
         .route("/clock", get(feeds::clock))
         .route("/markets", get(markets::list).post(markets::create))
+        .route("/markets/{id}", get(markets::get_one))
+        .route("/shares", get(markets::shares))
+        .route("/backups", get(backups::list).post(backups::put))
+        .route("/backups/{id}", axum::routing::delete(backups::delete))
+        .route("/backups/{id}/restore", post(backups::restore))
+        .route("/peers/me/fragments", get(backups::held))
+        .route("/peers/fragments", post(backups::report))
         .route("/markets/{id}/trades", post(markets::trade))
         .route("/markets/{id}/reports", post(markets::report))
         .route("/markets/{id}/resolve", post(markets::resolve))
