@@ -533,7 +533,8 @@ fn placed_text(r: &Value, kind: &str, unfixed: bool, price: &str, volume: u64) -
     for t in r.get("trades").and_then(Value::as_array).into_iter().flatten() {
         let v = t.get("volume").and_then(Value::as_u64).unwrap_or(0);
         // A trade's own side price if the server gives it, else from the fixed-side price.
-        let side = t.get("side_price").and_then(Value::as_str).and_then(|p| peerex_engine::Price::parse(p).ok());
+        let key = if unfixed { "unfixed_price" } else { "fixed_price" };
+        let side = t.get(key).and_then(Value::as_str).and_then(|p| peerex_engine::Price::parse(p).ok());
         let fixed = t.get("price").and_then(Value::as_str).and_then(|p| peerex_engine::Price::parse(p).ok());
         let p = side.or_else(|| fixed.map(|f| if unfixed { f.complement() } else { f }));
         match p.and_then(|p| p.cost(v).map(|c| (p, c))) {

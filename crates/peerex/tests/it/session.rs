@@ -161,6 +161,12 @@ fn the_cli_guide_runs_as_written_against_the_real_server() {
     // Settlement by the sandbox clock: the series is settled for the fixed side.
     let settled = outputs.iter().rev().find(|(l, _)| l == "peerex series demo/app#1").unwrap().1.clone();
     assert!(settled.contains("settled") && settled.contains("fixed"), "{settled}");
+    // No live price on a settled series.
+    let closed = out_of("peerex issues --state closed");
+    assert!(closed.contains("settled: fixed") && !closed.contains("0.7 "), "{closed}");
+    let j: Value = serde_json::from_str(&s.run("peerex issues --state closed --json")).unwrap();
+    assert!(j[0]["series"][0]["fixed_price"].is_null(), "{j}");
+    assert_eq!(j[0]["series"][0]["open_interest"], 100);
     // The market: created without an id, quoted without login, traded with cost/fee/price, resolved.
     assert!(field(&out_of("peerex --as adam market create"), "created market m1"));
     assert!(field(&out_of("peerex market quote m1 10"), "fee"), "{}", out_of("peerex market quote m1 10"));

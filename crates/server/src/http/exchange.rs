@@ -26,8 +26,36 @@ fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn list_issues(State(state): State<AppState>) -> Json<Vec<IssueView>> {
-    Json(views::exchange::issues(&state.shared.engine()))
+#[derive(Deserialize)]
+pub struct IssueListQuery {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub sort: Option<views::exchange::IssueSort>,
+    #[serde(default)]
+    pub offset: Option<usize>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Issues with their series: `?state=open|closed`, `sort=issue|volume|open_interest`,
+/// `offset`, `limit` (default 100, at most 1000).
+pub async fn list_issues(
+    State(state): State<AppState>,
+    Query(q): Query<IssueListQuery>,
+) -> ApiResult<Json<Vec<IssueView>>> {
+    if q.state.as_deref().is_some_and(|s| s != "open" && s != "closed") {
+        return Err(ApiError::bad_request("invalid_argument", "state is open or closed"));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let sort = q.sort.unwrap_or_default();
+    Ok(Json(views::exchange::issues_query(
+        &state.shared.engine(),
+        q.state.as_deref(),
+        sort,
+        q.offset.unwrap_or(0),
+        limit,
+    )))
 }
 
 #[derive(Deserialize)]
