@@ -474,3 +474,34 @@ fn peer_and_admin_resources_commands_call_the_resource_endpoints() {
     let j: Value = serde_json::from_str(&ok(&api, dir.path(), &["--json", "admin-resources", "show"])).unwrap();
     assert_eq!(j["days_settled"], 1);
 }
+
+/// Help screens: client options only where they act, no `[env: ...=]` noise, completions and
+/// a man page generated from the same definitions; bad values are one line with their code.
+#[test]
+fn help_completions_man_page_and_one_line_value_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| peerex_with("http://127.0.0.1:9", dir.path(), args, &[], "");
+    let serve = run(&["serve", "--help"]);
+    assert!(!serve.stdout.contains("--server") && !serve.stdout.contains("--json"), "{}", serve.stdout);
+    let me = run(&["me", "--help"]);
+    assert!(me.stdout.contains("--server") && me.stdout.contains("--as"), "{}", me.stdout);
+    assert!(!me.stdout.contains("[env:"), "{}", me.stdout);
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("peerex") && bash.stdout.contains("offer"));
+    let man = run(&["man"]);
+    assert!(man.stdout.starts_with(".ie") && man.stdout.contains("peerex"), "{}", man.stdout);
+    for (args, code) in [
+        (vec!["offer", "place", "bf", "d/a#1", "2030-01-01T00:00:00Z", "1.5", "10"], "(invalid_price)"),
+        (vec!["offer", "place", "bf", "d/a#1", "2030-01-01T00:00:00Z", "0.5", "-5"], "(invalid_volume)"),
+        (vec!["deposit", "eve", "-3"], "(invalid_amount)"),
+        (vec!["market", "trade", "m1", "0"], "(invalid_amount)"),
+        (vec!["peer", "online", "1.5"], "(invalid_argument)"),
+        (vec!["backup", "put", "f", "5PB"], "(invalid_argument)"),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.trim_end().ends_with(code), "{args:?}: {}", r.stderr);
+    }
+}

@@ -166,7 +166,7 @@ fn the_cli_guide_runs_as_written_against_the_real_server() {
     assert!(closed.contains("settled: fixed") && !closed.contains("0.7 "), "{closed}");
     let j: Value = serde_json::from_str(&s.run("peerex issues --state closed --json")).unwrap();
     assert!(j[0]["series"][0]["fixed_price"].is_null(), "{j}");
-    assert_eq!(j[0]["series"][0]["open_interest"], 100);
+    assert_eq!(j[0]["series"][0]["open_interest"], 0, "paid out at settlement");
     // The market: created without an id, quoted without login, traded with cost/fee/price, resolved.
     assert!(field(&out_of("peerex --as adam market create"), "created market m1"));
     assert!(field(&out_of("peerex market quote m1 10"), "fee"), "{}", out_of("peerex market quote m1 10"));
