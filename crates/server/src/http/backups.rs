@@ -8,11 +8,12 @@ use axum::http::StatusCode;
 use axum::Json;
 use peerex_engine::{Amount, Op};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use crate::http::error::{written, ApiError, ApiResult, Written};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, User};
 use crate::state::AppState;
-use crate::views::{self, After, BackupView};
+use crate::views::{self, After, BackupView, FragmentReportView, RestoreView};
 use crate::writer::Action;
 
 /// Longest file name.
@@ -20,17 +21,20 @@ const MAX_FILE: usize = 200;
 /// Most files in one fragment report.
 const MAX_REPORTED: usize = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewBackup {
     pub file: String,
     /// The file's size in bytes.
     pub bytes: u64,
     /// The wanted file availability, e.g. "0.99999" (default).
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "0.99999")]
     pub target: Option<Amount>,
 }
 
 /// Backs up a file: 201 with its (k, n) and holders.
+#[utoipa::path(post, path = "/backups", tag = "resources", security(("bearer" = [])), request_body = NewBackup,
+    responses((status = 201, description = "the file's coding and holders", body = BackupView), Refused))]
 pub async fn put(
     State(state): State<AppState>,
     user: User,
@@ -47,6 +51,8 @@ pub async fn put(
 }
 
 /// The caller's backups.
+#[utoipa::path(get, path = "/backups", tag = "resources", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's backups", body = Vec<BackupView>), Refused))]
 pub async fn list(State(state): State<AppState>, user: User) -> Json<Vec<BackupView>> {
     Json(views::resources::backups(&state.shared.engine(), &user.name))
 }
@@ -62,6 +68,8 @@ fn own(state: &AppState, user: &User, file: &str) -> ApiResult<()> {
 }
 
 /// Restores a file: k online holders serve it (metered; allowed also when frozen).
+#[utoipa::path(post, path = "/backups/{id}/restore", tag = "resources", security(("bearer" = [])), params(("id" = String, Path, description = "the file")),
+    responses((status = 200, description = "the holders that serve the restore", body = RestoreView), Refused))]
 pub async fn restore(
     State(state): State<AppState>,
     user: User,
@@ -74,6 +82,8 @@ pub async fn restore(
 }
 
 /// Deletes a backup; its holders free the space.
+#[utoipa::path(delete, path = "/backups/{id}", tag = "resources", security(("bearer" = [])), params(("id" = String, Path, description = "the file")),
+    responses((status = 200, description = "deleted"), Refused))]
 pub async fn delete(
     State(state): State<AppState>,
     user: User,
@@ -86,17 +96,21 @@ pub async fn delete(
 }
 
 /// The fragments the caller's peer holds (and must serve).
+#[utoipa::path(get, path = "/peers/me/fragments", tag = "resources", security(("bearer" = [])),
+    responses((status = 200, description = "the files whose fragment the caller's peer holds", body = Vec<BackupView>), Refused))]
 pub async fn held(State(state): State<AppState>, user: User) -> Json<Vec<BackupView>> {
     Json(views::resources::held_fragments(&state.shared.engine(), &user.name))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Report {
     /// The files whose fragment the peer holds.
     pub files: Vec<String>,
 }
 
 /// The caller's peer reports the fragments it holds; the missing ones are repaired.
+#[utoipa::path(post, path = "/peers/fragments", tag = "resources", security(("bearer" = [])), request_body = Report,
+    responses((status = 200, description = "what was lost and repaired", body = FragmentReportView), Refused))]
 pub async fn report(
     State(state): State<AppState>,
     user: User,

@@ -26,7 +26,9 @@ pub use exchange::{
 };
 pub use markets::{MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
-pub use resources::{BackupView, FragmentReportView, OperatorView, PeerView, RestoreView};
+pub use resources::{
+    BackupView, FragmentReportView, OperatorView, PeerDebugView, PeerView, PieView, RestoreView, SlidersView,
+};
 
 /// Schema of an amount of credits: a decimal string with at most 6 decimals ("160", "-2.5").
 pub struct Credits;
