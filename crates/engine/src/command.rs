@@ -134,6 +134,12 @@ pub enum Op {
         actor: String,
     },
 
+    /// A user with 0 credits (what signing up does; `deposit` to an unknown user also creates
+    /// one). Refused with `duplicate_id` when the user exists.
+    CreateUser {
+        user: String,
+    },
+
     // ----- prediction markets (spec/prediction.md) -----
     CreateMarket(Box<crate::prediction::command::CreateMarket>),
     Trade(crate::prediction::command::Trade),
@@ -167,6 +173,22 @@ pub enum Op {
         k: u32,
         n: u32,
         fragment_bytes: u64,
+    },
+    /// Back up a file of `bytes` bytes with file availability at least `target` (e.g.
+    /// "0.99999"): the engine picks k of n erasure coding for the eligible peers'
+    /// availabilities and places the fragments by the allocation rule.
+    Backup {
+        file: String,
+        owner: String,
+        bytes: u64,
+        target: Amount,
+    },
+    /// A peer's report of the files whose fragment it holds (and serves). A fragment the
+    /// server placed on it but missing from the list is lost: it is repaired onto another
+    /// peer when possible, else dropped.
+    ReportFragments {
+        peer: String,
+        files: Vec<String>,
     },
     RetrieveFile {
         file: String,

@@ -95,6 +95,14 @@ impl Engine {
                 }
                 ctx.emit(Event::Deposited { user: id, amount });
             }
+            Op::CreateUser { user } => {
+                if self.users.get(&user).is_some() {
+                    return Err(EngineError::DuplicateId(format!("user {user:?} exists")));
+                }
+                check_user_name(&user)?;
+                let (raw, _) = self.users.intern_owned(user);
+                ctx.emit(Event::UserCreated { user: UserId(raw) });
+            }
             Op::Withdraw { user, amount } => {
                 positive(amount)?;
                 let user = known(&self.users, &user)?;
@@ -244,6 +252,8 @@ fn execute_resources(r: &mut ResourceMarket, op: Op, ctx: &mut Ctx) -> EngineRes
             r.set_sliders(ctx, &peer, space_gb, upload_gb, download_gb)
         }
         Op::BackupFile { file, owner, k, n, fragment_bytes } => r.backup_file(ctx, &file, &owner, k, n, fragment_bytes),
+        Op::Backup { file, owner, bytes, target } => r.backup(ctx, &file, &owner, bytes, target),
+        Op::ReportFragments { peer, files } => r.report_fragments(ctx, &peer, &files),
         Op::RetrieveFile { file } => r.retrieve_file(ctx, &file),
         Op::RepairFile { file, lost } => r.repair_file(ctx, &file, &lost),
         Op::DeleteFile { file } => r.delete_file(ctx, &file),

@@ -91,6 +91,12 @@ impl Engine {
             Event::OfferPlaced { offer, user: u, .. } => {
                 m.insert("user".into(), user(*u));
                 self.offer_fields(*offer, &mut m);
+                // The event is the placement: its volume is the placed volume, all of it
+                // remaining at that moment (fills follow as `traded` events), whatever the
+                // offer's state when the event is rendered.
+                if let Some(v) = m.get("volume").cloned() {
+                    m.insert("remaining".into(), v);
+                }
                 "offer_placed"
             }
             Event::OfferFilled { offer, user: u }
@@ -118,6 +124,9 @@ impl Engine {
                 m.insert("maturation".into(), json!(maturation));
                 m.insert("kind".into(), json!(kind));
                 m.insert("price".into(), json!(price));
+                // Each side's price, so a buyer of the unfixed side reads what they paid.
+                m.insert("fixed_price".into(), json!(price));
+                m.insert("unfixed_price".into(), json!(price.complement()));
                 m.insert("volume".into(), json!(volume));
                 m.insert("bid".into(), json!(self.exchange.offer_name(*bid)));
                 m.insert("bid_user".into(), user(*bid_user));
@@ -168,7 +177,7 @@ impl Engine {
                             d.insert(key.into(), Value::Array(names));
                         }
                     }
-                    for key in ["lost", "replacement"] {
+                    for key in ["lost", "replacement", "holder"] {
                         if let Some(id) = d.get(key).and_then(Value::as_u64) {
                             d.insert(key.into(), json!(self.resources.peer_name(crate::ids::PeerId(id as u32))));
                         }

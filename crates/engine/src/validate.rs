@@ -72,7 +72,7 @@ impl Op {
     /// Checks the shape rules of this operation's strings and instants (see the module docs).
     pub fn validate(&self) -> EngineResult<()> {
         match self {
-            Op::Deposit { user, .. } | Op::Withdraw { user, .. } => name("user", user),
+            Op::Deposit { user, .. } | Op::Withdraw { user, .. } | Op::CreateUser { user } => name("user", user),
             Op::OpenIssue { issue, title, labels } => {
                 name("issue", issue)?;
                 text("title", title, MAX_TEXT_LEN)?;
@@ -102,7 +102,10 @@ impl Op {
                 name("actor", actor)
             }
             Op::CreateMarket(m) => {
-                name("id", &m.id)?;
+                // An empty id asks the engine to name the market.
+                if !m.id.is_empty() {
+                    name("id", &m.id)?;
+                }
                 name("user", &m.user)?;
                 text("statement", &m.statement, MAX_TEXT_LEN)?;
                 time("deadline", m.deadline)?;
@@ -128,6 +131,14 @@ impl Op {
             Op::BackupFile { file, owner, .. } => {
                 name("file", file)?;
                 name("owner", owner)
+            }
+            Op::Backup { file, owner, .. } => {
+                name("file", file)?;
+                name("owner", owner)
+            }
+            Op::ReportFragments { peer, files } => {
+                name("peer", peer)?;
+                files.iter().try_for_each(|f| name("file", f))
             }
             Op::RetrieveFile { file } | Op::DeleteFile { file } => name("file", file),
             Op::RepairFile { file, lost } => {

@@ -68,6 +68,7 @@ pub struct ServeArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    /// TOML settings file (lowest precedence) [env: PEEREX_CONFIG]
     #[arg(long)]
     pub config: Option<PathBuf>,
 }
@@ -76,15 +77,17 @@ pub struct CheckArgs {
 pub enum AdminCommand {
     /// Create an account (the first admin comes from here)
     CreateUser {
+        /// The user name.
         name: String,
         /// Make the account an admin
         #[arg(long)]
         admin: bool,
-        /// The password (read from stdin when absent)
+        /// The password, at least 8 characters (read from stdin when absent)
         #[arg(long)]
         password: Option<String>,
         #[command(flatten)]
         db: DbArgs,
+        /// TOML settings file (lowest precedence) [env: PEEREX_CONFIG]
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -111,6 +114,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .try_init();
     runtime()?.block_on(peerex_server::serve(settings))
 }

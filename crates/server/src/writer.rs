@@ -366,7 +366,14 @@ impl Writer {
                 p.names.insert(row.name.clone());
                 p.write.accounts.push((row.clone(), self.shared.clock.now().millis()));
                 let view = View::Account(views::AccountView { name: row.name.clone(), admin: row.admin });
+                let name = row.name.clone();
                 p.accounts.push(AccountChange::User(row));
+                // The exchange knows the user at once, with 0 credits (a user created earlier
+                // by a deposit is refused as a duplicate, which changes nothing).
+                let known = self.shared.engine().user_id(&name).is_some();
+                if !known {
+                    self.apply_op(Op::CreateUser { user: name }, None, &After::Nothing, p)?;
+                }
                 done(Some(view))
             }
             Action::CreateSession { token_hash, user } => {

@@ -9,6 +9,8 @@ use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CreateMarket {
+    /// The market's id; empty or absent: the engine picks the first free `m1`, `m2`, ...
+    #[serde(default)]
     pub id: String,
     pub user: String,
     pub statement: String,

@@ -163,10 +163,18 @@ impl Markets {
         &mut self,
         ctx: &mut Ctx,
         user: UserId,
-        cmd: command::CreateMarket,
+        mut cmd: command::CreateMarket,
         x: &Exchange,
     ) -> EngineResult<()> {
-        if cmd.id.is_empty() || cmd.id.len() > MAX_NAME_LEN {
+        if cmd.id.is_empty() {
+            // The engine names the market, as it names offers: m1, m2, ... (the first free one).
+            let mut n = self.markets.len() + 1;
+            while self.names.get(&format!("m{n}")).is_some() {
+                n += 1;
+            }
+            cmd.id = format!("m{n}");
+        }
+        if cmd.id.len() > MAX_NAME_LEN {
             return Err(EngineError::InvalidArgument(format!("a market id has 1 to {MAX_NAME_LEN} characters")));
         }
         if self.names.get(&cmd.id).is_some() {

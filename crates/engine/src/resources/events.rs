@@ -42,6 +42,18 @@ pub enum ResourceDetail {
     FileDeleted {
         file: String,
     },
+    /// A fragment its holder no longer has (reported missing, or the holder went offline and
+    /// no other peer could take it yet); `repaired` says whether it was rebuilt elsewhere.
+    FragmentLost {
+        file: String,
+        holder: PeerId,
+        repaired: bool,
+    },
+    /// A peer's report of the fragments it holds.
+    FragmentsReported {
+        held: u32,
+        lost: u32,
+    },
     /// One peer's day: net credits moved (positive: the bank paid the peer) and its bill.
     Settled {
         day: u32,

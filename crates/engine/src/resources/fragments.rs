@@ -154,6 +154,19 @@ impl Fragments {
         Ok(())
     }
 
+    /// Removes the fragment of `holder` from a file without a replacement (a lost fragment no
+    /// peer could take): the file keeps its other n - 1 fragments.
+    pub fn drop_fragment(&mut self, name: &str, holder: PeerId) -> EngineResult<()> {
+        let rec = self.files.get_mut(name).ok_or_else(|| unknown_file(name))?;
+        let pos =
+            rec.holders.iter().position(|h| *h == holder).ok_or_else(|| {
+                EngineError::InvalidArgument(format!("peer {} holds no fragment of {name:?}", holder.0))
+            })?;
+        let fb = rec.fragment_bytes;
+        rec.holders.remove(pos);
+        add(slot(&mut self.held, holder), -fb)
+    }
+
     /// Forgets a file: its holders free the space.
     pub fn delete(&mut self, name: &str) -> EngineResult<FileRecord> {
         let rec = self.files.remove(name).ok_or_else(|| unknown_file(name))?;

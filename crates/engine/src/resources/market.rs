@@ -24,6 +24,11 @@ use crate::money::Amount;
 pub const BYTES_PER_GB: i64 = 1_000_000_000;
 /// Largest erasure-coding n the server accepts for one file.
 pub const MAX_N: u32 = 256;
+/// Largest k `backup` tries (design: more fragments than this cost more metadata and repair
+/// traffic than the replication factor saves).
+pub const MAX_K: u32 = 16;
+/// Largest file `backup` accepts, bytes (1 TB).
+pub const MAX_FILE_BYTES: u64 = 1_000 * BYTES_PER_GB as u64;
 /// Days of aggregate demand averaged for the ratio limits and the price update.
 pub const DEMAND_DAYS: usize = 30;
 /// Default epoch length (days prices are held).
@@ -227,6 +232,9 @@ impl ResourceMarket {
         p.online = online;
         let availability_ppm = p.availability.ppm;
         Self::emit(ctx, Some(id), ResourceDetail::OnlineReported { availability_ppm, online });
+        if !online && fraction.0 == 0 {
+            self.repair_away_from(ctx, id);
+        }
         Ok(())
     }
 
@@ -346,6 +354,163 @@ impl ResourceMarket {
             ResourceDetail::FilePlaced { file: file.to_owned(), k, fragment_bytes: fb, holders },
         );
         Ok(())
+    }
+
+    /// Peers that may take a fragment of `fb` bytes: online, out of the test period, available
+    /// enough, with spare counted space, not `owner` and not in `exclude`; in allocation order
+    /// (balance ascending, then peer id).
+    fn eligible(&self, ledger: &Ledger, owner: PeerId, fb: i64, exclude: &[PeerId]) -> Vec<Candidate> {
+        let r = self.ratios();
+        let mean_a = self.mean_holder_availability();
+        let mut c: Vec<Candidate> = self
+            .peers()
+            .filter(|(id, _, p)| {
+                *id != owner
+                    && !exclude.contains(id)
+                    && p.online
+                    && p.availability.gets_storage_work()
+                    && self.files.held_bytes(*id).saturating_add(fb) <= self.counted_space_bytes(p, &r, mean_a)
+            })
+            .map(|(id, _, _)| Candidate { peer: id, balance: Self::balance(ledger, id) })
+            .collect();
+        c.sort_by_key(|x| (x.balance, x.peer));
+        c
+    }
+
+    /// The placement `backup` chooses for a file of `bytes` bytes and an availability target:
+    /// for each k in 1..=MAX_K, the fragment size ceil(bytes / k), the eligible peers in
+    /// allocation order and the smallest n whose first n holders reach the target
+    /// (Poisson-binomial tail of their availabilities); the (k, n) storing the fewest bytes
+    /// (n x fragment) wins, ties to the smaller n. `None` when no k reaches the target.
+    pub fn plan_backup(
+        &self,
+        ledger: &Ledger,
+        owner: PeerId,
+        bytes: u64,
+        target: f64,
+    ) -> Option<(u32, i64, Vec<PeerId>)> {
+        let mut best: Option<(i128, u32, u32, i64, Vec<PeerId>)> = None;
+        for k in 1..=MAX_K {
+            let fb = i64::try_from(bytes.div_ceil(u64::from(k))).ok()?;
+            let cands = self.eligible(ledger, owner, fb, &[]);
+            if cands.len() < k as usize {
+                continue;
+            }
+            let avail: Vec<f64> =
+                cands.iter().map(|c| self.peer(c.peer).map_or(0.0, |p| p.availability.as_f64())).collect();
+            let Some(n) = super::erasure::min_n_heterogeneous(&avail, k, target) else { continue };
+            if n > MAX_N {
+                continue;
+            }
+            let total = i128::from(n) * i128::from(fb);
+            if best.as_ref().is_none_or(|b| (total, n) < (b.0, b.2)) {
+                let holders = cands.iter().take(n as usize).map(|c| c.peer).collect();
+                best = Some((total, k, n, fb, holders));
+            }
+        }
+        best.map(|(_, k, _, fb, holders)| (k, fb, holders))
+    }
+
+    /// Backs up a file for a reliability target: the engine picks (k, n) and the holders.
+    pub(crate) fn backup(
+        &mut self,
+        ctx: &mut Ctx,
+        file: &str,
+        owner: &str,
+        bytes: u64,
+        target: Amount,
+    ) -> EngineResult<()> {
+        let owner_id = self.known(owner)?;
+        if file.is_empty() || file.len() > crate::engine::MAX_NAME_LEN {
+            return Err(EngineError::InvalidArgument("a file name has 1 to 200 characters".into()));
+        }
+        if bytes == 0 || bytes > MAX_FILE_BYTES {
+            return Err(EngineError::InvalidArgument(format!("a file has 1 to {MAX_FILE_BYTES} bytes, not {bytes}")));
+        }
+        if !(1..PPM).contains(&target.0) {
+            return Err(EngineError::InvalidArgument(format!(
+                "the target file availability lies in (0, 1), e.g. 0.99999, not {target}"
+            )));
+        }
+        if self.files.file(file).is_some() {
+            return Err(EngineError::DuplicateId(format!("file {file:?} is already backed up")));
+        }
+        if self.peer(owner_id).is_some_and(|p| p.standing == Standing::Frozen) {
+            return Err(EngineError::InvalidState(format!(
+                "{owner}'s account is frozen: no new backups until the balance is above -0.9 x the maximum deficit"
+            )));
+        }
+        let target_f = target.0 as f64 / PPM as f64;
+        let (k, fb, holders) = self.plan_backup(ctx.ledger, owner_id, bytes, target_f).ok_or_else(|| {
+            let eligible = self.eligible(ctx.ledger, owner_id, 1, &[]).len();
+            EngineError::InvalidState(format!(
+                "no placement reaches {target} availability: {eligible} peers are eligible (online, past the 14-day test period, with spare space)"
+            ))
+        })?;
+        self.files.place(file, owner_id, k, fb, holders.clone())?;
+        Self::emit(
+            ctx,
+            Some(owner_id),
+            ResourceDetail::FilePlaced { file: file.to_owned(), k, fragment_bytes: fb, holders },
+        );
+        Ok(())
+    }
+
+    /// A peer's report of the files whose fragment it holds. Every listed file must have a
+    /// fragment on the peer (else the report is refused and changes nothing); each fragment
+    /// the server placed on it but not listed is lost: repaired onto another peer from k
+    /// online holders when possible, else dropped (the file keeps its other fragments).
+    pub(crate) fn report_fragments(&mut self, ctx: &mut Ctx, name: &str, files: &[String]) -> EngineResult<()> {
+        let id = self.known(name)?;
+        if files.len() > 100_000 {
+            return Err(EngineError::LimitExceeded("at most 100000 files per report".into()));
+        }
+        for f in files {
+            let holds = self.files.file(f).is_some_and(|r| r.holders.contains(&id));
+            if !holds {
+                return Err(EngineError::InvalidArgument(format!("{name} holds no fragment of {f:?}")));
+            }
+        }
+        let listed: std::collections::BTreeSet<&str> = files.iter().map(String::as_str).collect();
+        let lost: Vec<String> = self
+            .files
+            .files()
+            .filter(|(f, r)| r.holders.contains(&id) && !listed.contains(f))
+            .map(|(f, _)| f.to_owned())
+            .collect();
+        for f in &lost {
+            let repaired = self.repair_file(ctx, f, name).is_ok();
+            if !repaired {
+                self.files.drop_fragment(f, id)?;
+            }
+            let owner = self.files.file(f).map(|r| r.owner);
+            Self::emit(ctx, owner, ResourceDetail::FragmentLost { file: f.clone(), holder: id, repaired });
+        }
+        Self::emit(
+            ctx,
+            Some(id),
+            ResourceDetail::FragmentsReported { held: listed.len() as u32, lost: lost.len() as u32 },
+        );
+        Ok(())
+    }
+
+    /// A peer that reports a whole day offline triggers the repair of every fragment it
+    /// holds; a fragment no other peer can take yet stays where it is (the peer may return).
+    fn repair_away_from(&mut self, ctx: &mut Ctx, id: PeerId) {
+        let name = self.peer_name(id).to_owned();
+        let held: Vec<String> =
+            self.files.files().filter(|(_, r)| r.holders.contains(&id)).map(|(f, _)| f.to_owned()).collect();
+        for f in held {
+            if self.repair_file(ctx, &f, &name).is_ok() {
+                let owner = self.files.file(&f).map(|r| r.owner);
+                Self::emit(ctx, owner, ResourceDetail::FragmentLost { file: f, holder: id, repaired: true });
+            }
+        }
+    }
+
+    /// The files a peer holds a fragment of: (file, record).
+    pub fn fragments_of(&self, id: PeerId) -> impl Iterator<Item = (&str, &super::fragments::FileRecord)> {
+        self.files.files().filter(move |(_, r)| r.holders.contains(&id))
     }
 
     /// k online holders (excluding `except`), lowest balance first.

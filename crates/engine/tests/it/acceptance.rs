@@ -444,3 +444,27 @@ fn positions_report_cost_basis_and_pnl() {
     assert_eq!(beth[0].realized_pnl, cr("10"));
     assert_eq!(beth[0].unrealized_pnl, Some(cr("30")), "150 units marked at the last price 0.40 = 60, cost 30");
 }
+
+/// A `traded` event gives each side's price (a buyer of the unfixed side reads what they paid),
+/// and `offer_placed` shows the placed volume, not what remained after the fills.
+#[test]
+fn traded_shows_both_side_prices_and_offer_placed_the_placed_volume() {
+    let mut h = crate::support::H::new();
+    let t = "2026-12-01T00:00:00Z";
+    for u in ["adam", "beth"] {
+        h.run(serde_json::json!({"at": t, "op": "deposit", "user": u, "amount": "1000"}));
+    }
+    h.run(serde_json::json!({"at": t, "op": "open_issue", "issue": "d/a#1", "title": "x"}));
+    let offer = |id: &str, user: &str, kind: &str, price: &str| {
+        serde_json::json!({"at": t, "op": "offer", "id": id, "user": user, "kind": kind, "issue": "d/a#1",
+            "maturation": "2026-12-15T00:00:00Z", "price": price, "volume": 10})
+    };
+    h.run(offer("o1", "adam", "buy_unfixed", "0.30"));
+    h.run(offer("o2", "beth", "buy_fixed", "0.70"));
+    let rendered: Vec<serde_json::Value> = h.events.iter().map(|e| h.engine.render_event(e)).collect();
+    let traded = rendered.iter().find(|v| v["type"] == "traded").unwrap();
+    assert_eq!(traded["fixed_price"], "0.7");
+    assert_eq!(traded["unfixed_price"], "0.3");
+    let placed = rendered.iter().find(|v| v["type"] == "offer_placed" && v["offer"] == "o2").unwrap();
+    assert_eq!((placed["volume"].as_u64(), placed["remaining"].as_u64()), (Some(10), Some(10)), "{placed}");
+}

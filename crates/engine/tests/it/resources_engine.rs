@@ -368,3 +368,102 @@ fn resource_events_stay_small() {
     // the exchange's own largest variants.)
     assert!(std::mem::size_of::<peerex_engine::Event>() <= 48, "{}", std::mem::size_of::<peerex_engine::Event>());
 }
+
+/// `backup` picks (k, n) from the erasure-coding maths for the eligible peers and a target,
+/// and places the fragments by the allocation rule; refusals change nothing.
+#[test]
+fn backup_picks_k_and_n_for_the_target_and_refusals_are_inert() {
+    let mut h = network(&["o", "a", "b", "c", "d", "e", "f", "g", "x"], "100");
+    // Six holders at a = 0.8: (k, n) storing the fewest bytes for 99.9%.
+    h.run(
+        json!({"at": at(14), "op": "backup", "file": "f1", "owner": "o", "bytes": 3_000_000_000u64, "target": "0.999"}),
+    );
+    let placed = last_of(&h, "file_placed");
+    let k = placed["k"].as_u64().unwrap() as u32;
+    let holders = placed["holders"].as_array().unwrap().len() as u32;
+    let fb = placed["fragment_bytes"].as_u64().unwrap();
+    assert_eq!(fb, 3_000_000_000u64.div_ceil(u64::from(k)));
+    let avail = vec![0.8; holders as usize];
+    assert!(1.0 - peerex_engine::resources::erasure::unavailability(&avail, k) >= 0.999 - 1e-12);
+    // n is minimal for that k, and no other k stores fewer bytes.
+    assert!(1.0 - peerex_engine::resources::erasure::unavailability(&avail[1..], k) < 0.999);
+    for k2 in 1..=8u32 {
+        if let Some(n2) = peerex_engine::resources::erasure::min_n(0.8, k2, 0.999) {
+            if n2 <= 8 {
+                assert!(
+                    u64::from(n2) * 3_000_000_000u64.div_ceil(u64::from(k2)) >= u64::from(holders) * fb,
+                    "k = {k2}"
+                );
+            }
+        }
+    }
+    // Refusals: unknown owner, duplicate file, bad target, too big, a target no placement reaches.
+    let before = h.engine.clone();
+    h.refuse(
+        json!({"at": at(14), "op": "backup", "file": "f2", "owner": "nobody", "bytes": 1, "target": "0.9"}),
+        "unknown_user",
+    );
+    h.refuse(
+        json!({"at": at(14), "op": "backup", "file": "f1", "owner": "o", "bytes": 1, "target": "0.9"}),
+        "duplicate_id",
+    );
+    h.refuse(
+        json!({"at": at(14), "op": "backup", "file": "f2", "owner": "o", "bytes": 1, "target": "1"}),
+        "invalid_argument",
+    );
+    h.refuse(
+        json!({"at": at(14), "op": "backup", "file": "f2", "owner": "o", "bytes": 0, "target": "0.9"}),
+        "invalid_argument",
+    );
+    h.refuse(
+        json!({"at": at(14), "op": "backup", "file": "f2", "owner": "o", "bytes": 1, "target": "0.999999"}),
+        "invalid_state",
+    );
+    assert_eq!(h.engine, before);
+}
+
+/// A peer that reports a fragment missing, or a whole day offline, triggers repair onto
+/// another peer (metered: k sources upload, the new holder downloads).
+#[test]
+fn lost_fragments_and_offline_peers_are_repaired() {
+    let mut h = network(&["o", "a", "b", "c", "d", "e", "f"], "100");
+    h.run(json!({"at": at(14), "op": "backup_file", "file": "f1", "owner": "o", "k": 2, "n": 3, "fragment_bytes": 1_000_000u64}));
+    assert_eq!(last_of(&h, "file_placed")["holders"], json!(["a", "b", "c"]));
+    // a reports nothing held: its fragment moves to d (lowest balance, lowest id among the others).
+    h.run(json!({"at": at(14), "op": "report_fragments", "peer": "a", "files": []}));
+    assert_eq!(last_of(&h, "file_repaired")["replacement"], "d");
+    assert_eq!(last_of(&h, "fragment_lost")["repaired"], true);
+    // A report naming a fragment the peer does not hold is refused and changes nothing.
+    let before = h.engine.clone();
+    h.refuse(json!({"at": at(14), "op": "report_fragments", "peer": "a", "files": ["f1"]}), "invalid_argument");
+    assert_eq!(h.engine, before);
+    h.run(json!({"at": at(14), "op": "report_fragments", "peer": "b", "files": ["f1"]}));
+    // b goes offline for a whole day: its fragment is rebuilt elsewhere.
+    h.run(json!({"at": at(15), "op": "report_online", "peer": "b", "fraction": "0"}));
+    let repaired = last_of(&h, "file_repaired");
+    assert_eq!(repaired["lost"], "b");
+    let f = h.engine.resources().fragments().file("f1").unwrap().clone();
+    let b = h.engine.resources().peer_id("b").unwrap();
+    assert!(!f.holders.contains(&b));
+    assert_eq!(f.holders.len(), 3);
+    let sources = repaired["sources"].as_array().unwrap().len() as i64;
+    assert_eq!(sources, 2, "k sources upload");
+    h.engine.check_invariants().unwrap();
+}
+
+/// `create_user` (what signing up does): a user with 0 credits who may act at once.
+#[test]
+fn create_user_makes_a_user_with_zero_credits() {
+    let mut h = H::new();
+    h.run(json!({"at": at(0), "op": "create_user", "user": "eve"}));
+    assert_eq!(h.available("eve"), cr("0"));
+    h.refuse(json!({"at": at(0), "op": "create_user", "user": "eve"}), "duplicate_id");
+    h.refuse(json!({"at": at(0), "op": "create_user", "user": ""}), "invalid_argument");
+    // Known to the exchange: an offer is refused for funds, not for an unknown user.
+    h.run(json!({"at": at(0), "op": "open_issue", "issue": "d/a#1", "title": "t"}));
+    h.refuse(
+        json!({"at": at(0), "op": "offer", "id": "o1", "user": "eve", "kind": "buy_fixed", "issue": "d/a#1",
+               "maturation": at(10), "price": "0.5", "volume": 1}),
+        "insufficient_funds",
+    );
+}

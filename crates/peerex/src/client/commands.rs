@@ -6,11 +6,12 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
 
-use super::config::{Config, Session};
+use super::config::Config;
 use super::http::Api;
 use super::table::{cell, pairs, render};
 use super::{
-    AdminResourcesCommand, Command, GlobalOpts, IssueCommand, MarketCommand, OfferCommand, PeerCommand, SideArg,
+    AdminResourcesCommand, BackupCommand, ClockCommand, Command, GlobalOpts, IssueCommand, IssueSortArg, IssueStateArg,
+    MarketCommand, OfferCommand, PeerCommand, SideArg,
 };
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -33,9 +34,16 @@ pub fn run(cmd: Command, opts: &GlobalOpts) -> Result<()> {
         "" => DEFAULT_SERVER.to_owned(),
         s => s.to_owned(),
     };
+    let as_user = opts.as_user.as_deref().filter(|n| !n.is_empty());
     let token = match &opts.token {
         Some(t) if !t.is_empty() => Some(t.clone()),
-        _ => Config::load()?.sessions.get(&server).map(|s| s.token.clone()),
+        _ => {
+            let t = Config::load()?.token_for(&server, as_user);
+            if let (None, Some(name)) = (&t, as_user) {
+                bail!("no stored session for {name} on {server}: run `peerex login {name}`");
+            }
+            t
+        }
     };
     let api = Api::new(&server, token)?;
     let o = execute(cmd, &server, &api)?;
@@ -63,6 +71,9 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             let mut config = Config::load()?;
             match config.sessions.remove(server) {
                 Some(s) => {
+                    if let Some(a) = config.accounts.get_mut(server) {
+                        a.remove(&s.name);
+                    }
                     config.save()?;
                     out(json!({"logged_out": s.name}), format!("logged out {} from {server}", s.name))
                 }
@@ -80,22 +91,47 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             let r = api.post(&["admin", "deposits"], &json!({"user": user, "amount": amount}))?;
             out(r, format!("deposited {amount} credits to {user}"))
         }
-        Command::Issues => {
-            let r = api.get(&["issues"], &[])?;
+        Command::Issues { state, sort, limit, offset } => {
+            let mut q = Vec::new();
+            if let Some(s) = state {
+                q.push((
+                    "state",
+                    match s {
+                        IssueStateArg::Open => "open",
+                        IssueStateArg::Closed => "closed",
+                    }
+                    .to_owned(),
+                ));
+            }
+            if let Some(s) = sort {
+                let key = match s {
+                    IssueSortArg::Issue => "issue",
+                    IssueSortArg::Volume => "volume",
+                    IssueSortArg::OpenInterest => "open_interest",
+                };
+                q.push(("sort", key.to_owned()));
+            }
+            if let Some(l) = limit {
+                q.push(("limit", l.to_string()));
+            }
+            if let Some(o) = offset {
+                q.push(("offset", o.to_string()));
+            }
+            let r = api.get(&["issues"], &q)?;
             let text = issues_table(&r);
             out(r, text)
         }
         Command::Issue(c) => issue(api, c),
         Command::Book { issue, maturation } => {
-            check_time("maturation", &maturation)?;
             let r = api.get(&["book"], &[("issue", issue.clone()), ("maturation", maturation.clone())])?;
             let text = format!("{issue} maturing {maturation}\n{}", book_table(&r));
             out(r, text)
         }
         Command::Offer(c) => offer(api, c),
-        Command::Offers => {
+        Command::Offers { status } => {
             require_token(api)?;
-            let r = api.get(&["offers"], &[])?;
+            let q: Vec<(&str, String)> = status.into_iter().map(|s| ("status", s)).collect();
+            let r = api.get(&["offers"], &q)?;
             let cols = [
                 ("ID", "id"),
                 ("KIND", "kind"),
@@ -147,11 +183,26 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             out(r, text)
         }
         Command::Market(c) => market(api, c),
+        Command::Shares => {
+            require_token(api)?;
+            let r = api.get(&["shares"], &[])?;
+            let cols = [
+                ("MARKET", "market"),
+                ("OUTCOME", "outcome"),
+                ("SHARES", "shares"),
+                ("PRICE", "price"),
+                ("VALUE", "value"),
+                ("STATUS", "status"),
+            ];
+            let text = list_or_json(&r, &cols);
+            out(r, text)
+        }
         Command::Peer(c) => peer(api, c),
+        Command::Backup(c) => backup(api, c),
+        Command::Clock { action } => clock(api, action),
         Command::AdminResources(c) => admin_resources(api, c),
         Command::Decide { issue, maturation, winner, fixed_pays, reason } => {
             require_token(api)?;
-            check_time("maturation", &maturation)?;
             let mut body = json!({"issue": issue, "maturation": maturation, "reason": reason});
             if let Some(w) = winner {
                 body["winner"] = json!(match w {
@@ -178,7 +229,7 @@ fn login(server: &str, api: &Api, name: String, password: Option<String>) -> Res
         .ok_or_else(|| anyhow!("the server's answer to the login has no token"))?
         .to_owned();
     let mut config = Config::load()?;
-    config.sessions.insert(server.to_owned(), Session { name: name.clone(), token });
+    config.log_in(server, &name, token);
     let path = config.save()?;
     // Never echo the token: --json scripts get the name and where it is stored.
     out(
@@ -208,31 +259,109 @@ fn peer(api: &Api, c: PeerCommand) -> Result<Output> {
         PeerCommand::Preview { space_gb, upload_gb, download_gb } => {
             api.get(&["peers", "me", "preview"], &sliders(space_gb, upload_gb, download_gb))?
         }
+        PeerCommand::Fragments => {
+            let r = api.get(&["peers", "me", "fragments"], &[])?;
+            let cols = [("FILE", "file"), ("OWNER", "owner"), ("FRAGMENT", "fragment_size"), ("K", "k"), ("N", "n")];
+            let text = list_or_json(&with_sizes(&r, "fragment_bytes", "fragment_size"), &cols);
+            return out(r, text);
+        }
+        PeerCommand::Report { files } => {
+            let r = api.post(&["peers", "fragments"], &json!({"files": files}))?;
+            let repaired = r.get("repaired").and_then(Value::as_array).map_or(0, Vec::len);
+            let held = r.get("held").and_then(Value::as_u64).unwrap_or(0);
+            let text =
+                format!("reported {held} fragments held; {repaired} missing fragments repaired onto other peers");
+            return out(r, text);
+        }
     };
     let text = peer_text(&r);
     out(r, text)
 }
 
-/// The peer view for people: standing, the pie chart's numbers, then the sliders as sent.
+/// A number of GB for people: two decimals.
+fn gb(v: Option<&Value>) -> String {
+    match v.and_then(Value::as_f64) {
+        Some(x) => format!("{x:.2}"),
+        None => "-".to_owned(),
+    }
+}
+
+/// A byte count for people (decimal units, as disks count).
+fn human_bytes(b: f64) -> String {
+    let units = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (u, f) in units {
+        if b >= f {
+            return format!("{:.2} {u}", b / f);
+        }
+    }
+    format!("{b} B")
+}
+
+/// Adds a human size column `to` from a byte column `from` to every row of a list.
+fn with_sizes(v: &Value, from: &str, to: &str) -> Value {
+    let mut v = v.clone();
+    if let Some(rows) = v.as_array_mut() {
+        for r in rows {
+            let size = r.get(from).and_then(Value::as_f64).map(human_bytes);
+            if let (Some(o), Some(size)) = (r.as_object_mut(), size) {
+                o.insert(to.to_owned(), json!(size));
+            }
+        }
+    }
+    v
+}
+
+/// The pie chart of seed 003's Figure 1 as a bar: used (#) and available (.) backup space.
+pub fn pie_bar(used: f64, capacity: f64, width: usize) -> String {
+    if capacity.is_nan() || capacity <= 0.0 {
+        return format!("[{}]", " ".repeat(width));
+    }
+    let filled = ((used / capacity).clamp(0.0, 1.0) * width as f64).round() as usize;
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(width - filled))
+}
+
+/// The peer view for people: standing, the pie chart drawn and in numbers, the sliders as a
+/// table with the end of each slider's effective (thick) region.
 fn peer_text(v: &Value) -> String {
-    let pie = |k: &str| v.get("pie").and_then(|p| p.get(k)).cloned().unwrap_or(Value::Null);
-    let flat = json!({
-        "peer": v.get("peer"), "standing": v.get("standing"), "availability": v.get("availability"),
-        "capacity_gb": pie("capacity_gb"), "used_gb": pie("used_gb"), "available_gb": pie("available_gb"),
-        "sliders": v.get("sliders"),
-    });
-    pairs(
-        &flat,
-        &[
-            ("peer", "peer"),
-            ("standing", "standing"),
-            ("availability", "availability"),
-            ("capacity GB", "capacity_gb"),
-            ("used GB", "used_gb"),
-            ("available GB", "available_gb"),
-            ("sliders", "sliders"),
-        ],
-    )
+    if v.get("peer").is_none() {
+        return serde_json::to_string_pretty(v).unwrap_or_default();
+    }
+    let pie = |k: &str| v.get("pie").and_then(|p| p.get(k));
+    let f = |x: Option<&Value>| x.and_then(Value::as_f64).unwrap_or(0.0);
+    let availability =
+        v.get("availability").and_then(Value::as_f64).map_or("-".into(), |a| format!("{:.1}%", a * 100.0));
+    let test = if v.get("test_target").and_then(Value::as_bool).unwrap_or(false) {
+        " (test period: no storage work until 14 daily online reports)"
+    } else {
+        ""
+    };
+    let mut text = format!(
+        "peer          {}\nstanding      {}\navailability  {availability}{test}\nbackup space  {} used {} GB of {} GB ({} GB available)\n\n",
+        cell(v.get("peer")),
+        cell(v.get("standing")),
+        pie_bar(f(pie("used_gb")), f(pie("capacity_gb")), 20),
+        gb(pie("used_gb")),
+        gb(pie("capacity_gb")),
+        gb(pie("available_gb")),
+    );
+    let s = v.get("sliders");
+    let at = |k: &str, i: usize| s.and_then(|s| s.get(k)).and_then(|a| a.get(i));
+    let rows: Vec<Value> = ["space (GB)", "upload (GB/day)", "download (GB/day)"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let end = match at("thick_end", i) {
+                Some(Value::Null) | None => "whole slider".to_owned(),
+                x => gb(x),
+            };
+            json!({"slider": name, "set": gb(at("caps", i)), "counted": gb(at("counted", i)), "end": end})
+        })
+        .collect();
+    text.push_str(&render(
+        &rows,
+        &[("SLIDER", "slider"), ("SET", "set"), ("COUNTED", "counted"), ("EFFECTIVE UP TO", "end")],
+    ));
+    text
 }
 
 fn admin_resources(api: &Api, c: AdminResourcesCommand) -> Result<Output> {
@@ -242,16 +371,26 @@ fn admin_resources(api: &Api, c: AdminResourcesCommand) -> Result<Output> {
         AdminResourcesCommand::Settle => api.post(&["admin", "resources", "settle"], &json!({}))?,
         AdminResourcesCommand::Prices => api.post(&["admin", "resources", "prices"], &json!({}))?,
     };
-    let mut text = pairs(
-        &r,
-        &[
-            ("prices (S, U, D)", "prices"),
-            ("imbalance", "imbalance_e"),
-            ("bank balance", "bank_balance"),
-            ("days settled", "days_settled"),
-            ("epoch days", "epoch_days"),
-            ("frozen", "frozen"),
-        ],
+    let nums = |k: &str, digits: usize| {
+        r.get(k).and_then(Value::as_array).map_or("-".to_owned(), |a| {
+            a.iter().map(|x| x.as_f64().map_or("-".into(), |x| format!("{x:.digits$}"))).collect::<Vec<_>>().join(", ")
+        })
+    };
+    let frozen = r.get("frozen").and_then(Value::as_array).map_or("-".to_owned(), |a| {
+        if a.is_empty() {
+            "none".into()
+        } else {
+            a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(", ")
+        }
+    });
+    let mut text = format!(
+        "prices (S, U, D)  {} credits per GB\nimbalance (U, D)  {}\nbank balance      {}\ndays settled      {}\nepoch days        {}\nfiles             {}\nfrozen            {frozen}\n\n",
+        nums("prices", 4),
+        nums("imbalance_e", 4),
+        cell(r.get("bank_balance")),
+        cell(r.get("days_settled")),
+        cell(r.get("epoch_days")),
+        cell(r.get("files")),
     );
     let rows: Vec<Value> = r
         .get("balances")
@@ -259,6 +398,79 @@ fn admin_resources(api: &Api, c: AdminResourcesCommand) -> Result<Output> {
         .map(|b| b.iter().map(|x| json!({"peer": x.get(0), "balance": x.get(1), "standing": x.get(2)})).collect())
         .unwrap_or_default();
     text.push_str(&render(&rows, &[("PEER", "peer"), ("BALANCE", "balance"), ("STANDING", "standing")]));
+    out(r, text)
+}
+
+fn backup(api: &Api, c: BackupCommand) -> Result<Output> {
+    require_token(api)?;
+    match c {
+        BackupCommand::Put { file, size, target } => {
+            let r = api.post(&["backups"], &json!({"file": file, "bytes": size, "target": target}))?;
+            let holders = r
+                .get("holders")
+                .and_then(Value::as_array)
+                .map_or(String::new(), |h| h.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(", "));
+            let text = format!(
+                "backed up {file} ({}): {} of {} fragments of {} each, on {holders}",
+                human_bytes(size as f64),
+                cell(r.get("k")),
+                cell(r.get("n")),
+                r.get("fragment_bytes").and_then(Value::as_f64).map_or("-".into(), human_bytes),
+            );
+            out(r, text)
+        }
+        BackupCommand::Ls => {
+            let r = api.get(&["backups"], &[])?;
+            let cols = [("FILE", "file"), ("SIZE", "size"), ("K", "k"), ("N", "n"), ("HOLDERS", "holders_text")];
+            let mut rows = with_sizes(&r, "bytes", "size");
+            if let Some(a) = rows.as_array_mut() {
+                for x in a {
+                    let h = x
+                        .get("holders")
+                        .and_then(Value::as_array)
+                        .map(|h| h.iter().map(|p| cell(Some(p))).collect::<Vec<_>>().join(","));
+                    if let (Some(o), Some(h)) = (x.as_object_mut(), h) {
+                        o.insert("holders_text".into(), json!(h));
+                    }
+                }
+            }
+            let text = list_or_json(&rows, &cols);
+            out(r, text)
+        }
+        BackupCommand::Restore { file } => {
+            let r = api.post(&["backups", &file, "restore"], &json!({}))?;
+            let sources = r
+                .get("sources")
+                .and_then(Value::as_array)
+                .map_or(String::new(), |h| h.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join(", "));
+            out(r, format!("restore of {file} served by {sources}"))
+        }
+        BackupCommand::Rm { file } => {
+            let r = api.delete(&["backups", &file])?;
+            out(r, format!("deleted the backup {file}"))
+        }
+    }
+}
+
+fn clock(api: &Api, c: Option<ClockCommand>) -> Result<Output> {
+    let r = match c {
+        None => api.get(&["clock"], &[])?,
+        Some(c) => {
+            require_token(api)?;
+            let body = match c {
+                ClockCommand::Advance { by } => json!({"advance_seconds": by}),
+                ClockCommand::Set { to } => json!({"to": to}),
+            };
+            api.post(&["admin", "clock"], &body)?
+        }
+    };
+    let mut text = format!("clock at {}", cell(r.get("now")));
+    if let Some(n) = r.get("events").and_then(Value::as_u64) {
+        text.push_str(&format!(" ({n} events applied)"));
+    }
+    if r.get("sandbox").and_then(Value::as_bool) == Some(true) {
+        text.push_str(" (sandbox: an admin may move it with `peerex clock advance 1d`)");
+    }
     out(r, text)
 }
 
@@ -289,7 +501,6 @@ fn offer(api: &Api, c: OfferCommand) -> Result<Output> {
     require_token(api)?;
     match c {
         OfferCommand::Place { kind, issue, maturation, price, volume, aon, poolable, expiration } => {
-            check_time("maturation", &maturation)?;
             let mut body = json!({
                 "kind": kind.as_str(),
                 "issue": issue,
@@ -300,16 +511,10 @@ fn offer(api: &Api, c: OfferCommand) -> Result<Output> {
                 "poolable": poolable,
             });
             if let Some(e) = expiration {
-                check_time("expiration", &e)?;
                 body["expiration"] = json!(e);
             }
             let r = api.post(&["offers"], &body)?;
-            let text = format!(
-                "offer {}: {}, {} of {volume} remaining",
-                cell(r.get("id")),
-                cell(r.get("status")),
-                cell(r.get("remaining"))
-            );
+            let text = placed_text(&r, kind.as_str(), kind.unfixed(), &price, volume);
             out(r, text)
         }
         OfferCommand::Cancel { id } => {
@@ -319,11 +524,78 @@ fn offer(api: &Api, c: OfferCommand) -> Result<Output> {
     }
 }
 
+/// What `offer place` says: the offer, each fill at the placer's side price with its cost, and
+/// what remains in the book.
+fn placed_text(r: &Value, kind: &str, unfixed: bool, price: &str, volume: u64) -> String {
+    let mut text = format!("offer {}: {kind} {volume} at {price}\n", cell(r.get("id")));
+    let mut filled = 0u64;
+    let mut total = peerex_engine::Amount::ZERO;
+    for t in r.get("trades").and_then(Value::as_array).into_iter().flatten() {
+        let v = t.get("volume").and_then(Value::as_u64).unwrap_or(0);
+        // A trade's own side price if the server gives it, else from the fixed-side price.
+        let key = if unfixed { "unfixed_price" } else { "fixed_price" };
+        let side = t.get(key).and_then(Value::as_str).and_then(|p| peerex_engine::Price::parse(p).ok());
+        let fixed = t.get("price").and_then(Value::as_str).and_then(|p| peerex_engine::Price::parse(p).ok());
+        let p = side.or_else(|| fixed.map(|f| if unfixed { f.complement() } else { f }));
+        match p.and_then(|p| p.cost(v).map(|c| (p, c))) {
+            Some((p, cost)) => {
+                text.push_str(&format!("  filled {v} at {p} = {cost} credits\n"));
+                total = peerex_engine::Amount(total.0.saturating_add(cost.0));
+            }
+            None => text.push_str(&format!("  filled {v}\n")),
+        }
+        filled += v;
+    }
+    if filled > 0 {
+        text.push_str(&format!("  total {filled} units for {total} credits\n"));
+    }
+    text.push_str(&format!("{} of {volume} remaining ({})", cell(r.get("remaining")), cell(r.get("status"))));
+    text
+}
+
 fn market(api: &Api, c: MarketCommand) -> Result<Output> {
-    require_token(api)?;
     match c {
+        MarketCommand::List => {
+            let r = api.get(&["markets"], &[])?;
+            let text = list_or_json(&market_rows(&r), &MARKET_COLS);
+            out(r, text)
+        }
+        MarketCommand::Show { market } => {
+            let r = api.get(&["markets", &market], &[])?;
+            let row = market_rows(&json!([r.clone()]));
+            let first = row.get(0).cloned().unwrap_or(Value::Null);
+            let text = pairs(
+                &first,
+                &[
+                    ("id", "id"),
+                    ("statement", "statement"),
+                    ("status", "status"),
+                    ("prices", "prices_text"),
+                    ("b", "b"),
+                    ("fee", "fee"),
+                    ("deadline", "deadline"),
+                    ("outcome", "outcome_text"),
+                ],
+            );
+            out(r, text)
+        }
+        MarketCommand::Quote { market, shares, outcome } => {
+            let mut q = vec![("shares", shares.clone())];
+            if let Some(o) = outcome {
+                q.push(("outcome", o.to_string()));
+            }
+            let r = api.get(&["markets", &market, "quote"], &q)?;
+            let text = format!(
+                "{shares} shares of outcome {} in {market}: cost {}, fee {}, total {}",
+                cell(r.get("outcome")),
+                cell(r.get("cost")),
+                cell(r.get("fee")),
+                cell(r.get("total"))
+            );
+            out(r, text)
+        }
         MarketCommand::Create { statement, deadline, b, fee, initial_shares, outcomes, issue } => {
-            check_time("deadline", &deadline)?;
+            require_token(api)?;
             let mut body = json!({"statement": statement, "deadline": deadline, "b": b});
             let optional = [
                 ("fee", fee.map(Value::from)),
@@ -337,10 +609,11 @@ fn market(api: &Api, c: MarketCommand) -> Result<Output> {
                 }
             }
             let r = api.post(&["markets"], &body)?;
-            let text = format!("created market {}", cell(r.get("id")));
+            let text = format!("created market {}: {statement}", cell(r.get("id")));
             out(r, text)
         }
         MarketCommand::Trade { market, shares, max_cost, outcome } => {
+            require_token(api)?;
             let mut body = json!({"shares": shares});
             if let Some(m) = max_cost {
                 body["max_cost"] = json!(m);
@@ -349,13 +622,91 @@ fn market(api: &Api, c: MarketCommand) -> Result<Output> {
                 body["outcome"] = json!(o);
             }
             let r = api.post(&["markets", &market, "trades"], &body)?;
-            let cost = r.get("cost").map(|c| format!(" for {}", cell(Some(c)))).unwrap_or_default();
-            out(r, format!("traded {shares} shares in market {market}{cost}"))
+            let text = traded_text(&r, &market, &shares);
+            out(r, text)
         }
         MarketCommand::Report { market, value } => {
+            require_token(api)?;
             let r = api.post(&["markets", &market, "reports"], &json!({"value": value}))?;
             out(r, format!("reported {value} for market {market}"))
         }
+        MarketCommand::Resolve { market } => {
+            require_token(api)?;
+            let r = api.post(&["markets", &market, "resolve"], &json!({}))?;
+            let rows = market_rows(&json!([r.clone()]));
+            let outcome = rows.get(0).map(|m| cell(m.get("outcome_text"))).unwrap_or_default();
+            let text = format!("market {market}: {} (outcome {outcome})", cell(r.get("status")));
+            out(r, text)
+        }
+    }
+}
+
+const MARKET_COLS: [(&str, &str); 5] = [
+    ("ID", "id"),
+    ("STATUS", "status"),
+    ("PRICES", "prices_text"),
+    ("DEADLINE", "deadline"),
+    ("STATEMENT", "statement"),
+];
+
+/// Market rows with their prices and outcome as short text (the answer may be a list, or an
+/// older server's object keyed by id).
+fn market_rows(v: &Value) -> Value {
+    let list: Vec<Value> = match v {
+        Value::Array(a) => a.clone(),
+        Value::Object(m) if !m.contains_key("id") => m
+            .iter()
+            .map(|(id, x)| {
+                let mut x = x.clone();
+                if let Some(o) = x.as_object_mut() {
+                    o.entry("id").or_insert(json!(id));
+                }
+                x
+            })
+            .collect(),
+        other => vec![other.clone()],
+    };
+    let short = |x: Option<&Value>| match x {
+        Some(Value::Array(a)) => a.iter().map(|p| cell(Some(p))).collect::<Vec<_>>().join(" / "),
+        Some(Value::Null) | None => "-".to_owned(),
+        Some(p) => cell(Some(p)),
+    };
+    Value::Array(
+        list.into_iter()
+            .map(|mut m| {
+                let prices = short(m.get("prices").or_else(|| m.get("price")));
+                let outcome = short(m.get("outcome"));
+                if let Some(o) = m.as_object_mut() {
+                    o.insert("prices_text".into(), json!(prices));
+                    o.insert("outcome_text".into(), json!(outcome));
+                }
+                m
+            })
+            .collect(),
+    )
+}
+
+/// What `market trade` says: shares, cost, fee and the price after the trade.
+fn traded_text(r: &Value, market: &str, shares: &str) -> String {
+    let ev = r.get("events").and_then(Value::as_array).and_then(|e| e.iter().find(|x| x.get("cost").is_some()));
+    let Some(ev) = ev else {
+        return format!("traded {shares} shares in market {market}");
+    };
+    let outcome = ev.get("outcome").and_then(Value::as_u64).unwrap_or(1);
+    let cost = ev.get("cost").and_then(Value::as_str).and_then(|c| peerex_engine::Amount::parse(c).ok());
+    let fee = ev.get("fee").and_then(Value::as_str).and_then(|c| peerex_engine::Amount::parse(c).ok());
+    let price = ev.get("prices").and_then(Value::as_array).and_then(|p| p.get(outcome as usize));
+    let verb = if shares.starts_with('-') { "sold" } else { "bought" };
+    let n = shares.trim_start_matches('-');
+    match (cost, fee) {
+        (Some(c), Some(f)) => {
+            let (what, amount) = if c.0 < 0 { ("received", peerex_engine::Amount(-c.0)) } else { ("cost", c) };
+            format!(
+                "{verb} {n} shares of outcome {outcome} in {market}: {what} {amount}, fee {f}; price of outcome {outcome} now {}",
+                cell(price)
+            )
+        }
+        _ => format!("{verb} {n} shares of outcome {outcome} in {market}"),
     }
 }
 
@@ -384,13 +735,6 @@ fn password_from(given: Option<String>) -> Result<String> {
         bail!("no password: pass --password, set PEEREX_PASSWORD, or write it on stdin");
     }
     Ok(p)
-}
-
-/// Catches a mistyped time before it reaches the server.
-fn check_time(what: &str, value: &str) -> Result<()> {
-    peerex_engine::Timestamp::parse(value)
-        .map(|_| ())
-        .map_err(|_| anyhow!("{what} {value:?} is not an RFC 3339 time such as 2026-12-15T00:00:00Z"))
 }
 
 /// The rows of a list answer: a JSON array, or an object holding one under a usual key.
@@ -425,8 +769,13 @@ fn issues_table(v: &Value) -> String {
                 row.insert("maturation".into(), s.get("maturation").cloned().unwrap_or(Value::Null));
                 let price =
                     ["price", "fixed_price", "last_price"].iter().find_map(|k| s.get(*k).filter(|v| !v.is_null()));
-                row.insert("price".into(), price.cloned().unwrap_or(Value::Null));
+                let settled = s.get("status").and_then(Value::as_str) == Some("settled");
+                let price =
+                    if settled { Some(json!(format!("settled: {}", cell(s.get("winner"))))) } else { price.cloned() };
+                row.insert("price".into(), price.unwrap_or(Value::Null));
                 row.insert("volume".into(), s.get("volume").cloned().unwrap_or(Value::Null));
+                let oi = s.get("open_interest").or_else(|| s.get("units"));
+                row.insert("open_interest".into(), oi.cloned().unwrap_or(Value::Null));
                 row.insert("status".into(), s.get("status").cloned().unwrap_or(Value::Null));
             }
             Value::Object(row)
@@ -444,6 +793,7 @@ fn issues_table(v: &Value) -> String {
             ("MATURATION", "maturation"),
             ("FIXED PRICE", "price"),
             ("VOLUME", "volume"),
+            ("OPEN INTEREST", "open_interest"),
             ("TITLE", "title"),
         ],
     )
@@ -508,11 +858,14 @@ mod tests {
         ]);
         assert_eq!(
             issues_table(&v),
-            "ISSUE       STATE   MATURATION            FIXED PRICE  VOLUME  TITLE\n\
-             demo/app#1  open    2026-12-15T00:00:00Z  0.62         40      Crash\n\
-             demo/app#1  open    2027-01-15T00:00:00Z  0.7          0       Crash\n\
-             demo/app#2  closed  -                     -            -       Docs\n"
+            "ISSUE       STATE   MATURATION            FIXED PRICE  VOLUME  OPEN INTEREST  TITLE\n\
+             demo/app#1  open    2026-12-15T00:00:00Z  0.62         40      -              Crash\n\
+             demo/app#1  open    2027-01-15T00:00:00Z  0.7          0       -              Crash\n\
+             demo/app#2  closed  -                     -            -       -              Docs\n"
         );
+        let settled = json!([{"issue": "a#1", "state": "closed", "title": "t",
+            "series": [{"maturation": "2026-12-15T00:00:00Z", "status": "settled", "winner": "fixed", "price": "0.9", "units": 5}]}]);
+        assert!(issues_table(&settled).contains("settled: fixed"), "no live price on a settled series");
         assert_eq!(issues_table(&json!([])), "(no issues)\n");
     }
 

@@ -21,9 +21,33 @@ pub struct Session {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
-    /// Server URL -> the session logged in there.
+    /// Server URL -> the session logged in there (the one used by default).
     #[serde(default)]
     pub sessions: BTreeMap<String, Session>,
+    /// Server URL -> user name -> token: every session logged in there, for `--as NAME`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Config {
+    /// The token to use on `server`: the session of `as_user` if given, else the current one.
+    pub fn token_for(&self, server: &str, as_user: Option<&str>) -> Option<String> {
+        match as_user {
+            Some(name) => self
+                .accounts
+                .get(server)
+                .and_then(|a| a.get(name))
+                .cloned()
+                .or_else(|| self.sessions.get(server).filter(|s| s.name == name).map(|s| s.token.clone())),
+            None => self.sessions.get(server).map(|s| s.token.clone()),
+        }
+    }
+
+    /// Stores a new session on `server` and makes it the current one.
+    pub fn log_in(&mut self, server: &str, name: &str, token: String) {
+        self.accounts.entry(server.to_owned()).or_default().insert(name.to_owned(), token.clone());
+        self.sessions.insert(server.to_owned(), Session { name: name.to_owned(), token });
+    }
 }
 
 /// The directory holding the config file.

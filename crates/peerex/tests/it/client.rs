@@ -144,7 +144,7 @@ fn places_lists_and_cancels_offers_with_the_documented_fields() {
             "2026-12-10T00:00:00Z",
         ],
     );
-    assert_eq!(text, "offer 17: open, 150 of 200 remaining\n");
+    assert_eq!(text, "offer 17: buy_unfixed 200 at 0.80\n150 of 200 remaining (open)\n");
     let r = api.last();
     assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/api/v1/offers"));
     assert_eq!(r.authorization.as_deref(), Some("Bearer tok-adam"));
@@ -193,8 +193,8 @@ fn queries_send_encoded_parameters_and_print_tables() {
     );
     assert_eq!(
         ok(&api, dir.path(), &["issues"]),
-        "ISSUE       STATE  MATURATION            FIXED PRICE  VOLUME  TITLE\n\
-         demo/app#1  open   2026-12-15T00:00:00Z  0.62         40      Crash\n"
+        "ISSUE       STATE  MATURATION            FIXED PRICE  VOLUME  OPEN INTEREST  TITLE\n\
+         demo/app#1  open   2026-12-15T00:00:00Z  0.62         40      -              Crash\n"
     );
     assert_eq!(api.last().target, "/api/v1/issues");
 
@@ -306,13 +306,13 @@ fn issue_admin_and_market_commands_post_the_documented_bodies() {
             ],
             "/api/v1/markets",
             json!({"statement": "Will it ship?", "deadline": "2027-01-01T00:00:00Z", "b": "100", "outcomes": 2}),
-            "created market m1\n",
+            "created market m1: Will it ship?\n",
         ),
         (
             vec!["market", "trade", "m1", "-5", "--max-cost", "3", "--outcome", "1"],
             "/api/v1/markets/m1/trades",
             json!({"shares": "-5", "max_cost": "3", "outcome": 1}),
-            "traded -5 shares in market m1 for 2.9\n",
+            "sold 5 shares of outcome 1 in m1: received 2.9, fee 0.1; price of outcome 1 now 0.45\n",
         ),
         (
             vec!["market", "report", "m1", "1"],
@@ -324,7 +324,8 @@ fn issue_admin_and_market_commands_post_the_documented_bodies() {
     for (args, path, body, text) in cases {
         let answer = match path {
             "/api/v1/markets" => json!({"id": "m1"}),
-            "/api/v1/markets/m1/trades" => json!({"cost": "2.9"}),
+            "/api/v1/markets/m1/trades" => json!({"market": {"id": "m1"}, "events": [
+                {"type": "market", "what": "traded", "outcome": 1, "shares": "-5", "cost": "-2.9", "fee": "0.1", "prices": ["0.55", "0.45"]}]}),
             _ => json!({"ok": true}),
         };
         api.answer("POST", path, 200, answer);
@@ -360,7 +361,7 @@ fn errors_are_one_line_with_a_non_zero_status() {
     assert_eq!(r.stderr.lines().count(), 1);
 
     api.answer("POST", "/api/v1/users", 409, json!({"code": "name_taken", "message": "the name adam is taken"}));
-    let r = peerex(&api, dir.path(), &["signup", "adam", "--password", "x"]);
+    let r = peerex(&api, dir.path(), &["signup", "adam", "--password", "xxxxxxxx"]);
     assert_eq!((r.code, r.stderr.as_str()), (1, "peerex: the name adam is taken (name_taken, HTTP 409)\n"));
 
     // An endpoint the fake does not know: its 404 body.
@@ -370,8 +371,11 @@ fn errors_are_one_line_with_a_non_zero_status() {
     // A bad time is caught before anything is sent.
     let n = api.requests().len();
     let r = peerex(&api, dir.path(), &["book", "demo/app#1", "next week"]);
-    assert_eq!(r.code, 1);
-    assert_eq!(r.stderr, "peerex: maturation \"next week\" is not an RFC 3339 time such as 2026-12-15T00:00:00Z\n");
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "peerex: <MATURATION> \"next week\" must be an RFC 3339 time such as 2026-12-15T00:00:00Z (invalid_time)\n"
+    );
     assert_eq!(api.requests().len(), n);
 
     // Nobody listening.
@@ -404,7 +408,7 @@ fn posts_carry_an_idempotency_key_and_a_gateway_error_is_retried_with_the_same_k
     api.answer_once("POST", "/api/v1/offers", 503, json!({"code": "unavailable", "message": "restarting"}));
     api.answer("POST", "/api/v1/offers", 201, json!({"id": "5", "status": "filled", "remaining": 0}));
     let text = ok(&api, dir.path(), &["offer", "place", "bf", "demo/app#1", "2026-12-15T00:00:00Z", "0.5", "2"]);
-    assert_eq!(text, "offer 5: filled, 0 of 2 remaining\n");
+    assert_eq!(text, "offer 5: buy_fixed 2 at 0.5\n0 of 2 remaining (filled)\n");
     let sent = &api.requests()[n..];
     assert_eq!(sent.len(), 2, "one retry after the 503");
     let key = sent[0].idempotency_key.clone().expect("POSTs carry an Idempotency-Key");
@@ -439,7 +443,10 @@ fn peer_and_admin_resources_commands_call_the_resource_endpoints() {
         api.answer(method, path, 200, view.clone());
     }
     let shown = ok(&api, dir.path(), &["peer", "register"]);
-    assert!(shown.contains("capacity GB   40.5\n"), "{shown}");
+    assert!(
+        shown.contains("backup space  [....................] used 0.00 GB of 40.50 GB (40.50 GB available)\n"),
+        "{shown}"
+    );
     assert!(shown.starts_with("peer          adam\n"), "{shown}");
     assert_eq!(api.last().target, "/api/v1/peers");
 
@@ -466,4 +473,35 @@ fn peer_and_admin_resources_commands_call_the_resource_endpoints() {
     assert_eq!(api.last().target, "/api/v1/admin/resources/prices");
     let j: Value = serde_json::from_str(&ok(&api, dir.path(), &["--json", "admin-resources", "show"])).unwrap();
     assert_eq!(j["days_settled"], 1);
+}
+
+/// Help screens: client options only where they act, no `[env: ...=]` noise, completions and
+/// a man page generated from the same definitions; bad values are one line with their code.
+#[test]
+fn help_completions_man_page_and_one_line_value_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| peerex_with("http://127.0.0.1:9", dir.path(), args, &[], "");
+    let serve = run(&["serve", "--help"]);
+    assert!(!serve.stdout.contains("--server") && !serve.stdout.contains("--json"), "{}", serve.stdout);
+    let me = run(&["me", "--help"]);
+    assert!(me.stdout.contains("--server") && me.stdout.contains("--as"), "{}", me.stdout);
+    assert!(!me.stdout.contains("[env:"), "{}", me.stdout);
+    let bash = run(&["completions", "bash"]);
+    assert_eq!(bash.code, 0);
+    assert!(bash.stdout.contains("peerex") && bash.stdout.contains("offer"));
+    let man = run(&["man"]);
+    assert!(man.stdout.starts_with(".ie") && man.stdout.contains("peerex"), "{}", man.stdout);
+    for (args, code) in [
+        (vec!["offer", "place", "bf", "d/a#1", "2030-01-01T00:00:00Z", "1.5", "10"], "(invalid_price)"),
+        (vec!["offer", "place", "bf", "d/a#1", "2030-01-01T00:00:00Z", "0.5", "-5"], "(invalid_volume)"),
+        (vec!["deposit", "eve", "-3"], "(invalid_amount)"),
+        (vec!["market", "trade", "m1", "0"], "(invalid_amount)"),
+        (vec!["peer", "online", "1.5"], "(invalid_argument)"),
+        (vec!["backup", "put", "f", "5PB"], "(invalid_argument)"),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.trim_end().ends_with(code), "{args:?}: {}", r.stderr);
+    }
 }

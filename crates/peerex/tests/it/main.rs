@@ -4,3 +4,4 @@
 mod client;
 mod crash;
 mod fake_api;
+mod session;

@@ -30,10 +30,43 @@ fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/issues", tag = "exchange",
-    responses((status = 200, description = "every issue with its series: fixed-side price (implied probability of a fix by the maturation), volume, open interest, status", body = Vec<IssueView>)))]
-pub async fn list_issues(State(state): State<AppState>) -> Json<Vec<IssueView>> {
-    Json(views::exchange::issues(&state.shared.engine()))
+#[derive(Deserialize, IntoParams)]
+pub struct IssueListQuery {
+    /// Only issues in this state: open or closed.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// issue (default), volume or open_interest (largest first).
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub sort: Option<views::exchange::IssueSort>,
+    /// Skip this many issues.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Issues with their series: `?state=open|closed`, `sort=issue|volume|open_interest`,
+/// `offset`, `limit` (default 100, at most 1000).
+#[utoipa::path(get, path = "/issues", tag = "exchange", params(IssueListQuery),
+    responses((status = 200, description = "issues with their series: fixed-side price (implied probability of a fix by the maturation), volume, open interest, status", body = Vec<IssueView>), Refused))]
+pub async fn list_issues(
+    State(state): State<AppState>,
+    Query(q): Query<IssueListQuery>,
+) -> ApiResult<Json<Vec<IssueView>>> {
+    if q.state.as_deref().is_some_and(|s| s != "open" && s != "closed") {
+        return Err(ApiError::bad_request("invalid_argument", "state is open or closed"));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let sort = q.sort.unwrap_or_default();
+    Ok(Json(views::exchange::issues_query(
+        &state.shared.engine(),
+        q.state.as_deref(),
+        sort,
+        q.offset.unwrap_or(0),
+        limit,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -99,6 +99,18 @@ impl FromRequestParts<AppState> for User {
     }
 }
 
+/// An optional login: no `Authorization` header is `None`; a bad one is still refused.
+impl axum::extract::OptionalFromRequestParts<AppState> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        if parts.headers.get("authorization").is_none() {
+            return Ok(None);
+        }
+        <User as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+    }
+}
+
 /// A hash of the request (method, path and query, body) that the `fingerprint` middleware puts
 /// in the request's extensions when it carries an `Idempotency-Key`.
 #[derive(Clone, Debug)]

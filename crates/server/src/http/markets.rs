@@ -15,13 +15,51 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::state::AppState;
-use crate::views::{self, After, Credits, MarketTradeView, MarketView, MarketsView, QuoteView, TimeText};
+use crate::views::{self, After, Credits, MarketTradeView, MarketView, MarketsView, QuoteView, ShareView, TimeText};
 use crate::writer::Action;
 
-#[utoipa::path(get, path = "/markets", tag = "markets",
-    responses((status = 200, description = "every prediction market by id", body = MarketsView)))]
-pub async fn list(State(state): State<AppState>) -> Json<MarketsView> {
-    Json(views::markets::markets(&state.shared.engine()))
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only markets in this status: open, reporting, resolved or void.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Skip this many markets.
+    #[serde(default)]
+    pub offset: Option<usize>,
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Every market as a list: `?status=open|reporting|resolved|void`, `offset`, `limit` (at most 1000).
+#[utoipa::path(get, path = "/markets", tag = "markets", params(ListQuery),
+    responses((status = 200, description = "the prediction markets, in id order", body = MarketsView), Refused))]
+pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> ApiResult<Json<MarketsView>> {
+    if let Some(s) = q.status.as_deref() {
+        if !["open", "reporting", "resolved", "void"].contains(&s) {
+            return Err(ApiError::bad_request("invalid_argument", "status is open, reporting, resolved or void"));
+        }
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    Ok(Json(views::markets::markets(&state.shared.engine(), q.status.as_deref(), q.offset.unwrap_or(0), limit)))
+}
+
+/// One market.
+#[utoipa::path(get, path = "/markets/{id}", tag = "markets", params(("id" = String, Path, description = "the market's id")),
+    responses((status = 200, description = "the market", body = MarketView), Refused))]
+pub async fn get_one(State(state): State<AppState>, PathId(market): PathId) -> ApiResult<Json<MarketView>> {
+    let engine = state.shared.engine();
+    if engine.markets().market_id(&market).is_none() {
+        return Err(ApiError::new(404, "unknown_market", format!("no market {market:?}")));
+    }
+    Ok(Json(views::markets::market(&engine, &market)))
+}
+
+/// The caller's prediction-market shares.
+#[utoipa::path(get, path = "/shares", tag = "markets", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's shares, one row per market and outcome held", body = Vec<ShareView>), Refused))]
+pub async fn shares(State(state): State<AppState>, user: User) -> Json<Vec<ShareView>> {
+    Json(views::markets::shares(&state.shared.engine(), &user.name))
 }
 
 /// Completes a JSON object body with server-known fields and parses it as the command `T`.
@@ -47,10 +85,11 @@ pub async fn create(
     Body(b): Body<Value>,
 ) -> ApiResult<Written> {
     let cmd: CreateMarket = complete(b, &[("user", json!(user.name))], &[])?;
-    if cmd.id.is_empty() || cmd.id.len() > 200 || cmd.statement.chars().count() > 1000 {
-        return Err(ApiError::bad_request("invalid_argument", "id has 1 to 200 characters, statement at most 1000"));
+    if cmd.id.len() > 200 || cmd.statement.chars().count() > 1000 {
+        return Err(ApiError::bad_request("invalid_argument", "id has at most 200 characters, statement at most 1000"));
     }
-    let view = After::Market(cmd.id.clone());
+    // No id: the engine names the market (m1, m2, ...), as it names offers.
+    let view = After::CreatedMarket;
     let op = Op::CreateMarket(Box::new(cmd));
     let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
     written(StatusCode::CREATED, r)
@@ -177,15 +216,17 @@ pub struct ReportBody {
     value: u8,
 }
 
-/// What a trade would cost now (the same computation as the trade), for the caller.
-#[utoipa::path(get, path = "/markets/{id}/quote", tag = "markets", security(("bearer" = [])), params(("id" = String, Path, description = "the market's id"), QuoteQuery),
+/// What a trade would cost now (the same computation as the trade). No login needed; with one,
+/// the quote accounts for the caller's shares (a sale of held shares pays no fee).
+#[utoipa::path(get, path = "/markets/{id}/quote", tag = "markets", params(("id" = String, Path, description = "the market's id"), QuoteQuery),
     responses((status = 200, description = "what the trade would cost now", body = QuoteView), Refused))]
 pub async fn quote(
     State(state): State<AppState>,
-    user: User,
+    user: Option<User>,
     PathId(market): PathId,
     Query(q): Query<QuoteQuery>,
 ) -> ApiResult<Json<QuoteView>> {
     let outcome = q.outcome.unwrap_or(1) as usize;
-    Ok(Json(views::markets::quote(&state.shared.engine(), &market, &user.name, outcome, q.shares)?))
+    let name = user.as_ref().map(|u| u.name.as_str());
+    Ok(Json(views::markets::quote(&state.shared.engine(), &market, name, outcome, q.shares)?))
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod backups;
 pub mod error;
 pub mod exchange;
 pub mod extract;
@@ -50,6 +51,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(feeds::stream))
         .routes(routes!(feeds::clock))
         .routes(routes!(markets::list, markets::create))
+        .routes(routes!(markets::get_one))
+        .routes(routes!(markets::shares))
+        .routes(routes!(backups::list, backups::put))
+        .routes(routes!(backups::delete))
+        .routes(routes!(backups::restore))
+        .routes(routes!(backups::held))
+        .routes(routes!(backups::report))
         .routes(routes!(markets::trade))
         .routes(routes!(markets::report))
         .routes(routes!(markets::resolve))

@@ -43,7 +43,7 @@ pub struct SeriesView {
     #[schema(value_type = Option<TimeText>)]
     pub settled_at: Option<Timestamp>,
     /// The fixed-side price: the market's implied probability that the issue is fixed by the
-    /// maturation (the last trade's price; null before the first trade).
+    /// maturation (the last trade's price; null before the first trade and once settled).
     #[schema(value_type = Option<PriceText>)]
     pub fixed_price: Option<Price>,
     /// Open interest: units outstanding.
@@ -206,7 +206,8 @@ pub fn series(engine: &Engine, sid: SeriesId) -> Option<SeriesView> {
     let local = x.series(sid).and_then(|s| x.issue(s.issue)).is_none_or(|i| i.is_local());
     Some(SeriesView {
         waiting_for_sync: v.status == "matured" && !local,
-        fixed_price: v.last_price,
+        // A settled series has no live price (its last trade stays in `last_price`).
+        fixed_price: if v.status == "settled" { None } else { v.last_price },
         open_interest: v.units,
         issue: v.issue,
         maturation: v.maturation,
@@ -262,6 +263,37 @@ pub fn issue(engine: &Engine, name: &str) -> Option<IssueView> {
 pub fn issues(engine: &Engine) -> Vec<IssueView> {
     let x = engine.exchange();
     x.all_issues().filter_map(|(i, _)| issue(engine, x.issue_name(i))).collect()
+}
+
+/// How `GET /issues` orders its list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueSort {
+    /// By issue name (the default).
+    #[default]
+    Issue,
+    /// Units traded over all series, largest first.
+    Volume,
+    /// Units outstanding over all series, largest first.
+    OpenInterest,
+}
+
+/// The issues in `state` (open or closed; all when `None`), ordered by `sort`, paged.
+pub fn issues_query(
+    engine: &Engine,
+    state: Option<&str>,
+    sort: IssueSort,
+    offset: usize,
+    limit: usize,
+) -> Vec<IssueView> {
+    let mut all: Vec<IssueView> = issues(engine).into_iter().filter(|i| state.is_none_or(|s| i.state == s)).collect();
+    let total = |i: &IssueView, f: fn(&SeriesView) -> u64| i.series.iter().map(f).sum::<u64>();
+    match sort {
+        IssueSort::Issue => all.sort_by(|a, b| a.issue.cmp(&b.issue)),
+        IssueSort::Volume => all.sort_by_key(|i| std::cmp::Reverse(total(i, |s| s.volume))),
+        IssueSort::OpenInterest => all.sort_by_key(|i| std::cmp::Reverse(total(i, |s| s.open_interest))),
+    }
+    all.into_iter().skip(offset).take(limit).collect()
 }
 
 /// The series of `issue` maturing at `maturation` (RFC 3339), or the engine's error.

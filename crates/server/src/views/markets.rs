@@ -44,8 +44,25 @@ pub struct MarketView {
     pub trades: usize,
 }
 
-/// Every market by id.
-pub type MarketsView = BTreeMap<String, MarketView>;
+/// Every market (with its id), in id order.
+pub type MarketsView = Vec<MarketView>;
+
+/// One holding of prediction-market shares.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ShareView {
+    pub market: String,
+    pub statement: String,
+    pub status: String,
+    pub outcome: usize,
+    #[schema(value_type = Credits)]
+    pub shares: Amount,
+    /// The outcome's price now (its value per share until resolution).
+    #[schema(value_type = Credits)]
+    pub price: Amount,
+    /// Shares x price, credits.
+    #[schema(value_type = Credits)]
+    pub value: Amount,
+}
 
 /// The answer to a market trade: the market after it and the trade's events.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -75,9 +92,47 @@ pub struct QuoteView {
     pub total: Amount,
 }
 
-/// Every market by id.
-pub fn markets(engine: &Engine) -> MarketsView {
-    serde_json::from_value(engine.markets().summary()).unwrap_or_default()
+/// Every market, optionally only those in `status`, paged by `offset` and `limit`.
+pub fn markets(engine: &Engine, status: Option<&str>, offset: usize, limit: usize) -> MarketsView {
+    let all: BTreeMap<String, MarketView> = serde_json::from_value(engine.markets().summary()).unwrap_or_default();
+    all.into_iter()
+        .map(|(id, mut m)| {
+            m.id = Some(id);
+            m
+        })
+        .filter(|m| status.is_none_or(|s| m.status == s))
+        .skip(offset)
+        .take(limit)
+        .collect()
+}
+
+/// The prediction-market shares `user` holds (one row per market and outcome held).
+pub fn shares(engine: &Engine, user: &str) -> Vec<ShareView> {
+    let Some(uid) = engine.user_id(user) else { return Vec::new() };
+    let markets = engine.markets();
+    let mut out = Vec::new();
+    for (id, m) in markets.all() {
+        let Some(h) = m.holding(uid) else { continue };
+        let name = markets.name(id).to_owned();
+        let v = market(engine, &name);
+        for (outcome, micro) in h.shares.iter().enumerate() {
+            if *micro == 0 {
+                continue;
+            }
+            let price = v.prices.get(outcome).copied().unwrap_or_default();
+            let value = Amount((i128::from(*micro) * i128::from(price.0) / 1_000_000) as i64);
+            out.push(ShareView {
+                market: name.clone(),
+                statement: v.statement.clone(),
+                status: v.status.clone(),
+                outcome,
+                shares: Amount(*micro),
+                price,
+                value,
+            });
+        }
+    }
+    out
 }
 
 /// The market `id` (an empty view if there is none).
@@ -97,14 +152,14 @@ pub fn market_trade(engine: &Engine, id: &str, events: &[Timed]) -> MarketTradeV
 pub fn quote(
     engine: &Engine,
     id: &str,
-    user: &str,
+    user: Option<&str>,
     outcome: usize,
     shares: Amount,
 ) -> Result<QuoteView, peerex_engine::EngineError> {
     let markets = engine.markets();
     let mid =
         markets.market_id(id).ok_or_else(|| peerex_engine::EngineError::UnknownMarket(format!("no market {id:?}")))?;
-    let q = markets.quote(mid, engine.user_id(user), outcome, shares)?;
+    let q = markets.quote(mid, user.and_then(|u| engine.user_id(u)), outcome, shares)?;
     Ok(QuoteView {
         market: id.to_owned(),
         shares,

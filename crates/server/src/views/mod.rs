@@ -24,9 +24,11 @@ pub use accounts::{AccountView, BalanceView, BalancesView, MeView, RevokedView, 
 pub use exchange::{
     BookView, IssueView, LevelView, OfferView, PositionView, PricePoint, PricesView, SeriesView, TradeView, TradesPage,
 };
-pub use markets::{MarketTradeView, MarketView, MarketsView, QuoteView};
+pub use markets::{MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
-pub use resources::{OperatorView, PeerDebugView, PeerView, PieView, SlidersView};
+pub use resources::{
+    BackupView, FragmentReportView, OperatorView, PeerDebugView, PeerView, PieView, RestoreView, SlidersView,
+};
 
 /// Schema of an amount of credits: a decimal string with at most 6 decimals ("160", "-2.5").
 pub struct Credits;
@@ -99,6 +101,14 @@ pub enum After {
     ClockMoved,
     /// How many events a tracker observation emitted.
     Sync,
+    /// The prediction market the command created (its id found in the events).
+    CreatedMarket,
+    /// A backed-up file.
+    Backup(String),
+    /// A restore's sources.
+    Restore(String),
+    /// A peer's fragment report: what was lost and repaired.
+    FragmentReport,
 }
 
 /// A view of the state right after a command, as built by [`after`].
@@ -115,6 +125,9 @@ pub enum View {
     Operator(Box<OperatorView>),
     ClockMoved(ClockMovedView),
     Sync(SyncView),
+    Backup(Box<resources::BackupView>),
+    Restore(resources::RestoreView),
+    FragmentReport(resources::FragmentReportView),
     /// An Idempotency-Key retry: the first answer's view, as recorded.
     Recorded(serde_json::Value),
 }
@@ -144,5 +157,12 @@ pub fn after(engine: &Engine, want: &After, events: &[Timed]) -> Option<View> {
         After::Operator => View::Operator(Box::new(resources::operator(engine))),
         After::ClockMoved => View::ClockMoved(ClockMovedView { now: engine.now(), events: events.len() }),
         After::Sync => View::Sync(SyncView { events: events.len() }),
+        After::CreatedMarket => {
+            let id = events.iter().map(|t| engine.render_event(t)).find(|v| v["what"] == "created")?;
+            View::Market(Box::new(markets::market(engine, id["market"].as_str()?)))
+        }
+        After::Backup(file) => View::Backup(Box::new(resources::backup(engine, file)?)),
+        After::Restore(file) => View::Restore(resources::restore(engine, file, events)),
+        After::FragmentReport => View::FragmentReport(resources::fragment_report(engine, events)),
     })
 }

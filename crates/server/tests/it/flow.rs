@@ -3,7 +3,7 @@
 //! series settles: Beth 1160, Adam 840.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::on_both;
 use crate::support::{enc, offer, Backend, Server, ISSUE};
@@ -127,11 +127,132 @@ async fn markets_over_http(backend: Backend) {
         peerex_engine::Amount::credits(100).checked_sub(cost).unwrap(),
         "the quote is what the trade cost"
     );
+    // GET /markets is a list (filterable and paged), GET /markets/{id} one market.
     let (_, all) = c.call(Method::GET, "/markets", None, None).await;
-    assert_eq!(all["m1"]["trades"], 1);
+    assert_eq!(all[0]["id"], "m1", "{all}");
+    assert_eq!(all[0]["trades"], 1);
+    let (_, none) = c.call(Method::GET, "/markets?status=resolved", None, None).await;
+    assert_eq!(none, json!([]));
+    let (st, _) = c.call(Method::GET, "/markets?status=bogus", None, None).await;
+    assert_eq!(st, 400);
+    let (st, one) = c.call(Method::GET, "/markets/m1", None, None).await;
+    assert_eq!((st, one["id"].as_str()), (200, Some("m1")), "{one}");
+    let (st, _) = c.call(Method::GET, "/markets/nope", None, None).await;
+    assert_eq!(st, 404);
+    // Quotes need no login.
+    let (st, q) = c.call(Method::GET, "/markets/m1/quote?shares=1", None, None).await;
+    assert_eq!(st, 200, "{q}");
+    // The server names a market created without an id.
+    let (st, created) =
+        c.post("/markets", &alice, json!({"statement": "No id", "deadline": deadline, "b": "10"})).await;
+    assert_eq!(st, 201, "{created}");
+    assert_eq!(created["id"], "m2");
+    // A user's shares.
+    let (st, shares) = c.get("/shares", &bob).await;
+    assert_eq!(st, 200, "{shares}");
+    assert_eq!(shares[0]["market"], "m1");
+    assert_eq!(shares[0]["outcome"], 1);
+    assert_eq!(shares[0]["shares"], "10");
     let (st, body) = c.post("/markets/nope/trades", &bob, json!({"shares": "1"})).await;
     assert_eq!(st, 404, "{body}");
     let (st, body) = c.post("/markets/m1/trades", &bob, json!({"shares": "many"})).await;
     assert_eq!(st, 400, "{body}");
 }
 on_both!(markets_over_http);
+
+/// A signed-up user is known to the exchange at once, with 0 credits: an offer is refused for
+/// funds, not as an unknown user.
+async fn signup_makes_an_exchange_user(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let admin = s.admin().await;
+    let (st, _) = c.post("/issues", &admin, json!({"issue": "demo/app#1", "title": "t"})).await;
+    assert_eq!(st, 201);
+    let eve = s.user("eve").await;
+    let maturation = s.days_from_now(10).await;
+    let (st, body) = c
+        .post(
+            "/offers",
+            &eve,
+            json!({"kind": "buy_fixed", "issue": "demo/app#1", "maturation": maturation, "price": "0.5", "volume": 1}),
+        )
+        .await;
+    assert_eq!((st, body["code"].as_str()), (422, Some("insufficient_funds")), "{body}");
+    let (_, me) = c.get("/me", &eve).await;
+    assert_eq!(me["available"], "0");
+}
+on_both!(signup_makes_an_exchange_user);
+
+/// Backups through the resource market: the server picks (k, n) and the holders, lists,
+/// restores (the owner only), and a peer's fragment report repairs what it lost.
+async fn backups_over_http(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let mut tokens = Vec::new();
+    for p in ["p1", "p2", "p3", "p4", "p5", "p6", "p7"] {
+        let t = s.user(p).await;
+        assert_eq!(c.post("/peers", &t, json!({})).await.0, 201);
+        let sliders = json!({"space_gb": "200", "upload_gb": "50", "download_gb": "50"});
+        assert_eq!(c.post("/peers/sliders", &t, sliders).await.0, 200);
+        for _ in 0..14 {
+            assert_eq!(c.post("/peers/online", &t, json!({"fraction": "0.9"})).await.0, 200);
+        }
+        tokens.push(t);
+    }
+    let (st, b) =
+        c.post("/backups", &tokens[0], json!({"file": "photos", "bytes": 1_000_000_000u64, "target": "0.999"})).await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!((b["k"].as_u64(), b["n"].as_u64()), (Some(2), Some(5)), "{b}");
+    assert_eq!(b["fragment_bytes"], 500_000_000);
+    let (_, mine) = c.get("/backups", &tokens[0]).await;
+    assert_eq!(mine[0]["file"], "photos");
+    let (st, r) = c.post("/backups/photos/restore", &tokens[0], json!({})).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["sources"].as_array().map(Vec::len), Some(2));
+    let (st, _) = c.post("/backups/photos/restore", &tokens[1], json!({})).await;
+    assert_eq!(st, 403, "only the owner restores");
+    let (st, bad) = c.post("/backups", &tokens[0], json!({"file": "x", "bytes": 1, "target": "1.5"})).await;
+    assert_eq!((st, bad["code"].as_str()), (400, Some("invalid_argument")), "{bad}");
+    // p2 holds a fragment; it reports none held: the fragment is rebuilt on p7, the spare peer.
+    let (_, held) = c.get("/peers/me/fragments", &tokens[1]).await;
+    assert_eq!(held[0]["file"], "photos", "{held}");
+    let (st, rep) = c.post("/peers/fragments", &tokens[1], json!({"files": []})).await;
+    assert_eq!(st, 200, "{rep}");
+    assert_eq!(rep["repaired"], json!(["photos"]));
+    let (_, b) = c.get("/backups", &tokens[0]).await;
+    let holders: Vec<&str> = b[0]["holders"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(holders.contains(&"p7") && !holders.contains(&"p2"), "{holders:?}");
+}
+on_both!(backups_over_http);
+
+/// `GET /issues` filters by state, sorts by volume or open interest, and pages.
+async fn issues_take_queries(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let admin = s.admin().await;
+    for i in ["a/b#1", "a/b#2", "a/b#3"] {
+        assert_eq!(c.post("/issues", &admin, json!({"issue": i, "title": "t"})).await.0, 201);
+    }
+    let adam = s.funded("adam", "100").await;
+    let beth = s.funded("beth", "100").await;
+    let m = s.days_from_now(10).await;
+    let place =
+        |kind: &str, price: &str| json!({"kind": kind, "issue": "a/b#2", "maturation": m, "price": price, "volume": 5});
+    assert_eq!(c.post("/offers", &adam, place("buy_unfixed", "0.4")).await.0, 201);
+    assert_eq!(c.post("/offers", &beth, place("buy_fixed", "0.6")).await.0, 201);
+    assert_eq!(c.post("/issues/close", &admin, json!({"issue": "a/b#3"})).await.0, 200);
+    let (_, by_volume) = c.call(Method::GET, "/issues?sort=volume&limit=1", None, None).await;
+    assert_eq!(by_volume.as_array().map(Vec::len), Some(1));
+    assert_eq!(by_volume[0]["issue"], "a/b#2");
+    assert_eq!(by_volume[0]["series"][0]["open_interest"], 5);
+    let (_, by_oi) = c.call(Method::GET, "/issues?sort=open_interest", None, None).await;
+    assert_eq!(by_oi[0]["issue"], "a/b#2");
+    let (_, closed) = c.call(Method::GET, "/issues?state=closed", None, None).await;
+    assert_eq!(closed.as_array().map(Vec::len), Some(1));
+    assert_eq!(closed[0]["issue"], "a/b#3");
+    let (_, page) = c.call(Method::GET, "/issues?offset=1&limit=1", None, None).await;
+    assert_eq!(page[0]["issue"], "a/b#2");
+    let (st, _) = c.call(Method::GET, "/issues?state=maybe", None, None).await;
+    assert_eq!(st, 400);
+}
+on_both!(issues_take_queries);
