@@ -112,7 +112,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    runtime()?.block_on(peerex_server::serve(settings))
+    runtime()?.block_on(peerex_server::serve_with(settings, peerex_web::router))
 }
 
 /// Exit status 0 when the ledger of the database is consistent, 1 otherwise.
