@@ -6,9 +6,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use peerex_server::http::accounts::{self as api, Credentials};
-use peerex_server::http::error::ApiResult;
+use peerex_server::http::error::{ApiResult, Written};
 use peerex_server::http::extract::{Body, IdempotencyKey};
-use peerex_server::writer::Reply;
 use serde_json::Value;
 
 use crate::layout::{csrf, err_for, field, frame, see_other, FormError, Nav};
@@ -16,12 +15,39 @@ use crate::session::{cookie, new_sid, Posted, Viewer};
 use crate::Web;
 
 /// The body of a server answer: `Ok` for 2xx, `Err` (with `code`, `message`) otherwise.
-pub fn outcome(r: ApiResult<Reply>) -> Result<Value, Value> {
+pub fn outcome<T: Answer>(r: ApiResult<T>) -> Result<Value, Value> {
     match r {
-        Ok(reply) if reply.status < 400 => Ok(reply.body),
-        Ok(reply) => Err(reply.body),
+        Ok(w) => Ok(w.body()),
         Err(e) => Err(serde_json::json!({"code": e.code, "message": e.message})),
     }
+}
+
+/// The JSON body of a server handler's successful answer.
+pub trait Answer {
+    fn body(self) -> Value;
+}
+
+impl Answer for Written {
+    fn body(self) -> Value {
+        serde_json::to_value(self.1).unwrap_or(Value::Null)
+    }
+}
+
+impl<T: serde::Serialize> Answer for axum::Json<T> {
+    fn body(self) -> Value {
+        serde_json::to_value(self.0).unwrap_or(Value::Null)
+    }
+}
+
+impl<T: serde::Serialize> Answer for (axum::http::StatusCode, axum::Json<T>) {
+    fn body(self) -> Value {
+        serde_json::to_value(self.1 .0).unwrap_or(Value::Null)
+    }
+}
+
+/// A web form's key as an Idempotency-Key (the web form is its own request: no hash).
+pub fn form_idempotency(key: Option<&str>, what: &str) -> IdempotencyKey {
+    IdempotencyKey(key.filter(|k| !k.is_empty()).map(|k| (format!("web-{what}-{k}"), String::new())))
 }
 
 fn form(v: &Viewer, action: &str, title: &str, button: &str, name: &str, errors: &[FormError]) -> maud::Markup {

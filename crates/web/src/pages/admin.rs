@@ -144,7 +144,7 @@ fn done(msg: &str) -> Response {
 }
 
 fn key(p: &Posted, what: &str) -> IdempotencyKey {
-    IdempotencyKey(p.fields.get("form_key").filter(|k| !k.is_empty()).map(|k| format!("web-{what}-{k}")))
+    crate::pages::account::form_idempotency(p.fields.get("form_key"), what)
 }
 
 pub async fn deposit(State(web): State<Web>, p: Posted) -> Response {

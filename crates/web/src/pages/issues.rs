@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use peerex_engine::exchange::types::IssueState;
 use peerex_engine::{Price, Timestamp};
 use peerex_server::http::exchange::{self as api, OpenIssue};
-use peerex_server::http::extract::{Body, IdempotencyKey};
+use peerex_server::http::extract::Body;
 use serde::Deserialize;
 
 use crate::charts::sparkline;
@@ -320,7 +320,7 @@ pub async fn open(State(web): State<Web>, p: Posted) -> Response {
     let Some(login) = &p.viewer.login else { return see_other("/login") };
     let (issue, title) = (p.fields.str("issue"), p.fields.str("title"));
     let b = OpenIssue { issue: issue.clone(), title: title.clone(), labels: vec![] };
-    let key = IdempotencyKey(p.fields.get("form_key").map(|k| format!("web-open-{k}")));
+    let key = crate::pages::account::form_idempotency(p.fields.get("form_key"), "open");
     match outcome(api::open_issue(State(web.app.clone()), login.user(), key, Body(b)).await) {
         Ok(_) => see_other(&series_url(&issue, "")),
         Err(body) => {

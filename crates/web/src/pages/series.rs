@@ -9,7 +9,7 @@ use peerex_engine::exchange::types::{IssueState, OfferKind, Side};
 use peerex_engine::ledger::Account;
 use peerex_engine::{Amount, Price, Timestamp};
 use peerex_server::http::exchange::{self as api, PlaceOffer};
-use peerex_server::http::extract::{Body, IdempotencyKey, PathId};
+use peerex_server::http::extract::{Body, PathId};
 use serde::Deserialize;
 
 use crate::charts::{bar, price_chart};
@@ -492,7 +492,7 @@ fn render(web: &Web, v: &Viewer, q: &SeriesQuery, form: &OfferForm, errors: &[Fo
     let live = format!("/live/series?{}", query(&[("issue", &s.issue), ("maturation", &mat), ("range", &q.range)]));
     let placed = (!q.placed.is_empty()).then(|| {
         let engine = web.app.shared.engine();
-        peerex_server::http::render::offer_view(&engine, &q.placed)
+        peerex_server::views::exchange::offer(&engine, &q.placed).and_then(|o| serde_json::to_value(o).ok())
     });
     let body = html! {
         nav class="crumbs" aria-label="Breadcrumb" { a href="/" { "Issues" } " › " (s.issue) }
@@ -605,7 +605,7 @@ pub async fn place(State(web): State<Web>, p: Posted) -> Response {
         poolable: form.poolable,
         expiration,
     };
-    let key = IdempotencyKey(f.get("form_key").filter(|k| !k.is_empty()).map(|k| format!("web-offer-{k}")));
+    let key = crate::pages::account::form_idempotency(f.get("form_key"), "offer");
     match outcome(api::place_offer(State(web.app.clone()), login.user(), key, Body(b)).await) {
         Ok(body) => {
             let id = body["id"].as_str().unwrap_or("");
