@@ -117,7 +117,7 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         // Colours only for a person at a terminal, never into a log file or a pipe.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .try_init();
-    runtime()?.block_on(peerex_server::serve(settings))
+    runtime()?.block_on(peerex_server::serve_with(settings, peerex_web::router))
 }
 
 /// Exit status 0 when the ledger of the database is consistent, 1 otherwise.

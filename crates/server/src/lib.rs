@@ -84,6 +84,12 @@ impl Running {
 /// Opens the database, rebuilds state from the command log, and starts the writer, the tick
 /// job and the HTTP server.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    start_with(settings, |_| axum::Router::new()).await
+}
+
+/// [`start`], with `extra` routes (the web UI, which lives in its own crate) merged into the
+/// API's router. `extra` gets the state the API handlers share.
+pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<Running> {
     let (store, lock) = Store::open(&settings.database, true).await?;
     let log = store.load_log().await?;
     let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
@@ -143,7 +149,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone());
+    let app = http::router(state.clone()).merge(extra(state.clone()));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
         let _ = on_shutdown.await;
@@ -179,7 +185,12 @@ async fn set_limits(state: &AppState, max: u32) -> anyhow::Result<()> {
 
 /// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let running = start(settings).await?;
+    serve_with(settings, |_| axum::Router::new()).await
+}
+
+/// [`serve`] with `extra` routes (see [`start_with`]).
+pub async fn serve_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<()> {
+    let running = start_with(settings, extra).await?;
     println!("peerex serving on http://{}", running.addr);
     let shared = running.state.shared.clone();
     let failed = async move {

@@ -1,0 +1,117 @@
+//! Price history of every series, kept in memory for charts, trends and recent trades: loaded
+//! from the server's stored public events at start, then followed on its live event stream.
+//! (A read-side projection of committed events; it decides nothing.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use peerex_engine::{Price, Timestamp};
+use peerex_server::state::AppState;
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+
+/// One trade: when, the fixed-side price, how many units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Point {
+    pub at: i64,
+    pub price: Price,
+    pub volume: u64,
+}
+
+#[derive(Default)]
+pub struct History {
+    series: RwLock<HashMap<(String, i64), Vec<Point>>>,
+}
+
+impl History {
+    /// The trades of a series, oldest first (a copy of the slice asked for).
+    pub fn points(&self, issue: &str, maturation: Timestamp) -> Vec<Point> {
+        let map = self.series.read().unwrap_or_else(|e| e.into_inner());
+        map.get(&(issue.to_owned(), maturation.millis())).cloned().unwrap_or_default()
+    }
+
+    /// Calls `f` with the trades of a series without copying them.
+    pub fn with<R>(&self, issue: &str, maturation: Timestamp, f: impl FnOnce(&[Point]) -> R) -> R {
+        let map = self.series.read().unwrap_or_else(|e| e.into_inner());
+        f(map.get(&(issue.to_owned(), maturation.millis())).map_or(&[], |v| v.as_slice()))
+    }
+
+    /// Records one public event (only trades matter here).
+    pub fn record(&self, json: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(json) else { return };
+        if v["type"] != "traded" {
+            return;
+        }
+        let parse = |k: &str| v[k].as_str().and_then(|s| Timestamp::parse(s).ok());
+        let (Some(at), Some(mat)) = (parse("at"), parse("maturation")) else { return };
+        let Some(price) = v["price"].as_str().and_then(|p| Price::parse(p).ok()) else { return };
+        let volume = v["volume"].as_u64().unwrap_or(0);
+        let Some(issue) = v["issue"].as_str() else { return };
+        let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
+        map.entry((issue.to_owned(), mat.millis())).or_default().push(Point { at: at.millis(), price, volume });
+    }
+
+    /// Loads what is stored, then follows the live stream (started once per UI router).
+    pub fn follow(self: Arc<Self>, app: AppState) {
+        let mut rx = app.shared.public_events.subscribe();
+        let mut shutdown = app.shared.shutdown.subscribe();
+        tokio::spawn(async move {
+            let mut cursor = 0i64;
+            cursor = self.load_after(&app, cursor).await;
+            loop {
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    got = rx.recv() => match got {
+                        Ok(e) => {
+                            if e.0 > cursor {
+                                self.record(&e.1);
+                                cursor = e.0;
+                            }
+                        }
+                        Err(RecvError::Lagged(_)) => cursor = self.load_after(&app, cursor).await,
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            }
+        });
+    }
+
+    async fn load_after(&self, app: &AppState, mut cursor: i64) -> i64 {
+        loop {
+            match app.store.public_events(cursor, 5_000).await {
+                Ok(rows) if !rows.is_empty() => {
+                    for (c, body) in &rows {
+                        self.record(body);
+                        cursor = *c;
+                    }
+                }
+                Ok(_) => return cursor,
+                Err(e) => {
+                    tracing::warn!("web: loading the price history failed: {e:#}");
+                    return cursor;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trades_are_recorded_per_series() {
+        let h = History::default();
+        h.record(r#"{"type":"traded","at":"2026-12-01T00:00:00Z","issue":"i1","maturation":"2026-12-15T00:00:00Z","price":"0.62","volume":10}"#);
+        h.record(
+            r#"{"type":"series_created","at":"2026-12-01T00:00:00Z","issue":"i1","maturation":"2026-12-15T00:00:00Z"}"#,
+        );
+        h.record("not json");
+        let mat = Timestamp::parse("2026-12-15T00:00:00Z").unwrap();
+        let p = h.points("i1", mat);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].price, Price::parse("0.62").unwrap());
+        assert_eq!(p[0].volume, 10);
+        assert!(h.points("i2", mat).is_empty());
+    }
+}

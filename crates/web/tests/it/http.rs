@@ -1,0 +1,140 @@
+//! The UI over plain HTTP: security headers, sessions apart from API tokens, and CSRF: a form
+//! without a valid token (or from another origin) changes nothing.
+
+use reqwest::blocking::{Client, Response};
+use reqwest::redirect::Policy;
+
+use crate::support::{Server, ADMIN, PASSWORD};
+
+fn client() -> Client {
+    Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn cookie_of(r: &Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("peerex_session=").map(|s| s.split(';').next().unwrap_or("").to_owned()))
+}
+
+fn csrf_in(html: &str) -> String {
+    let i = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    html[i..].split('"').next().unwrap().to_owned()
+}
+
+/// A browser-like session: (cookie, csrf) after logging in as `name`.
+fn log_in(s: &Server, c: &Client, name: &str, password: &str) -> (String, String) {
+    let r = c.get(s.url("/login")).send().unwrap();
+    let sid = cookie_of(&r).expect("a session cookie");
+    let csrf = csrf_in(&r.text().unwrap());
+    let r = c
+        .post(s.url("/login"))
+        .header("cookie", format!("peerex_session={sid}"))
+        .header("origin", &s.base)
+        .form(&[("csrf", csrf.as_str()), ("name", name), ("password", password)])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303, "log in redirects");
+    let new_sid = cookie_of(&r).expect("log in sets a new session cookie");
+    assert_ne!(new_sid, sid, "the session id is rotated at log-in");
+    let r = c.get(s.url("/admin")).header("cookie", format!("peerex_session={new_sid}")).send().unwrap();
+    let csrf = csrf_in(&r.text().unwrap());
+    (new_sid, csrf)
+}
+
+#[test]
+fn pages_carry_a_strict_policy_and_a_safe_cookie() {
+    let s = Server::start();
+    let c = client();
+    for path in ["/", "/login", "/signup", "/markets", "/resources"] {
+        let r = c.get(s.url(path)).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        let cookie = h["set-cookie"].to_str().unwrap();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+        let body = r.text().unwrap();
+        assert!(!body.contains("<script>") && !body.contains(" style="), "{path}: no inline script or style");
+    }
+    // Assets: content-hashed names, cached for a year.
+    let html = c.get(s.url("/")).send().unwrap().text().unwrap();
+    let css = html.split("href=\"/static/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let r = c.get(s.url(&format!("/static/{css}"))).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert_eq!(c.get(s.url("/static/app.0000.css")).send().unwrap().status(), 404);
+}
+
+#[test]
+fn a_form_without_its_csrf_token_changes_nothing() {
+    let s = Server::start();
+    let c = client();
+    let (sid, csrf) = log_in(&s, &c, ADMIN, PASSWORD);
+    let cookie = format!("peerex_session={sid}");
+    let post = |fields: &[(&str, &str)], origin: &str| {
+        c.post(s.url("/admin/deposit")).header("cookie", &cookie).header("origin", origin).form(fields).send().unwrap()
+    };
+    let before = s.available(ADMIN);
+    // No token, a wrong token, another session's token, another origin: all refused.
+    let r = post(&[("dep_user", ADMIN), ("dep_amount", "100")], &s.base);
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("csrf_invalid"));
+    let r = post(&[("csrf", "00"), ("dep_user", ADMIN), ("dep_amount", "100")], &s.base);
+    assert_eq!(r.status(), 403);
+    let other = c.get(s.url("/login")).send().unwrap();
+    let other_csrf = csrf_in(&other.text().unwrap());
+    let r = post(&[("csrf", &other_csrf), ("dep_user", ADMIN), ("dep_amount", "100")], &s.base);
+    assert_eq!(r.status(), 403);
+    let r = post(&[("csrf", &csrf), ("dep_user", ADMIN), ("dep_amount", "100")], "http://evil.example");
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("cross_origin"));
+    assert_eq!(s.available(ADMIN), before, "nothing changed");
+    // With its token, the same form works.
+    let r = post(&[("csrf", &csrf), ("dep_user", ADMIN), ("dep_amount", "100")], &s.base);
+    assert_eq!(r.status(), 303);
+    assert_eq!(s.available(ADMIN), before + 100_000_000);
+}
+
+#[test]
+fn browser_sessions_are_not_api_tokens() {
+    let s = Server::start();
+    let c = client();
+    let (sid, csrf) = log_in(&s, &c, ADMIN, PASSWORD);
+    // The cookie is worthless against the API.
+    let r = c.get(s.url("/api/v1/me")).bearer_auth(&sid).send().unwrap();
+    assert_eq!(r.status(), 401);
+    // The session shows who is logged in; log out ends it.
+    let page = c.get(s.url("/portfolio")).header("cookie", format!("peerex_session={sid}")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let r = c
+        .post(s.url("/logout"))
+        .header("cookie", format!("peerex_session={sid}"))
+        .header("origin", &s.base)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(s.url("/portfolio")).header("cookie", format!("peerex_session={sid}")).send().unwrap();
+    assert_eq!(page.status(), 303, "logged out: the portfolio sends to the log-in page");
+    // A wrong password is shown next to the form with its code.
+    let r = c.get(s.url("/login")).send().unwrap();
+    let sid = cookie_of(&r).unwrap();
+    let csrf = csrf_in(&r.text().unwrap());
+    let r = c
+        .post(s.url("/login"))
+        .header("cookie", format!("peerex_session={sid}"))
+        .form(&[("csrf", csrf.as_str()), ("name", ADMIN), ("password", "wrong-password")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("invalid_credentials"));
+}
