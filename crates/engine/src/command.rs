@@ -128,6 +128,18 @@ pub enum Op {
         actor: String,
     },
 
+    /// Subsidise an automated LMSR market maker on a series (created if needed): the funder
+    /// moves b ln 2 to it; it quotes `levels` units per side (default 5) and re-quotes after
+    /// every fill; it withdraws at maturation and returns what it holds at settlement.
+    FundMaker {
+        user: String,
+        issue: String,
+        maturation: Timestamp,
+        b: Amount,
+        #[serde(default)]
+        levels: Option<u32>,
+    },
+
     // ----- prediction markets (spec/prediction.md) -----
     CreateMarket(Box<crate::prediction::command::CreateMarket>),
     Trade(crate::prediction::command::Trade),

@@ -106,6 +106,9 @@ impl Engine {
             }
             Op::Offer(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
+                if cmd.id.starts_with('~') {
+                    return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
+                }
                 self.exchange.place(&mut ctx, user, cmd)?;
             }
             Op::Cancel { user, offer } => {
@@ -127,6 +130,20 @@ impl Engine {
                 })?;
                 let outcome = decision(winner, fixed_pays)?;
                 self.exchange.decide(&mut ctx, series, outcome, actor, reason)?;
+            }
+            Op::FundMaker { user, issue, maturation, b, levels } => {
+                let funder = known(&self.users, &user)?;
+                let levels = levels.unwrap_or(5);
+                let (issue, _, lmsr, subsidy) =
+                    self.exchange.check_fund_maker(&ctx, funder, &issue, maturation, b, levels)?;
+                // From here on nothing can be refused.
+                let series = self.exchange.series_for_maker(&mut ctx, issue, maturation);
+                let (raw, created) = self.users.intern(&crate::exchange::maker::maker_name(series));
+                let maker = UserId(raw);
+                if created {
+                    ctx.emit(Event::UserCreated { user: maker });
+                }
+                self.exchange.fund_maker(&mut ctx, series, maker, funder, lmsr, subsidy, levels)?;
             }
             Op::CreateMarket(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
@@ -197,6 +214,9 @@ pub const MAX_NAME_LEN: usize = 200;
 fn intern_user(users: &mut Names, name: &str) -> EngineResult<(u32, bool)> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(EngineError::InvalidArgument(format!("a user name has 1 to {MAX_NAME_LEN} characters")));
+    }
+    if name.starts_with('~') {
+        return Err(EngineError::InvalidArgument("user names starting with '~' are reserved (market makers)".into()));
     }
     Ok(users.intern(name))
 }

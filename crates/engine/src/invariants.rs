@@ -17,6 +17,7 @@ impl Engine {
         self.check_series()?;
         self.check_books()?;
         self.markets.check(&self.ledger)?;
+        self.exchange.check_makers(&self.ledger)?;
         self.resources.check(&self.ledger)?;
         Ok(())
     }

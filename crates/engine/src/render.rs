@@ -136,6 +136,24 @@ impl Engine {
                 m.insert("amount".into(), json!(amount));
                 "payout"
             }
+            Event::MakerFunded { series, funder, maker, b, subsidy } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("user".into(), user(*funder));
+                m.insert("maker".into(), user(*maker));
+                m.insert("b".into(), json!(b));
+                m.insert("subsidy".into(), json!(subsidy));
+                "maker_funded"
+            }
+            Event::MakerClosed { series, funder, returned } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("user".into(), user(*funder));
+                m.insert("returned".into(), json!(returned));
+                "maker_closed"
+            }
             Event::MarketEvent { market, user: u, detail } => {
                 m.insert("market".into(), json!(self.markets.name(*market)));
                 if let Some(u) = u {

@@ -96,11 +96,20 @@ impl Exchange {
         }
         self.reserve(ctx, id)?;
         ctx.emit(Event::OfferPlaced { offer: id, user, series });
+        let traded = self.series[series.index()].traded_volume;
         self.match_and_rest(ctx, id)?;
+        if self.series[series.index()].traded_volume != traded {
+            self.requote(ctx, series)?;
+        }
         Ok(id)
     }
 
-    fn create_series(&mut self, ctx: &mut Ctx, issue: crate::ids::IssueId, maturation: Timestamp) -> SeriesId {
+    pub(crate) fn create_series(
+        &mut self,
+        ctx: &mut Ctx,
+        issue: crate::ids::IssueId,
+        maturation: Timestamp,
+    ) -> SeriesId {
         let id = SeriesId(self.series.len() as u32);
         self.series.push(Series {
             issue,
@@ -159,7 +168,13 @@ impl Exchange {
         self.offers[id.index()].status = OfferStatus::Open;
         self.rebalance_pool(ctx, user)?;
         ctx.emit(Event::OfferResumed { offer: id, user });
-        self.match_and_rest(ctx, id)
+        let series = self.offers[id.index()].series;
+        let traded = self.series[series.index()].traded_volume;
+        self.match_and_rest(ctx, id)?;
+        if self.series[series.index()].traded_volume != traded {
+            self.requote(ctx, series)?;
+        }
+        Ok(())
     }
 
     /// Applies everything due up to and including `target`, in time order: offer expiries,
@@ -192,6 +207,9 @@ impl Exchange {
             self.retire(ctx, o, OfferStatus::Cancelled, CancelReason::Maturation)?;
         }
         self.series[s.index()].status = SeriesStatus::Matured;
+        if let Some(m) = self.makers.get_mut(&s) {
+            m.active = false;
+        }
         ctx.emit(Event::SeriesMatured { series: s });
         self.awaiting.insert(s);
         self.settle_from_tracker(ctx, s)
@@ -278,6 +296,6 @@ impl Exchange {
         }
         self.awaiting.remove(&s);
         ctx.emit(Event::SeriesSettled { series: s, outcome, manual: manual_flag });
-        Ok(())
+        self.close_maker(ctx, s)
     }
 }

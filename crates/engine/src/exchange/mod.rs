@@ -15,6 +15,7 @@ pub mod book;
 pub mod holds;
 pub mod issues;
 pub mod lifecycle;
+pub mod maker;
 pub mod matching;
 pub mod positions;
 pub mod types;
@@ -141,6 +142,10 @@ pub struct Exchange {
     pub(crate) limits: Limits,
     /// Scratch space of the matcher, kept to avoid an allocation per arriving offer.
     pub(crate) scratch: matching::Scratch,
+    /// Automated market makers by series (`maker.rs`).
+    pub(crate) makers: std::collections::BTreeMap<SeriesId, maker::Maker>,
+    /// Set while a maker re-quotes, so that its own placements do not re-enter.
+    pub(crate) requoting: bool,
 }
 
 /// What the exchange's operations need from the engine around it.
