@@ -111,6 +111,13 @@ pub enum Event {
         funder: UserId,
         returned: Amount,
     },
+    /// Arbitration of a series (statement or dispute: `arbitrated.rs`); the detail uses the
+    /// prediction markets' vocabulary (`reported`, `arbitration`, `reward`, ...).
+    SeriesArbitration {
+        series: SeriesId,
+        user: Option<UserId>,
+        detail: Box<crate::prediction::events::MarketDetail>,
+    },
     /// A prediction-market event. The detail is boxed: market events are rare and their details
     /// large, and an unboxed detail would make every exchange event three times bigger.
     MarketEvent {
@@ -144,7 +151,7 @@ impl Event {
             Event::MakerFunded { funder, maker, .. } => (Some(*funder), Some(*maker)),
             Event::MakerClosed { funder, .. } => (Some(*funder), None),
             Event::Traded { bid_user, ask_user, .. } => (Some(*bid_user), Some(*ask_user)),
-            Event::MarketEvent { user, .. } => (*user, None),
+            Event::MarketEvent { user, .. } | Event::SeriesArbitration { user, .. } => (*user, None),
             _ => (None, None),
         };
         a.into_iter().chain(b)
@@ -164,6 +171,7 @@ impl Event {
                 | Event::IssueSynced { .. }
                 | Event::MarketEvent { .. }
                 | Event::MakerFunded { .. }
+                | Event::SeriesArbitration { .. }
                 | Event::MakerClosed { .. }
         )
     }

@@ -154,6 +154,21 @@ impl Engine {
                 m.insert("returned".into(), json!(returned));
                 "maker_closed"
             }
+            Event::SeriesArbitration { series, user: u, detail } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                if let Some(u) = u {
+                    m.insert("user".into(), user(*u));
+                }
+                if let Ok(Value::Object(d)) = serde_json::to_value(detail) {
+                    m.extend(d);
+                }
+                if let crate::prediction::events::MarketDetail::Reward { peer, .. } = detail.as_ref() {
+                    m.insert("peer".into(), user(*peer));
+                }
+                "series_arbitration"
+            }
             Event::MarketEvent { market, user: u, detail } => {
                 m.insert("market".into(), json!(self.markets.name(*market)));
                 if let Some(u) = u {

@@ -61,6 +61,11 @@ pub struct CreateMarket {
     /// price-bounding rule: a share at 0.99 costs 0.99 x 1.05).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_mode: Option<crate::prediction::market::FeeMode>,
+    /// Evaluate eq. 7's mu1 and mu0 at both the closing price and 1/2 (default false: the
+    /// closing price only, the dissertation's rule). Protects staked arbiters' incentive when
+    /// the closing price is not everyone's prior (e.g. moved by arbiters' own stakes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust_prior: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

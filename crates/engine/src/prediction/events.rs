@@ -124,6 +124,16 @@ pub enum MarketDetail {
         paid: Amount,
         missing: Amount,
     },
+    /// An arbitrated series: a statement's series opened with its sponsor's bond, or a
+    /// tracker series disputed with the disputer's bond.
+    CaseOpened {
+        kind: crate::arbitrated::CaseKind,
+        bond: Amount,
+    },
+    /// An arbitrated series takes reports until `report_deadline`.
+    CaseReporting {
+        report_deadline: Timestamp,
+    },
     /// Resolved N/A.
     Voided {
         reason: String,

@@ -111,6 +111,8 @@ pub struct Market {
     /// Largest |position| (micro-shares) with which an arbiter may report.
     pub position_cap: Option<i64>,
     pub fee_mode: FeeMode,
+    /// Evaluate eq. 7 at the closing price and at 1/2 (robust to a price moved by stakes).
+    pub robust_prior: bool,
     pub status: Status,
     /// Micro-shares outstanding per outcome.
     pub q: Vec<i64>,

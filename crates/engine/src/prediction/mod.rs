@@ -57,7 +57,7 @@ pub struct Markets {
     markets: Vec<Market>,
     trade_ids: FxHashSet<String>,
     /// Every arbiter's record over resolved binary markets (for a_i, c_i).
-    reliability: BTreeMap<UserId, History>,
+    pub(crate) reliability: BTreeMap<UserId, History>,
     /// (instant, market) of every pending deadline and reporting-window close, so that moving
     /// the clock touches only the markets that are due.
     due: BTreeSet<(Timestamp, u32)>,
@@ -257,6 +257,7 @@ impl Markets {
             bond: bond.0,
             position_cap: cmd.position_cap.map(|c| c.0),
             fee_mode: cmd.fee_mode.unwrap_or_default(),
+            robust_prior: cmd.robust_prior.unwrap_or(false),
             status: Status::Open,
             q: vec![0; n as usize],
             subsidy,

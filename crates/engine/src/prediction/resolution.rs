@@ -95,69 +95,18 @@ pub(crate) fn arbitration_budget(m: &Market, mm: i64, pool: i64) -> EngineResult
 
 impl Markets {
     /// Decides which reports of a binary market count and what each admitted arbiter is owed,
-    /// from everything but the report values. None: no admissible set (the market is void).
+    /// from everything but the report values.
     pub(crate) fn admit(&self, m: &Market, budget: i64) -> EngineResult<Admit> {
-        let mu = m.lmsr.price(&m.q, 1)?;
-        let floor = m.k_floor as f64 / MICROS_PER_CREDIT as f64;
-        let n = m.reports.len();
-        let min = m.min_reports as usize;
-        // Candidates by stake, smallest first (ties: arrival order): the largest stakes go first
-        // when the budget does not cover everyone.
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| (net_position(m, m.reports[i].0).unsigned_abs(), i));
-        for size in (min.max(2)..=n).rev() {
-            let mut set: Vec<usize> = order.iter().copied().take(size).collect();
-            set.sort_unstable();
-            let ids: Vec<UserId> = set.iter().map(|&i| m.reports[i].0).collect();
-            let seed = peers::seed(&m.name, m.seed, &ids);
-            let peer_of = peers::draw(set.len(), seed);
-            let arbiters: Vec<Arbiter> = set
-                .iter()
-                .zip(&peer_of)
-                .map(|(&i, &peer)| {
-                    let (u, v) = m.reports[i];
-                    let hist = self.reliability.get(&u).copied().unwrap_or_default();
-                    Arbiter {
-                        a: hist.a(),
-                        c: hist.c(),
-                        position: net_position(m, u) as f64 / MICROS_PER_CREDIT as f64,
-                        report: v == 1,
-                        peer,
-                    }
-                })
-                .collect();
-            let rewards = arbitration::compute(mu, &arbiters, floor);
-            let left_out = |kept: &[usize], why: &'static str| -> Vec<(usize, &'static str)> {
-                (0..n).filter(|i| !kept.contains(i)).map(|i| (i, why)).collect()
-            };
-            if !rewards.paid {
-                // Ambiguous: no rewards, so only arbiters without a stake (who gain nothing from
-                // any report) are admitted; they share the creator's bond.
-                let (kept, arbiters): (Vec<usize>, Vec<Arbiter>) =
-                    set.iter().copied().zip(arbiters).filter(|(_, a)| a.position == 0.0).unzip();
-                if kept.len() < min {
-                    return Ok(Admit::Void { ambiguous: true });
-                }
-                let excluded = left_out(&kept, "ambiguous market: arbiters with a stake are not admitted");
-                return Ok(Admit::Yes(Admission {
-                    admitted: kept,
-                    excluded,
-                    arbiters,
-                    rewards,
-                    seed,
-                    budget,
-                    worst: 0,
-                }));
-            }
-            let one =
-                floor_micros(rewards.k * rewards.midpoint)?.max(floor_micros(rewards.k * (1.0 - rewards.midpoint))?);
-            let worst = one.checked_mul(set.len() as i64).ok_or_else(|| overflow("the worst-case rewards"))?;
-            if worst <= budget {
-                let excluded = left_out(&set, "the arbitration budget does not cover this stake");
-                return Ok(Admit::Yes(Admission { admitted: set, excluded, arbiters, rewards, seed, budget, worst }));
-            }
-        }
-        Ok(Admit::Void { ambiguous: false })
+        let panel = Panel {
+            name: &m.name,
+            seed: m.seed,
+            min_reports: m.min_reports,
+            k_floor: m.k_floor,
+            mu: m.lmsr.price(&m.q, 1)?,
+            robust_prior: m.robust_prior,
+            reports: &m.reports,
+        };
+        admit_panel(&self.reliability, &panel, |u| net_position(m, u), budget)
     }
 
     pub(crate) fn resolve_by_reports(&mut self, ctx: &mut Ctx, id: MarketId) -> EngineResult<()> {
@@ -398,4 +347,105 @@ impl Markets {
         m.status = Status::Void;
         Ok(())
     }
+}
+
+/// The arbiters of one binary question (a market, or an arbitrated series).
+pub(crate) struct Panel<'a> {
+    pub name: &'a str,
+    pub seed: u64,
+    pub min_reports: u32,
+    /// Micro-credits.
+    pub k_floor: i64,
+    /// The common prior: the closing price.
+    pub mu: f64,
+    /// Also guard against a prior of 1/2 (see `arbitration::compute_robust`).
+    pub robust_prior: bool,
+    pub reports: &'a [(UserId, u32)],
+}
+
+/// Admission (see the module's doc): the largest set of arbiters, dropping the largest stakes
+/// first, whose worst-case rewards fit in `budget`; for an ambiguous question only arbiters
+/// without a stake. `position` gives an arbiter's signed stake in micro-shares.
+pub(crate) fn admit_panel(
+    reliability: &std::collections::BTreeMap<UserId, crate::prediction::reliability::History>,
+    panel: &Panel,
+    position: impl Fn(UserId) -> i64,
+    budget: i64,
+) -> EngineResult<Admit> {
+    let mu = panel.mu;
+    let floor = panel.k_floor as f64 / MICROS_PER_CREDIT as f64;
+    let reports = panel.reports;
+    let n = reports.len();
+    let min = panel.min_reports as usize;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (position(reports[i].0).unsigned_abs(), i));
+    for size in (min.max(2)..=n).rev() {
+        let mut set: Vec<usize> = order.iter().copied().take(size).collect();
+        set.sort_unstable();
+        let ids: Vec<UserId> = set.iter().map(|&i| reports[i].0).collect();
+        let seed = peers::seed(panel.name, panel.seed, &ids);
+        let peer_of = peers::draw(set.len(), seed);
+        let arbiters: Vec<Arbiter> = set
+            .iter()
+            .zip(&peer_of)
+            .map(|(&i, &peer)| {
+                let (u, v) = reports[i];
+                let hist = reliability.get(&u).copied().unwrap_or_default();
+                Arbiter {
+                    a: hist.a(),
+                    c: hist.c(),
+                    position: position(u) as f64 / MICROS_PER_CREDIT as f64,
+                    report: v == 1,
+                    peer,
+                }
+            })
+            .collect();
+        let priors = if panel.robust_prior { vec![mu, 0.5] } else { vec![mu] };
+        let rewards = arbitration::compute_robust(mu, &priors, &arbiters, floor);
+        let left_out = |kept: &[usize], why: &'static str| -> Vec<(usize, &'static str)> {
+            (0..n).filter(|i| !kept.contains(i)).map(|i| (i, why)).collect()
+        };
+        if !rewards.paid {
+            // Ambiguous: no rewards, so only arbiters without a stake (who gain nothing from
+            // any report) are admitted; they share the sponsor's bond.
+            let (kept, arbiters): (Vec<usize>, Vec<Arbiter>) =
+                set.iter().copied().zip(arbiters).filter(|(_, a)| a.position == 0.0).unzip();
+            if kept.len() < min {
+                return Ok(Admit::Void { ambiguous: true });
+            }
+            let excluded = left_out(&kept, "ambiguous: arbiters with a stake are not admitted");
+            return Ok(Admit::Yes(Admission { admitted: kept, excluded, arbiters, rewards, seed, budget, worst: 0 }));
+        }
+        let one = floor_micros(rewards.k * rewards.midpoint)?.max(floor_micros(rewards.k * (1.0 - rewards.midpoint))?);
+        let worst = one.checked_mul(set.len() as i64).ok_or_else(|| overflow("the worst-case rewards"))?;
+        if worst <= budget {
+            let excluded = left_out(&set, "the arbitration budget does not cover this stake");
+            return Ok(Admit::Yes(Admission { admitted: set, excluded, arbiters, rewards, seed, budget, worst }));
+        }
+    }
+    Ok(Admit::Void { ambiguous: false })
+}
+
+/// Micro-credits each admitted arbiter is owed (floored).
+pub(crate) fn owed_micros(adm: &Admission) -> EngineResult<Vec<i64>> {
+    adm.rewards.owed.iter().map(|x| floor_micros(*x)).collect()
+}
+
+/// The `arbitration` event of an admission.
+pub(crate) fn arbitration_detail(adm: &Admission) -> EngineResult<MarketDetail> {
+    let r = &adm.rewards;
+    let p = |x: f64| Amount(prob_micros(x));
+    Ok(MarketDetail::Arbitration {
+        seed: Seed(adm.seed),
+        mu: p(r.mu),
+        mu1: p(r.mu1),
+        mu0: p(r.mu0),
+        delta: Amount(prob_micros(r.delta.abs()) * if r.delta < 0.0 { -1 } else { 1 }),
+        midpoint: p(r.midpoint),
+        k: Amount(floor_micros(r.k)?),
+        rewarded: r.paid,
+        admitted: adm.admitted.len(),
+        budget: Amount(adm.budget),
+        worst_case: Amount(adm.worst),
+    })
 }

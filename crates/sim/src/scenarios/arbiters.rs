@@ -45,7 +45,7 @@ pub const DESCRIPTION: &str =
     "seed 004: staked arbiters, truthful vs manipulating, earnings by k rule and outcome accuracy";
 
 /// The options and what they mean (for the framework's `Scenario::options_doc`, once that lands).
-pub const OPTIONS: [(&str, &str); 13] = [
+pub const OPTIONS: [(&str, &str); 14] = [
     ("markets_per_day", "markets created and resolved per day, 1-12 (default 8)"),
     ("arbiters", "size of the arbiter pool (default 10)"),
     ("arbiters_per_market", "arbiters reporting on each market, at least 3 (default 5)"),
@@ -59,6 +59,7 @@ pub const OPTIONS: [(&str, &str); 13] = [
     ("bond", "the creator's arbitration bond in credits, or auto: k_floor x m + 2 x stake / 0.01, the worst case (default auto)"),
     ("position_cap", "arbiters' position cap in shares, or none (default: stake)"),
     ("fee_mode", "transaction or share (default transaction)"),
+    ("robust_prior", "true: eq. 7 also at the prior 1/2, not only the closing price (default true)"),
 ];
 
 /// The k rules compared.
@@ -82,6 +83,7 @@ struct Params {
     bond: String,
     position_cap: Option<String>,
     fee_mode: String,
+    robust_prior: bool,
 }
 
 fn opt<T: FromStr>(o: &BTreeMap<String, String>, key: &str, default: T) -> anyhow::Result<T>
@@ -110,6 +112,7 @@ impl Params {
             bond: opt(o, "bond", "auto".to_owned())?,
             position_cap: None,
             fee_mode: opt(o, "fee_mode", "transaction".to_owned())?,
+            robust_prior: opt(o, "robust_prior", true)?,
         };
         let mut p = p;
         p.position_cap = match o.get("position_cap").map(|s| s.trim()) {
@@ -275,7 +278,7 @@ impl Scenario for Arbiters {
                     json!({"op":"create_market","id":name,"user":"house","statement":"simulated event",
                         "deadline":at(60),"report_deadline":at(100),"b":p.b,"fee":p.fee,"initial_shares":"0",
                         "seed":u64::from(day) * 100 + u64::from(slot),"bond":p.bond,"fee_mode":p.fee_mode,
-                        "position_cap":p.position_cap}),
+                        "position_cap":p.position_cap,"robust_prior":p.robust_prior}),
                 )?;
                 // Traders: belief from a private signal (prior 1/2), trade 10 shares toward it.
                 for (i, tr) in traders.iter().enumerate() {
