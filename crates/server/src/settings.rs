@@ -58,6 +58,8 @@ pub struct SettingsLayer {
     pub max_open_offers: Option<u32>,
     /// Argon2id memory cost in KiB (the default follows OWASP's 19 MiB).
     pub argon2_kib: Option<u32>,
+    /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
+    pub idempotency_ttl_secs: Option<u64>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
     pub github_repos: Option<Vec<String>>,
     pub github_token: Option<String>,
@@ -94,6 +96,7 @@ impl SettingsLayer {
             body_limit: parse(get, "PEEREX_BODY_LIMIT")?,
             max_open_offers: parse(get, "PEEREX_MAX_OPEN_OFFERS")?,
             argon2_kib: parse(get, "PEEREX_ARGON2_KIB")?,
+            idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
             github_repos: parse::<String>(get, "PEEREX_GITHUB_REPOS")?
                 .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
@@ -123,6 +126,7 @@ impl SettingsLayer {
             body_limit: self.body_limit.or(lower.body_limit),
             max_open_offers: self.max_open_offers.or(lower.max_open_offers),
             argon2_kib: self.argon2_kib.or(lower.argon2_kib),
+            idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
             github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
@@ -146,6 +150,8 @@ pub struct Settings {
     pub body_limit: usize,
     pub max_open_offers: u32,
     pub argon2_kib: u32,
+    /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
+    pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
     pub github: Option<crate::trackers::GitHubSettings>,
 }
@@ -182,6 +188,7 @@ impl Settings {
             body_limit: l.body_limit.unwrap_or(64 * 1024).max(1024),
             max_open_offers: l.max_open_offers.unwrap_or(1_000).max(1),
             argon2_kib: l.argon2_kib.unwrap_or(19 * 1024).max(8),
+            idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
         };
         Ok(s)
@@ -202,6 +209,7 @@ impl Settings {
             body_limit: 64 * 1024,
             max_open_offers: 10_000,
             argon2_kib: 64,
+            idempotency_ttl_secs: 86_400,
             github: None,
         }
     }

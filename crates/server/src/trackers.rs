@@ -1,19 +1,14 @@
-//! GitHub wiring (crate `peerex-trackers`): a periodic sync of the configured repositories and
-//! the webhook endpoint `POST /api/v1/webhooks/github`. Both only report observations; each is
-//! applied through the single writer as a `sync_issue` command, and the engine decides series.
+//! GitHub wiring (crate `peerex-trackers`): a periodic sync of the configured repositories, and
+//! [`apply`] for the webhook endpoint `POST /api/v1/webhooks/github` (in `http::webhooks`). Both
+//! only report observations; each is applied through the single writer as a `sync_issue`
+//! command, and the engine decides series. Domain layer: no HTTP here.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use peerex_trackers::{GitHub, Observation, Schedule, SchedulePolicy, SystemClock, Tracker, WebhookError};
-use serde_json::json;
+use peerex_trackers::{GitHub, Observation, Schedule, SchedulePolicy, SystemClock, Tracker};
 
-use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::writer::Reply;
 
 /// The GitHub settings: repositories to poll (`owner/name`), token, webhook secret, API URL.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,9 +37,8 @@ pub async fn apply(state: &AppState, observations: &[Observation]) -> usize {
     let mut applied = 0;
     for o in observations {
         match crate::jobs::submit_sync(state, o.to_op()).await {
-            Ok(r) if r.status == 200 => applied += 1,
-            Ok(r) => tracing::warn!("sync of {} refused: {}", o.issue, r.body),
-            Err(e) => tracing::warn!("sync of {} failed: {}", o.issue, e.message),
+            Ok(_) => applied += 1,
+            Err(e) => tracing::warn!("sync of {} refused: {} ({})", o.issue, e, e.code()),
         }
     }
     applied
@@ -76,22 +70,4 @@ pub async fn sync_loop(state: AppState, github: Arc<GitHub>, settings: GitHubSet
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// `POST /api/v1/webhooks/github`: verifies the signature over the raw body, then applies the
-/// delivery's observations. 401 for a missing or wrong signature (or no configured secret),
-/// 400 for a payload that is not an issues event GitHub would send, 404 without GitHub.
-pub async fn github_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Reply> {
-    let Some(github) = state.github.clone() else {
-        return Err(ApiError::not_found("no GitHub tracker is configured"));
-    };
-    let observations = github.webhook(&headers, &body, state.shared.clock.now()).map_err(|e| {
-        let status = match e {
-            WebhookError::BadPayload(_) => 400,
-            _ => 401,
-        };
-        ApiError::new(status, e.code(), e.to_string())
-    })?;
-    let applied = apply(&state, &observations).await;
-    Ok(Reply::new(200, json!({"observations": observations.len(), "applied": applied})))
 }

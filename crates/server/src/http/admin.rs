@@ -2,48 +2,49 @@
 //! and tracker observations (the seam for the trackers' sync jobs and webhooks).
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::{CloseReason, Side};
 use peerex_engine::{Amount, Op, Timestamp};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::http::accounts::{new_account, Credentials};
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::exchange::MAX_ISSUE;
 use crate::http::extract::{Body, IdempotencyKey, User};
-use crate::http::render::{issue_view, on_success};
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::{AccountView, After, BalanceView, ClockMovedView, Credits, ErrorView, IssueView, TimeText};
+use crate::writer::Action;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     pub name: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     #[serde(default)]
     pub admin: bool,
 }
 
+#[utoipa::path(post, path = "/admin/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, description = "the account", body = AccountView), (status = 403, description = "admins only", body = ErrorView), (status = 409, description = "the name is taken", body = ErrorView)))]
 pub async fn create_user(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<NewUser>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     let row = new_account(&state, Credentials { name: b.name, password: b.password }, b.admin).await?;
-    state.submit(Action::CreateAccount { row }, key.scoped(&user.name)).await
+    written(StatusCode::CREATED, state.submit(Action::CreateAccount { row }, key.scoped(&user.name)).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Money {
     pub user: String,
+    #[schema(value_type = Credits)]
     pub amount: Amount,
-}
-
-fn balance_view(e: &peerex_engine::Engine, user: &str) -> Value {
-    let (a, h) = e.user_id(user).map(|u| e.balance(u)).unwrap_or_default();
-    json!({"user": user, "available": a, "held": h})
 }
 
 fn known_account(state: &AppState, name: &str) -> ApiResult<()> {
@@ -54,58 +55,70 @@ fn known_account(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/admin/deposits", tag = "admin", security(("bearer" = [])), request_body = Money,
+    responses((status = 200, description = "the user's balance", body = BalanceView), Refused))]
 pub async fn deposit(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Money>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     known_account(&state, &b.user)?;
-    let name = b.user.clone();
+    let view = After::Balance(b.user.clone());
     let op = Op::Deposit { user: b.user, amount: b.amount };
-    let render = on_success(200, move |e, _| balance_view(e, &name));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/admin/withdrawals", tag = "admin", security(("bearer" = [])), request_body = Money,
+    responses((status = 200, description = "the user's balance", body = BalanceView), Refused))]
 pub async fn withdraw(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Money>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     known_account(&state, &b.user)?;
-    let name = b.user.clone();
+    let view = After::Balance(b.user.clone());
     let op = Op::Withdraw { user: b.user, amount: b.amount };
-    let render = on_success(200, move |e, _| balance_view(e, &name));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Decide {
     pub issue: String,
+    #[schema(value_type = TimeText)]
     pub maturation: Timestamp,
+    /// `fixed` or `unfixed` wins every unit; or give `fixed_pays`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "fixed")]
     pub winner: Option<Side>,
+    /// What each fixed unit pays (unfixed units get the rest of the credit).
     #[serde(default)]
+    #[schema(value_type = Option<Credits>)]
     pub fixed_pays: Option<Amount>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
 /// Manual settlement, recorded with its reason and the deciding admin.
+#[utoipa::path(post, path = "/admin/decide", tag = "admin", security(("bearer" = [])), request_body = Decide,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn decide(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Decide>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if b.reason.chars().count() > 500 {
         return Err(ApiError::bad_request("invalid_argument", "reason has at most 500 characters"));
     }
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::Decide {
         issue: b.issue,
         maturation: b.maturation,
@@ -114,25 +127,30 @@ pub async fn decide(
         reason: b.reason,
         actor: user.name.clone(),
     };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetClock {
+    /// Move to this time (give this or `advance_seconds`).
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub to: Option<Timestamp>,
     #[serde(default)]
+    #[schema(maximum = 3_162_240_000u64)]
     pub advance_seconds: Option<u64>,
 }
 
 /// Sandbox only: moves the server's clock forward (never back) and applies what falls due.
+#[utoipa::path(post, path = "/admin/clock", tag = "admin", security(("bearer" = [])), request_body = SetClock,
+    responses((status = 200, description = "the clock moved and what fell due was applied", body = ClockMovedView), Refused))]
 pub async fn set_clock(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<SetClock>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if !state.settings.sandbox {
         return Err(ApiError::forbidden("the clock can only be moved on a sandbox server (--sandbox)"));
@@ -147,38 +165,45 @@ pub async fn set_clock(
     if to < now {
         return Err(ApiError::new(409, "time_went_backwards", format!("the clock is at {now}; it never goes back")));
     }
-    let render = on_success(200, |e, ev| json!({"now": e.now(), "events": ev.len()}));
-    state.submit(Action::SetClock { to, render }, key.scoped(&user.name)).await
+    written(StatusCode::OK, state.submit(Action::SetClock { to }, key.scoped(&user.name)).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Sync {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub tracker: String,
     #[serde(default)]
     pub title: String,
+    /// `open` or `closed`.
+    #[schema(value_type = String, example = "closed")]
     pub state: SyncedState,
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "completed")]
     pub reason: Option<CloseReason>,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub changed_at: Option<Timestamp>,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub observed_at: Option<Timestamp>,
 }
 
 /// Records an observation of an issue on a synced tracker (what a sync job or webhook does).
+#[utoipa::path(post, path = "/admin/sync", tag = "admin", security(("bearer" = [])), request_body = Sync,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn sync_issue(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Sync>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if b.issue.is_empty() || b.issue.chars().count() > MAX_ISSUE || b.tracker.is_empty() || b.tracker.len() > 100 {
         return Err(ApiError::bad_request("invalid_argument", "issue and tracker must be non-empty and short"));
     }
     let op = crate::jobs::sync_op(b.issue.clone(), b.tracker, b.title, b.state, b.reason, b.changed_at, b.observed_at);
-    let name = b.issue;
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: None, render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, None, After::Issue(b.issue)), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }

@@ -1,23 +1,26 @@
 //! Issues (local tracker), offers, positions, series, books, trades and prices.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
 use peerex_engine::exchange::types::{CloseReason, OfferKind};
 use peerex_engine::{OfferCommand, Op, Price, Timestamp};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
-use crate::http::feeds::{page, Page};
-use crate::http::render::{find_series, issue_view, offer_view, on_success, series_view, trades_in};
+use crate::http::feeds::Page;
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::{
+    self, After, BookView, ErrorView, IssueView, OfferView, PositionView, PriceText, PricesView, SeriesView, TimeText,
+    TradesPage,
+};
+use crate::writer::Action;
 
 pub const MAX_ISSUE: usize = 200;
 pub const MAX_TITLE: usize = 500;
 pub const MAX_LABELS: usize = 20;
-
-type Json = axum::Json<Value>;
 
 fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     let n = v.chars().count();
@@ -27,28 +30,32 @@ fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn list_issues(State(state): State<AppState>) -> Json {
-    let engine = state.shared.engine();
-    let x = engine.exchange();
-    let issues: Vec<Value> = x.all_issues().filter_map(|(i, _)| issue_view(&engine, x.issue_name(i))).collect();
-    axum::Json(json!(issues))
+#[utoipa::path(get, path = "/issues", tag = "exchange",
+    responses((status = 200, description = "every issue with its series: fixed-side price (implied probability of a fix by the maturation), volume, open interest, status", body = Vec<IssueView>)))]
+pub async fn list_issues(State(state): State<AppState>) -> Json<Vec<IssueView>> {
+    Json(views::exchange::issues(&state.shared.engine()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OpenIssue {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub labels: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/issues", tag = "exchange", security(("bearer" = [])), request_body = OpenIssue,
+    responses((status = 201, description = "the issue", body = IssueView), Refused))]
 pub async fn open_issue(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<OpenIssue>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     check_len("title", &b.title, 0, MAX_TITLE)?;
     if b.labels.len() > MAX_LABELS || b.labels.iter().any(|l| l.is_empty() || l.chars().count() > 100) {
@@ -57,16 +64,19 @@ pub async fn open_issue(
             format!("at most {MAX_LABELS} labels of 1 to 100 characters"),
         ));
     }
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::OpenIssue { issue: b.issue, title: b.title, labels: b.labels };
-    let render = on_success(201, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::CREATED, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct IssueChange {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    /// Why it closes (close only; `completed` by default).
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "completed")]
     pub reason: Option<CloseReason>,
 }
 
@@ -87,56 +97,72 @@ fn may_change(state: &AppState, user: &User, issue: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/issues/close", tag = "exchange", security(("bearer" = [])), request_body = IssueChange,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn close_issue(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     may_change(&state, &user, &b.issue)?;
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::CloseIssue { issue: b.issue, reason: b.reason.unwrap_or_default() };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/issues/reopen", tag = "exchange", security(("bearer" = [])), request_body = IssueChange,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn reopen_issue(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     may_change(&state, &user, &b.issue)?;
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::ReopenIssue { issue: b.issue };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 /// The `offer` command's fields without `id` and `user` (spec/service.md).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PlaceOffer {
+    /// `buy_fixed`, `buy_unfixed`, `sell_fixed` or `sell_unfixed`.
+    #[schema(value_type = String, example = "buy_fixed")]
     pub kind: OfferKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[schema(value_type = TimeText)]
     pub maturation: Timestamp,
+    /// The price of the offer's own side.
+    #[schema(value_type = PriceText)]
     pub price: Price,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub volume: u64,
+    /// All or none.
     #[serde(default)]
     pub aon: bool,
+    /// Buy offers only: pool the hold with the caller's other poolable buys.
     #[serde(default)]
     pub poolable: bool,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub expiration: Option<Timestamp>,
 }
 
+#[utoipa::path(post, path = "/offers", tag = "exchange", security(("bearer" = [])), request_body = PlaceOffer,
+    responses((status = 201, description = "the offer (its id is the server's) and the trades it made", body = OfferView), Refused))]
 pub async fn place_offer(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     Body(b): Body<PlaceOffer>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     {
         let engine = state.shared.engine();
@@ -161,133 +187,130 @@ pub async fn place_offer(
         poolable: b.poolable,
         expiration: b.expiration,
     };
-    let render =
-        Box::new(move |e: &peerex_engine::Engine, r: &peerex_engine::EngineResult<()>, ev: &[peerex_engine::Timed]| {
-            match r {
-                Ok(()) => {
-                    let id = ev.iter().find_map(|t| match t.event {
-                        peerex_engine::Event::OfferPlaced { offer, .. } => {
-                            Some(e.exchange().offer_name(offer).to_owned())
-                        }
-                        _ => None,
-                    });
-                    let mut v = id.as_deref().and_then(|id| offer_view(e, id)).unwrap_or(Value::Null);
-                    if let Value::Object(m) = &mut v {
-                        m.insert("trades".into(), json!(trades_in(e, ev)));
-                    }
-                    Reply::new(201, v)
-                }
-                Err(err) => Reply::error(err.status(), err.code(), err.message()),
-            }
-        });
-    state
-        .submit(Action::Engine { op: Op::Offer(cmd), actor: Some(user.name.clone()), render }, key.scoped(&user.name))
-        .await
+    let r = state
+        .submit(Action::engine(Op::Offer(cmd), Some(&user.name), After::PlacedOffer), key.scoped(&user.name))
+        .await;
+    written(StatusCode::CREATED, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OfferFilter {
+    /// Only offers with this status (`open`, `filled`, `cancelled`, `expired`, `suspended`).
     #[serde(default)]
     pub status: Option<String>,
 }
 
-pub async fn my_offers(State(state): State<AppState>, user: User, Query(f): Query<OfferFilter>) -> Json {
-    let engine = state.shared.engine();
-    let Some(uid) = engine.user_id(&user.name) else { return axum::Json(json!([])) };
-    let x = engine.exchange();
-    let offers: Vec<Value> = x
-        .all_offers()
-        .filter(|(_, o)| o.user == uid && f.status.as_deref().is_none_or(|s| s == o.status.as_str()))
-        .filter_map(|(id, _)| offer_view(&engine, x.offer_name(id)))
-        .collect();
-    axum::Json(json!(offers))
+#[utoipa::path(get, path = "/offers", tag = "exchange", security(("bearer" = [])), params(OfferFilter),
+    responses((status = 200, description = "the caller's offers", body = Vec<OfferView>)))]
+pub async fn my_offers(
+    State(state): State<AppState>,
+    user: User,
+    Query(f): Query<OfferFilter>,
+) -> Json<Vec<OfferView>> {
+    Json(views::exchange::offers_of(&state.shared.engine(), &user.name, f.status.as_deref()))
 }
 
-fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<Value> {
+fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<OfferView> {
     let engine = state.shared.engine();
-    let view =
-        offer_view(&engine, id).ok_or_else(|| ApiError::new(404, "unknown_offer", format!("no offer {id:?}")))?;
-    if view["user"] != json!(user.name) && !user.admin {
+    let view = views::exchange::offer(&engine, id)
+        .ok_or_else(|| ApiError::new(404, "unknown_offer", format!("no offer {id:?}")))?;
+    if view.user != user.name && !user.admin {
         return Err(ApiError::new(403, "not_owner", "the offer is not yours"));
     }
     Ok(view)
 }
 
-pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json> {
-    own_offer(&state, &user, &id).map(axum::Json)
+#[utoipa::path(get, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the offer", body = OfferView), (status = 403, description = "not the caller's", body = ErrorView), (status = 404, description = "no such offer", body = ErrorView)))]
+pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json<OfferView>> {
+    own_offer(&state, &user, &id).map(Json)
 }
 
-pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Reply> {
+#[utoipa::path(delete, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the cancelled offer", body = OfferView), Refused))]
+pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Written> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
-    let render = on_success(200, move |e, _| offer_view(e, &id).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, None).await
+    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), None).await;
+    written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/offers/{id}/resume", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the offer and the trades it made", body = OfferView), Refused))]
 pub async fn resume_offer(
     State(state): State<AppState>,
     user: User,
     key: IdempotencyKey,
     PathId(id): PathId,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let op = Op::Resume { user: user.name.clone(), offer: id.clone() };
-    let render = on_success(200, move |e, ev| {
-        let mut v = offer_view(e, &id).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut v {
-            m.insert("trades".into(), json!(trades_in(e, ev)));
-        }
-        v
-    });
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r =
+        state.submit(Action::engine(op, Some(&user.name), After::OfferWithTrades(id)), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
-pub async fn positions(State(state): State<AppState>, user: User) -> Json {
-    let engine = state.shared.engine();
-    let list = engine.user_id(&user.name).map(|u| engine.exchange().positions_of(u)).unwrap_or_default();
-    axum::Json(json!(list))
+#[utoipa::path(get, path = "/positions", tag = "exchange", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's positions with P&L", body = Vec<PositionView>)))]
+pub async fn positions(State(state): State<AppState>, user: User) -> Json<Vec<PositionView>> {
+    Json(views::exchange::positions(&state.shared.engine(), &user.name))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IssueQuery {
+    /// Only the series of this issue.
     #[serde(default)]
+    #[param(max_length = 200)]
     pub issue: Option<String>,
 }
 
-pub async fn series(State(state): State<AppState>, Query(q): Query<IssueQuery>) -> ApiResult<Json> {
-    let engine = state.shared.engine();
-    let x = engine.exchange();
-    let ids = match q.issue.as_deref() {
-        Some(name) => {
-            let iid =
-                x.issue_id(name).ok_or_else(|| ApiError::new(404, "unknown_issue", format!("no issue {name:?}")))?;
-            x.series_of_issue(iid)
-        }
-        None => x.all_series().map(|(s, _)| s).collect(),
-    };
-    Ok(axum::Json(json!(ids.into_iter().filter_map(|s| series_view(&engine, s)).collect::<Vec<_>>())))
+#[utoipa::path(get, path = "/series", tag = "exchange", params(IssueQuery),
+    responses((status = 200, description = "series (of one issue)", body = Vec<SeriesView>), (status = 404, description = "no such issue", body = ErrorView)))]
+pub async fn series(State(state): State<AppState>, Query(q): Query<IssueQuery>) -> ApiResult<Json<Vec<SeriesView>>> {
+    Ok(Json(views::exchange::series_list(&state.shared.engine(), q.issue.as_deref())?))
 }
 
-#[derive(Deserialize)]
+/// A series and a page of its trades.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    #[param(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[param(value_type = TimeText)]
     pub maturation: String,
+    /// The cursor of the last trade seen (0: from the start).
     #[serde(default)]
-    pub levels: Option<usize>,
-    #[serde(default)]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
-pub async fn book(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
-    let engine = state.shared.engine();
-    let sid = find_series(&engine, &q.issue, &q.maturation)?;
-    let depth = engine.exchange().depth(sid, q.levels.unwrap_or(50).clamp(1, 500));
-    Ok(axum::Json(json!({"issue": q.issue, "maturation": q.maturation, "bids": depth.bids, "asks": depth.asks})))
+/// A series and how deep to show its book.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BookQuery {
+    #[param(min_length = 1, max_length = 200)]
+    pub issue: String,
+    #[param(value_type = TimeText)]
+    pub maturation: String,
+    /// Price levels on each side (1 to 500, default 50).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    pub levels: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/book", tag = "exchange", params(BookQuery),
+    responses((status = 200, description = "the series' order book in fixed-side prices", body = BookView), (status = 404, description = "no such issue or series", body = ErrorView)))]
+pub async fn book(State(state): State<AppState>, Query(q): Query<BookQuery>) -> ApiResult<Json<BookView>> {
+    let levels = q.levels.unwrap_or(50).clamp(1, 500);
+    Ok(Json(views::exchange::book(&state.shared.engine(), &q.issue, &q.maturation, levels)?))
 }
 
 async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64, String)>, i64)> {
-    let maturation = find_series(&state.shared.engine(), &q.issue, &q.maturation)
-        .and_then(|_| Timestamp::parse(&q.maturation).map_err(ApiError::from))?;
+    let sid = views::exchange::find_series(&state.shared.engine(), &q.issue, &q.maturation)?;
+    let maturation = state.shared.engine().exchange().series(sid).map(|s| s.maturation).unwrap_or_default();
     let (after, limit) = Page { after: q.after, limit: q.limit }.bounds();
     let rows = state
         .store
@@ -297,19 +320,17 @@ async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64
     Ok((rows, after))
 }
 
-pub async fn trades(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
+#[utoipa::path(get, path = "/trades", tag = "exchange", params(SeriesQuery),
+    responses((status = 200, description = "the series' trades after the cursor", body = TradesPage), (status = 404, description = "no such issue or series", body = ErrorView)))]
+pub async fn trades(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<TradesPage>> {
     let (rows, after) = series_trades(&state, &q).await?;
-    Ok(axum::Json(page(rows, after)))
+    Ok(Json(views::exchange::trades_page(&rows, after)))
 }
 
 /// Price history: each trade's time, fixed-side price and volume.
-pub async fn prices(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
+#[utoipa::path(get, path = "/prices", tag = "exchange", params(SeriesQuery),
+    responses((status = 200, description = "the series' price history after the cursor", body = PricesView), (status = 404, description = "no such issue or series", body = ErrorView)))]
+pub async fn prices(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<PricesView>> {
     let (rows, after) = series_trades(&state, &q).await?;
-    let next = rows.last().map_or(after, |r| r.0);
-    let points: Vec<Value> = rows
-        .iter()
-        .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok())
-        .map(|t| json!({"at": t["at"], "price": t["price"], "volume": t["volume"]}))
-        .collect();
-    Ok(axum::Json(json!({"points": points, "next": next})))
+    Ok(Json(views::exchange::prices_page(&rows, after)))
 }

@@ -3,22 +3,26 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use crate::http::error::ApiError;
 use crate::metrics::Gauges;
 use crate::state::AppState;
+use crate::views::{ErrorView, HealthView};
 
-pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "the writer runs and the database answers", body = HealthView), (status = 503, description = "unhealthy", body = ErrorView)))]
+pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthView>, ApiError> {
     if !state.shared.is_healthy() {
         return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
     }
     if !state.store.ping().await {
         return Err(ApiError::new(503, "unhealthy", "the database does not answer"));
     }
-    Ok(axum::Json(json!({"status": "ok", "database": state.store.backend()})))
+    Ok(axum::Json(HealthView { status: "ok".into(), database: state.store.backend().into() }))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format: commands applied and refused, latencies, queue depth, open offers, users", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let gauges = {
         let engine = state.shared.engine();
