@@ -17,6 +17,9 @@ check examples/exchange/adam-beth-fixed.jsonl "d['users']['adam']['available']==
 check examples/exchange/adam-beth-unfixed.jsonl "d['users']['adam']['available']=='1040' and d['users']['beth']['available']=='960' and d['series'][0]['winner']=='unfixed'"
 check examples/exchange/beth-charles-resale.jsonl "d['users']['beth']['available']=='1040' and d['users']['charles']['available']=='1120' and d['users']['adam']['available']=='840'"
 check examples/exchange/rejections.jsonl "[r['error'] for r in d['rejected']]==['insufficient_funds','unknown_issue','invalid_price','invalid_price','invalid_volume','invalid_expiration','maturation_in_past','insufficient_units','not_owner','time_went_backwards'] and d['users']['adam']['held']=='5'"
+check examples/exchange/arbitrated-statement.jsonl "d['users']['beth']['available']=='1036.6666' and d['users']['adam']['available']=='963.3334' and d['series'][0]['status']=='settled' and d['series'][0]['escrow']=='0' and [r['error'] for r in d['rejected']]==['not_eligible']"
+check examples/exchange/dispute.jsonl "d['users']['adam']['available']=='930' and 1040 < float(d['users']['beth']['available']) < 1070 and d['series'][0]['status']=='settled' and d['series'][0]['escrow']=='0' and [r['error'] for r in d['rejected']]==['already_disputed']"
+check examples/exchange/market-maker.jsonl "float(d['users']['fiona']['available']) >= 993.068528 and d['users']['~maker/0']['available']=='0' and d['series'][0]['status']=='settled' and d['series'][0]['escrow']=='0' and d['rejected']==[]"
 check examples/prediction.jsonl "d['markets']['tavistock']['price']=='0.7311' and d['users']['bob']['available'].startswith('93.7623')"
 check examples/resources/backup-and-settle.jsonl "d['resources']['days_settled']==2 and d['resources']['files']==1 and d['resources']['frozen']==[] and d['resources']['peers']['olga']['balance']=='-6.063' and d['rejected']==[]"
 # A malformed file must fail with the line named.

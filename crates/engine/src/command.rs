@@ -140,6 +140,52 @@ pub enum Op {
         user: String,
     },
 
+    /// Subsidise an automated LMSR market maker on a series (created if needed): the funder
+    /// moves b ln 2 to it; it quotes `levels` units per side (default 5) and re-quotes after
+    /// every fill; it withdraws at maturation and returns what it holds at settlement.
+    FundMaker {
+        user: String,
+        issue: String,
+        maturation: Timestamp,
+        b: Amount,
+        #[serde(default)]
+        levels: Option<u32>,
+    },
+
+    /// A series decided by arbitration: a statement in words, its maturation, and the sponsor's
+    /// arbitration bond (creates the issue and its one series).
+    OpenStatement {
+        user: String,
+        issue: String,
+        statement: String,
+        maturation: Timestamp,
+        bond: Amount,
+        #[serde(flatten)]
+        params: crate::arbitrated::CaseParams,
+    },
+    /// Turn a matured tracker series over to arbitration within its dispute window, by a bond.
+    Dispute {
+        user: String,
+        issue: String,
+        maturation: Timestamp,
+        bond: Amount,
+        #[serde(flatten)]
+        params: crate::arbitrated::CaseParams,
+    },
+    /// An arbiter's report (0 or 1: is the statement true, i.e. does fixed win?) on an
+    /// arbitrated series.
+    ReportSeries {
+        user: String,
+        issue: String,
+        maturation: Timestamp,
+        value: u8,
+    },
+    /// Operator: how long (hours) a matured tracker series can be disputed before its tracker
+    /// settles it; 0 (default) turns disputes off.
+    ConfigureDisputes {
+        hours: i64,
+    },
+
     // ----- prediction markets (spec/prediction.md) -----
     CreateMarket(Box<crate::prediction::command::CreateMarket>),
     Trade(crate::prediction::command::Trade),

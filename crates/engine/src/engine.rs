@@ -21,6 +21,7 @@ pub struct Engine {
     pub(crate) users: Names,
     pub(crate) exchange: Exchange,
     pub(crate) markets: Markets,
+    pub(crate) cases: crate::arbitrated::Cases,
     pub(crate) resources: ResourceMarket,
 }
 
@@ -63,6 +64,7 @@ impl Engine {
         // Markets first: their deadlines do not depend on the exchange, and vice versa.
         self.markets.advance(&mut ctx, at, &self.exchange)?;
         self.exchange.advance(&mut ctx, at)?;
+        self.cases.advance(&mut ctx, &mut self.exchange, &mut self.markets.reliability)?;
         self.now = Some(at);
         Ok(())
     }
@@ -124,6 +126,19 @@ impl Engine {
             }
             Op::Offer(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
+                if cmd.id.starts_with('~') {
+                    return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
+                }
+                if let Some(issue) = self.exchange.issue_id(&cmd.issue) {
+                    if let Some(m) = self.cases.is_statement_issue(&self.exchange, issue) {
+                        if m != cmd.maturation {
+                            return Err(EngineError::InvalidArgument(format!(
+                                "statement {:?} has one series, maturing {m}",
+                                cmd.issue
+                            )));
+                        }
+                    }
+                }
                 self.exchange.place(&mut ctx, user, cmd)?;
             }
             Op::Cancel { user, offer } => {
@@ -152,6 +167,44 @@ impl Engine {
                 let outcome = decision(winner, fixed_pays)?;
                 self.exchange.decide(&mut ctx, series, outcome, actor, reason)?;
             }
+            Op::FundMaker { user, issue, maturation, b, levels } => {
+                let funder = known(&self.users, &user)?;
+                let levels = levels.unwrap_or(5);
+                let (issue, _, lmsr, subsidy) =
+                    self.exchange.check_fund_maker(&ctx, funder, &issue, maturation, b, levels)?;
+                // From here on nothing can be refused.
+                let series = self.exchange.series_for_maker(&mut ctx, issue, maturation);
+                let (raw, created) = self.users.intern(&crate::exchange::maker::maker_name(series));
+                let maker = UserId(raw);
+                if created {
+                    ctx.emit(Event::UserCreated { user: maker });
+                }
+                self.exchange.fund_maker(&mut ctx, series, maker, funder, lmsr, subsidy, levels)?;
+            }
+            Op::OpenStatement { user, issue, statement, maturation, bond, params } => {
+                let user = known(&self.users, &user)?;
+                self.cases.open_statement(
+                    &mut ctx,
+                    &mut self.exchange,
+                    user,
+                    &issue,
+                    &statement,
+                    maturation,
+                    bond,
+                    &params,
+                )?;
+            }
+            Op::Dispute { user, issue, maturation, bond, params } => {
+                let user = known(&self.users, &user)?;
+                let s = Engine::series_named(&self.exchange, &issue, maturation)?;
+                self.cases.dispute(&mut ctx, &mut self.exchange, user, s, bond, &params)?;
+            }
+            Op::ReportSeries { user, issue, maturation, value } => {
+                let user = known(&self.users, &user)?;
+                let s = Engine::series_named(&self.exchange, &issue, maturation)?;
+                self.cases.report(&mut ctx, &self.exchange, user, s, value)?;
+            }
+            Op::ConfigureDisputes { hours } => self.exchange.configure_disputes(hours)?,
             Op::CreateMarket(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
                 self.markets.create(&mut ctx, user, *cmd, &self.exchange)?;
@@ -171,6 +224,17 @@ impl Engine {
             op => execute_resources(&mut self.resources, op, &mut ctx)?,
         }
         Ok(())
+    }
+
+    fn series_named(x: &Exchange, issue: &str, maturation: Timestamp) -> EngineResult<crate::ids::SeriesId> {
+        let issue_id = x.issue_id(issue).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {issue:?}")))?;
+        x.series_id(issue_id, maturation)
+            .ok_or_else(|| EngineError::UnknownSeries(format!("no series of {issue:?} maturing {maturation}")))
+    }
+
+    /// Arbitrated series (statements and disputes).
+    pub fn cases(&self) -> &crate::arbitrated::Cases {
+        &self.cases
     }
 
     // ----- queries -----
@@ -221,6 +285,9 @@ pub use crate::validate::MAX_NAME_LEN;
 fn check_user_name(name: &str) -> EngineResult<()> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(EngineError::InvalidArgument(format!("a user name has 1 to {MAX_NAME_LEN} characters")));
+    }
+    if name.starts_with('~') {
+        return Err(EngineError::InvalidArgument("user names starting with '~' are reserved (market makers)".into()));
     }
     Ok(())
 }

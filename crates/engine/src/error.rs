@@ -57,6 +57,13 @@ pub enum EngineError {
     LimitExceeded(String),
     #[error("{0}")]
     Overflow(String),
+    /// The user may not take this role (e.g. report on a market they created, or with a
+    /// position above the market's cap).
+    #[error("{0}")]
+    NotEligible(String),
+    /// A series is already under dispute or arbitration.
+    #[error("{0}")]
+    AlreadyDisputed(String),
     /// An engine invariant would break. Never expected; reported instead of panicking.
     #[error("internal error: {0}")]
     Internal(String),
@@ -93,6 +100,8 @@ impl EngineError {
             InvalidArgument(_) => "invalid_argument",
             LimitExceeded(_) => "limit_exceeded",
             Overflow(_) => "overflow",
+            NotEligible(_) => "not_eligible",
+            AlreadyDisputed(_) => "already_disputed",
             Internal(_) => "internal",
         }
     }
@@ -104,9 +113,9 @@ impl EngineError {
         match self {
             MalformedCommand(_) | InvalidAmount(_) | InvalidPrice(_) | InvalidVolume(_) | InvalidTime(_)
             | InvalidExpiration(_) | InvalidArgument(_) => 400,
-            NotOwner(_) => 403,
+            NotOwner(_) | NotEligible(_) => 403,
             UnknownUser(_) | UnknownIssue(_) | UnknownOffer(_) | UnknownSeries(_) | UnknownMarket(_) => 404,
-            DuplicateId(_) | AlreadyReported(_) | AlreadyResolved(_) | TimeWentBackwards(_) => 409,
+            DuplicateId(_) | AlreadyReported(_) | AlreadyResolved(_) | AlreadyDisputed(_) | TimeWentBackwards(_) => 409,
             MaturationInPast(_) | InsufficientFunds(_) | InsufficientUnits(_) | InvalidState(_) | SeriesClosed(_)
             | MarketClosed(_) | SlippageExceeded(_) | LimitExceeded(_) | Overflow(_) => 422,
             Internal(_) => 500,

@@ -97,6 +97,27 @@ pub enum Event {
         amount: Amount,
     },
 
+    /// A funder subsidised an automated market maker on a series (`exchange/maker.rs`).
+    MakerFunded {
+        series: SeriesId,
+        funder: UserId,
+        maker: UserId,
+        b: Amount,
+        subsidy: Amount,
+    },
+    /// The maker's series settled: everything it held went back to its funder.
+    MakerClosed {
+        series: SeriesId,
+        funder: UserId,
+        returned: Amount,
+    },
+    /// Arbitration of a series (statement or dispute: `arbitrated.rs`); the detail uses the
+    /// prediction markets' vocabulary (`reported`, `arbitration`, `reward`, ...).
+    SeriesArbitration {
+        series: SeriesId,
+        user: Option<UserId>,
+        detail: Box<crate::prediction::events::MarketDetail>,
+    },
     /// A prediction-market event. The detail is boxed: market events are rare and their details
     /// large, and an unboxed detail would make every exchange event three times bigger.
     MarketEvent {
@@ -127,8 +148,10 @@ impl Event {
             | Event::OfferSuspended { user, .. }
             | Event::OfferResumed { user, .. }
             | Event::Payout { user, .. } => (Some(*user), None),
+            Event::MakerFunded { funder, maker, .. } => (Some(*funder), Some(*maker)),
+            Event::MakerClosed { funder, .. } => (Some(*funder), None),
             Event::Traded { bid_user, ask_user, .. } => (Some(*bid_user), Some(*ask_user)),
-            Event::MarketEvent { user, .. } => (*user, None),
+            Event::MarketEvent { user, .. } | Event::SeriesArbitration { user, .. } => (*user, None),
             _ => (None, None),
         };
         a.into_iter().chain(b)
@@ -147,6 +170,9 @@ impl Event {
                 | Event::IssueReopened { .. }
                 | Event::IssueSynced { .. }
                 | Event::MarketEvent { .. }
+                | Event::MakerFunded { .. }
+                | Event::SeriesArbitration { .. }
+                | Event::MakerClosed { .. }
         )
     }
 }

@@ -17,6 +17,8 @@ impl Engine {
         self.check_series()?;
         self.check_books()?;
         self.markets.check(&self.ledger)?;
+        self.exchange.check_makers(&self.ledger)?;
+        self.cases.check(&self.ledger, &self.exchange)?;
         self.resources.check(&self.ledger)?;
         Ok(())
     }

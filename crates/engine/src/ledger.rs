@@ -33,6 +33,9 @@ pub enum Account {
     /// A peer's virtual-credit balance in the resource market. May be negative down to the
     /// maximum deficit, which the resource market enforces.
     PeerBalance(PeerId),
+    /// The arbitration bond of an arbitrated series (statement or dispute), which pays its
+    /// arbiters.
+    CaseBond(SeriesId),
     /// Sub-micro remainders of proportional payouts (e.g. outcome X paid per unit), so escrows
     /// end at exactly zero without minting.
     Rounding,

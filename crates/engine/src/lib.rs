@@ -3,6 +3,7 @@
 //! Commands in, events out. No IO, no wall clock, no randomness, no floating point for money.
 //! Every credit moves through one double-entry [`ledger::Ledger`]. See ARCHITECTURE.md.
 
+pub mod arbitrated;
 pub mod command;
 pub mod engine;
 pub mod error;

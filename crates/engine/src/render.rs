@@ -145,6 +145,39 @@ impl Engine {
                 m.insert("amount".into(), json!(amount));
                 "payout"
             }
+            Event::MakerFunded { series, funder, maker, b, subsidy } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("user".into(), user(*funder));
+                m.insert("maker".into(), user(*maker));
+                m.insert("b".into(), json!(b));
+                m.insert("subsidy".into(), json!(subsidy));
+                "maker_funded"
+            }
+            Event::MakerClosed { series, funder, returned } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                m.insert("user".into(), user(*funder));
+                m.insert("returned".into(), json!(returned));
+                "maker_closed"
+            }
+            Event::SeriesArbitration { series, user: u, detail } => {
+                let (issue, maturation) = self.series_ref(*series);
+                m.insert("issue".into(), json!(issue));
+                m.insert("maturation".into(), json!(maturation));
+                if let Some(u) = u {
+                    m.insert("user".into(), user(*u));
+                }
+                if let Ok(Value::Object(d)) = serde_json::to_value(detail) {
+                    m.extend(d);
+                }
+                if let crate::prediction::events::MarketDetail::Reward { peer, .. } = detail.as_ref() {
+                    m.insert("peer".into(), user(*peer));
+                }
+                "series_arbitration"
+            }
             Event::MarketEvent { market, user: u, detail } => {
                 m.insert("market".into(), json!(self.markets.name(*market)));
                 if let Some(u) = u {

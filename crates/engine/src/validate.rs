@@ -94,7 +94,20 @@ impl Op {
                 name("user", user)?;
                 name("offer", offer)
             }
-            Op::Tick {} | Op::SetLimits { .. } => Ok(()),
+            Op::Tick {} | Op::SetLimits { .. } | Op::ConfigureDisputes { .. } => Ok(()),
+            Op::FundMaker { user, issue, maturation, .. }
+            | Op::Dispute { user, issue, maturation, .. }
+            | Op::ReportSeries { user, issue, maturation, .. } => {
+                name("user", user)?;
+                name("issue", issue)?;
+                time("maturation", *maturation)
+            }
+            Op::OpenStatement { user, issue, statement, maturation, .. } => {
+                name("user", user)?;
+                name("issue", issue)?;
+                text("statement", statement, MAX_TEXT_LEN)?;
+                time("maturation", *maturation)
+            }
             Op::Decide { issue, maturation, reason, actor, .. } => {
                 name("issue", issue)?;
                 time("maturation", *maturation)?;

@@ -21,6 +21,7 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::CreateMarket(_) => "create_market",
         Op::Trade(_) => "trade",
         Op::Report(_) => "report",
+        Op::FundMaker { .. } => "fund_maker",
         // Operations the simulator's own scenarios do not send (and ones added later).
         _ => "command",
     }

@@ -96,11 +96,20 @@ impl Exchange {
         }
         self.reserve(ctx, id)?;
         ctx.emit(Event::OfferPlaced { offer: id, user, series });
+        let traded = self.series[series.index()].traded_volume;
         self.match_and_rest(ctx, id)?;
+        if self.series[series.index()].traded_volume != traded {
+            self.requote(ctx, series)?;
+        }
         Ok(id)
     }
 
-    fn create_series(&mut self, ctx: &mut Ctx, issue: crate::ids::IssueId, maturation: Timestamp) -> SeriesId {
+    pub(crate) fn create_series(
+        &mut self,
+        ctx: &mut Ctx,
+        issue: crate::ids::IssueId,
+        maturation: Timestamp,
+    ) -> SeriesId {
         let id = SeriesId(self.series.len() as u32);
         self.series.push(Series {
             issue,
@@ -159,7 +168,13 @@ impl Exchange {
         self.offers[id.index()].status = OfferStatus::Open;
         self.rebalance_pool(ctx, user)?;
         ctx.emit(Event::OfferResumed { offer: id, user });
-        self.match_and_rest(ctx, id)
+        let series = self.offers[id.index()].series;
+        let traded = self.series[series.index()].traded_volume;
+        self.match_and_rest(ctx, id)?;
+        if self.series[series.index()].traded_volume != traded {
+            self.requote(ctx, series)?;
+        }
+        Ok(())
     }
 
     /// Applies everything due up to and including `target`, in time order: offer expiries,
@@ -181,6 +196,16 @@ impl Exchange {
                 _ => break,
             }
         }
+        // Dispute windows that ended: the tracker may settle now.
+        while let Some(&(t, s)) = self.releases.first() {
+            if t > target {
+                break;
+            }
+            self.releases.pop_first();
+            ctx.now = t;
+            self.dispute_until.remove(&s);
+            self.settle_from_tracker(ctx, s)?;
+        }
         ctx.now = target;
         Ok(())
     }
@@ -192,6 +217,14 @@ impl Exchange {
             self.retire(ctx, o, OfferStatus::Cancelled, CancelReason::Maturation)?;
         }
         self.series[s.index()].status = SeriesStatus::Matured;
+        if let Some(m) = self.makers.get_mut(&s) {
+            m.active = false;
+        }
+        if self.dispute_window_ms > 0 && !self.arbitrated.contains(&s) {
+            let until = ctx.now.plus_millis(self.dispute_window_ms);
+            self.dispute_until.insert(s, until);
+            self.releases.insert((until, s));
+        }
         ctx.emit(Event::SeriesMatured { series: s });
         self.awaiting.insert(s);
         self.settle_from_tracker(ctx, s)
@@ -203,6 +236,10 @@ impl Exchange {
         let series = &self.series[s.index()];
         let issue = &self.issues[series.issue.index()];
         if series.status != SeriesStatus::Matured || !issue.decidable_at(series.maturation) {
+            return Ok(());
+        }
+        // Under arbitration, or still in its dispute window: not the tracker's call (yet).
+        if self.arbitrated.contains(&s) || self.dispute_until.get(&s).is_some_and(|t| ctx.now < *t) {
             return Ok(());
         }
         let outcome = match issue.state_at(series.maturation) {
@@ -225,8 +262,29 @@ impl Exchange {
         match status {
             SeriesStatus::Open => Err(EngineError::InvalidState("the series has not matured yet".into())),
             SeriesStatus::Settled => Err(EngineError::InvalidState("the series is already settled".into())),
+            SeriesStatus::Matured if self.arbitrated.contains(&s) => {
+                Err(EngineError::AlreadyDisputed("the series is under arbitration: its arbiters decide".into()))
+            }
             SeriesStatus::Matured => self.settle(ctx, s, outcome, Some((actor, reason))),
         }
+    }
+
+    /// Settles a series by its arbitration's outcome (`crate::arbitrated`).
+    pub(crate) fn settle_arbitrated(&mut self, ctx: &mut Ctx, s: SeriesId, outcome: Outcome) -> EngineResult<()> {
+        self.dispute_until.remove(&s);
+        self.settle(ctx, s, outcome, None)
+    }
+
+    /// Operator: the dispute window after maturation (0 turns disputes off).
+    pub(crate) fn configure_disputes(&mut self, hours: i64) -> EngineResult<()> {
+        if !(0..=crate::arbitrated::MAX_DISPUTE_HOURS).contains(&hours) {
+            return Err(EngineError::InvalidArgument(format!(
+                "the dispute window is 0 to {} hours, not {hours}",
+                crate::arbitrated::MAX_DISPUTE_HOURS
+            )));
+        }
+        self.dispute_window_ms = hours * 3_600_000;
+        Ok(())
     }
 
     /// Pays every unit of a matured series from its escrow: exactly once (the status check), and
@@ -278,6 +336,6 @@ impl Exchange {
         }
         self.awaiting.remove(&s);
         ctx.emit(Event::SeriesSettled { series: s, outcome, manual: manual_flag });
-        Ok(())
+        self.close_maker(ctx, s)
     }
 }

@@ -15,6 +15,7 @@ pub mod book;
 pub mod holds;
 pub mod issues;
 pub mod lifecycle;
+pub mod maker;
 pub mod matching;
 pub mod positions;
 pub mod types;
@@ -141,6 +142,18 @@ pub struct Exchange {
     pub(crate) limits: Limits,
     /// Scratch space of the matcher, kept to avoid an allocation per arriving offer.
     pub(crate) scratch: matching::Scratch,
+    /// Automated market makers by series (`maker.rs`).
+    pub(crate) makers: std::collections::BTreeMap<SeriesId, maker::Maker>,
+    /// Set while a maker re-quotes, so that its own placements do not re-enter.
+    pub(crate) requoting: bool,
+    /// Series settled by arbitration, not by their tracker (`crate::arbitrated`).
+    pub(crate) arbitrated: BTreeSet<SeriesId>,
+    /// How long a matured tracker series waits for a dispute before its tracker settles it
+    /// (0: no disputes, settlement at maturation).
+    pub(crate) dispute_window_ms: i64,
+    /// Matured series in their dispute window, with its end.
+    pub(crate) dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
+    pub(crate) releases: BTreeSet<(Timestamp, SeriesId)>,
 }
 
 /// What the exchange's operations need from the engine around it.

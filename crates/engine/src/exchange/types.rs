@@ -114,6 +114,8 @@ pub enum CancelReason {
     SelfTrade,
     /// Its series matured.
     Maturation,
+    /// A market maker replaced its quotes.
+    Requote,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]

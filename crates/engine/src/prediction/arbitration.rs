@@ -65,6 +65,14 @@ pub fn update_probabilities(me: &Arbiter, peer: &Arbiter, mu: f64) -> Option<(f6
 
 /// Computes the rewards of every arbiter. `k_floor` in credits.
 pub fn compute(mu: f64, arbiters: &[Arbiter], k_floor: f64) -> Rewards {
+    compute_robust(mu, &[mu], arbiters, k_floor)
+}
+
+/// As [`compute`], with mu1 the minimum and mu0 the maximum of eq. 7 over every prior in
+/// `priors` (the `robust_prior` option passes the closing price and 1/2): truthful reporting is
+/// then a best response whichever of those priors (or any between them: eq. 7 is monotone in
+/// the prior) the arbiters actually hold. `mu` is the one reported.
+pub fn compute_robust(mu: f64, priors: &[f64], arbiters: &[Arbiter], k_floor: f64) -> Rewards {
     let m = arbiters.len();
     let ambiguous = |mu1: f64, mu0: f64| Rewards {
         mu,
@@ -76,16 +84,18 @@ pub fn compute(mu: f64, arbiters: &[Arbiter], k_floor: f64) -> Rewards {
         paid: false,
         owed: vec![0.0; m],
     };
-    if m < 2 || !(mu > 0.0 && mu < 1.0) {
+    if m < 2 || priors.is_empty() || priors.iter().any(|p| !(*p > 0.0 && *p < 1.0)) {
         return ambiguous(0.0, 0.0);
     }
     let mut mu1 = f64::INFINITY;
     let mut mu0 = f64::NEG_INFINITY;
-    for me in arbiters {
-        let Some(peer) = arbiters.get(me.peer) else { return ambiguous(0.0, 0.0) };
-        let Some((m1, m0)) = update_probabilities(me, peer, mu) else { return ambiguous(0.0, 0.0) };
-        mu1 = mu1.min(m1);
-        mu0 = mu0.max(m0);
+    for prior in priors {
+        for me in arbiters {
+            let Some(peer) = arbiters.get(me.peer) else { return ambiguous(0.0, 0.0) };
+            let Some((m1, m0)) = update_probabilities(me, peer, *prior) else { return ambiguous(0.0, 0.0) };
+            mu1 = mu1.min(m1);
+            mu0 = mu0.max(m0);
+        }
     }
     let delta = mu1 - mu0;
     if !delta.is_finite() || delta <= EPSILON {

@@ -49,6 +49,25 @@ pub struct CreateMarket {
     /// Mixed into the seed of the arbiters' peer draw (default 0).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Arbitration bond the creator moves into the arbitration pool at creation (default 0): it
+    /// funds the arbiters' rewards beyond the fees, returns to the creator after a clear
+    /// resolution, and goes to the arbiters when the market turns out ambiguous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bond: Option<Amount>,
+    /// Largest position (|YES - NO| shares) an arbiter may hold and still report (default: no
+    /// cap). Positions are frozen after the deadline, so a capped arbiter stays capped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_cap: Option<Amount>,
+    /// `transaction` (default: f p' once per risk-increasing trade, the dissertation's code) or
+    /// `share` (f times the cost of the risk-increasing shares, the dissertation's
+    /// price-bounding rule: a share at 0.99 costs 0.99 x 1.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_mode: Option<crate::prediction::market::FeeMode>,
+    /// Evaluate eq. 7's mu1 and mu0 at both the closing price and 1/2 (default false: the
+    /// closing price only, the dissertation's rule). Protects staked arbiters' incentive when
+    /// the closing price is not everyone's prior (e.g. moved by arbiters' own stakes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust_prior: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -32,6 +32,10 @@ pub enum MarketDetail {
         subsidy: Amount,
         issue: Option<String>,
         min_reports: u32,
+        bond: Amount,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position_cap: Option<Amount>,
+        fee_mode: crate::prediction::market::FeeMode,
     },
     /// A trade with the market maker. `cost` > 0: the trader paid it; < 0: the trader received
     /// it. `liquidated` shares closed an existing position (free), `increased` added risk (the
@@ -79,13 +83,31 @@ pub enum MarketDetail {
         k: Amount,
         /// False when delta <= epsilon: the market resolved without rewards.
         rewarded: bool,
+        /// Arbiters whose reports counted.
+        admitted: usize,
+        /// G: fee pool + bond + what the market maker keeps in the worst case for holders,
+        /// known before any report is read.
+        budget: Amount,
+        /// W: the most the admitted arbiters can be owed (all agree with their peers); W <= G.
+        worst_case: Amount,
+    },
+    /// A report that did not count: the arbiter's stake could not be paid for from the budget,
+    /// or the market is ambiguous and the arbiter holds a position.
+    Excluded {
+        report: u32,
+        reason: String,
+    },
+    /// An ambiguous market's arbiter receives a share of the creator's bond.
+    BondShared {
+        amount: Amount,
     },
     /// A holder's payout at resolution.
     Payout {
         shares: Vec<Amount>,
         amount: Amount,
     },
-    /// An arbiter's reward (`owed` by the rule, `paid` within the budget).
+    /// An arbiter's reward (`owed` by the rule and `paid`: always equal, since admission
+    /// guarantees the budget).
     Reward {
         peer: UserId,
         report: u32,
@@ -94,13 +116,23 @@ pub enum MarketDetail {
         owed: Amount,
         paid: Amount,
     },
-    /// The budget (fee pool + remaining subsidy, or the market maker's cash for refunds) did
-    /// not cover what was owed; everyone was paid pro rata and `missing` stays unpaid. Nothing
-    /// is minted.
+    /// Refunds of a void market exceeded the market maker's cash (never observed: it holds at
+    /// least every net payment); everyone was paid pro rata and `missing` stays unpaid. Nothing
+    /// is minted. Arbiters' rewards never fall short (admission).
     Shortfall {
         owed: Amount,
         paid: Amount,
         missing: Amount,
+    },
+    /// An arbitrated series: a statement's series opened with its sponsor's bond, or a
+    /// tracker series disputed with the disputer's bond.
+    CaseOpened {
+        kind: crate::arbitrated::CaseKind,
+        bond: Amount,
+    },
+    /// An arbitrated series takes reports until `report_deadline`.
+    CaseReporting {
+        report_deadline: Timestamp,
     },
     /// Resolved N/A.
     Voided {

@@ -46,6 +46,17 @@ pub enum TooFewPolicy {
     Extend,
 }
 
+/// How the trading fee is charged (see `trading.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeMode {
+    /// f p' (buy) or f (1 - p') (sale) once per risk-increasing transaction.
+    #[default]
+    Transaction,
+    /// f x the cost of the risk-increasing shares: bounds the price away from 0 and 1.
+    Share,
+}
+
 /// A trader's stake in one market.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Holding {
@@ -60,6 +71,13 @@ pub struct Holding {
 impl Holding {
     pub fn new(n: usize) -> Holding {
         Holding { shares: vec![0; n], paid: 0, fees: 0 }
+    }
+    /// The size of the bet, |n_i| of eq. 3 in micro-shares: |YES - NO| for a binary market;
+    /// for a categorical one the largest minus the smallest holding (what one report can move).
+    pub fn stake(&self) -> i64 {
+        let max = self.shares.iter().copied().max().unwrap_or(0);
+        let min = self.shares.iter().copied().min().unwrap_or(0);
+        max.saturating_sub(min)
     }
 }
 
@@ -88,6 +106,13 @@ pub struct Market {
     pub k_floor: i64,
     /// Client-given seed mixed into the peer draw.
     pub seed: u64,
+    /// The creator's arbitration bond (micro-credits), held in the arbitration pool with the fees.
+    pub bond: i64,
+    /// Largest |position| (micro-shares) with which an arbiter may report.
+    pub position_cap: Option<i64>,
+    pub fee_mode: FeeMode,
+    /// Evaluate eq. 7 at the closing price and at 1/2 (robust to a price moved by stakes).
+    pub robust_prior: bool,
     pub status: Status,
     /// Micro-shares outstanding per outcome.
     pub q: Vec<i64>,

@@ -57,7 +57,7 @@ pub struct Markets {
     markets: Vec<Market>,
     trade_ids: FxHashSet<String>,
     /// Every arbiter's record over resolved binary markets (for a_i, c_i).
-    reliability: BTreeMap<UserId, History>,
+    pub(crate) reliability: BTreeMap<UserId, History>,
     /// (instant, market) of every pending deadline and reporting-window close, so that moving
     /// the clock touches only the markets that are due.
     due: BTreeSet<(Timestamp, u32)>,
@@ -124,7 +124,7 @@ impl Markets {
         match m.too_few {
             TooFewPolicy::Void => {
                 let reason = format!("{} of {} reports when the window closed", m.reports.len(), m.min_reports);
-                self.void(ctx, id, reason)
+                self.void(ctx, id, reason, &[])
             }
             TooFewPolicy::Extend => {
                 let (reports, needed) = (m.reports.len(), m.min_reports);
@@ -149,7 +149,7 @@ impl Markets {
         use crate::exchange::types::{CloseReason, IssueState};
         let yes = issue.state_at(m.deadline) == IssueState::Closed(CloseReason::Completed);
         let weights = if yes { vec![0, 1] } else { vec![1, 0] };
-        self.resolve(ctx, id, weights, 1, "issue")
+        self.resolve(ctx, id, weights, 1, "issue", None)
     }
 
     pub(crate) fn on_issue_changed(&mut self, ctx: &mut Ctx, exchange: &Exchange) -> EngineResult<()> {
@@ -235,6 +235,17 @@ impl Markets {
         if k_floor.is_negative() || k_floor > Amount::credits(MAX_B_CREDITS) {
             return Err(EngineError::InvalidArgument(format!("k_floor must lie in [0, {MAX_B_CREDITS}]")));
         }
+        let bond = cmd.bond.unwrap_or(Amount::ZERO);
+        if bond.is_negative() || bond > Amount::credits(MAX_B_CREDITS) {
+            return Err(EngineError::InvalidAmount(format!("bond must lie in [0, {MAX_B_CREDITS}], not {bond}")));
+        }
+        if let Some(cap) = cmd.position_cap {
+            if cap.is_negative() || cap > Amount::credits(MAX_B_CREDITS) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "position_cap must lie in [0, {MAX_B_CREDITS}], not {cap}"
+                )));
+            }
+        }
         let lmsr = Lmsr::new(cmd.b.0)?;
         let subsidy = lmsr.subsidy(n as usize)?;
         let id = MarketId(self.markets.len() as u32);
@@ -251,6 +262,10 @@ impl Markets {
             too_few: cmd.too_few.unwrap_or_default(),
             k_floor: k_floor.0,
             seed: cmd.seed.unwrap_or(0),
+            bond: bond.0,
+            position_cap: cmd.position_cap.map(|c| c.0),
+            fee_mode: cmd.fee_mode.unwrap_or_default(),
+            robust_prior: cmd.robust_prior.unwrap_or(false),
             status: Status::Open,
             q: vec![0; n as usize],
             subsidy,
@@ -270,6 +285,7 @@ impl Markets {
         };
         let mut plan = Plan::default();
         plan.push(Account::Available(user), Account::MarketMaker(id), subsidy);
+        plan.push(Account::Available(user), Account::ArbitrationPool(id), bond.0);
         if let Some(qt) = &initial {
             plan.push(Account::Available(user), Account::MarketMaker(id), qt.cost);
             plan.push(Account::Available(user), Account::ArbitrationPool(id), qt.fee);
@@ -291,6 +307,9 @@ impl Markets {
                 subsidy: Amount(subsidy),
                 issue: cmd.issue,
                 min_reports,
+                bond,
+                position_cap: cmd.position_cap,
+                fee_mode: cmd.fee_mode.unwrap_or_default(),
             },
         );
         if let Some(qt) = initial {
@@ -380,6 +399,22 @@ impl Markets {
         }
         if m.has_reported(user) {
             return Err(EngineError::AlreadyReported(format!("you reported on {:?} already", m.name)));
+        }
+        if m.creator == user {
+            // The creator gets back what the rewards leave of the pool, so their payoff would
+            // depend on their own report through their peers' rewards.
+            return Err(EngineError::NotEligible(format!("the creator of {:?} may not arbitrate it", m.name)));
+        }
+        if let Some(cap) = m.position_cap {
+            let stake = m.holding(user).map_or(0, market::Holding::stake);
+            if stake > cap {
+                return Err(EngineError::NotEligible(format!(
+                    "a position of {} shares is above {:?}'s arbiter cap of {}",
+                    Amount(stake),
+                    m.name,
+                    Amount(cap)
+                )));
+            }
         }
         let m = self.markets.get_mut(id.index()).ok_or_else(|| EngineError::Internal("market vanished".into()))?;
         m.reports.push((user, value));

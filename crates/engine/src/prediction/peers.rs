@@ -1,14 +1,14 @@
 //! Deterministic "random" peers. The engine has no randomness, so each arbiter's peer comes from
 //! a SplitMix64 stream whose seed hashes (FNV-1a) the market's name, the seed given at creation
-//! and every report in arrival order. The seed is recorded in the resolution event, so anyone can
-//! re-draw the peers. The draw is fixed only once reporting has closed; an arbiter reporting
-//! last could in principle compute which peer each of their two possible reports would give
-//! them (it changes nothing else): a known, documented weakness of seeding from the reports.
+//! and the admitted arbiters in arrival order: their identities, never their reports, so no
+//! report can change who anyone's peer is (an arbiter who can compute their peer gains nothing:
+//! eq. 7's mu1 and mu0 bound every drawn pair). The seed is recorded in the `arbitration` event,
+//! so anyone can re-draw the peers.
 
 use crate::ids::UserId;
 
-/// FNV-1a over the market's identity and reports.
-pub fn seed(market: &str, client_seed: u64, reports: &[(UserId, u32)]) -> u64 {
+/// FNV-1a over the market's identity and the arbiters (in arrival order).
+pub fn seed(market: &str, client_seed: u64, arbiters: &[UserId]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for b in bytes {
@@ -19,9 +19,8 @@ pub fn seed(market: &str, client_seed: u64, reports: &[(UserId, u32)]) -> u64 {
     eat(market.as_bytes());
     eat(&[0xff]);
     eat(&client_seed.to_le_bytes());
-    for (u, v) in reports {
+    for u in arbiters {
         eat(&u.0.to_le_bytes());
-        eat(&v.to_le_bytes());
     }
     h
 }
@@ -75,7 +74,7 @@ mod tests {
     #[test]
     fn peers_are_others_and_reproducible() {
         for m in 2..9 {
-            let s = seed("m1", 7, &[(UserId(1), 1), (UserId(2), 0)]);
+            let s = seed("m1", 7, &[UserId(1), UserId(2)]);
             let p = draw(m, s);
             assert_eq!(p, draw(m, s));
             assert!(p.iter().enumerate().all(|(i, j)| *j != i && *j < m));

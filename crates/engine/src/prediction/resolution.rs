@@ -2,21 +2,24 @@
 //! completely, checked against the market's two accounts, and applied as one ledger plan, and the
 //! market leaves the reporting state in the same step: it happens exactly once.
 //!
-//! Budget order: holders' payouts come from the market maker's cash (always enough: see
-//! lmsr.rs); rewards from the fee pool first, then what is left of the market maker's cash; if
-//! the rewards owed exceed that budget, everyone is paid pro rata (rounded down) and the
-//! shortfall is recorded in a `shortfall` event. Whatever remains goes back to the creator, who
-//! funded the subsidy. Nothing is ever minted.
+//! Budget (docs/prediction.md, "Paying what was promised"): before anyone's report is read, the
+//! arbitration budget G = fee pool + bond + (market maker's cash - the most any outcome can pay
+//! holders) is known. A binary market resolved by reports admits the largest set of arbiters
+//! (dropping the largest stakes first) whose worst-case rewards W (every arbiter agreeing with
+//! their peer) fit in G, so every promised reward is paid in full; when no set of `min_reports`
+//! fits, the market is void. Who is admitted depends on positions, reliabilities, the closing
+//! price and the arrival order, never on what anyone reported. Whatever remains goes back to
+//! the creator, except that an ambiguous market's bond goes to its arbiters. Nothing is minted.
 
 use crate::error::{overflow, EngineError, EngineResult};
 use crate::exchange::Ctx;
 use crate::ids::{MarketId, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
-use crate::prediction::arbitration::{self, Arbiter};
+use crate::prediction::arbitration::{self, Arbiter, Rewards};
 use crate::prediction::events::{MarketDetail, Seed};
 use crate::prediction::lmsr::prob_micros;
-use crate::prediction::market::{Resolution, Status};
+use crate::prediction::market::{Market, Resolution, Status};
 use crate::prediction::plan::Plan;
 use crate::prediction::{emit, peers, Markets};
 
@@ -52,17 +55,102 @@ fn floor_micros(credits: f64) -> EngineResult<i64> {
     Ok(x.max(0.0) as i64)
 }
 
+/// Who arbitrates a binary market, and on what terms.
+#[derive(Clone, Debug)]
+pub(crate) struct Admission {
+    /// Indices into the market's reports, in arrival order.
+    pub admitted: Vec<usize>,
+    /// (index into the reports, reason) of every report left out.
+    pub excluded: Vec<(usize, &'static str)>,
+    /// The admitted arbiters (peers index into this list).
+    pub arbiters: Vec<Arbiter>,
+    pub rewards: Rewards,
+    pub seed: u64,
+    /// G and W in micro-credits.
+    pub budget: i64,
+    pub worst: i64,
+}
+
+/// What `admit` decided.
+#[derive(Clone, Debug)]
+pub(crate) enum Admit {
+    Yes(Admission),
+    /// No admissible set: void. `ambiguous`: because delta <= epsilon (the bond then goes to the
+    /// arbiters who reported).
+    Void {
+        ambiguous: bool,
+    },
+}
+
+/// The signed position YES - NO of `user` in micro-shares.
+fn net_position(m: &Market, user: UserId) -> i64 {
+    m.holding(user).map_or(0, |h| h.shares.get(1).copied().unwrap_or(0) - h.shares.first().copied().unwrap_or(0))
+}
+
+/// G: what is certainly left for rewards whatever the outcome.
+pub(crate) fn arbitration_budget(m: &Market, mm: i64, pool: i64) -> EngineResult<i64> {
+    let worst_payout = m.q.iter().copied().max().unwrap_or(0);
+    mm.checked_sub(worst_payout).and_then(|x| x.checked_add(pool)).ok_or_else(|| overflow("the arbitration budget"))
+}
+
 impl Markets {
+    /// Decides which reports of a binary market count and what each admitted arbiter is owed,
+    /// from everything but the report values.
+    pub(crate) fn admit(&self, m: &Market, budget: i64) -> EngineResult<Admit> {
+        let panel = Panel {
+            name: &m.name,
+            seed: m.seed,
+            min_reports: m.min_reports,
+            k_floor: m.k_floor,
+            mu: m.lmsr.price(&m.q, 1)?,
+            robust_prior: m.robust_prior,
+            reports: &m.reports,
+        };
+        admit_panel(&self.reliability, &panel, |u| net_position(m, u), budget)
+    }
+
     pub(crate) fn resolve_by_reports(&mut self, ctx: &mut Ctx, id: MarketId) -> EngineResult<()> {
         let m = self.get(id)?;
-        let mut weights = vec![0u64; m.outcomes()];
-        for (_, v) in &m.reports {
-            if let Some(w) = weights.get_mut(*v as usize) {
-                *w += 1;
+        if !m.is_binary() {
+            let mut weights = vec![0u64; m.outcomes()];
+            for (_, v) in &m.reports {
+                if let Some(w) = weights.get_mut(*v as usize) {
+                    *w += 1;
+                }
+            }
+            let total = m.reports.len() as u64;
+            return self.resolve(ctx, id, weights, total, "reports", None);
+        }
+        let mm = ctx.ledger.balance(Account::MarketMaker(id)).0;
+        let pool = ctx.ledger.balance(Account::ArbitrationPool(id)).0;
+        let budget = arbitration_budget(m, mm, pool)?;
+        match self.admit(m, budget)? {
+            Admit::Yes(adm) => {
+                let mut weights = vec![0u64; 2];
+                for &i in &adm.admitted {
+                    let v = m.reports.get(i).map_or(0, |r| r.1) as usize;
+                    if let Some(w) = weights.get_mut(v) {
+                        *w += 1;
+                    }
+                }
+                let total = adm.admitted.len() as u64;
+                self.resolve(ctx, id, weights, total, "reports", Some(adm))
+            }
+            Admit::Void { ambiguous: false } => {
+                let reason = format!(
+                    "no {} of the {} arbiters can be paid what the mechanism promises from the budget of {}",
+                    m.min_reports,
+                    m.reports.len(),
+                    Amount(budget)
+                );
+                self.void(ctx, id, reason, &[])
+            }
+            Admit::Void { ambiguous: true } => {
+                let reason = format!("ambiguous market with fewer than {} arbiters without a stake", m.min_reports);
+                let arbiters: Vec<UserId> = m.reports.iter().map(|(u, _)| *u).collect();
+                self.void(ctx, id, reason, &arbiters)
             }
         }
-        let total = m.reports.len() as u64;
-        self.resolve(ctx, id, weights, total, "reports")
     }
 
     /// Resolves with outcome X_k = weights[k] / total: each share of outcome k pays X_k.
@@ -73,6 +161,7 @@ impl Markets {
         weights: Vec<u64>,
         total: u64,
         method: &'static str,
+        admission: Option<Admission>,
     ) -> EngineResult<()> {
         let m = self.get(id)?;
         if m.status != Status::Reporting {
@@ -103,35 +192,20 @@ impl Markets {
             return Err(EngineError::Internal(format!("market maker of {:?} cannot cover its payouts", m.name)));
         }
 
-        // 2. Arbiters' rewards (binary markets resolved by reports).
-        if method == "reports" && m.is_binary() {
-            let seed = peers::seed(&m.name, m.seed, &m.reports);
-            let peer_of = peers::draw(m.reports.len(), seed);
-            let arbiters: Vec<Arbiter> = m
-                .reports
-                .iter()
-                .zip(&peer_of)
-                .map(|((u, v), peer)| {
-                    let hist = self.reliability.get(u).copied().unwrap_or_default();
-                    let net = m
-                        .holding(*u)
-                        .map_or(0, |h| h.shares.get(1).copied().unwrap_or(0) - h.shares.first().copied().unwrap_or(0));
-                    Arbiter {
-                        a: hist.a(),
-                        c: hist.c(),
-                        position: net as f64 / MICROS_PER_CREDIT as f64,
-                        report: *v == 1,
-                        peer: *peer,
-                    }
-                })
-                .collect();
-            let mu = m.lmsr.price(&m.q, 1)?;
-            let r = arbitration::compute(mu, &arbiters, m.k_floor as f64 / MICROS_PER_CREDIT as f64);
+        // 2. Arbiters (binary markets resolved by reports): excluded reports, then rewards (or,
+        // for an ambiguous market, the creator's bond shared by the admitted arbiters).
+        if let Some(adm) = &admission {
+            let r = &adm.rewards;
             let p = |x: f64| Amount(prob_micros(x));
+            for (i, why) in &adm.excluded {
+                if let Some((u, v)) = m.reports.get(*i) {
+                    pending.push((Some(*u), MarketDetail::Excluded { report: *v, reason: (*why).to_owned() }));
+                }
+            }
             pending.push((
                 None,
                 MarketDetail::Arbitration {
-                    seed: Seed(seed),
+                    seed: Seed(adm.seed),
                     mu: p(r.mu),
                     mu1: p(r.mu1),
                     mu0: p(r.mu0),
@@ -139,20 +213,33 @@ impl Markets {
                     midpoint: p(r.midpoint),
                     k: Amount(floor_micros(r.k)?),
                     rewarded: r.paid,
+                    admitted: adm.admitted.len(),
+                    budget: Amount(adm.budget),
+                    worst_case: Amount(adm.worst),
                 },
             ));
+            let users: Vec<(UserId, u32)> = adm.admitted.iter().filter_map(|&i| m.reports.get(i).copied()).collect();
             if r.paid {
                 let owed: Vec<i64> = r.owed.iter().map(|x| floor_micros(*x)).collect::<EngineResult<_>>()?;
+                let sum: i64 = owed.iter().sum();
                 let budget = pool_left.checked_add(mm_left).ok_or_else(|| overflow("the reward budget"))?;
-                let (paid, shortfall) = within_budget(&owed, budget)?;
-                for (i, ((user, v), arb)) in m.reports.iter().zip(&arbiters).enumerate() {
-                    let pay = paid.get(i).copied().unwrap_or(0);
+                if sum > adm.worst || sum > budget {
+                    return Err(EngineError::Internal(format!(
+                        "market {:?}: rewards {} exceed the worst case {} or the budget {}",
+                        m.name,
+                        Amount(sum),
+                        Amount(adm.worst),
+                        Amount(budget)
+                    )));
+                }
+                for (i, ((user, v), arb)) in users.iter().zip(&adm.arbiters).enumerate() {
+                    let pay = owed.get(i).copied().unwrap_or(0);
                     let from_pool = pay.min(pool_left);
                     plan.push(pool, Account::Available(*user), from_pool);
                     plan.push(mm, Account::Available(*user), pay - from_pool);
                     pool_left -= from_pool;
                     mm_left -= pay - from_pool;
-                    let peer = m.reports.get(arb.peer).map_or(*user, |(u, _)| *u);
+                    let peer = users.get(arb.peer).map_or(*user, |(u, _)| *u);
                     pending.push((
                         Some(*user),
                         MarketDetail::Reward {
@@ -160,13 +247,19 @@ impl Markets {
                             report: *v,
                             a: p(arb.a),
                             c: p(arb.c),
-                            owed: Amount(owed.get(i).copied().unwrap_or(0)),
+                            owed: Amount(pay),
                             paid: Amount(pay),
                         },
                     ));
                 }
-                if let Some(s) = shortfall {
-                    pending.push((None, s));
+            } else if m.bond > 0 && !users.is_empty() {
+                // Seed 004's stretch goal: an ambiguous market costs its creator the bond.
+                let share = m.bond / users.len() as i64;
+                for (user, _) in &users {
+                    let from_pool = share.min(pool_left);
+                    plan.push(pool, Account::Available(*user), from_pool);
+                    pool_left -= from_pool;
+                    pending.push((Some(*user), MarketDetail::BondShared { amount: Amount(from_pool) }));
                 }
             }
         }
@@ -182,15 +275,18 @@ impl Markets {
         // Only now, with the money moved, does the state change.
         let outcome =
             weights.iter().map(|w| Amount(((*w as i128 * MICROS_PER_CREDIT as i128) / total as i128) as i64)).collect();
-        let reports = m.reports.clone();
+        let counted: Vec<(UserId, u32)> = match &admission {
+            Some(adm) => adm.admitted.iter().filter_map(|&i| m.reports.get(i).copied()).collect(),
+            None => m.reports.clone(),
+        };
         let binary_reports = method == "reports" && m.is_binary();
-        emit(ctx, id, None, MarketDetail::Resolved { method, outcome, reports: reports.len() });
+        emit(ctx, id, None, MarketDetail::Resolved { method, outcome, reports: counted.len() });
         for (user, detail) in pending {
             emit(ctx, id, user, detail);
         }
         if binary_reports {
             let ones = weights.get(1).copied().unwrap_or(0);
-            for (u, v) in &reports {
+            for (u, v) in &counted {
                 self.reliability.entry(*u).or_default().record(*v == 1, ones, total);
             }
         }
@@ -203,7 +299,7 @@ impl Markets {
     /// Resolves N/A: every holder gets back their fees and their net payments to the market maker
     /// (pro rata with a recorded shortfall in the unlikely case its cash does not cover them);
     /// the rest of the market maker's cash returns to the creator.
-    pub(crate) fn void(&mut self, ctx: &mut Ctx, id: MarketId, reason: String) -> EngineResult<()> {
+    pub(crate) fn void(&mut self, ctx: &mut Ctx, id: MarketId, reason: String, bond_to: &[UserId]) -> EngineResult<()> {
         let m = self.get(id)?;
         if m.status != Status::Reporting {
             return Err(EngineError::AlreadyResolved(format!("market {:?} is {}", m.name, m.status.as_str())));
@@ -228,6 +324,16 @@ impl Markets {
         if let Some(s) = shortfall {
             pending.push((None, s));
         }
+        // An ambiguous market's bond goes to the arbiters who reported, not back to the creator.
+        if m.bond > 0 && !bond_to.is_empty() {
+            let share = m.bond / bond_to.len() as i64;
+            for user in bond_to {
+                let from_pool = share.min(pool_left);
+                pool_left -= from_pool;
+                plan.push(pool, Account::Available(*user), from_pool);
+                pending.push((Some(*user), MarketDetail::BondShared { amount: Amount(from_pool) }));
+            }
+        }
         let remainder = mm_left - refunded + pool_left;
         plan.push(mm, Account::Available(m.creator), mm_left - refunded);
         plan.push(pool, Account::Available(m.creator), pool_left);
@@ -241,4 +347,105 @@ impl Markets {
         m.status = Status::Void;
         Ok(())
     }
+}
+
+/// The arbiters of one binary question (a market, or an arbitrated series).
+pub(crate) struct Panel<'a> {
+    pub name: &'a str,
+    pub seed: u64,
+    pub min_reports: u32,
+    /// Micro-credits.
+    pub k_floor: i64,
+    /// The common prior: the closing price.
+    pub mu: f64,
+    /// Also guard against a prior of 1/2 (see `arbitration::compute_robust`).
+    pub robust_prior: bool,
+    pub reports: &'a [(UserId, u32)],
+}
+
+/// Admission (see the module's doc): the largest set of arbiters, dropping the largest stakes
+/// first, whose worst-case rewards fit in `budget`; for an ambiguous question only arbiters
+/// without a stake. `position` gives an arbiter's signed stake in micro-shares.
+pub(crate) fn admit_panel(
+    reliability: &std::collections::BTreeMap<UserId, crate::prediction::reliability::History>,
+    panel: &Panel,
+    position: impl Fn(UserId) -> i64,
+    budget: i64,
+) -> EngineResult<Admit> {
+    let mu = panel.mu;
+    let floor = panel.k_floor as f64 / MICROS_PER_CREDIT as f64;
+    let reports = panel.reports;
+    let n = reports.len();
+    let min = panel.min_reports as usize;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (position(reports[i].0).unsigned_abs(), i));
+    for size in (min.max(2)..=n).rev() {
+        let mut set: Vec<usize> = order.iter().copied().take(size).collect();
+        set.sort_unstable();
+        let ids: Vec<UserId> = set.iter().map(|&i| reports[i].0).collect();
+        let seed = peers::seed(panel.name, panel.seed, &ids);
+        let peer_of = peers::draw(set.len(), seed);
+        let arbiters: Vec<Arbiter> = set
+            .iter()
+            .zip(&peer_of)
+            .map(|(&i, &peer)| {
+                let (u, v) = reports[i];
+                let hist = reliability.get(&u).copied().unwrap_or_default();
+                Arbiter {
+                    a: hist.a(),
+                    c: hist.c(),
+                    position: position(u) as f64 / MICROS_PER_CREDIT as f64,
+                    report: v == 1,
+                    peer,
+                }
+            })
+            .collect();
+        let priors = if panel.robust_prior { vec![mu, 0.5] } else { vec![mu] };
+        let rewards = arbitration::compute_robust(mu, &priors, &arbiters, floor);
+        let left_out = |kept: &[usize], why: &'static str| -> Vec<(usize, &'static str)> {
+            (0..n).filter(|i| !kept.contains(i)).map(|i| (i, why)).collect()
+        };
+        if !rewards.paid {
+            // Ambiguous: no rewards, so only arbiters without a stake (who gain nothing from
+            // any report) are admitted; they share the sponsor's bond.
+            let (kept, arbiters): (Vec<usize>, Vec<Arbiter>) =
+                set.iter().copied().zip(arbiters).filter(|(_, a)| a.position == 0.0).unzip();
+            if kept.len() < min {
+                return Ok(Admit::Void { ambiguous: true });
+            }
+            let excluded = left_out(&kept, "ambiguous: arbiters with a stake are not admitted");
+            return Ok(Admit::Yes(Admission { admitted: kept, excluded, arbiters, rewards, seed, budget, worst: 0 }));
+        }
+        let one = floor_micros(rewards.k * rewards.midpoint)?.max(floor_micros(rewards.k * (1.0 - rewards.midpoint))?);
+        let worst = one.checked_mul(set.len() as i64).ok_or_else(|| overflow("the worst-case rewards"))?;
+        if worst <= budget {
+            let excluded = left_out(&set, "the arbitration budget does not cover this stake");
+            return Ok(Admit::Yes(Admission { admitted: set, excluded, arbiters, rewards, seed, budget, worst }));
+        }
+    }
+    Ok(Admit::Void { ambiguous: false })
+}
+
+/// Micro-credits each admitted arbiter is owed (floored).
+pub(crate) fn owed_micros(adm: &Admission) -> EngineResult<Vec<i64>> {
+    adm.rewards.owed.iter().map(|x| floor_micros(*x)).collect()
+}
+
+/// The `arbitration` event of an admission.
+pub(crate) fn arbitration_detail(adm: &Admission) -> EngineResult<MarketDetail> {
+    let r = &adm.rewards;
+    let p = |x: f64| Amount(prob_micros(x));
+    Ok(MarketDetail::Arbitration {
+        seed: Seed(adm.seed),
+        mu: p(r.mu),
+        mu1: p(r.mu1),
+        mu0: p(r.mu0),
+        delta: Amount(prob_micros(r.delta.abs()) * if r.delta < 0.0 { -1 } else { 1 }),
+        midpoint: p(r.midpoint),
+        k: Amount(floor_micros(r.k)?),
+        rewarded: r.paid,
+        admitted: adm.admitted.len(),
+        budget: Amount(adm.budget),
+        worst_case: Amount(adm.worst),
+    })
 }

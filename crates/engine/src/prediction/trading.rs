@@ -11,10 +11,13 @@
 //!
 //! The first part liquidates (free), the second increases risk (fee). Fee rule (seed 004's
 //! implementation): one fee per risk-increasing transaction at the post-trade price p' of k:
-//! f p' for a buy, f (1 - p') for a sale, rounded up to the micro-credit.
+//! f p' for a buy, f (1 - p') for a sale, rounded up to the micro-credit. Optional per-share
+//! rule (`fee_mode: share`, the dissertation's price-bounding fee): f x the cost of the
+//! risk-increasing part, rounded up.
 
 use crate::error::{overflow, EngineError, EngineResult};
-use crate::prediction::market::{Holding, Market};
+use crate::money::MICROS_PER_CREDIT;
+use crate::prediction::market::{FeeMode, Holding, Market};
 
 /// The full effect of a trade.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +52,7 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
     let mut q = m.q.clone();
     let mut mine = held;
     let size = shares.checked_abs().ok_or_else(|| overflow("shares"))?;
-    let (liquidated, increased);
+    let (liquidated, increased, q_mid);
     if shares > 0 {
         let others = (0..n).filter(|&j| j != outcome).map(|j| mine[j]).min().unwrap_or(0);
         liquidated = size.min(others);
@@ -58,6 +61,7 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
             q[j] -= liquidated;
             mine[j] -= liquidated;
         }
+        q_mid = q.clone();
         q[outcome] = q[outcome].checked_add(increased).ok_or_else(|| overflow("shares outstanding"))?;
         mine[outcome] = mine[outcome].checked_add(increased).ok_or_else(|| overflow("a holding"))?;
     } else {
@@ -65,6 +69,7 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
         increased = size - liquidated;
         q[outcome] -= liquidated;
         mine[outcome] -= liquidated;
+        q_mid = q.clone();
         for j in (0..n).filter(|&j| j != outcome) {
             q[j] = q[j].checked_add(increased).ok_or_else(|| overflow("shares outstanding"))?;
             mine[j] = mine[j].checked_add(increased).ok_or_else(|| overflow("a holding"))?;
@@ -72,12 +77,19 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
     }
     let cost = m.lmsr.trade_cost(&m.q, &q)?;
     let prices_after = m.lmsr.prices(&q)?;
-    let fee = if increased > 0 {
+    let fee = if increased == 0 {
+        0
+    } else if m.fee_mode == FeeMode::Share {
+        // f x what the risk-increasing shares cost (rounded up): a share bought at marginal
+        // price p costs p (1 + f), so nobody buys above 1 / (1 + f) and prices stay bounded.
+        let part = m.lmsr.trade_cost(&q_mid, &q)?.max(0);
+        let x =
+            (i128::from(m.fee) * i128::from(part) + i128::from(MICROS_PER_CREDIT) - 1) / i128::from(MICROS_PER_CREDIT);
+        i64::try_from(x).map_err(|_| overflow("a fee"))?
+    } else {
         let p = prices_after.get(outcome).copied().unwrap_or(0.0);
         let rate = if shares > 0 { p } else { 1.0 - p };
         fee_micros(m.fee, rate)?
-    } else {
-        0
     };
     Ok(Quote { cost, fee, liquidated, increased, q_after: q, shares_after: mine, prices_after })
 }

@@ -171,8 +171,14 @@ impl Markets {
                             Amount(worst)
                         ));
                     }
-                    if pool != m.fees {
-                        return Err(format!("market {}: pool {} but fees {}", m.name, Amount(pool), Amount(m.fees)));
+                    if pool as i128 != m.fees as i128 + m.bond as i128 {
+                        return Err(format!(
+                            "market {}: pool {} but fees {} + bond {}",
+                            m.name,
+                            Amount(pool),
+                            Amount(m.fees),
+                            Amount(m.bond)
+                        ));
                     }
                 }
                 Status::Resolved | Status::Void => {

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 mod acceptance;
+mod arbitrated;
+mod maker;
 mod prediction;
 mod prediction_props;
 mod properties;

@@ -230,7 +230,9 @@ fn odd_and_even_numbers_of_arbiters_with_split_reports() {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         users(&mut h, &["alice", "bob"], "100");
         users(&mut h, &refs, "10");
-        create(&mut h, "m1", "alice", "10", "0", json!({"seed": 42}));
+        users(&mut h, &["alice"], "1000");
+        // A bond that covers the worst case (every arbiter agreeing with their peer).
+        create(&mut h, "m1", "alice", "10", "0", json!({"seed": 42, "bond": "100"}));
         trade(&mut h, "t1", "bob", "m1", "10");
         for (i, n) in refs.iter().enumerate() {
             report(&mut h, n, "m1", u8::from(i % 3 != 0));
@@ -486,28 +488,143 @@ fn reference_arbitration_case() {
     assert_eq!((r4(no.owed[0]), r4(no.owed[1])), ("21.3535".into(), "21.3535".into()));
 }
 
+/// The finding: rewards owed beyond the money that exists used to be paid pro rata, and
+/// then lying paid. Now a budget that cannot pay every arbiter in full admits fewer (the largest
+/// stakes first) or voids the market; a bond sized to the worst case pays everyone in full.
 #[test]
-fn reward_shortfall_is_paid_pro_rata_and_recorded() {
+fn rewards_are_paid_in_full_or_the_arbiter_is_not_admitted() {
+    // k_floor 1000: three arbiters could be owed about 3 x 1000 x max(mid, 1 - mid).
     let mut h = H::new();
     users(&mut h, &["alice", "bob", "x", "y", "z"], "100");
-    // k_floor 1000: the rewards owed far exceed fee pool + remaining subsidy.
     create(&mut h, "m1", "alice", "10", "0", json!({"k_floor":"1000"}));
     trade(&mut h, "t1", "bob", "m1", "10");
     for u in ["x", "y", "z"] {
         report(&mut h, u, "m1", 1);
     }
     h.run(json!({"at":LATER,"op":"tick"}));
-    let short = last(&h, "shortfall");
-    let owed = Amount::parse(short["owed"].as_str().unwrap()).unwrap();
-    let paid = Amount::parse(short["paid"].as_str().unwrap()).unwrap();
-    assert!(owed > paid && paid.is_positive());
-    assert_eq!(Amount::parse(short["missing"].as_str().unwrap()).unwrap(), owed.checked_sub(paid).unwrap());
-    let rewards: i64 =
-        market_events(&h, "reward").iter().map(|r| Amount::parse(r["paid"].as_str().unwrap()).unwrap().micros()).sum();
-    assert_eq!(rewards, paid.micros());
-    // Bob's 10 YES shares were paid in full before any reward.
+    assert_eq!(summary(&h, "m1")["status"], "void", "no three arbiters can be paid in full");
+    assert!(last(&h, "voided")["reason"].as_str().unwrap().contains("budget"));
+    assert!(market_events(&h, "reward").is_empty() && market_events(&h, "shortfall").is_empty());
+    for u in ["bob", "x", "y", "z"] {
+        assert_eq!(h.available(u), cr("100"), "{u} refunded, nobody charged");
+    }
+    conserved(&h);
+
+    // The same market with a bond of 3000: everyone is paid exactly what eq. 1 promises.
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "x", "y", "z"], "100");
+    users(&mut h, &["alice"], "3000");
+    create(&mut h, "m1", "alice", "10", "0", json!({"k_floor":"1000","bond":"3000"}));
+    trade(&mut h, "t1", "bob", "m1", "10");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    let arb = last(&h, "arbitration");
+    assert_eq!(arb["admitted"], 3);
+    assert!(
+        Amount::parse(arb["worst_case"].as_str().unwrap()).unwrap()
+            <= Amount::parse(arb["budget"].as_str().unwrap()).unwrap()
+    );
+    let mid = Amount::parse(arb["midpoint"].as_str().unwrap()).unwrap().micros() as f64 / 1e6;
+    for r in market_events(&h, "reward") {
+        let paid = Amount::parse(r["paid"].as_str().unwrap()).unwrap().micros() as f64 / 1e6;
+        assert!((paid - 1000.0 * (1.0 - mid)).abs() < 1e-3, "{r}");
+        assert_eq!(r["owed"], r["paid"]);
+    }
+    // Bob's 10 YES shares were paid in full before any reward; the rest of the bond returns.
     assert_eq!(market_events(&h, "payout")[0]["amount"], "10");
-    assert_eq!(h.engine.ledger().minted(), cr("500"), "nothing minted");
+    assert_eq!(h.engine.ledger().minted(), cr("3500"), "nothing minted");
+    conserved(&h);
+}
+
+/// With a budget for only some stakes, the arbiter with the largest position is left out (its
+/// report does not count); the others are paid in full.
+#[test]
+fn the_largest_stake_is_excluded_first() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "w", "x", "y", "z"], "1000");
+    // A bond of 5: enough for three unstaked arbiters, far too little for z's 60-share stake.
+    create(&mut h, "m1", "alice", "10", "0", json!({"bond":"5"}));
+    trade(&mut h, "t1", "bob", "m1", "5");
+    trade(&mut h, "t2", "z", "m1", "-60");
+    for u in ["w", "x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    let ex = market_events(&h, "excluded");
+    assert_eq!(ex.len(), 1, "{ex:?}");
+    assert_eq!(ex[0]["user"], "z");
+    let arb = last(&h, "arbitration");
+    assert_eq!(arb["admitted"], 3);
+    assert_eq!(summary(&h, "m1")["reports"], 4);
+    assert_eq!(last(&h, "resolved")["reports"], 3);
+    assert!(market_events(&h, "reward").iter().all(|r| r["user"] != "z" && r["owed"] == r["paid"]));
+    conserved(&h);
+}
+
+/// Arbiters may not report above the position cap, nor on their own market.
+#[test]
+fn position_cap_and_creator_are_not_eligible() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "x"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({"position_cap":"5"}));
+    trade(&mut h, "t1", "bob", "m1", "6");
+    trade(&mut h, "t2", "x", "m1", "-5");
+    h.run(json!({"at":AFTER,"op":"tick"}));
+    h.refuse(json!({"at":AFTER,"op":"report","user":"bob","market":"m1","value":1}), "not_eligible");
+    h.refuse(json!({"at":AFTER,"op":"report","user":"alice","market":"m1","value":1}), "not_eligible");
+    report(&mut h, "x", "m1", 0);
+}
+
+/// The dissertation's price-bounding fee (fee per share, its 0.99 x 1.05 example): buying 200
+/// shares at once costs more than the 200 credits they can ever pay, so nobody pushes the price
+/// to 1; the per-transaction fee charges 0.05 for the same trade.
+#[test]
+fn per_share_fee_bounds_the_price() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "carol"], "1000");
+    create(&mut h, "m1", "alice", "10", "0", json!({"fee_mode":"share"}));
+    create(&mut h, "m2", "alice", "10", "0", json!({}));
+    trade(&mut h, "t1", "bob", "m1", "200");
+    let t = last(&h, "traded");
+    let cost = Amount::parse(t["cost"].as_str().unwrap()).unwrap();
+    let fee = Amount::parse(t["fee"].as_str().unwrap()).unwrap();
+    assert_eq!(fee.micros(), (cost.micros() * 5 + 99) / 100, "fee = 5% of the cost, rounded up");
+    assert!(cost.checked_add(fee).unwrap() > cr("200"), "200 shares cost more than they can pay");
+    trade(&mut h, "t2", "carol", "m2", "200");
+    assert_eq!(last(&h, "traded")["fee"], "0.05");
+    // At a marginal price of 0.99 one more share costs about 0.99 x 1.05 = 1.0395.
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob"], "1000");
+    create(&mut h, "m1", "alice", "10", "0", json!({"fee_mode":"share"}));
+    trade(&mut h, "t1", "bob", "m1", "45.951199"); // p = 0.99
+    trade(&mut h, "t2", "bob", "m1", "0.001");
+    let t = last(&h, "traded");
+    let per_share = (Amount::parse(t["cost"].as_str().unwrap()).unwrap().micros()
+        + Amount::parse(t["fee"].as_str().unwrap()).unwrap().micros()) as f64
+        / 1000.0;
+    assert!((per_share - 1.0395).abs() < 0.002, "{per_share}");
+}
+
+/// Seed 004's stretch goal: an ambiguous market (delta <= epsilon) sends the creator's bond to
+/// its arbiters instead of back to the creator.
+#[test]
+fn ambiguous_market_bond_goes_to_the_arbiters() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "x", "y", "z"], "100");
+    // b = 1 and 20 shares: the closing price is about 1, delta about 0.
+    create(&mut h, "m1", "alice", "1", "0", json!({"bond":"30"}));
+    trade(&mut h, "t1", "bob", "m1", "20");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    assert_eq!(last(&h, "arbitration")["rewarded"], false);
+    assert_eq!(market_events(&h, "bond_shared").len(), 3);
+    for u in ["x", "y", "z"] {
+        assert_eq!(h.available(u), cr("110"), "{u} got a third of the bond");
+    }
     conserved(&h);
 }
 

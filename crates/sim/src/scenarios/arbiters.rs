@@ -14,13 +14,14 @@
 //! k rules: `computed` is the engine's k = max(floor, max_i 2|n_i|/(m delta)); `fixed_1` (k = 1
 //! credit) and `half` (k/2) are counterfactuals from the same run: rewards are linear in k given
 //! the reports, so an arbiter's earnings under another k are earnings - reward + reward x k'/k
-//! (ignoring the budget, which only binds when a `shortfall` event says so; counted).
+//! (ignoring the budget: the market's bond is sized for the computed k only).
 //!
 //! Per-day CSV: entities `truthful` and `manipulating` (the deviator's two branches), with the
 //! mean earnings per deviation under each k rule, their running sums, and the day's market
 //! statistics (outcome accuracy, mean k, ambiguous and shortfall markets). Summary metrics:
 //! `mean_earnings_{truthful,manipulating}_{rule}`, `mean_gain_truthful_{rule}`, `outcome_accuracy`,
-//! `mean_k`, `ambiguous_markets`, `shortfall_markets`.
+//! `mean_k`, `ambiguous_markets`, `shortfall_markets` (always 0 since rewards are admitted only
+//! when the budget covers them), `excluded_reports`, `void_markets`.
 //!
 //! Options (`--opt key=value`): markets_per_day (8), arbiters (10), arbiters_per_market (5),
 //! traders (6), stake (10), b (100), fee (0.05), arbiter_accuracy (0.85), trader_accuracy (0.7),
@@ -44,7 +45,7 @@ pub const DESCRIPTION: &str =
     "seed 004: staked arbiters, truthful vs manipulating, earnings by k rule and outcome accuracy";
 
 /// The options and what they mean (for the framework's `Scenario::options_doc`, once that lands).
-pub const OPTIONS: [(&str, &str); 10] = [
+pub const OPTIONS: [(&str, &str); 14] = [
     ("markets_per_day", "markets created and resolved per day, 1-12 (default 8)"),
     ("arbiters", "size of the arbiter pool (default 10)"),
     ("arbiters_per_market", "arbiters reporting on each market, at least 3 (default 5)"),
@@ -55,6 +56,10 @@ pub const OPTIONS: [(&str, &str); 10] = [
     ("arbiter_accuracy", "Pr[an arbiter's signal is right] (default 0.85)"),
     ("trader_accuracy", "Pr[a trader's signal is right] (default 0.7)"),
     ("lying_share", "probability that the deviator manipulates in the simulated history (default 0.2)"),
+    ("bond", "the creator's arbitration bond in credits, or auto: k_floor x m + 2 x stake / 0.01, the worst case (default auto)"),
+    ("position_cap", "arbiters' position cap in shares, or none (default: stake)"),
+    ("fee_mode", "transaction or share (default transaction)"),
+    ("robust_prior", "true: eq. 7 also at the prior 1/2, not only the closing price (default true)"),
 ];
 
 /// The k rules compared.
@@ -74,6 +79,11 @@ struct Params {
     arbiter_accuracy: f64,
     trader_accuracy: f64,
     lying_share: f64,
+    /// None: no bond.
+    bond: String,
+    position_cap: Option<String>,
+    fee_mode: String,
+    robust_prior: bool,
 }
 
 fn opt<T: FromStr>(o: &BTreeMap<String, String>, key: &str, default: T) -> anyhow::Result<T>
@@ -99,7 +109,23 @@ impl Params {
             arbiter_accuracy: opt(o, "arbiter_accuracy", 0.85)?,
             trader_accuracy: opt(o, "trader_accuracy", 0.7)?,
             lying_share: opt(o, "lying_share", 0.2)?,
+            bond: opt(o, "bond", "auto".to_owned())?,
+            position_cap: None,
+            fee_mode: opt(o, "fee_mode", "transaction".to_owned())?,
+            robust_prior: opt(o, "robust_prior", true)?,
         };
+        let mut p = p;
+        p.position_cap = match o.get("position_cap").map(|s| s.trim()) {
+            None => Some(p.stake.to_string()),
+            Some("none") => None,
+            Some(v) => Some(v.to_owned()),
+        };
+        if p.bond == "auto" {
+            // The worst case of eq. 1 with k = max(k_floor, 2 |n| / (m delta)) and delta > 0.01:
+            // m arbiters each owed at most k <= max(k_floor, 2 x cap / (m x 0.01)).
+            let cap: i64 = p.position_cap.as_deref().map_or(Ok(p.stake), str::parse).unwrap_or(p.stake);
+            p.bond = (p.per_market as i64 + 200 * cap.max(p.stake)).to_string();
+        }
         if p.per_market < 3 || p.per_market > p.arbiters {
             return Err(anyhow!("arbiters_per_market must lie in 3..=arbiters"));
         }
@@ -120,6 +146,9 @@ struct Branch {
     outcome: f64,
     shortfall: bool,
     rewarded: bool,
+    /// Reports that did not count (budget or ambiguity), and whether the market was void.
+    excluded: u32,
+    voided: bool,
 }
 
 impl Branch {
@@ -234,6 +263,7 @@ impl Scenario for Arbiters {
         let (mut all_markets, mut all_correct, mut all_dev) = (0u32, 0.0f64, 0u32);
         let (mut truthful_sum, mut lying_sum, mut truthful_n, mut lying_n) = ([0.0f64; 3], [0.0f64; 3], 0u32, 0u32);
         let (mut ambiguous, mut shortfalls, mut k_sum, mut k_n) = (0u32, 0u32, 0.0f64, 0u32);
+        let (mut excluded, mut voided) = (0u32, 0u32);
 
         for day in 0..ctx.days {
             let mut day_earn = [[0.0f64; 3]; 2];
@@ -247,7 +277,8 @@ impl Scenario for Arbiters {
                     at(0),
                     json!({"op":"create_market","id":name,"user":"house","statement":"simulated event",
                         "deadline":at(60),"report_deadline":at(100),"b":p.b,"fee":p.fee,"initial_shares":"0",
-                        "seed":u64::from(day) * 100 + u64::from(slot)}),
+                        "seed":u64::from(day) * 100 + u64::from(slot),"bond":p.bond,"fee_mode":p.fee_mode,
+                        "position_cap":p.position_cap,"robust_prior":p.robust_prior}),
                 )?;
                 // Traders: belief from a private signal (prior 1/2), trade 10 shares toward it.
                 for (i, tr) in traders.iter().enumerate() {
@@ -311,6 +342,11 @@ impl Scenario for Arbiters {
                             }
                             Some("resolved") => br.outcome = e["outcome"].get(1).map_or(0.0, credits),
                             Some("shortfall") => br.shortfall = true,
+                            Some("excluded") => br.excluded += 1,
+                            Some("voided") => {
+                                br.voided = true;
+                                br.outcome = 0.5;
+                            }
                             _ => {}
                         }
                     }
@@ -356,6 +392,8 @@ impl Scenario for Arbiters {
                     day_amb += 1;
                 }
                 day_short += u32::from(chosen_branch.1.shortfall);
+                excluded += chosen_branch.1.excluded;
+                voided += u32::from(chosen_branch.1.voided);
                 sim.engine = chosen_branch.0.engine;
                 sim.events.clear();
             }
@@ -385,6 +423,8 @@ impl Scenario for Arbiters {
         m.insert("deviations".into(), f64::from(all_dev));
         m.insert("ambiguous_markets".into(), f64::from(ambiguous));
         m.insert("shortfall_markets".into(), f64::from(shortfalls));
+        m.insert("excluded_reports".into(), f64::from(excluded));
+        m.insert("void_markets".into(), f64::from(voided));
         m.insert("mean_k".into(), if k_n > 0 { k_sum / f64::from(k_n) } else { 0.0 });
         for (r, rule) in K_RULES.iter().enumerate() {
             let t = if truthful_n > 0 { truthful_sum[r] / f64::from(truthful_n) } else { 0.0 };
@@ -436,7 +476,8 @@ mod tests {
 
     #[test]
     fn truthful_out_earns_manipulation_with_k_as_computed() {
-        let out = run(7, 6, &[]);
+        // Rewards are noisy (a peer's report); 30 days give about 120 deviations.
+        let out = run(7, 30, &[]);
         let m = &out.metrics;
         assert!(m["deviations"] >= 10.0, "{m:?}");
         let t = m["mean_earnings_truthful_computed"];
@@ -445,7 +486,8 @@ mod tests {
         // With k fixed at 1 credit the stake dominates: manipulation pays.
         assert!(m["mean_gain_truthful_fixed_1"] < 0.0, "{m:?}");
         assert!(m["outcome_accuracy"] > 0.8, "{m:?}");
-        assert_eq!(out.rows.len(), 12);
+        assert_eq!(out.rows.len(), 60);
+        assert_eq!(m["shortfall_markets"], 0.0);
         // The last day's cumulative earnings agree with the means.
         let last = |entity: &str| out.rows.iter().rev().find(|r| r.entity == entity).unwrap().values[4];
         assert!(last("truthful") > last("manipulating"));

@@ -1,0 +1,240 @@
+//! Arbitrated contracts (issue 12, item 3): a statement's series settled by arbiters at X, and
+//! a tracker series disputed in its window, settled exactly once.
+
+use peerex_engine::exchange::types::Side;
+use peerex_engine::Amount;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use crate::support::{cr, H};
+
+const T0: &str = "2026-12-01T09:00:00Z";
+const MAT: &str = "2026-12-15T00:00:00Z";
+const REPORT: &str = "2026-12-16T00:00:00Z";
+const END: &str = "2026-12-20T00:00:00Z";
+
+fn events(h: &H, what: &str) -> Vec<Value> {
+    h.events
+        .iter()
+        .map(|e| h.engine.render_event(e))
+        .filter(|e| e["type"] == "series_arbitration" && e["what"] == what)
+        .collect()
+}
+
+fn count(h: &H, ty: &str) -> usize {
+    h.events.iter().filter(|e| h.engine.render_event(e)["type"] == ty).count()
+}
+
+fn trade(h: &mut H, issue: &str) {
+    // Adam funds the "no" side at 0.70, Beth takes "yes" at 0.30: 100 units, escrow 100.
+    h.run(json!({"at":T0,"op":"offer","id":format!("{issue}-u"),"user":"adam","kind":"buy_unfixed","issue":issue,
+        "maturation":MAT,"price":"0.70","volume":100}));
+    h.run(json!({"at":T0,"op":"offer","id":format!("{issue}-f"),"user":"beth","kind":"buy_fixed","issue":issue,
+        "maturation":MAT,"price":"0.30","volume":100}));
+}
+
+fn people(h: &mut H) {
+    for u in ["adam", "beth", "sam", "x", "y", "z"] {
+        h.run(json!({"at":T0,"op":"deposit","user":u,"amount":"1000"}));
+    }
+}
+
+#[test]
+fn statement_series_settles_at_the_arbiters_fraction() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"open_statement","user":"sam","issue":"stmt/parser-vuln",
+        "statement":"A vulnerability in the parser is reported by 15 December","maturation":MAT,"bond":"50"}));
+    assert_eq!(h.available("sam"), cr("950"));
+    trade(&mut h, "stmt/parser-vuln");
+    // One series per statement: another maturation is refused.
+    h.refuse(
+        json!({"at":T0,"op":"offer","id":"o9","user":"x","kind":"buy_fixed","issue":"stmt/parser-vuln",
+        "maturation":"2026-12-30T00:00:00Z","price":"0.1","volume":1}),
+        "invalid_argument",
+    );
+    // Before maturation no report; the sponsor may never report.
+    h.refuse(
+        json!({"at":T0,"op":"report_series","user":"x","issue":"stmt/parser-vuln","maturation":MAT,"value":1}),
+        "invalid_state",
+    );
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    h.refuse(
+        json!({"at":REPORT,"op":"report_series","user":"sam","issue":"stmt/parser-vuln","maturation":MAT,"value":1}),
+        "not_eligible",
+    );
+    for (u, v) in [("x", 1), ("y", 1), ("z", 0)] {
+        h.run(json!({"at":REPORT,"op":"report_series","user":u,"issue":"stmt/parser-vuln","maturation":MAT,"value":v}));
+    }
+    h.refuse(
+        json!({"at":REPORT,"op":"report_series","user":"x","issue":"stmt/parser-vuln","maturation":MAT,"value":0}),
+        "already_reported",
+    );
+    // The tracker never decides it (the local issue is open), nor does an admin.
+    h.refuse(
+        json!({"at":REPORT,"op":"decide","issue":"stmt/parser-vuln","maturation":MAT,"winner":"unfixed"}),
+        "already_disputed",
+    );
+    h.run(json!({"at":END,"op":"tick"}));
+    // X = 2/3: Beth's 100 fixed units pay 66.666600, Adam's unfixed 33.333400.
+    assert_eq!(h.units("beth", "stmt/parser-vuln", MAT, Side::Fixed), 0);
+    let s = &h.engine.summary()["series"][0];
+    assert_eq!((s["status"].clone(), s["escrow"].clone()), (json!("settled"), json!("0")));
+    assert_eq!(h.available("beth"), cr("1036.6666"));
+    assert_eq!(h.available("adam"), cr("963.3334"));
+    let arb = &events(&h, "arbitration")[0];
+    assert_eq!(arb["rewarded"], true);
+    let rewards: i64 =
+        events(&h, "reward").iter().map(|r| Amount::parse(r["paid"].as_str().unwrap()).unwrap().micros()).sum();
+    assert!(rewards > 0 && rewards <= cr("50").micros());
+    assert_eq!(count(&h, "series_settled"), 1);
+    assert_eq!(h.engine.ledger().minted(), cr("6000"));
+}
+
+#[test]
+fn disputed_series_goes_to_arbitration_and_settles_once() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":48}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#9"}));
+    trade(&mut h, "demo/app#9");
+    // Closed "not planned" before maturation: the tracker says unfixed, after the window.
+    h.run(json!({"at":"2026-12-10T00:00:00Z","op":"close_issue","issue":"demo/app#9","reason":"not_planned"}));
+    h.refuse(json!({"at":"2026-12-11T00:00:00Z","op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}), "invalid_state");
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    assert_eq!(h.engine.summary()["series"][0]["status"], "matured", "waiting out the dispute window");
+    h.run(json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}));
+    h.refuse(
+        json!({"at":REPORT,"op":"dispute","user":"adam","issue":"demo/app#9","maturation":MAT,"bond":"30"}),
+        "already_disputed",
+    );
+    for u in ["x", "y", "z"] {
+        h.run(json!({"at":REPORT,"op":"report_series","user":u,"issue":"demo/app#9","maturation":MAT,"value":1}));
+    }
+    // The window's end passes: nothing from the tracker; the arbiters' window closes later.
+    h.run(json!({"at":"2026-12-18T00:00:00Z","op":"tick"}));
+    assert_eq!(count(&h, "series_settled"), 0);
+    h.run(json!({"at":END,"op":"tick"}));
+    assert_eq!(count(&h, "series_settled"), 1);
+    // X = 1: Beth's fixed units pay 1 each; her bond paid the arbiters, the rest came back.
+    let rem = events(&h, "remainder");
+    let back = Amount::parse(rem[0]["amount"].as_str().unwrap()).unwrap();
+    assert!(back < cr("30") && back.is_positive());
+    assert_eq!(h.available("beth").micros(), cr("1040").micros() + back.micros());
+    h.refuse(
+        json!({"at":END,"op":"dispute","user":"adam","issue":"demo/app#9","maturation":MAT,"bond":"30"}),
+        "invalid_state",
+    );
+    h.refuse(json!({"at":END,"op":"decide","issue":"demo/app#9","maturation":MAT,"winner":"unfixed"}), "invalid_state");
+}
+
+#[test]
+fn undisputed_series_settles_by_its_tracker_after_the_window() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":24}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#9"}));
+    trade(&mut h, "demo/app#9");
+    h.run(json!({"at":"2026-12-10T00:00:00Z","op":"close_issue","issue":"demo/app#9"}));
+    h.run(json!({"at":"2026-12-15T12:00:00Z","op":"tick"}));
+    assert_eq!(count(&h, "series_settled"), 0);
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    assert_eq!(count(&h, "series_settled"), 1);
+    assert_eq!(h.available("beth"), cr("1070"));
+    h.refuse(
+        json!({"at":T0.replace("2026-12-01", "2026-12-17").as_str(),"op":"configure_disputes","hours":-1}),
+        "invalid_argument",
+    );
+}
+
+#[test]
+fn a_dispute_without_enough_arbiters_falls_back_to_the_tracker() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":48}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#9"}));
+    trade(&mut h, "demo/app#9");
+    h.run(json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}));
+    h.run(json!({"at":REPORT,"op":"report_series","user":"x","issue":"demo/app#9","maturation":MAT,"value":1}));
+    h.run(json!({"at":END,"op":"tick"}));
+    assert_eq!(count(&h, "series_settled"), 1);
+    // The issue stayed open: unfixed wins; Beth's bond came back.
+    assert_eq!(h.available("beth"), cr("970"));
+    assert_eq!(h.available("adam"), cr("1030"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A disputed series settles exactly once, whatever happens around it: the tracker, admin
+    /// decisions, second disputes and reports at random times; the bond pays at most itself.
+    #[test]
+    fn a_disputed_series_settles_once(
+        steps in prop::collection::vec((0u8..6, 0usize..4, 0u8..2, 0i64..200), 1..25),
+        bond in 1i64..200,
+    ) {
+        let mut h = H::new();
+        people(&mut h);
+        h.run(json!({"at":T0,"op":"configure_disputes","hours":72}));
+        h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#9"}));
+        trade(&mut h, "demo/app#9");
+        let start = peerex_engine::Timestamp::parse("2026-12-14T00:00:00Z").unwrap();
+        let mut t = start;
+        let users = ["x", "y", "z", "adam"];
+        for (op, who, v, dt) in steps {
+            t = t.plus_millis(dt * 3_600_000 / 10);
+            let at = t.to_rfc3339();
+            let cmd = match op {
+                0 => json!({"at":at,"op":"dispute","user":users[who],"issue":"demo/app#9","maturation":MAT,"bond":bond.to_string()}),
+                1 => json!({"at":at,"op":"report_series","user":users[who],"issue":"demo/app#9","maturation":MAT,"value":v}),
+                2 => json!({"at":at,"op":"close_issue","issue":"demo/app#9"}),
+                3 => json!({"at":at,"op":"decide","issue":"demo/app#9","maturation":MAT,"winner":"fixed"}),
+                4 => json!({"at":at,"op":"reopen_issue","issue":"demo/app#9"}),
+                _ => json!({"at":at,"op":"tick"}),
+            };
+            let _ = h.try_run(cmd);
+        }
+        h.run(json!({"at":"2027-02-01T00:00:00Z","op":"tick"}));
+        prop_assert_eq!(count(&h, "series_settled"), 1);
+        prop_assert_eq!(h.engine.ledger().minted(), cr("6000"));
+        let paid: i64 = events(&h, "reward").iter().chain(events(&h, "bond_shared").iter())
+            .map(|r| Amount::parse(r["paid"].as_str().or(r["amount"].as_str()).unwrap()).unwrap().micros()).sum();
+        prop_assert!(paid <= bond * 1_000_000);
+    }
+}
+
+/// Replays an example file like `peerex replay` does: the summary and the rejected codes.
+fn replay(name: &str) -> (Value, Vec<&'static str>) {
+    let path = format!("{}/../../examples/exchange/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut engine = peerex_engine::Engine::new();
+    let (mut events, mut rejected) = (Vec::new(), Vec::new());
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Err(e) = engine.apply(peerex_engine::Command::from_json(line).unwrap(), &mut events) {
+            rejected.push(e.code());
+        }
+        engine.check_invariants().unwrap();
+    }
+    (engine.summary(), rejected)
+}
+
+#[test]
+fn replay_examples_show_the_stated_balances() {
+    let (s, rejected) = replay("arbitrated-statement.jsonl");
+    assert_eq!(rejected, vec!["not_eligible"]);
+    assert_eq!(
+        (s["users"]["beth"]["available"].clone(), s["users"]["adam"]["available"].clone()),
+        (json!("1036.6666"), json!("963.3334"))
+    );
+    assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
+    let (s, rejected) = replay("dispute.jsonl");
+    assert_eq!(rejected, vec!["already_disputed"]);
+    assert_eq!(s["users"]["adam"]["available"], "930");
+    let beth = Amount::parse(s["users"]["beth"]["available"].as_str().unwrap()).unwrap();
+    assert!(beth > cr("1040") && beth < cr("1070"), "{beth}");
+    let (s, rejected) = replay("market-maker.jsonl");
+    assert!(rejected.is_empty());
+    assert!(Amount::parse(s["users"]["fiona"]["available"].as_str().unwrap()).unwrap() >= cr("993.068528"));
+    assert_eq!(s["users"]["~maker/0"]["available"], "0");
+    assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
+}

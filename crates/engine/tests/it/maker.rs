@@ -1,0 +1,144 @@
+//! The automated market maker on an issue series (issue 12, item 4): quotes at LMSR prices,
+//! re-quotes after fills, never loses more than its subsidy, withdraws at maturation.
+
+use peerex_engine::exchange::types::Side;
+use peerex_engine::Amount;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+use crate::support::{cr, H};
+
+const T0: &str = "2026-12-01T09:00:00Z";
+const MAT: &str = "2026-12-15T00:00:00Z";
+const AFTER: &str = "2026-12-16T00:00:00Z";
+const KINDS: [&str; 4] = ["buy_fixed", "buy_unfixed", "sell_fixed", "sell_unfixed"];
+
+fn setup(h: &mut H, b: &str) {
+    for u in ["funder", "ann", "bob"] {
+        h.run(json!({"at":T0,"op":"deposit","user":u,"amount":"1000"}));
+    }
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7","title":"thin book"}));
+    h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":b}));
+}
+
+/// (best bid, best ask) of the series' book as fixed prices in basis points.
+fn quotes(h: &H) -> (Option<u16>, Option<u16>) {
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let book = x.book(s).unwrap();
+    (book.best_bid(), book.best_ask())
+}
+
+fn events(h: &H, ty: &str) -> Vec<Value> {
+    h.events.iter().map(|e| h.engine.render_event(e)).filter(|e| e["type"] == ty).collect()
+}
+
+#[test]
+fn maker_quotes_lmsr_prices_and_requotes_after_fills() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    // b ln 2 = 6.931472 moved from the funder.
+    assert_eq!(h.available("funder"), cr("993.068528"));
+    let f = &events(&h, "maker_funded")[0];
+    assert_eq!((f["subsidy"].clone(), f["maker"].clone()), (json!("6.931472"), json!("~maker/0")));
+    // At q = 0: ask = C(1) - C(0) = 0.5125 (rounded up), bid = C(0) - C(-1) = 0.4875 (down).
+    assert_eq!(quotes(&h), (Some(4875), Some(5125)));
+    // Ann buys 3 fixed units at up to 0.60: she takes the maker's three best asks.
+    h.run(json!({"at":T0,"op":"offer","id":"a1","user":"ann","kind":"buy_fixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.60","volume":3}));
+    assert_eq!(h.offer_status("a1"), "filled");
+    assert_eq!(h.units("ann", "demo/app#7", MAT, Side::Fixed), 3);
+    // Re-quoted at q = 3: ask = C(4) - C(3) = 0.586600 rounded up to 0.5867, bid = C(3) - C(2) = 0.5621.
+    let (bid, ask) = quotes(&h);
+    assert_eq!((bid, ask), (Some(5621), Some(5867)));
+    assert!(events(&h, "offer_cancelled").iter().any(|e| e["reason"] == "requote"));
+    // Bob sells fixed exposure (buys unfixed) into the bid: the maker's position shrinks back.
+    h.run(json!({"at":T0,"op":"offer","id":"b1","user":"bob","kind":"buy_unfixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.48","volume":2}));
+    assert_eq!(h.offer_status("b1"), "filled");
+    // Maturation cancels the maker's quotes; settlement returns what it holds to the funder.
+    h.run(json!({"at":"2026-12-10T00:00:00Z","op":"close_issue","issue":"demo/app#7"}));
+    h.run(json!({"at":AFTER,"op":"tick"}));
+    let closed = &events(&h, "maker_closed")[0];
+    let returned = Amount::parse(closed["returned"].as_str().unwrap()).unwrap();
+    assert!(returned.is_positive() && returned <= cr("7.931472"), "{closed}");
+    // The funder lost at most the subsidy.
+    assert!(h.available("funder") >= cr("993.068528"));
+    let maker = h.engine.user_id("~maker/0").unwrap();
+    assert_eq!(h.engine.balance(maker), (Amount::ZERO, Amount::ZERO));
+}
+
+#[test]
+fn maker_commands_are_checked_and_refusals_change_nothing() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    let base = json!({"at":T0,"op":"fund_maker","user":"ann","issue":"demo/app#7","maturation":MAT,"b":"10"});
+    let with = |k: &str, v: Value| {
+        let mut c = base.clone();
+        c[k] = v;
+        c
+    };
+    h.refuse(base.clone(), "duplicate_id");
+    h.refuse(with("issue", json!("no/such#1")), "unknown_issue");
+    h.refuse(with("maturation", json!("2026-11-01T00:00:00Z")), "maturation_in_past");
+    h.refuse(with("b", json!("0")), "invalid_argument");
+    h.refuse(with("b", json!("2000000")), "invalid_argument");
+    let mut c = with("maturation", json!("2026-12-20T00:00:00Z"));
+    c["levels"] = json!(0);
+    h.refuse(c.clone(), "invalid_argument");
+    c["levels"] = json!(5);
+    c["b"] = json!("5000");
+    h.refuse(c, "insufficient_funds");
+    h.refuse(
+        json!({"at":T0,"op":"fund_maker","user":"nobody","issue":"demo/app#7","maturation":MAT,"b":"10"}),
+        "unknown_user",
+    );
+    // The maker's name and offer ids are reserved.
+    h.refuse(json!({"at":T0,"op":"deposit","user":"~maker/0","amount":"5"}), "invalid_argument");
+    h.refuse(
+        json!({"at":T0,"op":"offer","id":"~maker/0/99","user":"ann","kind":"buy_fixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.1","volume":1}),
+        "invalid_argument",
+    );
+    // Traders see ordinary offers: the maker's are in the book like anyone's.
+    assert!(events(&h, "offer_placed").iter().any(|e| e["user"] == "~maker/0"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random traders against a maker: after every command every invariant holds (among them
+    /// the maker's cash >= the LMSR bound b ln(1 + e^(-|q|/b)) >= 0 and one-sided holdings), and
+    /// at the end the funder has lost at most the subsidy b ln 2, whatever the outcome.
+    #[test]
+    fn maker_never_loses_more_than_its_subsidy(
+        b in prop_oneof![Just("1"), Just("5"), Just("20"), Just("100")],
+        levels in 1u32..8,
+        offers in prop::collection::vec((0usize..2, 0usize..4, 1u16..10_000, 1u64..40), 1..40),
+        fixed_wins in any::<bool>(),
+    ) {
+        let mut h = H::new();
+        for u in ["funder", "ann", "bob"] {
+            h.run(json!({"at":T0,"op":"deposit","user":u,"amount":"5000"}));
+        }
+        h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7"}));
+        h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":b,"levels":levels}));
+        let subsidy = Amount::parse(events(&h, "maker_funded")[0]["subsidy"].as_str().unwrap()).unwrap();
+        for (i, (who, kind, bp, volume)) in offers.iter().enumerate() {
+            let price = format!("{}.{:04}", bp / 10_000, bp % 10_000);
+            let user = ["ann", "bob"][*who];
+            let _ = h.try_run(json!({"at":T0,"op":"offer","id":format!("o{i}"),"user":user,
+                "kind":KINDS[*kind],"issue":"demo/app#7","maturation":MAT,"price":price,"volume":volume}));
+        }
+        if fixed_wins {
+            h.run(json!({"at":"2026-12-10T00:00:00Z","op":"close_issue","issue":"demo/app#7"}));
+        }
+        h.run(json!({"at":AFTER,"op":"tick"}));
+        prop_assert_eq!(events(&h, "maker_closed").len(), 1);
+        let funder = h.available("funder");
+        prop_assert!(funder.micros() >= cr("5000").micros() - subsidy.micros(),
+            "funder {} lost more than the subsidy {}", funder, subsidy);
+        let maker = h.engine.user_id("~maker/0").unwrap();
+        prop_assert_eq!(h.engine.balance(maker), (Amount::ZERO, Amount::ZERO));
+    }
+}
