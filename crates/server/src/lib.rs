@@ -48,7 +48,7 @@ pub struct Running {
     http: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
     ticker: JoinHandle<()>,
-    syncer: Option<JoinHandle<()>>,
+    syncers: Vec<JoinHandle<()>>,
     lock: Option<WriterLock>,
 }
 
@@ -60,7 +60,7 @@ impl Running {
         }
         self.state.shared.shutdown.send_replace(true);
         self.ticker.abort();
-        if let Some(s) = &self.syncer {
+        for s in &self.syncers {
             s.abort();
         }
         let http = self.http.await;
@@ -91,10 +91,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     }
     let loaded = store.load_rest().await?;
     let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
-    let (events_tx, _) = broadcast::channel(4096);
+    let (events_tx, _) = broadcast::channel(settings.stream_buffer.max(1));
     let shared = Arc::new(Shared {
         engine: RwLock::new(rebuilt.engine.clone()),
-        accounts: RwLock::new(Accounts::from_loaded(&loaded)),
+        accounts: RwLock::new(Accounts::from_loaded(&loaded, settings.session_ttl)),
         clock: Clock::with_offset(offset),
         metrics: Metrics::default(),
         public_events: events_tx,
@@ -125,17 +125,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shared,
         store,
         writer: tx,
-        limiter: Arc::new(Limiter::new(settings.rate_per_sec, settings.rate_burst)),
+        limiter: Arc::new(Limiter::new(
+            settings.rate_per_sec,
+            settings.rate_burst,
+            settings.login_attempts,
+            settings.login_lockout,
+        )),
         settings: Arc::new(settings.clone()),
-        github: settings.github.as_ref().map(trackers::github).transpose()?,
+        trackers: trackers::Trackers::from_settings(&settings)?,
     };
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
-    let syncer = match (&state.github, &settings.github) {
-        (Some(gh), Some(gs)) if !gs.repos.is_empty() => {
-            Some(tokio::spawn(trackers::sync_loop(state.clone(), gh.clone(), gs.clone())))
-        }
-        _ => None,
-    };
+    let syncers = trackers::start_sync(&state, &settings);
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
@@ -153,7 +153,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         rebuilt.commands,
         state.store.backend()
     );
-    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncer, lock })
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, lock })
 }
 
 /// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.

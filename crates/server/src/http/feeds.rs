@@ -1,19 +1,30 @@
 //! The caller's events after a cursor, the live stream of public events, and the clock.
+//!
+//! Public data never names users: every answer that needs no login (`/trades`, `/stream`, ...)
+//! goes through [`public_view`], which drops the fields naming users; a user's own feed
+//! (`/events`) goes through [`own_view`], which keeps only the caller's own name (their side
+//! of a trade) and drops the counterparty's.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio_stream::wrappers::{BroadcastStream, WatchStream};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
-use crate::state::AppState;
+use crate::state::{AppState, PublicEvent};
 
 pub const MAX_PAGE: i64 = 1_000;
+
+/// Fields of event bodies (spec/commands.md) that carry a user's name.
+pub const USER_FIELDS: [&str; 4] = ["user", "bid_user", "ask_user", "peer"];
 
 #[derive(Deserialize)]
 pub struct Page {
@@ -29,10 +40,42 @@ impl Page {
     }
 }
 
-/// Parses stored event bodies into one JSON answer with the next cursor.
+/// An event as anyone may see it: without the names of the users concerned.
+pub fn public_view(mut event: Value) -> Value {
+    if let Value::Object(m) = &mut event {
+        for f in USER_FIELDS {
+            m.remove(f);
+        }
+    }
+    event
+}
+
+/// An event as `me` sees it in their own feed: their own name stays (which side of a trade was
+/// theirs), every other user's name goes.
+pub fn own_view(mut event: Value, me: &str) -> Value {
+    if let Value::Object(m) = &mut event {
+        for f in USER_FIELDS {
+            if m.get(f).and_then(Value::as_str) != Some(me) {
+                m.remove(f);
+            }
+        }
+    }
+    event
+}
+
+/// Stored event bodies as one public JSON answer with the next cursor.
 pub fn page(rows: Vec<(i64, String)>, after: i64) -> Value {
+    page_with(rows, after, public_view)
+}
+
+/// Stored event bodies of `me`'s feed as one JSON answer with the next cursor.
+pub fn own_page(rows: Vec<(i64, String)>, after: i64, me: &str) -> Value {
+    page_with(rows, after, |v| own_view(v, me))
+}
+
+fn page_with(rows: Vec<(i64, String)>, after: i64, view: impl Fn(Value) -> Value) -> Value {
     let next = rows.last().map_or(after, |r| r.0);
-    let events: Vec<Value> = rows.into_iter().filter_map(|(_, b)| serde_json::from_str(&b).ok()).collect();
+    let events: Vec<Value> = rows.into_iter().filter_map(|(_, b)| serde_json::from_str(&b).ok()).map(view).collect();
     json!({"events": events, "next": next})
 }
 
@@ -43,24 +86,136 @@ pub async fn my_events(
 ) -> ApiResult<axum::Json<Value>> {
     let (after, limit) = p.bounds();
     let rows = state.store.feed(&user.name, after, limit).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(axum::Json(page(rows, after)))
+    Ok(axum::Json(own_page(rows, after, &user.name)))
 }
 
-/// Server-Sent Events: every public event (trades, series, issues, markets) once committed.
-pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = state.shared.public_events.subscribe();
-    let events = BroadcastStream::new(rx).filter_map(|e| e.ok()).map(Some);
-    // Ends the stream when the server shuts down.
-    let closing = WatchStream::new(state.shared.shutdown.subscribe()).filter(|down| *down).map(|_| None);
-    let stream = events
-        .merge(closing)
-        .take_while(Option::is_some)
-        .filter_map(|e| e)
-        .map(|e| Ok(Event::default().id(e.0.to_string()).event("market").data(e.1.as_str())));
-    Sse::new(stream).keep_alive(KeepAlive::default())
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    /// Resume after this cursor (for clients that cannot send `Last-Event-ID`).
+    #[serde(default)]
+    pub after: Option<i64>,
+}
+
+/// Events read from the store per catch-up query.
+const CATCH_UP_PAGE: i64 = 256;
+/// Events buffered per client between the stream's task and the connection.
+const CLIENT_BUFFER: usize = 64;
+
+/// Server-Sent Events: every public event (trades, series, issues, markets) once committed, with
+/// its cursor as the SSE id. A client that reconnects with `Last-Event-ID` (or `?after=`) first
+/// gets, from the stored events, exactly those it missed; a client too slow for the live
+/// broadcast catches up from the store too, so no event is ever dropped or repeated.
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let header = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => {
+            Some(v.to_str().ok().and_then(|s| s.trim().parse::<i64>().ok()).filter(|c| *c >= 0).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_last_event_id",
+                    "Last-Event-ID must be an event cursor (an integer >= 0)",
+                )
+            })?)
+        }
+    };
+    if q.after.is_some_and(|a| a < 0) {
+        return Err(ApiError::bad_request("invalid_query", "after must be >= 0"));
+    }
+    // Subscribe before reading the store, so nothing committed in between is missed.
+    let live = state.shared.public_events.subscribe();
+    let cursor = match header.or(q.after) {
+        Some(c) => c,
+        None => state.store.last_public_event().await.map_err(|e| ApiError::internal(e.to_string()))?,
+    };
+    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+    tokio::spawn(feed_client(state, live, cursor, tx));
+    let events = ReceiverStream::new(rx)
+        .map(|(seq, body): (i64, String)| Ok(Event::default().id(seq.to_string()).event("market").data(body)));
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// Sends one client every public event after `cursor`, in order, until the client goes away or
+/// the server shuts down.
+async fn feed_client(
+    state: AppState,
+    mut live: broadcast::Receiver<PublicEvent>,
+    mut cursor: i64,
+    tx: mpsc::Sender<(i64, String)>,
+) {
+    let mut shutdown = state.shared.shutdown.subscribe();
+    if catch_up(&state, &mut cursor, &tx).await.is_err() {
+        return;
+    }
+    loop {
+        let next = tokio::select! {
+            r = live.recv() => r,
+            _ = shutdown.wait_for(|down| *down) => return,
+            _ = tx.closed() => return,
+        };
+        let sent = match next {
+            Ok(e) if e.0 <= cursor => Ok(()),
+            Ok(e) => {
+                cursor = e.0;
+                send(&tx, e.0, &e.1).await
+            }
+            // Too slow for the broadcast: what was missed is in the store.
+            Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&state, &mut cursor, &tx).await,
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends the stored public events after `cursor`, page by page, advancing it.
+async fn catch_up(state: &AppState, cursor: &mut i64, tx: &mpsc::Sender<(i64, String)>) -> Result<(), ()> {
+    loop {
+        let rows = match state.store.public_events(*cursor, CATCH_UP_PAGE).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!("live stream catch-up failed: {e:#}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if *state.shared.shutdown.borrow() || tx.is_closed() {
+                    return Err(());
+                }
+                continue;
+            }
+        };
+        let full = rows.len() as i64 == CATCH_UP_PAGE;
+        for (seq, body) in rows {
+            *cursor = seq;
+            send(tx, seq, &body).await?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn send(tx: &mpsc::Sender<(i64, String)>, seq: i64, body: &str) -> Result<(), ()> {
+    let public = serde_json::from_str(body).map(public_view).map(|v| v.to_string()).map_err(|_| ())?;
+    tx.send((seq, public)).await.map_err(|_| ())
 }
 
 pub async fn clock(State(state): State<AppState>) -> axum::Json<Value> {
     let engine_time = state.shared.engine().now();
     axum::Json(json!({"now": state.shared.clock.now(), "engine_time": engine_time, "sandbox": state.settings.sandbox}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_events_name_nobody_and_own_events_name_only_the_owner() {
+        let trade = json!({"type": "traded", "bid_user": "adam", "ask_user": "beth", "price": "0.4"});
+        assert_eq!(public_view(trade.clone()), json!({"type": "traded", "price": "0.4"}));
+        assert_eq!(own_view(trade.clone(), "beth"), json!({"type": "traded", "ask_user": "beth", "price": "0.4"}));
+        let market = json!({"type": "market", "what": "reward", "user": "adam", "peer": "carl"});
+        assert_eq!(own_view(market, "carl"), json!({"type": "market", "what": "reward", "peer": "carl"}));
+    }
 }

@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/resources/settle", post(peers::settle))
         .route("/admin/resources/prices", post(peers::update_prices))
         .route("/webhooks/github", post(crate::trackers::github_webhook))
+        .route("/webhooks/gitlab", post(crate::trackers::gitlab_webhook))
+        .route("/webhooks/gitea", post(crate::trackers::gitea_webhook))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)

@@ -466,27 +466,41 @@ pub fn spec() -> Value {
             .params(vec![idem()])
             .errors(&["403", "409", "422", "429"]),
     );
-    add(
-        "/api/v1/webhooks/github",
-        "post",
-        Op::new(
-            "GitHub webhook (issues events; X-Hub-Signature-256 over the raw body)",
-            "200",
-            obj(json!({"observations": s("integer"), "applied": s("integer")}), &[]),
-        )
-        .body(s("object"))
-        .errors(&["400", "401", "404", "429"]),
-    );
+    for (path, summary) in [
+        ("/api/v1/webhooks/github", "GitHub webhook (issues events; X-Hub-Signature-256 over the raw body)"),
+        ("/api/v1/webhooks/gitlab", "GitLab webhook (Issue Hook; the secret token in X-Gitlab-Token)"),
+        (
+            "/api/v1/webhooks/gitea",
+            "Gitea/Forgejo webhook (issues events; X-Gitea-Signature or X-Forgejo-Signature over the raw body)",
+        ),
+    ] {
+        add(
+            path,
+            "post",
+            Op::new(
+                summary,
+                "200",
+                obj(json!({"observations": s("integer"), "submitted": s("integer"), "applied": s("integer")}), &[]),
+            )
+            .body(s("object"))
+            .errors(&["400", "401", "404", "429"]),
+        );
+    }
     add(
         "/api/v1/stream",
         "get",
         Op {
-            summary: "Server-Sent Events of public market events",
+            summary: "Server-Sent Events of public market events (no user names); resumes after \
+                      the Last-Event-ID header or the `after` cursor",
             ok: ("200", s("string")),
-            params: vec![],
+            params: vec![
+                q("after", json!({"type": "integer", "minimum": 0}), false),
+                json!({"name": "Last-Event-ID", "in": "header", "required": false,
+                       "schema": {"type": "integer", "minimum": 0}}),
+            ],
             body: None,
             auth: false,
-            errors: &[],
+            errors: &["400"],
         },
     );
     add("/healthz", "get", Op::new("Health", "200", r("Any")).errors(&["503"]));
