@@ -5,8 +5,10 @@
 mod auth;
 mod durability;
 mod errors;
+mod feeds;
 mod flow;
 mod idempotency;
+mod logins;
 mod ops;
 mod peers;
 mod rebuild_props;
