@@ -121,6 +121,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(writer.run(rx));
+    let trackers = trackers::Trackers::from_settings(&settings, &shared)?;
     let state = AppState {
         shared,
         store,
@@ -132,7 +133,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             settings.login_lockout,
         )),
         settings: Arc::new(settings.clone()),
-        trackers: trackers::Trackers::from_settings(&settings)?,
+        trackers,
     };
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
     let syncers = trackers::start_sync(&state, &settings);

@@ -19,16 +19,14 @@ use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::{CloseReason, IssueState, SeriesStatus};
 use peerex_engine::prediction::market::Status as MarketStatus;
 use peerex_engine::{Engine, Op};
-use peerex_trackers::{
-    GitHub, GitLab, Gitea, Observation, Schedule, SchedulePolicy, SystemClock, Tracker, WebhookError,
-};
+use peerex_trackers::{GitHub, GitLab, Gitea, Observation, Schedule, SchedulePolicy, Tracker, WebhookError};
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::settings::{Settings, TrackerSettings};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::writer::{Action, Reply, Request};
 
 /// Kept for callers of the GitHub-only wiring: every tracker has the same settings.
@@ -70,12 +68,23 @@ pub struct Trackers {
     pub gitea: Option<Arc<dyn Tracker>>,
 }
 
+/// The server's clock (a sandbox's moved clock included) as the adapters' clock, so a poll's
+/// `observed_at` is on the same clock as the engine's commands.
+pub struct ServerClock(pub Arc<Shared>);
+
+impl peerex_trackers::Clock for ServerClock {
+    fn now(&self) -> peerex_engine::Timestamp {
+        self.0.clock.now()
+    }
+}
+
 impl Trackers {
-    pub fn from_settings(s: &Settings) -> anyhow::Result<Trackers> {
+    pub fn from_settings(s: &Settings, shared: &Arc<Shared>) -> anyhow::Result<Trackers> {
+        let clock: Arc<dyn peerex_trackers::Clock> = Arc::new(ServerClock(shared.clone()));
         Ok(Trackers {
-            github: s.github.as_ref().map(github).transpose()?,
-            gitlab: s.gitlab.as_ref().map(gitlab).transpose()?,
-            gitea: s.gitea.as_ref().map(gitea).transpose()?,
+            github: s.github.as_ref().map(|t| github(t, clock.clone())).transpose()?,
+            gitlab: s.gitlab.as_ref().map(|t| gitlab(t, clock.clone())).transpose()?,
+            gitea: s.gitea.as_ref().map(|t| gitea(t, clock.clone())).transpose()?,
         })
     }
 
@@ -88,7 +97,7 @@ impl Trackers {
     }
 }
 
-pub fn github(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
+pub fn github(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
     let mut config = peerex_trackers::github::GitHubConfig {
         token: s.token.clone(),
         webhook_secret: s.webhook_secret.clone(),
@@ -97,10 +106,10 @@ pub fn github(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
     if let Some(url) = &s.base_url {
         config.base_url = url.clone();
     }
-    Ok(Arc::new(GitHub::new(config, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("GitHub tracker: {e}"))?))
+    Ok(Arc::new(GitHub::new(config, clock).map_err(|e| anyhow::anyhow!("GitHub tracker: {e}"))?))
 }
 
-pub fn gitlab(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
+pub fn gitlab(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
     let mut config = peerex_trackers::gitlab::GitLabConfig {
         token: s.token.clone(),
         webhook_secret: s.webhook_secret.clone(),
@@ -109,10 +118,10 @@ pub fn gitlab(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
     if let Some(url) = &s.base_url {
         config.base_url = url.clone();
     }
-    Ok(Arc::new(GitLab::new(config, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("GitLab tracker: {e}"))?))
+    Ok(Arc::new(GitLab::new(config, clock).map_err(|e| anyhow::anyhow!("GitLab tracker: {e}"))?))
 }
 
-pub fn gitea(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
+pub fn gitea(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
     let mut config = peerex_trackers::gitea::GiteaConfig {
         token: s.token.clone(),
         webhook_secret: s.webhook_secret.clone(),
@@ -121,7 +130,7 @@ pub fn gitea(s: &TrackerSettings) -> anyhow::Result<Arc<dyn Tracker>> {
     if let Some(url) = &s.base_url {
         config.base_url = url.clone();
     }
-    Ok(Arc::new(Gitea::new(config, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("Gitea tracker: {e}"))?))
+    Ok(Arc::new(Gitea::new(config, clock).map_err(|e| anyhow::anyhow!("Gitea tracker: {e}"))?))
 }
 
 /// Starts one sync loop per tracker with repositories to poll.

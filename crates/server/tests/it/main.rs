@@ -13,4 +13,5 @@ mod ops;
 mod peers;
 mod rebuild_props;
 mod support;
+mod tracker_sync;
 mod webhooks;
