@@ -63,6 +63,9 @@ pub fn series_view(engine: &Engine, sid: SeriesId) -> Option<Value> {
         m.insert("fixed_price".into(), price);
         let units = m.get("units").cloned().unwrap_or(Value::Null);
         m.insert("open_interest".into(), units);
+        // Public data names no user: say that an admin decided, not which one.
+        let manual = m.remove("decided_by").is_some_and(|d| !d.is_null());
+        m.insert("manual".into(), json!(manual));
     }
     Some(v)
 }

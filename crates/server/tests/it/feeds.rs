@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::on_both;
 use crate::support::{enc, fresh_database, offer, Backend, Client, Server, ISSUE};
@@ -125,6 +125,31 @@ async fn public_data_names_no_user(backend: Backend) {
         assert_eq!(t[mine], me, "{t}");
         assert!(!feed.to_string().contains(other), "{me}'s feed names {other}: {feed}");
     }
+
+    // A series decided by hand says so, without naming the admin.
+    let admin = s.admin().await;
+    let synced = "demo/synced#1";
+    let (st, body) =
+        c.post("/admin/sync", &admin, json!({"issue": synced, "tracker": "github", "state": "open"})).await;
+    assert_eq!(st, 200, "{body}");
+    let o = |kind: &str| json!({"kind": kind, "issue": synced, "maturation": mat, "price": "0.5", "volume": 1});
+    assert_eq!(c.post("/offers", &adam, o("buy_unfixed")).await.0, 201);
+    assert_eq!(c.post("/offers", &beth, o("buy_fixed")).await.0, 201);
+    c.post("/admin/clock", &admin, json!({"advance_seconds": 4 * 86_400})).await;
+    let decide = json!({"issue": synced, "maturation": mat, "winner": "fixed", "reason": "checked by hand"});
+    let (st, body) = c.post("/admin/decide", &admin, decide).await;
+    assert_eq!(st, 200, "{body}");
+    let q = format!("?issue={}", enc(synced));
+    for path in [format!("/series{q}"), "/issues".to_owned()] {
+        let (_, body) = c.call(Method::GET, &path, None, None).await;
+        assert!(!body.to_string().contains(crate::support::ADMIN), "{path} names the admin: {body}");
+    }
+    let (_, series) = c.call(Method::GET, &format!("/series{q}"), None, None).await;
+    assert_eq!(
+        (series[0]["status"].as_str(), series[0]["manual"].as_bool()),
+        (Some("settled"), Some(true)),
+        "{series}"
+    );
 }
 on_both!(public_data_names_no_user);
 
