@@ -121,6 +121,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(writer.run(rx));
+    // The decoy an unknown name is verified against, made now so that the first such log-in
+    // costs no more than any other.
+    let kib = settings.argon2_kib;
+    tokio::task::spawn_blocking(move || accounts::decoy_hash(kib)).await.context("hashing the log-in decoy")?;
     let trackers = trackers::Trackers::from_settings(&settings, &shared)?;
     let state = AppState {
         shared,

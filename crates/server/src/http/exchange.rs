@@ -149,6 +149,7 @@ pub async fn place_offer(
             ));
         }
     }
+    let me = user.name.clone();
     let cmd = OfferCommand {
         id: String::new(),
         user: user.name.clone(),
@@ -173,7 +174,7 @@ pub async fn place_offer(
                     });
                     let mut v = id.as_deref().and_then(|id| offer_view(e, id)).unwrap_or(Value::Null);
                     if let Value::Object(m) = &mut v {
-                        m.insert("trades".into(), json!(trades_in(e, ev)));
+                        m.insert("trades".into(), json!(trades_in(e, ev, &me)));
                     }
                     Reply::new(201, v)
                 }
@@ -230,10 +231,11 @@ pub async fn resume_offer(
     PathId(id): PathId,
 ) -> ApiResult<Reply> {
     let op = Op::Resume { user: user.name.clone(), offer: id.clone() };
+    let me = user.name.clone();
     let render = on_success(200, move |e, ev| {
         let mut v = offer_view(e, &id).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
-            m.insert("trades".into(), json!(trades_in(e, ev)));
+            m.insert("trades".into(), json!(trades_in(e, ev, &me)));
         }
         v
     });

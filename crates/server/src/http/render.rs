@@ -41,9 +41,13 @@ pub fn offer_view(engine: &Engine, id: &str) -> Option<Value> {
     }))
 }
 
-/// The trades among `events`, in public form.
-pub fn trades_in(engine: &Engine, events: &[Timed]) -> Vec<Value> {
-    events.iter().filter(|t| matches!(t.event, Event::Traded { .. })).map(|t| engine.render_event(t)).collect()
+/// The trades among `events`, as `viewer` may see them: their own side, not the counterparty.
+pub fn trades_in(engine: &Engine, events: &[Timed], viewer: &str) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|t| matches!(t.event, Event::Traded { .. }))
+        .map(|t| crate::http::feeds::own_view(engine.render_event(t), viewer))
+        .collect()
 }
 
 pub fn issue_state(state: IssueState) -> Value {

@@ -74,6 +74,9 @@ async fn trade(s: &Server, adam: &str, beth: &str, mat: &str) {
     assert_eq!(st, 201, "{body}");
     let (st, body) = s.client.post("/offers", beth, offer("buy_fixed", mat, "0.4", 5)).await;
     assert_eq!((st, body["status"].as_str()), (201, Some("filled")), "{body}");
+    // The taker sees the trade from their side, not who was on the other.
+    assert_eq!(body["trades"].as_array().map(Vec::len), Some(1), "{body}");
+    assert!(!body["trades"].to_string().contains("adam"), "{body}");
 }
 
 /// The cursor of the last trade of the series.
