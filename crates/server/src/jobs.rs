@@ -14,9 +14,9 @@ use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::CloseReason;
 use peerex_engine::{Op, Timestamp};
 
-use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::After;
+use crate::writer::{Action, WriteError, WriteResult};
 
 /// Every this many ticks the job submits a tick even if nothing looks due (prediction-market
 /// deadlines are not visible through `next_due`).
@@ -43,11 +43,10 @@ pub async fn tick_loop(state: AppState, period: Duration) {
             engine.exchange().next_due().is_some_and(|t| t <= state.shared.clock.now())
         };
         if due || n.is_multiple_of(FORCED_EVERY) {
-            let render = Box::new(|_: &_, _: &_, _: &_| Reply::new(200, serde_json::Value::Null));
-            match state.submit(Action::Engine { op: Op::Tick {}, actor: None, render }, None).await {
-                Ok(_) => {}
-                Err(e) if e.status == 503 => break,
-                Err(_) => {}
+            if let Err(WriteError::Unavailable | WriteError::Storage) =
+                state.submit(Action::engine(Op::Tick {}, None, After::Nothing), None).await
+            {
+                break;
             }
         }
     }
@@ -94,10 +93,9 @@ async fn resource_day_job(state: &AppState, handled: &mut i64) -> Result<(), ()>
     *handled = next;
     if settle {
         for op in [Op::SettleDay {}, Op::UpdatePrices {}] {
-            let render = Box::new(|_: &_, _: &_, _: &_| Reply::new(200, serde_json::Value::Null));
-            match state.submit(Action::Engine { op, actor: None, render }, None).await {
-                Err(e) if e.status == 503 => return Err(()),
-                Err(e) => tracing::warn!(code = %e.code, message = %e.message, "daily resource job refused"),
+            match state.submit(Action::engine(op, None, After::Nothing), None).await {
+                Err(WriteError::Unavailable | WriteError::Storage) => return Err(()),
+                Err(e) => tracing::warn!(code = %e.code(), message = %e, "daily resource job refused"),
                 Ok(_) => {}
             }
         }
@@ -118,9 +116,8 @@ pub fn sync_op(
 }
 
 /// Applies one tracker observation through the writer (for sync jobs and webhooks).
-pub async fn submit_sync(state: &AppState, op: Op) -> Result<Reply, ApiError> {
-    let render = crate::http::render::on_success(200, |_, ev| serde_json::json!({"events": ev.len()}));
-    state.submit(Action::Engine { op, actor: None, render }, None).await
+pub async fn submit_sync(state: &AppState, op: Op) -> WriteResult {
+    state.submit(Action::engine(op, None, After::Sync), None).await
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod trackers;
+pub mod views;
 pub mod writer;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
@@ -36,7 +36,7 @@ use crate::metrics::Metrics;
 use crate::settings::{Database, Settings};
 use crate::state::{AppState, Shared};
 use crate::store::{AccountRow, Store, WriterLock};
-use crate::writer::{Reply, Writer};
+use crate::writer::{IdempotencyRecords, Writer};
 
 pub use settings::SettingsLayer;
 
@@ -101,14 +101,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         healthy: AtomicBool::new(true),
         shutdown: tokio::sync::watch::channel(false).0,
     });
-    let idempotency: HashMap<(String, String), Reply> = loaded
-        .idempotency
-        .iter()
-        .map(|(scope, key, status, body)| {
-            let body = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-            ((scope.clone(), key.clone()), Reply::new(*status as u16, body))
-        })
-        .collect();
+    let idempotency = IdempotencyRecords::new(Duration::from_secs(settings.idempotency_ttl_secs), &loaded.idempotency);
     let writer = Writer {
         engine: rebuilt.engine,
         shared: shared.clone(),

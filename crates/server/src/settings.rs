@@ -65,6 +65,8 @@ pub struct SettingsLayer {
     pub login_attempts: Option<u32>,
     /// Seconds after which a throttled account gets one more log-in attempt.
     pub login_lockout_secs: Option<u64>,
+    /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
+    pub idempotency_ttl_secs: Option<u64>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
     pub github_repos: Option<Vec<String>>,
     pub github_token: Option<String>,
@@ -124,6 +126,7 @@ impl SettingsLayer {
             login_attempts: parse(get, "PEEREX_LOGIN_ATTEMPTS")?,
             login_lockout_secs: parse(get, "PEEREX_LOGIN_LOCKOUT_SECS")?,
             github_repos: list(get, "PEEREX_GITHUB_REPOS")?,
+            idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
             github_webhook_secret: parse(get, "PEEREX_GITHUB_WEBHOOK_SECRET")?,
             github_url: parse(get, "PEEREX_GITHUB_URL")?,
@@ -164,6 +167,7 @@ impl SettingsLayer {
             session_ttl_secs: self.session_ttl_secs.or(lower.session_ttl_secs),
             login_attempts: self.login_attempts.or(lower.login_attempts),
             login_lockout_secs: self.login_lockout_secs.or(lower.login_lockout_secs),
+            idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
             github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
@@ -205,6 +209,8 @@ pub struct Settings {
     /// Public events the live stream buffers per subscriber before a slow one catches up from
     /// the database.
     pub stream_buffer: usize,
+    /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
+    pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
     pub github: Option<TrackerSettings>,
     /// GitLab sync and webhooks, likewise.
@@ -291,6 +297,7 @@ impl Settings {
             login_attempts: l.login_attempts.unwrap_or(10).max(1),
             login_lockout: Duration::from_secs(l.login_lockout_secs.unwrap_or(60).max(1)),
             stream_buffer: 4_096,
+            idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
             gitlab,
             gitea,
@@ -317,6 +324,7 @@ impl Settings {
             login_attempts: 100_000,
             login_lockout: Duration::from_secs(1),
             stream_buffer: 4_096,
+            idempotency_ttl_secs: 86_400,
             github: None,
             gitlab: None,
             gitea: None,

@@ -1,5 +1,8 @@
 //! What request handlers share: the committed engine (readers), accounts, the clock, metrics,
 //! the live event stream, and the queue to the single writer.
+//!
+//! Domain layer: it knows the writer and the store, never HTTP. [`AppState::submit`] answers
+//! the writer's typed [`WriteResult`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -10,12 +13,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::accounts::Accounts;
 use crate::clock::Clock;
-use crate::http::error::ApiError;
 use crate::limiter::Limiter;
 use crate::metrics::Metrics;
 use crate::settings::Settings;
 use crate::store::Store;
-use crate::writer::{Action, Reply, Request};
+use crate::writer::{Action, Idempotency, Request, WriteError, WriteResult};
 
 /// A committed public event: (cursor, JSON).
 pub type PublicEvent = Arc<(i64, String)>;
@@ -64,25 +66,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Queues an action for the writer and waits for its durable answer.
-    pub async fn submit(&self, action: Action, idempotency: Option<(String, String)>) -> Result<Reply, ApiError> {
+    /// Queues an action for the writer and waits for its durable outcome.
+    pub async fn submit(&self, action: Action, idempotency: Option<Idempotency>) -> WriteResult {
         let (tx, rx) = oneshot::channel();
         let req = Request { action, idempotency, reply: tx, enqueued: Instant::now() };
         match self.writer.try_send(req) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                return Err(ApiError::new(429, "busy", "the server is busy; retry shortly"));
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(unavailable()),
+            Err(mpsc::error::TrySendError::Full(_)) => return Err(WriteError::Busy),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(WriteError::Unavailable),
         }
-        rx.await.map_err(|_| unavailable())
+        rx.await.unwrap_or(Err(WriteError::Unavailable))
     }
 
     pub fn queue_depth(&self) -> usize {
         self.writer.max_capacity().saturating_sub(self.writer.capacity())
     }
-}
-
-fn unavailable() -> ApiError {
-    ApiError::new(503, "unavailable", "the writer stopped; the server must restart")
 }

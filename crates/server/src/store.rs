@@ -72,6 +72,17 @@ pub struct EventRow {
     pub users: Vec<String>,
 }
 
+/// The first answer to a request with an Idempotency-Key (the writer's record, as JSON).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRow {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+    /// Wall-clock milliseconds.
+    pub created_at: i64,
+    pub answer: String,
+}
+
 /// Everything one batch writes, committed in one transaction.
 #[derive(Clone, Debug, Default)]
 pub struct BatchWrite {
@@ -83,8 +94,9 @@ pub struct BatchWrite {
     pub sessions: Vec<(String, String, i64)>,
     /// (token hash, revoked at)
     pub revoked: Vec<(String, i64)>,
-    /// (scope, key, status, body)
-    pub idempotency: Vec<(String, String, i64, String)>,
+    pub idempotency: Vec<IdempotencyRow>,
+    /// Deletes idempotency records made before this time (wall-clock ms): they expired.
+    pub prune_idempotency_before: Option<i64>,
     pub issue_openers: Vec<(String, String)>,
     pub meta: Vec<(String, i64)>,
 }
@@ -97,6 +109,7 @@ impl BatchWrite {
             && self.sessions.is_empty()
             && self.revoked.is_empty()
             && self.idempotency.is_empty()
+            && self.prune_idempotency_before.is_none()
             && self.issue_openers.is_empty()
             && self.meta.is_empty()
     }
@@ -108,7 +121,7 @@ pub struct Loaded {
     pub accounts: Vec<AccountRow>,
     /// (token hash, user, created at) of sessions not revoked.
     pub sessions: Vec<(String, String, i64)>,
-    pub idempotency: Vec<(String, String, i64, String)>,
+    pub idempotency: Vec<IdempotencyRow>,
     pub issue_openers: Vec<(String, String)>,
     pub meta: Vec<(String, i64)>,
     pub last_event_seq: i64,
@@ -158,9 +171,14 @@ impl Store {
             for r in sqlx::query("SELECT token_hash, user_name, created_at FROM sessions WHERE revoked_at IS NULL").fetch_all(p).await? {
                 l.sessions.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
             }
-            for r in sqlx::query("SELECT scope, key, status, body FROM idempotency").fetch_all(p).await? {
-                let status: i32 = r.try_get(2)?;
-                l.idempotency.push((r.try_get(0)?, r.try_get(1)?, i64::from(status), r.try_get(3)?));
+            for r in sqlx::query("SELECT scope, key, request_hash, created_at, answer FROM idempotency_records").fetch_all(p).await? {
+                l.idempotency.push(IdempotencyRow {
+                    scope: r.try_get(0)?,
+                    key: r.try_get(1)?,
+                    request_hash: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                    answer: r.try_get(4)?,
+                });
             }
             for r in sqlx::query("SELECT issue, user_name FROM issue_openers").fetch_all(p).await? {
                 l.issue_openers.push((r.try_get(0)?, r.try_get(1)?));
@@ -206,9 +224,13 @@ impl Store {
                 sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1")
                     .bind(hash).bind(at).execute(&mut *tx).await?;
             }
-            for (scope, key, status, body) in &b.idempotency {
-                sqlx::query("INSERT INTO idempotency (scope, key, status, body) VALUES ($1, $2, $3, $4)")
-                    .bind(scope).bind(key).bind(*status as i32).bind(body).execute(&mut *tx).await?;
+            if let Some(before) = b.prune_idempotency_before {
+                sqlx::query("DELETE FROM idempotency_records WHERE created_at < $1")
+                    .bind(before).execute(&mut *tx).await?;
+            }
+            for r in &b.idempotency {
+                sqlx::query("INSERT INTO idempotency_records (scope, key, request_hash, created_at, answer) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&r.scope).bind(&r.key).bind(&r.request_hash).bind(r.created_at).bind(&r.answer).execute(&mut *tx).await?;
             }
             for (issue, user) in &b.issue_openers {
                 sqlx::query("INSERT INTO issue_openers (issue, user_name) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -221,6 +243,11 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// How many idempotency records are stored (expired ones are pruned by the writer).
+    pub async fn idempotency_count(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM idempotency_records").fetch_one(p).await?.try_get(0)?))
     }
 
     /// Inserts an account outside the server (`peerex admin create-user`; needs the writer lock).

@@ -1,7 +1,7 @@
 //! Tracker wiring (crate `peerex-trackers`): GitHub, GitLab and Gitea/Forgejo, each with a
-//! periodic sync of its configured repositories and a webhook endpoint
-//! (`POST /api/v1/webhooks/{github,gitlab,gitea}`). Both only report observations; the engine
-//! decides series.
+//! periodic sync of its configured repositories, and [`apply`] for their webhook endpoints
+//! (`POST /api/v1/webhooks/{github,gitlab,gitea}`, in `http::webhooks`). Both only report
+//! observations; the engine decides series. Domain layer: no HTTP here.
 //!
 //! A poll reports every issue of a repository each time; only the observations that change
 //! something the engine keeps ([`changes_engine`]: a new issue, a new title or state, or a series
@@ -12,22 +12,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::{CloseReason, IssueState, SeriesStatus};
 use peerex_engine::prediction::market::Status as MarketStatus;
 use peerex_engine::{Engine, Op};
-use peerex_trackers::{GitHub, GitLab, Gitea, Observation, Schedule, SchedulePolicy, Tracker, WebhookError};
-use serde_json::json;
+use peerex_trackers::{GitHub, GitLab, Gitea, Observation, Schedule, SchedulePolicy, Tracker};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::http::error::{ApiError, ApiResult};
 use crate::settings::{Settings, TrackerSettings};
 use crate::state::{AppState, Shared};
-use crate::writer::{Action, Reply, Request};
+use crate::views::After;
+use crate::writer::{Action, Request, WriteError};
 
 /// Kept for callers of the GitHub-only wiring: every tracker has the same settings.
 pub type GitHubSettings = TrackerSettings;
@@ -191,7 +187,7 @@ pub struct Applied {
 
 /// Submits the observations that change something, all queued to the writer before waiting for
 /// any answer (one group commit), and waits for their answers.
-pub async fn apply(state: &AppState, observations: &[Observation]) -> Result<Applied, ApiError> {
+pub async fn apply(state: &AppState, observations: &[Observation]) -> Result<Applied, WriteError> {
     let ops: Vec<(String, Op)> = {
         let engine = state.shared.engine();
         observations.iter().filter(|o| changes_engine(&engine, o)).map(|o| (o.issue.clone(), o.to_op())).collect()
@@ -199,25 +195,19 @@ pub async fn apply(state: &AppState, observations: &[Observation]) -> Result<App
     if ops.is_empty() {
         return Ok(Applied::default());
     }
-    let permits = state
-        .writer
-        .reserve_many(ops.len())
-        .await
-        .map_err(|_| ApiError::new(503, "unavailable", "the writer stopped; the server must restart"))?;
+    let permits = state.writer.reserve_many(ops.len()).await.map_err(|_| WriteError::Unavailable)?;
     let mut answers = Vec::with_capacity(ops.len());
     for (permit, (issue, op)) in permits.zip(ops) {
         let (tx, rx) = oneshot::channel();
-        let render = crate::http::render::on_success(200, |_, ev| json!({"events": ev.len()}));
-        let action = Action::Engine { op, actor: None, render };
+        let action = Action::engine(op, None, After::Sync);
         permit.send(Request { action, idempotency: None, reply: tx, enqueued: Instant::now() });
         answers.push((issue, rx));
     }
     let mut applied = Applied { submitted: answers.len(), accepted: 0 };
     for (issue, rx) in answers {
-        match rx.await {
-            Ok(r) if r.status == 200 => applied.accepted += 1,
-            Ok(r) => tracing::warn!("sync of {issue} refused: {}", r.body),
-            Err(_) => tracing::warn!("sync of {issue} failed: the writer stopped"),
+        match rx.await.unwrap_or(Err(WriteError::Unavailable)) {
+            Ok(_) => applied.accepted += 1,
+            Err(e) => tracing::warn!("sync of {issue} refused: {e} ({})", e.code()),
         }
     }
     Ok(applied)
@@ -240,7 +230,7 @@ pub async fn sync_loop(state: AppState, kind: Kind, tracker: Arc<dyn Tracker>, s
             match result {
                 Ok(sync) => {
                     if let Err(e) = apply(&state, &sync.observations).await {
-                        tracing::warn!("{} sync of {repo}: {}", kind.label(), e.message);
+                        tracing::warn!("{} sync of {repo}: {e}", kind.label());
                     }
                 }
                 Err(e) => tracing::warn!("{} sync of {repo} failed: {e}", kind.label()),
@@ -251,40 +241,4 @@ pub async fn sync_loop(state: AppState, kind: Kind, tracker: Arc<dyn Tracker>, s
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// Verifies a delivery (signature or token over the raw body) and applies its observations.
-/// 401 for a missing or wrong signature/token (or no configured secret), 400 for a payload that
-/// is not an issues event the tracker would send, 404 when the tracker is not configured.
-async fn webhook(state: AppState, kind: Kind, headers: HeaderMap, body: Bytes) -> ApiResult<Reply> {
-    let Some(tracker) = state.trackers.get(kind).cloned() else {
-        return Err(ApiError::not_found(format!("no {} tracker is configured", kind.label())));
-    };
-    let observations = tracker.webhook(&headers, &body, state.shared.clock.now()).map_err(|e| {
-        let status = match e {
-            WebhookError::BadPayload(_) => 400,
-            _ => 401,
-        };
-        ApiError::new(status, e.code(), e.to_string())
-    })?;
-    let applied = apply(&state, &observations).await?;
-    Ok(Reply::new(
-        200,
-        json!({"observations": observations.len(), "submitted": applied.submitted, "applied": applied.accepted}),
-    ))
-}
-
-/// `POST /api/v1/webhooks/github`: `X-Hub-Signature-256` (HMAC-SHA256 of the body).
-pub async fn github_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Reply> {
-    webhook(state, Kind::GitHub, headers, body).await
-}
-
-/// `POST /api/v1/webhooks/gitlab`: the secret token in `X-Gitlab-Token`.
-pub async fn gitlab_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Reply> {
-    webhook(state, Kind::GitLab, headers, body).await
-}
-
-/// `POST /api/v1/webhooks/gitea`: `X-Gitea-Signature` / `X-Forgejo-Signature` (hex HMAC-SHA256).
-pub async fn gitea_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Reply> {
-    webhook(state, Kind::Gitea, headers, body).await
 }

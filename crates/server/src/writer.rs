@@ -4,52 +4,42 @@
 //! for the batch), and only then applies the same commands to the readers' engine and answers.
 //! The engine is deterministic, so the second application gives the same state.
 //!
+//! The writer speaks the domain: it takes an [`Action`] and answers an [`Outcome`] (the command's
+//! place in the log, the view of the state right after it, built by [`crate::views`], and its
+//! events) or a typed [`WriteError`]. It knows no status codes and no JSON bodies: those are
+//! made in `http/` (and in the web UI) from the outcome.
+//!
 //! If a commit fails, the writer's engine is ahead of the database: it stops, marks the server
 //! unhealthy and the process exits, so a restart rebuilds from what is durable.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use peerex_engine::{Command, Engine, EngineResult, Op, Timed, Timestamp};
+use peerex_engine::{Command, Engine, EngineError, Op, Timed, Timestamp};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::AccountChange;
-use crate::clock::OFFSET_KEY;
+use crate::clock::{Clock, OFFSET_KEY};
 use crate::state::Shared;
-use crate::store::{AccountRow, BatchWrite, EventRow, Store};
+use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
+use crate::views::{self, After, View};
 
-/// An answer to a request: HTTP status and JSON body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
-    /// Whether an Idempotency-Key may replay it (false for answers carrying secrets).
-    pub cacheable: bool,
-}
-
-impl Reply {
-    pub fn new(status: u16, body: Value) -> Reply {
-        Reply { status, body, cacheable: true }
-    }
-    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Reply {
-        Reply::new(status, json!({"code": code, "message": message.into()}))
-    }
-}
-
-/// Builds the answer to an engine command from the state right after it (and its events).
-pub type Render = Box<dyn FnOnce(&Engine, &EngineResult<()>, &[Timed]) -> Reply + Send>;
-
+/// What a caller asks the writer to do.
+#[derive(Debug)]
 pub enum Action {
     /// An engine operation. `actor` is the authenticated user (recorded as issue opener).
     /// An `offer` (or market `trade`) with an empty id gets the id `o<seq>` (`t<seq>`).
+    /// `view` names the view of the state right after the command to answer with.
     Engine {
         op: Op,
         actor: Option<String>,
-        render: Render,
+        view: After,
     },
+    /// A new account (answers [`View::Account`]); refused with [`WriteError::NameTaken`].
     CreateAccount {
         row: AccountRow,
     },
@@ -60,19 +50,193 @@ pub enum Action {
     RevokeSession {
         token_hash: String,
     },
-    /// Sandbox: move the clock forward to `to` and apply what is due.
+    /// Sandbox: move the clock forward to `to` and apply what is due (answers
+    /// [`View::ClockMoved`]).
     SetClock {
         to: Timestamp,
-        render: Render,
     },
+}
+
+impl Action {
+    /// An engine operation answered with `view`.
+    pub fn engine(op: Op, actor: Option<&str>, view: After) -> Action {
+        Action::Engine { op, actor: actor.map(str::to_owned), view }
+    }
+}
+
+/// What an applied action produced.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The command's place in the log; `None` when nothing was logged (account actions, a tick
+    /// that found nothing due, an idempotent retry).
+    pub seq: Option<i64>,
+    /// The view of the state right after the action, if the caller asked for one.
+    pub view: Option<View>,
+    /// The events the command emitted (empty for a retry).
+    pub events: Vec<Timed>,
+    /// An Idempotency-Key retry answered with the first outcome's recorded view.
+    pub replayed: bool,
+}
+
+/// Why an action was refused or not carried out. Refusals change nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum WriteError {
+    /// The engine refused the command: its stable code, message and class (an HTTP-style
+    /// number from [`EngineError::status`]: 400 bad input, 404 unknown, 409 conflict, 422 rule).
+    #[error("{message}")]
+    Engine { code: String, message: String, class: u16 },
+    #[error("the name {0:?} is taken")]
+    NameTaken(String),
+    /// The same Idempotency-Key came with a different request.
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    /// The queue to the writer is full.
+    #[error("the server is busy; retry shortly")]
+    Busy,
+    /// The writer has stopped (after a failed commit); the server must restart.
+    #[error("the writer stopped; the server must restart")]
+    Unavailable,
+    /// The database refused the commit; the writer stops.
+    #[error("the database refused the commit")]
+    Storage,
+}
+
+impl From<&EngineError> for WriteError {
+    fn from(e: &EngineError) -> WriteError {
+        WriteError::Engine { code: e.code().to_owned(), message: e.message(), class: e.status() }
+    }
+}
+
+impl WriteError {
+    /// The stable machine code.
+    pub fn code(&self) -> &str {
+        match self {
+            WriteError::Engine { code, .. } => code,
+            WriteError::NameTaken(_) => "name_taken",
+            WriteError::IdempotencyKeyReused => "idempotency_key_reused",
+            WriteError::Busy => "busy",
+            WriteError::Unavailable => "unavailable",
+            WriteError::Storage => "storage_failure",
+        }
+    }
+}
+
+pub type WriteResult = Result<Outcome, WriteError>;
+
+/// An Idempotency-Key, scoped to its caller, with a hash of the request it came with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Idempotency {
+    pub scope: String,
+    pub key: String,
+    /// A hash of the request (method, path, body): a retry must send the same request.
+    pub request_hash: String,
 }
 
 pub struct Request {
     pub action: Action,
-    /// (scope, key): a retry with the same key gets the first answer.
-    pub idempotency: Option<(String, String)>,
-    pub reply: oneshot::Sender<Reply>,
+    pub idempotency: Option<Idempotency>,
+    pub reply: oneshot::Sender<WriteResult>,
     pub enqueued: Instant,
+}
+
+/// The first answer to a request that carried an Idempotency-Key, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub request_hash: String,
+    /// Wall-clock milliseconds when it was recorded (records expire).
+    pub created_at: i64,
+    /// The view answered (its JSON), or the refusal.
+    pub answer: Result<Option<Value>, WriteError>,
+}
+
+impl Recorded {
+    fn replay(&self) -> WriteResult {
+        match &self.answer {
+            Ok(view) => {
+                Ok(Outcome { seq: None, view: view.clone().map(View::Recorded), events: Vec::new(), replayed: true })
+            }
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// The stored form (one row of the `idempotency_records` table).
+    pub fn to_row(&self, scope: &str, key: &str) -> IdempotencyRow {
+        IdempotencyRow {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+            request_hash: self.request_hash.clone(),
+            created_at: self.created_at,
+            answer: serde_json::to_string(&self.answer).unwrap_or_else(|_| "null".into()),
+        }
+    }
+
+    /// A stored row back (`None` if it does not parse: the record is then dropped).
+    pub fn from_row(row: &IdempotencyRow) -> Option<Recorded> {
+        let answer = serde_json::from_str(&row.answer).ok()?;
+        Some(Recorded { request_hash: row.request_hash.clone(), created_at: row.created_at, answer })
+    }
+}
+
+/// Idempotency records in memory, oldest first for expiry.
+#[derive(Debug, Default)]
+pub struct IdempotencyRecords {
+    map: HashMap<(String, String), Recorded>,
+    order: VecDeque<(i64, (String, String))>,
+    /// Records older than this are dropped.
+    ttl: Duration,
+    /// Whether the database has been pruned since the start.
+    pruned_once: bool,
+}
+
+impl IdempotencyRecords {
+    pub fn new(ttl: Duration, rows: &[IdempotencyRow]) -> IdempotencyRecords {
+        let mut r = IdempotencyRecords { ttl, ..Default::default() };
+        let mut rows: Vec<&IdempotencyRow> = rows.iter().collect();
+        rows.sort_by_key(|x| x.created_at);
+        for row in rows {
+            if let Some(rec) = Recorded::from_row(row) {
+                r.insert((row.scope.clone(), row.key.clone()), rec);
+            }
+        }
+        r
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn insert(&mut self, key: (String, String), rec: Recorded) {
+        self.order.push_back((rec.created_at, key.clone()));
+        self.map.insert(key, rec);
+    }
+
+    /// Drops records older than the TTL; returns the cutoff when the database should be pruned
+    /// too (something expired, or the first batch since the start).
+    fn expire(&mut self, now_ms: i64) -> Option<i64> {
+        let cutoff = now_ms.saturating_sub(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX));
+        let mut expired = false;
+        while let Some((at, _)) = self.order.front() {
+            if *at >= cutoff {
+                break;
+            }
+            if let Some((at, key)) = self.order.pop_front() {
+                if self.map.get(&key).is_some_and(|r| r.created_at == at) {
+                    self.map.remove(&key);
+                    expired = true;
+                }
+            }
+        }
+        if expired || !self.pruned_once {
+            self.pruned_once = true;
+            Some(cutoff)
+        } else {
+            None
+        }
+    }
 }
 
 pub struct Writer {
@@ -82,7 +246,7 @@ pub struct Writer {
     pub next_seq: i64,
     pub next_event_seq: i64,
     pub last_at: Option<Timestamp>,
-    pub idempotency: HashMap<(String, String), Reply>,
+    pub idempotency: IdempotencyRecords,
     pub batch_max: usize,
 }
 
@@ -94,7 +258,7 @@ struct Pending {
     accounts: Vec<AccountChange>,
     names: HashSet<String>,
     public: Vec<(i64, String)>,
-    replies: Vec<(oneshot::Sender<Reply>, Reply, Instant)>,
+    replies: Vec<(oneshot::Sender<WriteResult>, WriteResult, Instant)>,
     applied: u64,
     refused: u64,
 }
@@ -116,26 +280,32 @@ impl Writer {
     /// Handles one batch; false when the writer must stop.
     async fn process(&mut self, batch: &mut Vec<Request>) -> bool {
         let mut p = Pending::default();
+        let now_ms = Clock::wall_ms();
+        p.write.prune_idempotency_before = self.idempotency.expire(now_ms);
         for req in batch.drain(..) {
-            if let Some(key) = &req.idempotency {
-                if let Some(first) = self.idempotency.get(key) {
-                    p.replies.push((req.reply, first.clone(), req.enqueued));
+            let key = req.idempotency.map(|i| ((i.scope, i.key), i.request_hash));
+            if let Some((k, hash)) = &key {
+                if let Some(first) = self.idempotency.map.get(k) {
+                    let answer = if first.request_hash == *hash {
+                        first.replay()
+                    } else {
+                        Err(WriteError::IdempotencyKeyReused)
+                    };
+                    p.replies.push((req.reply, answer, req.enqueued));
                     continue;
                 }
             }
-            let reply = self.handle(req.action, &mut p);
-            if let Some(key) = req.idempotency {
-                if reply.cacheable {
-                    p.write.idempotency.push((
-                        key.0.clone(),
-                        key.1.clone(),
-                        i64::from(reply.status),
-                        reply.body.to_string(),
-                    ));
-                    self.idempotency.insert(key, reply.clone());
-                }
+            let result = self.handle(req.action, &mut p);
+            if let Some((k, request_hash)) = key {
+                let answer = match &result {
+                    Ok(o) => Ok(o.view.as_ref().and_then(|v| serde_json::to_value(v).ok())),
+                    Err(e) => Err(e.clone()),
+                };
+                let rec = Recorded { request_hash, created_at: now_ms, answer };
+                p.write.idempotency.push(rec.to_row(&k.0, &k.1));
+                self.idempotency.insert(k, rec);
             }
-            p.replies.push((req.reply, reply, req.enqueued));
+            p.replies.push((req.reply, result, req.enqueued));
         }
 
         let started = Instant::now();
@@ -143,7 +313,7 @@ impl Writer {
             tracing::error!("commit failed, stopping the writer: {e:#}");
             self.shared.healthy.store(false, Ordering::SeqCst);
             for (tx, _, _) in p.replies {
-                let _ = tx.send(Reply::error(503, "storage_failure", "the database refused the commit"));
+                let _ = tx.send(Err(WriteError::Storage));
             }
             return false;
         }
@@ -178,45 +348,46 @@ impl Writer {
         let m = &self.shared.metrics;
         m.commands_applied.fetch_add(p.applied, Ordering::Relaxed);
         m.commands_refused.fetch_add(p.refused, Ordering::Relaxed);
-        for (tx, reply, enqueued) in p.replies {
+        for (tx, result, enqueued) in p.replies {
             m.command_latency.observe(enqueued.elapsed());
-            let _ = tx.send(reply);
+            let _ = tx.send(result);
         }
     }
 
-    fn handle(&mut self, action: Action, p: &mut Pending) -> Reply {
+    fn handle(&mut self, action: Action, p: &mut Pending) -> WriteResult {
+        let done = |view: Option<View>| Ok(Outcome { seq: None, view, events: Vec::new(), replayed: false });
         match action {
-            Action::Engine { op, actor, render } => self.apply_op(op, actor, render, p),
+            Action::Engine { op, actor, view } => self.apply_op(op, actor, &view, p),
             Action::CreateAccount { row } => {
                 let taken = p.names.contains(&row.name) || self.shared.accounts().users.contains_key(&row.name);
                 if taken {
-                    return Reply::error(409, "name_taken", format!("the name {:?} is taken", row.name));
+                    return Err(WriteError::NameTaken(row.name));
                 }
                 p.names.insert(row.name.clone());
                 p.write.accounts.push((row.clone(), self.shared.clock.now().millis()));
-                let body = json!({"name": row.name, "admin": row.admin});
+                let view = View::Account(views::AccountView { name: row.name.clone(), admin: row.admin });
                 p.accounts.push(AccountChange::User(row));
-                Reply::new(201, body)
+                done(Some(view))
             }
             Action::CreateSession { token_hash, user } => {
                 p.write.sessions.push((token_hash.clone(), user.clone(), self.shared.clock.now().millis()));
                 p.accounts.push(AccountChange::Session { token_hash, user });
-                Reply { status: 200, body: json!({}), cacheable: false }
+                done(None)
             }
             Action::RevokeSession { token_hash } => {
                 p.write.revoked.push((token_hash.clone(), self.shared.clock.now().millis()));
                 p.accounts.push(AccountChange::Revoke { token_hash });
-                Reply::new(200, json!({"revoked": true}))
+                done(None)
             }
-            Action::SetClock { to, render } => {
+            Action::SetClock { to } => {
                 let offset = self.shared.clock.advance_to(to);
                 p.write.meta.push((OFFSET_KEY.to_owned(), offset));
-                self.apply_op(Op::Tick {}, None, render, p)
+                self.apply_op(Op::Tick {}, None, &After::ClockMoved, p)
             }
         }
     }
 
-    fn apply_op(&mut self, mut op: Op, actor: Option<String>, render: Render, p: &mut Pending) -> Reply {
+    fn apply_op(&mut self, mut op: Op, actor: Option<String>, view: &After, p: &mut Pending) -> WriteResult {
         let seq = self.next_seq;
         match &mut op {
             Op::Offer(o) if o.id.is_empty() => o.id = format!("o{seq}"),
@@ -261,7 +432,13 @@ impl Writer {
             p.write.issue_openers.push((issue.clone(), user.clone()));
             p.accounts.push(AccountChange::Opener { issue, user });
         }
-        render(&self.engine, &result, &out)
+        match result {
+            Ok(()) => {
+                let view = views::after(&self.engine, view, &out);
+                Ok(Outcome { seq: persist.then_some(seq), view, events: out, replayed: false })
+            }
+            Err(e) => Err(WriteError::from(&e)),
+        }
     }
 
     fn event_row(&mut self, command_seq: i64, t: &Timed) -> EventRow {
@@ -291,6 +468,39 @@ impl Writer {
             maturation,
             body: body.to_string(),
             users,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_expire_oldest_first_and_ask_for_one_prune_at_start() {
+        let rec = |at| Recorded { request_hash: "h".into(), created_at: at, answer: Ok(None) };
+        let mut r = IdempotencyRecords::new(Duration::from_millis(100), &[]);
+        r.insert(("u".into(), "a".into()), rec(1_000));
+        r.insert(("u".into(), "b".into()), rec(1_050));
+        assert_eq!(r.expire(1_090), Some(990), "the first batch prunes the database once");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.expire(1_095), None, "nothing expired, nothing to prune");
+        assert_eq!(r.expire(1_120), Some(1_020));
+        assert_eq!(r.len(), 1, "only the older record expired");
+        assert_eq!(r.expire(2_000), Some(1_900));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn recorded_answers_round_trip_through_their_row() {
+        let err = Recorded {
+            request_hash: "h".into(),
+            created_at: 7,
+            answer: Err(WriteError::Engine { code: "insufficient_funds".into(), message: "m".into(), class: 422 }),
+        };
+        let ok = Recorded { request_hash: "h".into(), created_at: 8, answer: Ok(Some(json!({"id": "o1"}))) };
+        for r in [err, ok] {
+            assert_eq!(Recorded::from_row(&r.to_row("s", "k")), Some(r));
         }
     }
 }

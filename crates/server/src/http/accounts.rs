@@ -1,15 +1,17 @@
 //! Sign up, log in and out, and the caller's own account.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::accounts::{self, check_password, check_user_name};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, IdempotencyKey, User};
 use crate::state::AppState;
 use crate::store::AccountRow;
-use crate::writer::{Action, Reply};
+use crate::views::{self, BalancesView, MeView, RevokedView, SessionView, SignedUpView, View};
+use crate::writer::Action;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -37,17 +39,19 @@ pub async fn sign_up(
     State(state): State<AppState>,
     key: IdempotencyKey,
     Body(c): Body<Credentials>,
-) -> ApiResult<Reply> {
+) -> ApiResult<(StatusCode, Json<SignedUpView>)> {
     // Sign-ups are anonymous: scope the key by the requested name, so two strangers who pick
     // the same key do not get each other's answers.
     let scope = format!("signup:{}", c.name);
+    let name = c.name.clone();
     let row = new_account(&state, c, false).await?;
-    state.submit(Action::CreateAccount { row }, key.scoped(&scope)).await.map(|mut r| {
-        if let Value::Object(m) = &mut r.body {
-            m.remove("admin");
-        }
-        r
-    })
+    let outcome = state.submit(Action::CreateAccount { row }, key.scoped(&scope)).await?;
+    let name = match outcome.view {
+        Some(View::Account(a)) => a.name,
+        Some(View::Recorded(v)) => v.get("name").and_then(|n| n.as_str()).map_or(name, str::to_owned),
+        _ => name,
+    };
+    Ok((StatusCode::CREATED, Json(SignedUpView { name })))
 }
 
 /// Logs in. Throttled per account as well as per address: every attempt on a name (known or
@@ -55,7 +59,7 @@ pub async fn sign_up(
 /// `Retry-After` until the lockout window gives one back. A known and an unknown name cost one
 /// Argon2 verification with the configured parameters each; a hash made with other parameters
 /// is replaced after the password proved right.
-pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -> ApiResult<Reply> {
+pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -> ApiResult<Json<SessionView>> {
     let invalid = || ApiError::new(401, "invalid_credentials", "wrong name or password");
     // No account can have such a name or password: nothing to throttle or verify.
     if check_user_name(&c.name).is_err() || c.password.len() > accounts::MAX_PASSWORD * 4 {
@@ -92,38 +96,19 @@ pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -
         }
     }
     let (token, token_hash) = accounts::new_token();
-    let reply = state.submit(Action::CreateSession { token_hash, user: c.name.clone() }, None).await?;
-    if reply.status != 200 {
-        return Ok(reply);
-    }
-    Ok(Reply { status: 200, body: json!({"token": token, "name": c.name}), cacheable: false })
+    state.submit(Action::CreateSession { token_hash, user: c.name.clone() }, None).await?;
+    Ok(Json(SessionView { token, name: c.name }))
 }
 
-pub async fn log_out(State(state): State<AppState>, user: User) -> ApiResult<Reply> {
-    state.submit(Action::RevokeSession { token_hash: user.token_hash }, None).await
+pub async fn log_out(State(state): State<AppState>, user: User) -> ApiResult<Json<RevokedView>> {
+    state.submit(Action::RevokeSession { token_hash: user.token_hash }, None).await?;
+    Ok(Json(RevokedView { revoked: true }))
 }
 
-fn balance_of(state: &AppState, name: &str) -> (Value, Value) {
-    let engine = state.shared.engine();
-    match engine.user_id(name) {
-        Some(id) => {
-            let (a, h) = engine.balance(id);
-            (json!(a), json!(h))
-        }
-        None => (json!("0"), json!("0")),
-    }
+pub async fn me(State(state): State<AppState>, user: User) -> Json<MeView> {
+    Json(views::accounts::me(&state.shared.engine(), &user.name, user.admin))
 }
 
-pub async fn me(State(state): State<AppState>, user: User) -> Json {
-    let (available, held) = balance_of(&state, &user.name);
-    axum::Json(json!({"name": user.name, "admin": user.admin, "available": available, "held": held}))
+pub async fn balances(State(state): State<AppState>, user: User) -> Json<BalancesView> {
+    Json(views::accounts::balances(&state.shared.engine(), &user.name))
 }
-
-pub async fn balances(State(state): State<AppState>, user: User) -> Json {
-    let engine = state.shared.engine();
-    let (a, h) = engine.user_id(&user.name).map(|id| engine.balance(id)).unwrap_or_default();
-    let total = a.checked_add(h).unwrap_or(a);
-    axum::Json(json!({"name": user.name, "available": a, "held": h, "total": total}))
-}
-
-pub type Json = axum::Json<Value>;

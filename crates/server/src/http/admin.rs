@@ -2,19 +2,19 @@
 //! and tracker observations (the seam for the trackers' sync jobs and webhooks).
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::{CloseReason, Side};
 use peerex_engine::{Amount, Op, Timestamp};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::http::accounts::{new_account, Credentials};
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{written, ApiError, ApiResult, Written};
 use crate::http::exchange::MAX_ISSUE;
 use crate::http::extract::{Body, IdempotencyKey, User};
-use crate::http::render::{issue_view, on_success};
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::After;
+use crate::writer::Action;
 
 #[derive(Deserialize)]
 pub struct NewUser {
@@ -29,21 +29,16 @@ pub async fn create_user(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<NewUser>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     let row = new_account(&state, Credentials { name: b.name, password: b.password }, b.admin).await?;
-    state.submit(Action::CreateAccount { row }, key.scoped(&user.name)).await
+    written(StatusCode::CREATED, state.submit(Action::CreateAccount { row }, key.scoped(&user.name)).await)
 }
 
 #[derive(Deserialize)]
 pub struct Money {
     pub user: String,
     pub amount: Amount,
-}
-
-fn balance_view(e: &peerex_engine::Engine, user: &str) -> Value {
-    let (a, h) = e.user_id(user).map(|u| e.balance(u)).unwrap_or_default();
-    json!({"user": user, "available": a, "held": h})
 }
 
 fn known_account(state: &AppState, name: &str) -> ApiResult<()> {
@@ -59,13 +54,13 @@ pub async fn deposit(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Money>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     known_account(&state, &b.user)?;
-    let name = b.user.clone();
+    let view = After::Balance(b.user.clone());
     let op = Op::Deposit { user: b.user, amount: b.amount };
-    let render = on_success(200, move |e, _| balance_view(e, &name));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 pub async fn withdraw(
@@ -73,13 +68,13 @@ pub async fn withdraw(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Money>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     known_account(&state, &b.user)?;
-    let name = b.user.clone();
+    let view = After::Balance(b.user.clone());
     let op = Op::Withdraw { user: b.user, amount: b.amount };
-    let render = on_success(200, move |e, _| balance_view(e, &name));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 #[derive(Deserialize)]
@@ -100,12 +95,12 @@ pub async fn decide(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Decide>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if b.reason.chars().count() > 500 {
         return Err(ApiError::bad_request("invalid_argument", "reason has at most 500 characters"));
     }
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::Decide {
         issue: b.issue,
         maturation: b.maturation,
@@ -114,8 +109,8 @@ pub async fn decide(
         reason: b.reason,
         actor: user.name.clone(),
     };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 #[derive(Deserialize)]
@@ -132,7 +127,7 @@ pub async fn set_clock(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<SetClock>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if !state.settings.sandbox {
         return Err(ApiError::forbidden("the clock can only be moved on a sandbox server (--sandbox)"));
@@ -147,8 +142,7 @@ pub async fn set_clock(
     if to < now {
         return Err(ApiError::new(409, "time_went_backwards", format!("the clock is at {now}; it never goes back")));
     }
-    let render = on_success(200, |e, ev| json!({"now": e.now(), "events": ev.len()}));
-    state.submit(Action::SetClock { to, render }, key.scoped(&user.name)).await
+    written(StatusCode::OK, state.submit(Action::SetClock { to }, key.scoped(&user.name)).await)
 }
 
 #[derive(Deserialize)]
@@ -172,13 +166,12 @@ pub async fn sync_issue(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Sync>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     user.require_admin()?;
     if b.issue.is_empty() || b.issue.chars().count() > MAX_ISSUE || b.tracker.is_empty() || b.tracker.len() > 100 {
         return Err(ApiError::bad_request("invalid_argument", "issue and tracker must be non-empty and short"));
     }
     let op = crate::jobs::sync_op(b.issue.clone(), b.tracker, b.title, b.state, b.reason, b.changed_at, b.observed_at);
-    let name = b.issue;
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: None, render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, None, After::Issue(b.issue)), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }

@@ -1,12 +1,13 @@
-//! JSON errors `{"code", "message"}` with the right status, for every failure the API returns.
+//! JSON errors `{"code", "message"}` with the right status, for every failure the API returns,
+//! and the mapping of the writer's typed outcomes to status codes and bodies.
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use peerex_engine::EngineError;
-use serde_json::json;
 
-use crate::writer::Reply;
+use crate::views::{ErrorView, View};
+use crate::writer::{WriteError, WriteResult};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
@@ -49,10 +50,27 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> ApiError {
+        let status = match &e {
+            WriteError::Engine { class, .. } => *class,
+            WriteError::NameTaken(_) => 409,
+            WriteError::IdempotencyKeyReused => 422,
+            WriteError::Busy => 429,
+            WriteError::Unavailable | WriteError::Storage => 503,
+        };
+        let mut err = ApiError::new(status, e.code(), e.to_string());
+        if matches!(e, WriteError::Busy) {
+            err.retry_after = Some(1);
+        }
+        err
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut resp = (status, Json(json!({"code": self.code, "message": self.message}))).into_response();
+        let mut resp = (status, Json(ErrorView { code: self.code, message: self.message })).into_response();
         if let Some(secs) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert("retry-after", v);
@@ -62,11 +80,21 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl IntoResponse for Reply {
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The answer to a write: its status and the view of the state right after it (`null` when
+/// there is none).
+#[derive(Debug)]
+pub struct Written(pub StatusCode, pub Option<View>);
+
+impl IntoResponse for Written {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.body)).into_response()
+        (self.0, Json(self.1)).into_response()
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// Answers an applied action with `status` and its view, a refusal with its error.
+pub fn written(status: StatusCode, r: WriteResult) -> ApiResult<Written> {
+    let outcome = r?;
+    Ok(Written(status, outcome.view))
+}

@@ -1,23 +1,22 @@
 //! Issues (local tracker), offers, positions, series, books, trades and prices.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
 use peerex_engine::exchange::types::{CloseReason, OfferKind};
 use peerex_engine::{OfferCommand, Op, Price, Timestamp};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{written, ApiError, ApiResult, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
-use crate::http::feeds::{page, Page};
-use crate::http::render::{find_series, issue_view, offer_view, on_success, series_view, trades_in};
+use crate::http::feeds::Page;
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::{self, After, BookView, IssueView, OfferView, PositionView, PricesView, SeriesView, TradesPage};
+use crate::writer::Action;
 
 pub const MAX_ISSUE: usize = 200;
 pub const MAX_TITLE: usize = 500;
 pub const MAX_LABELS: usize = 20;
-
-type Json = axum::Json<Value>;
 
 fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     let n = v.chars().count();
@@ -27,11 +26,8 @@ fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-pub async fn list_issues(State(state): State<AppState>) -> Json {
-    let engine = state.shared.engine();
-    let x = engine.exchange();
-    let issues: Vec<Value> = x.all_issues().filter_map(|(i, _)| issue_view(&engine, x.issue_name(i))).collect();
-    axum::Json(json!(issues))
+pub async fn list_issues(State(state): State<AppState>) -> Json<Vec<IssueView>> {
+    Json(views::exchange::issues(&state.shared.engine()))
 }
 
 #[derive(Deserialize)]
@@ -48,7 +44,7 @@ pub async fn open_issue(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<OpenIssue>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     check_len("title", &b.title, 0, MAX_TITLE)?;
     if b.labels.len() > MAX_LABELS || b.labels.iter().any(|l| l.is_empty() || l.chars().count() > 100) {
@@ -57,10 +53,10 @@ pub async fn open_issue(
             format!("at most {MAX_LABELS} labels of 1 to 100 characters"),
         ));
     }
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::OpenIssue { issue: b.issue, title: b.title, labels: b.labels };
-    let render = on_success(201, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::CREATED, r)
 }
 
 #[derive(Deserialize)]
@@ -92,13 +88,13 @@ pub async fn close_issue(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     may_change(&state, &user, &b.issue)?;
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::CloseIssue { issue: b.issue, reason: b.reason.unwrap_or_default() };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 pub async fn reopen_issue(
@@ -106,13 +102,13 @@ pub async fn reopen_issue(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     may_change(&state, &user, &b.issue)?;
-    let name = b.issue.clone();
+    let view = After::Issue(b.issue.clone());
     let op = Op::ReopenIssue { issue: b.issue };
-    let render = on_success(200, move |e, _| issue_view(e, &name).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 /// The `offer` command's fields without `id` and `user` (spec/service.md).
@@ -136,7 +132,7 @@ pub async fn place_offer(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<PlaceOffer>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     {
         let engine = state.shared.engine();
@@ -149,7 +145,6 @@ pub async fn place_offer(
             ));
         }
     }
-    let me = user.name.clone();
     let cmd = OfferCommand {
         id: String::new(),
         user: user.name.clone(),
@@ -162,28 +157,10 @@ pub async fn place_offer(
         poolable: b.poolable,
         expiration: b.expiration,
     };
-    let render =
-        Box::new(move |e: &peerex_engine::Engine, r: &peerex_engine::EngineResult<()>, ev: &[peerex_engine::Timed]| {
-            match r {
-                Ok(()) => {
-                    let id = ev.iter().find_map(|t| match t.event {
-                        peerex_engine::Event::OfferPlaced { offer, .. } => {
-                            Some(e.exchange().offer_name(offer).to_owned())
-                        }
-                        _ => None,
-                    });
-                    let mut v = id.as_deref().and_then(|id| offer_view(e, id)).unwrap_or(Value::Null);
-                    if let Value::Object(m) = &mut v {
-                        m.insert("trades".into(), json!(trades_in(e, ev, &me)));
-                    }
-                    Reply::new(201, v)
-                }
-                Err(err) => Reply::error(err.status(), err.code(), err.message()),
-            }
-        });
-    state
-        .submit(Action::Engine { op: Op::Offer(cmd), actor: Some(user.name.clone()), render }, key.scoped(&user.name))
-        .await
+    let r = state
+        .submit(Action::engine(Op::Offer(cmd), Some(&user.name), After::PlacedOffer), key.scoped(&user.name))
+        .await;
+    written(StatusCode::CREATED, r)
 }
 
 #[derive(Deserialize)]
@@ -192,36 +169,32 @@ pub struct OfferFilter {
     pub status: Option<String>,
 }
 
-pub async fn my_offers(State(state): State<AppState>, user: User, Query(f): Query<OfferFilter>) -> Json {
-    let engine = state.shared.engine();
-    let Some(uid) = engine.user_id(&user.name) else { return axum::Json(json!([])) };
-    let x = engine.exchange();
-    let offers: Vec<Value> = x
-        .all_offers()
-        .filter(|(_, o)| o.user == uid && f.status.as_deref().is_none_or(|s| s == o.status.as_str()))
-        .filter_map(|(id, _)| offer_view(&engine, x.offer_name(id)))
-        .collect();
-    axum::Json(json!(offers))
+pub async fn my_offers(
+    State(state): State<AppState>,
+    user: User,
+    Query(f): Query<OfferFilter>,
+) -> Json<Vec<OfferView>> {
+    Json(views::exchange::offers_of(&state.shared.engine(), &user.name, f.status.as_deref()))
 }
 
-fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<Value> {
+fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<OfferView> {
     let engine = state.shared.engine();
-    let view =
-        offer_view(&engine, id).ok_or_else(|| ApiError::new(404, "unknown_offer", format!("no offer {id:?}")))?;
-    if view["user"] != json!(user.name) && !user.admin {
+    let view = views::exchange::offer(&engine, id)
+        .ok_or_else(|| ApiError::new(404, "unknown_offer", format!("no offer {id:?}")))?;
+    if view.user != user.name && !user.admin {
         return Err(ApiError::new(403, "not_owner", "the offer is not yours"));
     }
     Ok(view)
 }
 
-pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json> {
-    own_offer(&state, &user, &id).map(axum::Json)
+pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json<OfferView>> {
+    own_offer(&state, &user, &id).map(Json)
 }
 
-pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Reply> {
+pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Written> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
-    let render = on_success(200, move |e, _| offer_view(e, &id).unwrap_or(Value::Null));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, None).await
+    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), None).await;
+    written(StatusCode::OK, r)
 }
 
 pub async fn resume_offer(
@@ -229,23 +202,15 @@ pub async fn resume_offer(
     user: User,
     key: IdempotencyKey,
     PathId(id): PathId,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let op = Op::Resume { user: user.name.clone(), offer: id.clone() };
-    let me = user.name.clone();
-    let render = on_success(200, move |e, ev| {
-        let mut v = offer_view(e, &id).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut v {
-            m.insert("trades".into(), json!(trades_in(e, ev, &me)));
-        }
-        v
-    });
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r =
+        state.submit(Action::engine(op, Some(&user.name), After::OfferWithTrades(id)), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
-pub async fn positions(State(state): State<AppState>, user: User) -> Json {
-    let engine = state.shared.engine();
-    let list = engine.user_id(&user.name).map(|u| engine.exchange().positions_of(u)).unwrap_or_default();
-    axum::Json(json!(list))
+pub async fn positions(State(state): State<AppState>, user: User) -> Json<Vec<PositionView>> {
+    Json(views::exchange::positions(&state.shared.engine(), &user.name))
 }
 
 #[derive(Deserialize)]
@@ -254,18 +219,8 @@ pub struct IssueQuery {
     pub issue: Option<String>,
 }
 
-pub async fn series(State(state): State<AppState>, Query(q): Query<IssueQuery>) -> ApiResult<Json> {
-    let engine = state.shared.engine();
-    let x = engine.exchange();
-    let ids = match q.issue.as_deref() {
-        Some(name) => {
-            let iid =
-                x.issue_id(name).ok_or_else(|| ApiError::new(404, "unknown_issue", format!("no issue {name:?}")))?;
-            x.series_of_issue(iid)
-        }
-        None => x.all_series().map(|(s, _)| s).collect(),
-    };
-    Ok(axum::Json(json!(ids.into_iter().filter_map(|s| series_view(&engine, s)).collect::<Vec<_>>())))
+pub async fn series(State(state): State<AppState>, Query(q): Query<IssueQuery>) -> ApiResult<Json<Vec<SeriesView>>> {
+    Ok(Json(views::exchange::series_list(&state.shared.engine(), q.issue.as_deref())?))
 }
 
 #[derive(Deserialize)]
@@ -280,16 +235,14 @@ pub struct SeriesQuery {
     pub limit: Option<i64>,
 }
 
-pub async fn book(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
-    let engine = state.shared.engine();
-    let sid = find_series(&engine, &q.issue, &q.maturation)?;
-    let depth = engine.exchange().depth(sid, q.levels.unwrap_or(50).clamp(1, 500));
-    Ok(axum::Json(json!({"issue": q.issue, "maturation": q.maturation, "bids": depth.bids, "asks": depth.asks})))
+pub async fn book(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<BookView>> {
+    let levels = q.levels.unwrap_or(50).clamp(1, 500);
+    Ok(Json(views::exchange::book(&state.shared.engine(), &q.issue, &q.maturation, levels)?))
 }
 
 async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64, String)>, i64)> {
-    let maturation = find_series(&state.shared.engine(), &q.issue, &q.maturation)
-        .and_then(|_| Timestamp::parse(&q.maturation).map_err(ApiError::from))?;
+    let sid = views::exchange::find_series(&state.shared.engine(), &q.issue, &q.maturation)?;
+    let maturation = state.shared.engine().exchange().series(sid).map(|s| s.maturation).unwrap_or_default();
     let (after, limit) = Page { after: q.after, limit: q.limit }.bounds();
     let rows = state
         .store
@@ -299,19 +252,13 @@ async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64
     Ok((rows, after))
 }
 
-pub async fn trades(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
+pub async fn trades(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<TradesPage>> {
     let (rows, after) = series_trades(&state, &q).await?;
-    Ok(axum::Json(page(rows, after)))
+    Ok(Json(views::exchange::trades_page(&rows, after)))
 }
 
 /// Price history: each trade's time, fixed-side price and volume.
-pub async fn prices(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json> {
+pub async fn prices(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<PricesView>> {
     let (rows, after) = series_trades(&state, &q).await?;
-    let next = rows.last().map_or(after, |r| r.0);
-    let points: Vec<Value> = rows
-        .iter()
-        .filter_map(|(_, b)| serde_json::from_str::<Value>(b).ok())
-        .map(|t| json!({"at": t["at"], "price": t["price"], "volume": t["volume"]}))
-        .collect();
-    Ok(axum::Json(json!({"points": points, "next": next})))
+    Ok(Json(views::exchange::prices_page(&rows, after)))
 }

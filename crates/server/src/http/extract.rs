@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
+use crate::writer::Idempotency;
 
 /// Longest accepted Idempotency-Key.
 pub const MAX_IDEMPOTENCY_KEY: usize = 200;
@@ -93,8 +94,26 @@ impl FromRequestParts<AppState> for User {
     }
 }
 
-/// The optional `Idempotency-Key` header.
-pub struct IdempotencyKey(pub Option<String>);
+/// A hash of the request (method, path and query, body) that the `fingerprint` middleware puts
+/// in the request's extensions when it carries an `Idempotency-Key`.
+#[derive(Clone, Debug)]
+pub struct RequestHash(pub String);
+
+impl RequestHash {
+    pub fn of(method: &str, path_and_query: &str, body: &[u8]) -> RequestHash {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update(b"\n");
+        h.update(path_and_query.as_bytes());
+        h.update(b"\n");
+        h.update(body);
+        RequestHash(hex::encode(h.finalize()))
+    }
+}
+
+/// The optional `Idempotency-Key` header, with the hash of its request.
+pub struct IdempotencyKey(pub Option<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
@@ -110,7 +129,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                         format!("an Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY} characters"),
                     ));
                 }
-                Ok(IdempotencyKey(Some(key.to_owned())))
+                let hash = parts.extensions.get::<RequestHash>().map(|h| h.0.clone()).unwrap_or_default();
+                Ok(IdempotencyKey(Some((key.to_owned(), hash))))
             }
         }
     }
@@ -118,8 +138,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 
 impl IdempotencyKey {
     /// The key scoped to its caller, so two users' keys never collide.
-    pub fn scoped(self, scope: &str) -> Option<(String, String)> {
-        self.0.map(|k| (scope.to_owned(), k))
+    pub fn scoped(self, scope: &str) -> Option<Idempotency> {
+        self.0.map(|(key, request_hash)| Idempotency { scope: scope.to_owned(), key, request_hash })
     }
 }
 

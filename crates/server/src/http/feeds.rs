@@ -1,9 +1,8 @@
 //! The caller's events after a cursor, the live stream of public events, and the clock.
 //!
-//! Public data never names users: every answer that needs no login (`/trades`, `/stream`, ...)
-//! goes through [`public_view`], which drops the fields naming users; a user's own feed
-//! (`/events`) goes through [`own_view`], which keeps only the caller's own name (their side
-//! of a trade) and drops the counterparty's.
+//! Public data never names users (`views::privacy`): the stream's events go through
+//! `public_event`, which drops the fields naming users; a user's own feed (`/events`) goes
+//! through `own_event`, which keeps only the caller's own name (their side of a trade).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -12,7 +11,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
@@ -20,11 +18,10 @@ use tokio_stream::{Stream, StreamExt};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
 use crate::state::{AppState, PublicEvent};
+use crate::views::privacy::{own_event, public_event};
+use crate::views::{self, ClockView, EventsPage};
 
 pub const MAX_PAGE: i64 = 1_000;
-
-/// Fields of event bodies (spec/commands.md) that carry a user's name.
-pub const USER_FIELDS: [&str; 4] = ["user", "bid_user", "ask_user", "peer"];
 
 #[derive(Deserialize)]
 pub struct Page {
@@ -40,53 +37,18 @@ impl Page {
     }
 }
 
-/// An event as anyone may see it: without the names of the users concerned.
-pub fn public_view(mut event: Value) -> Value {
-    if let Value::Object(m) = &mut event {
-        for f in USER_FIELDS {
-            m.remove(f);
-        }
-    }
-    event
-}
-
-/// An event as `me` sees it in their own feed: their own name stays (which side of a trade was
-/// theirs), every other user's name goes.
-pub fn own_view(mut event: Value, me: &str) -> Value {
-    if let Value::Object(m) = &mut event {
-        for f in USER_FIELDS {
-            if m.get(f).and_then(Value::as_str) != Some(me) {
-                m.remove(f);
-            }
-        }
-    }
-    event
-}
-
-/// Stored event bodies as one public JSON answer with the next cursor.
-pub fn page(rows: Vec<(i64, String)>, after: i64) -> Value {
-    page_with(rows, after, public_view)
-}
-
-/// Stored event bodies of `me`'s feed as one JSON answer with the next cursor.
-pub fn own_page(rows: Vec<(i64, String)>, after: i64, me: &str) -> Value {
-    page_with(rows, after, |v| own_view(v, me))
-}
-
-fn page_with(rows: Vec<(i64, String)>, after: i64, view: impl Fn(Value) -> Value) -> Value {
-    let next = rows.last().map_or(after, |r| r.0);
-    let events: Vec<Value> = rows.into_iter().filter_map(|(_, b)| serde_json::from_str(&b).ok()).map(view).collect();
-    json!({"events": events, "next": next})
-}
-
 pub async fn my_events(
     State(state): State<AppState>,
     user: User,
     Query(p): Query<Page>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<EventsPage>> {
     let (after, limit) = p.bounds();
     let rows = state.store.feed(&user.name, after, limit).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(axum::Json(own_page(rows, after, &user.name)))
+    let mut page = views::ops::events_page(rows, after);
+    for e in &mut page.events {
+        *e = own_event(std::mem::take(e), &user.name);
+    }
+    Ok(axum::Json(page))
 }
 
 #[derive(Deserialize)]
@@ -197,25 +159,11 @@ async fn catch_up(state: &AppState, cursor: &mut i64, tx: &mpsc::Sender<(i64, St
 }
 
 async fn send(tx: &mpsc::Sender<(i64, String)>, seq: i64, body: &str) -> Result<(), ()> {
-    let public = serde_json::from_str(body).map(public_view).map(|v| v.to_string()).map_err(|_| ())?;
+    let public = serde_json::from_str(body).map(public_event).map(|v| v.to_string()).map_err(|_| ())?;
     tx.send((seq, public)).await.map_err(|_| ())
 }
 
-pub async fn clock(State(state): State<AppState>) -> axum::Json<Value> {
+pub async fn clock(State(state): State<AppState>) -> axum::Json<ClockView> {
     let engine_time = state.shared.engine().now();
-    axum::Json(json!({"now": state.shared.clock.now(), "engine_time": engine_time, "sandbox": state.settings.sandbox}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn public_events_name_nobody_and_own_events_name_only_the_owner() {
-        let trade = json!({"type": "traded", "bid_user": "adam", "ask_user": "beth", "price": "0.4"});
-        assert_eq!(public_view(trade.clone()), json!({"type": "traded", "price": "0.4"}));
-        assert_eq!(own_view(trade.clone(), "beth"), json!({"type": "traded", "ask_user": "beth", "price": "0.4"}));
-        let market = json!({"type": "market", "what": "reward", "user": "adam", "peer": "carl"});
-        assert_eq!(own_view(market, "carl"), json!({"type": "market", "what": "reward", "peer": "carl"}));
-    }
+    axum::Json(ClockView { now: state.shared.clock.now(), engine_time, sandbox: state.settings.sandbox })
 }

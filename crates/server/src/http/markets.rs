@@ -3,29 +3,22 @@
 //! engine's command types, so new optional fields of the engine reach the API unchanged.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
 use peerex_engine::prediction::command::{CreateMarket, Report, ResolveMarket, Trade};
 use peerex_engine::{Amount, Op};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{written, ApiError, ApiResult, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
-use crate::http::render::on_success;
 use crate::state::AppState;
-use crate::writer::{Action, Reply};
+use crate::views::{self, After, MarketsView, QuoteView};
+use crate::writer::Action;
 
-pub async fn list(State(state): State<AppState>) -> axum::Json<Value> {
-    axum::Json(state.shared.engine().markets().summary())
-}
-
-fn market_view(e: &peerex_engine::Engine, id: &str) -> Value {
-    let summary = e.markets().summary();
-    let mut v = summary.get(id).cloned().unwrap_or_else(|| json!({}));
-    if let Value::Object(m) = &mut v {
-        m.insert("id".into(), json!(id));
-    }
-    v
+pub async fn list(State(state): State<AppState>) -> Json<MarketsView> {
+    Json(views::markets::markets(&state.shared.engine()))
 }
 
 /// Completes a JSON object body with server-known fields and parses it as the command `T`.
@@ -48,15 +41,15 @@ pub async fn create(
     user: User,
     key: IdempotencyKey,
     Body(b): Body<Value>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let cmd: CreateMarket = complete(b, &[("user", json!(user.name))], &[])?;
     if cmd.id.is_empty() || cmd.id.len() > 200 || cmd.statement.chars().count() > 1000 {
         return Err(ApiError::bad_request("invalid_argument", "id has 1 to 200 characters, statement at most 1000"));
     }
-    let id = cmd.id.clone();
+    let view = After::Market(cmd.id.clone());
     let op = Op::CreateMarket(Box::new(cmd));
-    let render = on_success(201, move |e, _| market_view(e, &id));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
+    written(StatusCode::CREATED, r)
 }
 
 pub async fn trade(
@@ -65,19 +58,13 @@ pub async fn trade(
     key: IdempotencyKey,
     PathId(market): PathId,
     Body(b): Body<Value>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let cmd: Trade = complete(b, &[("user", json!(user.name)), ("market", json!(market)), ("id", json!(""))], &["id"])?;
     if cmd.id.len() > 200 {
         return Err(ApiError::bad_request("invalid_argument", "id has at most 200 characters"));
     }
-    let id = market;
-    let render = on_success(201, move |e, ev| {
-        let events: Vec<Value> = ev.iter().map(|t| e.render_event(t)).collect();
-        json!({"market": market_view(e, &id), "events": events})
-    });
-    state
-        .submit(Action::Engine { op: Op::Trade(cmd), actor: Some(user.name.clone()), render }, key.scoped(&user.name))
-        .await
+    let action = Action::engine(Op::Trade(cmd), Some(&user.name), After::MarketTrade(market));
+    written(StatusCode::CREATED, state.submit(action, key.scoped(&user.name)).await)
 }
 
 pub async fn report(
@@ -86,13 +73,10 @@ pub async fn report(
     key: IdempotencyKey,
     PathId(market): PathId,
     Body(b): Body<Value>,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let cmd: Report = complete(b, &[("user", json!(user.name)), ("market", json!(market))], &[])?;
-    let id = market;
-    let render = on_success(200, move |e, _| market_view(e, &id));
-    state
-        .submit(Action::Engine { op: Op::Report(cmd), actor: Some(user.name.clone()), render }, key.scoped(&user.name))
-        .await
+    let action = Action::engine(Op::Report(cmd), Some(&user.name), After::Market(market));
+    written(StatusCode::OK, state.submit(action, key.scoped(&user.name)).await)
 }
 
 /// The creator closes reporting early once enough reports are in.
@@ -101,10 +85,10 @@ pub async fn resolve(
     user: User,
     key: IdempotencyKey,
     PathId(market): PathId,
-) -> ApiResult<Reply> {
+) -> ApiResult<Written> {
     let op = Op::ResolveMarket(ResolveMarket { user: user.name.clone(), market: market.clone() });
-    let render = on_success(200, move |e, _| market_view(e, &market));
-    state.submit(Action::Engine { op, actor: Some(user.name.clone()), render }, key.scoped(&user.name)).await
+    let r = state.submit(Action::engine(op, Some(&user.name), After::Market(market)), key.scoped(&user.name)).await;
+    written(StatusCode::OK, r)
 }
 
 #[derive(Deserialize)]
@@ -120,15 +104,7 @@ pub async fn quote(
     user: User,
     PathId(market): PathId,
     Query(q): Query<QuoteQuery>,
-) -> ApiResult<axum::Json<Value>> {
-    let engine = state.shared.engine();
-    let markets = engine.markets();
-    let id = markets
-        .market_id(&market)
-        .ok_or_else(|| ApiError::new(404, "unknown_market", format!("no market {market:?}")))?;
+) -> ApiResult<Json<QuoteView>> {
     let outcome = q.outcome.unwrap_or(1) as usize;
-    let quote = markets.quote(id, engine.user_id(&user.name), outcome, q.shares)?;
-    let total = Amount(quote.cost.saturating_add(quote.fee));
-    Ok(axum::Json(json!({"market": market, "shares": q.shares, "outcome": outcome,
-        "cost": Amount(quote.cost), "fee": Amount(quote.fee), "total": total})))
+    Ok(Json(views::markets::quote(&state.shared.engine(), &market, &user.name, outcome, q.shares)?))
 }

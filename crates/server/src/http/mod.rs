@@ -11,7 +11,7 @@ pub mod markets;
 pub mod openapi;
 pub mod ops;
 pub mod peers;
-pub mod render;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -65,9 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/resources/peers/{id}", get(peers::peer_debug))
         .route("/admin/resources/settle", post(peers::settle))
         .route("/admin/resources/prices", post(peers::update_prices))
-        .route("/webhooks/github", post(crate::trackers::github_webhook))
-        .route("/webhooks/gitlab", post(crate::trackers::gitlab_webhook))
-        .route("/webhooks/gitea", post(crate::trackers::gitea_webhook))
+        .route("/webhooks/github", post(webhooks::github_webhook))
+        .route("/webhooks/gitlab", post(webhooks::gitlab_webhook))
+        .route("/webhooks/gitea", post(webhooks::gitea_webhook))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/api/v1", api)
@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), fingerprint))
         .layer(middleware::from_fn_with_state(state.clone(), per_address))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -106,4 +107,24 @@ async fn per_address(State(state): State<AppState>, req: Request, next: Next) ->
         }
     }
     next.run(req).await
+}
+
+/// For a request with an `Idempotency-Key`: reads the body (within the body limit) and puts a
+/// hash of the method, path, query and body in the request's extensions, so the writer can
+/// refuse the key when it comes back with a different request.
+async fn fingerprint(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.headers().contains_key("idempotency-key") {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.settings.body_limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(413, "invalid_body", "the body is larger than the limit").into_response();
+        }
+    };
+    let target = parts.uri.path_and_query().map_or("", |p| p.as_str());
+    let hash = extract::RequestHash::of(parts.method.as_str(), target, &bytes);
+    parts.extensions.insert(hash);
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }

@@ -3,20 +3,20 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use crate::http::error::ApiError;
 use crate::metrics::Gauges;
 use crate::state::AppState;
+use crate::views::HealthView;
 
-pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthView>, ApiError> {
     if !state.shared.is_healthy() {
         return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
     }
     if !state.store.ping().await {
         return Err(ApiError::new(503, "unhealthy", "the database does not answer"));
     }
-    Ok(axum::Json(json!({"status": "ok", "database": state.store.backend()})))
+    Ok(axum::Json(HealthView { status: "ok".into(), database: state.store.backend().into() }))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

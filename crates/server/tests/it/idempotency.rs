@@ -83,3 +83,55 @@ async fn idempotent_retries(backend: Backend) {
     assert_ne!(hers.1["id"], first.1["id"]);
 }
 on_both!(idempotent_retries);
+
+/// A key reused with a different request is refused (422 `idempotency_key_reused`) and acts
+/// not at all; the same request again still gets its first answer.
+async fn reused_key_with_another_body(backend: Backend) {
+    let s = Server::start(backend).await;
+    let c = s.client.clone();
+    let adam = s.funded("adam", "1000").await;
+    let (st, _) = c.post("/issues", &adam, json!({"issue": ISSUE})).await;
+    assert_eq!(st, 201);
+    let mat = s.days_from_now(10).await;
+    let first_body = offer("buy_fixed", &mat, "0.25", 40);
+    let first = c.call_with(Method::POST, "/offers", Some(&adam), Some(first_body.clone()), Some("k")).await;
+    assert_eq!(first.0, 201, "{}", first.1);
+
+    let other = offer("buy_fixed", &mat, "0.30", 40);
+    let (st, body) = c.call_with(Method::POST, "/offers", Some(&adam), Some(other), Some("k")).await;
+    assert_eq!((st, body["code"].as_str()), (422, Some("idempotency_key_reused")), "{body}");
+    // The same key on another endpoint is another request too.
+    let (st, body) =
+        c.call_with(Method::POST, "/issues", Some(&adam), Some(json!({"issue": "x/y#2"})), Some("k")).await;
+    assert_eq!((st, body["code"].as_str()), (422, Some("idempotency_key_reused")), "{body}");
+    let (_, offers) = c.get("/offers", &adam).await;
+    assert_eq!(offers.as_array().unwrap().len(), 1, "nothing was placed by the refused reuse");
+    assert_eq!(c.call_with(Method::POST, "/offers", Some(&adam), Some(first_body), Some("k")).await, first);
+}
+on_both!(reused_key_with_another_body);
+
+/// Records expire after the configured time, in memory and in the database: the same key then
+/// acts again.
+async fn records_expire(backend: Backend) {
+    let mut settings = peerex_server::settings::Settings::for_tests(crate::support::fresh_database(backend).await);
+    settings.idempotency_ttl_secs = 1;
+    let s = Server::start_with(settings).await;
+    let c = s.client.clone();
+    let adam = s.funded("adam", "1000").await;
+    let (st, _) = c.post("/issues", &adam, json!({"issue": ISSUE})).await;
+    assert_eq!(st, 201);
+    let mat = s.days_from_now(10).await;
+    let body = offer("buy_fixed", &mat, "0.25", 1);
+    let first = c.call_with(Method::POST, "/offers", Some(&adam), Some(body.clone()), Some("k")).await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    let store = s.running.as_ref().unwrap().state.store.clone();
+    assert_eq!(store.idempotency_count().await.unwrap(), 1);
+    assert_eq!(c.call_with(Method::POST, "/offers", Some(&adam), Some(body.clone()), Some("k")).await, first);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+    let again = c.call_with(Method::POST, "/offers", Some(&adam), Some(body), Some("k")).await;
+    assert_eq!(again.0, 201, "{}", again.1);
+    assert_ne!(again.1["id"], first.1["id"], "an expired key acts again");
+    assert_eq!(store.idempotency_count().await.unwrap(), 1, "the expired record was pruned from the database");
+}
+on_both!(records_expire);

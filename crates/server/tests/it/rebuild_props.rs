@@ -5,7 +5,8 @@
 use peerex_engine::exchange::types::{CloseReason, OfferKind};
 use peerex_engine::{Amount, OfferCommand, Op, Price, Timestamp};
 use peerex_server::settings::Settings;
-use peerex_server::writer::{Action, Reply};
+use peerex_server::views::After;
+use peerex_server::writer::Action;
 use proptest::prelude::*;
 
 use crate::support::{fresh_database, Backend};
@@ -33,12 +34,6 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn render() -> peerex_server::writer::Render {
-    Box::new(|_, r: &peerex_engine::EngineResult<()>, _| {
-        Reply::new(if r.is_ok() { 200 } else { 422 }, serde_json::Value::Null)
-    })
-}
-
 async fn run(steps: Vec<Step>) {
     let settings = Settings::for_tests(fresh_database(Backend::Sqlite).await);
     let server = peerex_server::start(settings.clone()).await.unwrap();
@@ -48,7 +43,11 @@ async fn run(steps: Vec<Step>) {
     let maturities = [t0.plus_millis(2 * day), t0.plus_millis(5 * day)];
     let submit = |op: Op| {
         let state = state.clone();
-        async move { state.submit(Action::Engine { op, actor: None, render: render() }, None).await.unwrap() }
+        async move {
+            // Refusals are part of the property: only a stopped writer fails the test.
+            let r = state.submit(Action::engine(op, None, After::Nothing), None).await;
+            assert!(!matches!(r, Err(peerex_server::writer::WriteError::Unavailable)), "{r:?}");
+        }
     };
     submit(Op::OpenIssue { issue: ISSUE.into(), title: String::new(), labels: vec![] }).await;
     for s in steps {
@@ -78,7 +77,7 @@ async fn run(steps: Vec<Step>) {
             }
             Step::Advance(days) => {
                 let to = state.shared.clock.now().plus_millis(days * day);
-                state.submit(Action::SetClock { to, render: render() }, None).await.unwrap();
+                state.submit(Action::SetClock { to }, None).await.unwrap();
             }
             Step::Close => {
                 submit(Op::CloseIssue { issue: ISSUE.into(), reason: CloseReason::Completed }).await;

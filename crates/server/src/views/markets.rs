@@ -1,0 +1,116 @@
+//! Views of the prediction markets (spec/prediction.md): a market, all markets, a trade's
+//! answer, and a cost quote.
+
+use std::collections::BTreeMap;
+
+use peerex_engine::{Amount, Engine, Timed, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Credits, TimeText};
+
+/// A prediction market's summary (the `markets` object of the replay output, spec/commands.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MarketView {
+    /// The market's id (absent in the map of `GET /markets`, whose keys are the ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `open`, `reporting`, `resolved` or `void`.
+    pub status: String,
+    /// Net shares outstanding.
+    #[schema(value_type = Credits)]
+    pub q: Amount,
+    /// The YES price (the implied probability of outcome 1), 4 decimals.
+    #[schema(example = "0.5000")]
+    pub price: String,
+    /// The resolution: the YES payout per share of a binary market, or each outcome's payout
+    /// (null until resolved).
+    #[schema(value_type = Value)]
+    pub outcome: serde_json::Value,
+    pub statement: String,
+    /// Number of outcomes.
+    pub outcomes: usize,
+    /// Shares outstanding of each outcome.
+    #[schema(value_type = Vec<Credits>)]
+    pub shares: Vec<Amount>,
+    /// Each outcome's price (probability) in credits.
+    #[schema(value_type = Vec<Credits>)]
+    pub prices: Vec<Amount>,
+    #[schema(value_type = TimeText)]
+    pub deadline: Timestamp,
+    /// Arbiters' reports received.
+    pub reports: usize,
+    /// Trades made.
+    pub trades: usize,
+}
+
+/// Every market by id.
+pub type MarketsView = BTreeMap<String, MarketView>;
+
+/// The answer to a market trade: the market after it and the trade's events.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct MarketTradeView {
+    pub market: MarketView,
+    /// The events the trade emitted (public event JSON).
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+}
+
+/// What a trade would cost now.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct QuoteView {
+    pub market: String,
+    /// Shares to buy (negative: sell).
+    #[schema(value_type = Credits)]
+    pub shares: Amount,
+    pub outcome: usize,
+    /// Paid to the market maker (negative: received).
+    #[schema(value_type = Credits)]
+    pub cost: Amount,
+    /// Fee into the arbitration pool.
+    #[schema(value_type = Credits)]
+    pub fee: Amount,
+    /// Cost plus fee.
+    #[schema(value_type = Credits)]
+    pub total: Amount,
+}
+
+/// Every market by id.
+pub fn markets(engine: &Engine) -> MarketsView {
+    serde_json::from_value(engine.markets().summary()).unwrap_or_default()
+}
+
+/// The market `id` (an empty view if there is none).
+pub fn market(engine: &Engine, id: &str) -> MarketView {
+    let summary = engine.markets().summary();
+    let mut v: MarketView = summary.get(id).and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default();
+    v.id = Some(id.to_owned());
+    v
+}
+
+/// The market `id` after a trade, and the trade's events.
+pub fn market_trade(engine: &Engine, id: &str, events: &[Timed]) -> MarketTradeView {
+    MarketTradeView { market: market(engine, id), events: events.iter().map(|t| engine.render_event(t)).collect() }
+}
+
+/// What `shares` of `outcome` would cost `user` now in the market `id`.
+pub fn quote(
+    engine: &Engine,
+    id: &str,
+    user: &str,
+    outcome: usize,
+    shares: Amount,
+) -> Result<QuoteView, peerex_engine::EngineError> {
+    let markets = engine.markets();
+    let mid =
+        markets.market_id(id).ok_or_else(|| peerex_engine::EngineError::UnknownMarket(format!("no market {id:?}")))?;
+    let q = markets.quote(mid, engine.user_id(user), outcome, shares)?;
+    Ok(QuoteView {
+        market: id.to_owned(),
+        shares,
+        outcome,
+        cost: Amount(q.cost),
+        fee: Amount(q.fee),
+        total: Amount(q.cost.saturating_add(q.fee)),
+    })
+}
