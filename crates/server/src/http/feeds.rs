@@ -11,13 +11,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
 use crate::state::{AppState, PublicEvent};
+use crate::store::Store;
 use crate::views::privacy::{own_event, public_event};
 use crate::views::{self, ClockView, EventsPage};
 
@@ -93,74 +94,84 @@ pub async fn stream(
         None => state.store.last_public_event().await.map_err(|e| ApiError::internal(e.to_string()))?,
     };
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    tokio::spawn(feed_client(state, live, cursor, tx));
+    // The task holds the store and a shutdown signal, not the whole state (whose writer queue
+    // must close when the server stops).
+    let client = Client { store: state.store.clone(), shutdown: state.shared.shutdown.subscribe(), tx };
+    tokio::spawn(client.run(live, cursor));
     let events = ReceiverStream::new(rx)
         .map(|(seq, body): (i64, String)| Ok(Event::default().id(seq.to_string()).event("market").data(body)));
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-/// Sends one client every public event after `cursor`, in order, until the client goes away or
-/// the server shuts down.
-async fn feed_client(
-    state: AppState,
-    mut live: broadcast::Receiver<PublicEvent>,
-    mut cursor: i64,
+/// One stream client's feeder task.
+struct Client {
+    store: Store,
+    shutdown: watch::Receiver<bool>,
     tx: mpsc::Sender<(i64, String)>,
-) {
-    let mut shutdown = state.shared.shutdown.subscribe();
-    if catch_up(&state, &mut cursor, &tx).await.is_err() {
-        return;
-    }
-    loop {
-        let next = tokio::select! {
-            r = live.recv() => r,
-            _ = shutdown.wait_for(|down| *down) => return,
-            _ = tx.closed() => return,
-        };
-        let sent = match next {
-            Ok(e) if e.0 <= cursor => Ok(()),
-            Ok(e) => {
-                cursor = e.0;
-                send(&tx, e.0, &e.1).await
-            }
-            // Too slow for the broadcast: what was missed is in the store.
-            Err(broadcast::error::RecvError::Lagged(_)) => catch_up(&state, &mut cursor, &tx).await,
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if sent.is_err() {
+}
+
+impl Client {
+    /// Sends every public event after `cursor`, in order, until the client goes away or the
+    /// server shuts down.
+    async fn run(mut self, mut live: broadcast::Receiver<PublicEvent>, mut cursor: i64) {
+        if self.catch_up(&mut cursor).await.is_err() {
             return;
         }
-    }
-}
-
-/// Sends the stored public events after `cursor`, page by page, advancing it.
-async fn catch_up(state: &AppState, cursor: &mut i64, tx: &mpsc::Sender<(i64, String)>) -> Result<(), ()> {
-    loop {
-        let rows = match state.store.public_events(*cursor, CATCH_UP_PAGE).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::warn!("live stream catch-up failed: {e:#}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if *state.shared.shutdown.borrow() || tx.is_closed() {
-                    return Err(());
+        loop {
+            let next = tokio::select! {
+                r = live.recv() => r,
+                _ = self.shutdown.wait_for(|down| *down) => return,
+                _ = self.tx.closed() => return,
+            };
+            let sent = match next {
+                Ok(e) if e.0 <= cursor => Ok(()),
+                Ok(e) => {
+                    cursor = e.0;
+                    self.send(e.0, &e.1).await
                 }
-                continue;
+                // Too slow for the broadcast: what was missed is in the store.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up(&mut cursor).await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if sent.is_err() {
+                return;
             }
-        };
-        let full = rows.len() as i64 == CATCH_UP_PAGE;
-        for (seq, body) in rows {
-            *cursor = seq;
-            send(tx, seq, &body).await?;
-        }
-        if !full {
-            return Ok(());
         }
     }
-}
 
-async fn send(tx: &mpsc::Sender<(i64, String)>, seq: i64, body: &str) -> Result<(), ()> {
-    let public = serde_json::from_str(body).map(public_event).map(|v| v.to_string()).map_err(|_| ())?;
-    tx.send((seq, public)).await.map_err(|_| ())
+    /// Sends the stored public events after `cursor`, page by page, advancing it.
+    async fn catch_up(&mut self, cursor: &mut i64) -> Result<(), ()> {
+        loop {
+            let rows = match self.store.public_events(*cursor, CATCH_UP_PAGE).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!("live stream catch-up failed: {e:#}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if *self.shutdown.borrow() || self.tx.is_closed() {
+                        return Err(());
+                    }
+                    continue;
+                }
+            };
+            let full = rows.len() as i64 == CATCH_UP_PAGE;
+            for (seq, body) in rows {
+                *cursor = seq;
+                self.send(seq, &body).await?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends one event in public form; Err when the client is gone or the server stops.
+    async fn send(&mut self, seq: i64, body: &str) -> Result<(), ()> {
+        let public = serde_json::from_str(body).map(public_event).map(|v| v.to_string()).map_err(|_| ())?;
+        tokio::select! {
+            sent = self.tx.send((seq, public)) => sent.map_err(|_| ()),
+            _ = self.shutdown.wait_for(|down| *down) => Err(()),
+        }
+    }
 }
 
 pub async fn clock(State(state): State<AppState>) -> axum::Json<ClockView> {
