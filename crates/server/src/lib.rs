@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod conn;
 pub mod http;
 pub mod jobs;
 pub mod limiter;
@@ -86,9 +87,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let (store, lock) = Store::open(&settings.database, true).await?;
     let log = store.load_log().await?;
     let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
-    for m in &rebuilt.mismatches {
-        tracing::warn!("replay differs from the log: {m}");
+    if !rebuilt.mismatches.is_empty() {
+        // The engine no longer does what it did when the log was written: serving would build
+        // on a state nobody acknowledged. Stop; `peerex check` lists the same differences.
+        anyhow::bail!(
+            "the command log does not replay as recorded ({} differences; first: {}); run `peerex check`",
+            rebuilt.mismatches.len(),
+            rebuilt.mismatches[0]
+        );
     }
+    let logged_limit = rebuilt.engine.exchange().limits().max_open_offers_per_user;
     let loaded = store.load_rest().await?;
     let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
     let (events_tx, _) = broadcast::channel(settings.stream_buffer.max(1));
@@ -113,7 +121,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         batch_max: settings.batch_max,
     };
     let (tx, rx) = mpsc::channel(settings.queue);
-    let writer = tokio::spawn(writer.run(rx));
+    let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
     // The decoy an unknown name is verified against, made now so that the first such log-in
     // costs no more than any other.
     let kib = settings.argon2_kib;
@@ -132,26 +140,46 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings: Arc::new(settings.clone()),
         trackers,
     };
+    if logged_limit != settings.max_open_offers {
+        set_limits(&state, settings.max_open_offers).await?;
+    }
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
     let syncers = trackers::start_sync(&state, &settings);
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = http::router(state.clone());
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_shutdown.await;
-            })
-            .await
-    });
+    let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
+        let _ = on_shutdown.await;
+    }));
     tracing::info!(
         "peerex serving on http://{addr} ({} commands replayed, {} backend)",
         rebuilt.commands,
         state.store.backend()
     );
     Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, lock })
+}
+
+/// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and
+/// [`serve`] exits with an error for a supervisor to restart it) instead of leaving a process
+/// that answers every write with 503 forever.
+async fn supervise(shared: Arc<Shared>, writer: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Err(e) = tokio::spawn(writer).await {
+        tracing::error!("the writer stopped: {e}; the process must restart");
+        shared.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Logs `set_limits` so the engine enforces the configured open-offer limit, in order, live and
+/// in every replay.
+async fn set_limits(state: &AppState, max: u32) -> anyhow::Result<()> {
+    let op = peerex_engine::Op::SetLimits { max_open_offers_per_user: max };
+    state
+        .submit(writer::Action::engine(op, None, views::After::Nothing), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the open-offer limit to {max}: {e}"))?;
+    Ok(())
 }
 
 /// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.
@@ -169,7 +197,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         _ = terminate() => {}
         _ = failed => {
             running.stop().await?;
-            anyhow::bail!("a commit failed; restart to rebuild from the database");
+            anyhow::bail!("the writer stopped (a failed commit or a panic, logged above); restart to rebuild from the database");
         }
     }
     running.stop().await
@@ -242,4 +270,29 @@ pub async fn create_user(
         anyhow::bail!("the name {name:?} is taken");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside the writer marks the server unhealthy: `/healthz` answers 503 and
+    /// [`serve`] exits with an error, for a supervisor to restart the process (before, the
+    /// server stayed "healthy" and answered every write with 503 forever).
+    #[tokio::test]
+    async fn a_writer_panic_makes_the_server_unhealthy() {
+        let shared = Arc::new(Shared {
+            engine: RwLock::new(peerex_engine::Engine::new()),
+            accounts: RwLock::new(Accounts::default()),
+            clock: Clock::with_offset(0),
+            metrics: Metrics::default(),
+            public_events: broadcast::channel(1).0,
+            healthy: AtomicBool::new(true),
+            shutdown: tokio::sync::watch::channel(false).0,
+        });
+        supervise(shared.clone(), async {}).await;
+        assert!(shared.is_healthy(), "a writer that ends normally (shutdown) is not a failure");
+        supervise(shared.clone(), async { panic!("a bug inside the writer") }).await;
+        assert!(!shared.is_healthy());
+    }
 }

@@ -65,6 +65,13 @@ pub struct SettingsLayer {
     pub login_attempts: Option<u32>,
     /// Seconds after which a throttled account gets one more log-in attempt.
     pub login_lockout_secs: Option<u64>,
+    /// Milliseconds a connection may take to send a request's headers (also the idle
+    /// keep-alive limit) before it is closed.
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds before a request whose answer has not started gets 408.
+    pub request_timeout_ms: Option<u64>,
+    /// Most open connections from one IP address; more are closed on accept.
+    pub max_conns_per_ip: Option<usize>,
     /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
     pub idempotency_ttl_secs: Option<u64>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
@@ -126,6 +133,9 @@ impl SettingsLayer {
             login_attempts: parse(get, "PEEREX_LOGIN_ATTEMPTS")?,
             login_lockout_secs: parse(get, "PEEREX_LOGIN_LOCKOUT_SECS")?,
             github_repos: list(get, "PEEREX_GITHUB_REPOS")?,
+            header_timeout_ms: parse(get, "PEEREX_HEADER_TIMEOUT_MS")?,
+            request_timeout_ms: parse(get, "PEEREX_REQUEST_TIMEOUT_MS")?,
+            max_conns_per_ip: parse(get, "PEEREX_MAX_CONNS_PER_IP")?,
             idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
             github_webhook_secret: parse(get, "PEEREX_GITHUB_WEBHOOK_SECRET")?,
@@ -167,6 +177,9 @@ impl SettingsLayer {
             session_ttl_secs: self.session_ttl_secs.or(lower.session_ttl_secs),
             login_attempts: self.login_attempts.or(lower.login_attempts),
             login_lockout_secs: self.login_lockout_secs.or(lower.login_lockout_secs),
+            header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
+            request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
+            max_conns_per_ip: self.max_conns_per_ip.or(lower.max_conns_per_ip),
             idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
@@ -209,6 +222,8 @@ pub struct Settings {
     /// Public events the live stream buffers per subscriber before a slow one catches up from
     /// the database.
     pub stream_buffer: usize,
+    /// Header-read and request timeouts, per-address connection cap.
+    pub conn: crate::conn::ConnLimits,
     /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
     pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
@@ -297,6 +312,17 @@ impl Settings {
             login_attempts: l.login_attempts.unwrap_or(10).max(1),
             login_lockout: Duration::from_secs(l.login_lockout_secs.unwrap_or(60).max(1)),
             stream_buffer: 4_096,
+            conn: {
+                let d = crate::conn::ConnLimits::default();
+                let ms = |v: Option<u64>, default: std::time::Duration| {
+                    v.map_or(default, |ms| std::time::Duration::from_millis(ms.max(100)))
+                };
+                crate::conn::ConnLimits {
+                    header_timeout: ms(l.header_timeout_ms, d.header_timeout),
+                    request_timeout: ms(l.request_timeout_ms, d.request_timeout),
+                    max_per_address: l.max_conns_per_ip.unwrap_or(d.max_per_address).max(1),
+                }
+            },
             idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
             gitlab,
@@ -324,6 +350,8 @@ impl Settings {
             login_attempts: 100_000,
             login_lockout: Duration::from_secs(1),
             stream_buffer: 4_096,
+            // Test clients open many parallel connections from 127.0.0.1.
+            conn: crate::conn::ConnLimits { max_per_address: 4_096, ..crate::conn::ConnLimits::default() },
             idempotency_ttl_secs: 86_400,
             github: None,
             gitlab: None,

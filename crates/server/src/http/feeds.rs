@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
+use utoipa::IntoParams;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
@@ -24,11 +25,16 @@ use crate::views::{self, ClockView, EventsPage};
 
 pub const MAX_PAGE: i64 = 1_000;
 
-#[derive(Deserialize)]
+/// A page after a cursor.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// The cursor of the last event seen (0: from the start).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -38,6 +44,8 @@ impl Page {
     }
 }
 
+#[utoipa::path(get, path = "/events", tag = "feeds", security(("bearer" = [])), params(Page),
+    responses((status = 200, description = "the caller's events after the cursor", body = EventsPage)))]
 pub async fn my_events(
     State(state): State<AppState>,
     user: User,
@@ -52,7 +60,8 @@ pub async fn my_events(
     Ok(axum::Json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Resume after this cursor (for clients that cannot send `Last-Event-ID`).
     #[serde(default)]
@@ -68,6 +77,10 @@ const CLIENT_BUFFER: usize = 64;
 /// its cursor as the SSE id. A client that reconnects with `Last-Event-ID` (or `?after=`) first
 /// gets, from the stored events, exactly those it missed; a client too slow for the live
 /// broadcast catches up from the store too, so no event is ever dropped or repeated.
+#[utoipa::path(get, path = "/stream", tag = "feeds",
+    params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "resume after this cursor")),
+    responses((status = 200, description = "Server-Sent Events: every public event once committed, without user names (`event: market`, `id`: its cursor, `data`: its JSON); after `Last-Event-ID` or `after`, first the stored events missed", content_type = "text/event-stream", body = String),
+        (status = 400, description = "a cursor that is not an integer >= 0", body = crate::views::ErrorView)))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -174,6 +187,8 @@ impl Client {
     }
 }
 
+#[utoipa::path(get, path = "/clock", tag = "feeds",
+    responses((status = 200, description = "the server's clock", body = ClockView)))]
 pub async fn clock(State(state): State<AppState>) -> axum::Json<ClockView> {
     let engine_time = state.shared.engine().now();
     axum::Json(ClockView { now: state.shared.clock.now(), engine_time, sandbox: state.settings.sandbox })

@@ -11,7 +11,7 @@ use peerex_trackers::WebhookError;
 use crate::http::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::trackers::Kind;
-use crate::views::WebhookView;
+use crate::views::{ErrorView, WebhookView};
 
 /// Verifies a delivery and applies its observations. 401 for a missing or wrong signature/token
 /// (or no configured secret), 400 for a payload that is not an issues event the tracker would
@@ -32,6 +32,8 @@ async fn webhook(state: AppState, kind: Kind, headers: HeaderMap, body: Bytes) -
 }
 
 /// `POST /api/v1/webhooks/github`: `X-Hub-Signature-256` (HMAC-SHA256 of the body).
+#[utoipa::path(post, path = "/webhooks/github", tag = "feeds", request_body(content = Object, description = "a GitHub `issues` delivery; `X-Hub-Signature-256` over the raw body"),
+    responses((status = 200, description = "observations applied (only those that change something are submitted)", body = WebhookView), (status = 400, description = "not an issues event", body = ErrorView), (status = 401, description = "missing or wrong signature or token", body = ErrorView), (status = 404, description = "the tracker is not configured", body = ErrorView)))]
 pub async fn github_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -41,6 +43,8 @@ pub async fn github_webhook(
 }
 
 /// `POST /api/v1/webhooks/gitlab`: the secret token in `X-Gitlab-Token`.
+#[utoipa::path(post, path = "/webhooks/gitlab", tag = "feeds", request_body(content = Object, description = "a GitLab Issue Hook delivery; the secret token in `X-Gitlab-Token`"),
+    responses((status = 200, description = "observations applied (only those that change something are submitted)", body = WebhookView), (status = 400, description = "not an issues event", body = ErrorView), (status = 401, description = "missing or wrong signature or token", body = ErrorView), (status = 404, description = "the tracker is not configured", body = ErrorView)))]
 pub async fn gitlab_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -50,6 +54,8 @@ pub async fn gitlab_webhook(
 }
 
 /// `POST /api/v1/webhooks/gitea`: `X-Gitea-Signature` or `X-Forgejo-Signature` (hex HMAC-SHA256).
+#[utoipa::path(post, path = "/webhooks/gitea", tag = "feeds", request_body(content = Object, description = "a Gitea/Forgejo `issues` delivery; `X-Gitea-Signature` or `X-Forgejo-Signature` over the raw body"),
+    responses((status = 200, description = "observations applied (only those that change something are submitted)", body = WebhookView), (status = 400, description = "not an issues event", body = ErrorView), (status = 401, description = "missing or wrong signature or token", body = ErrorView), (status = 404, description = "the tracker is not configured", body = ErrorView)))]
 pub async fn gitea_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,

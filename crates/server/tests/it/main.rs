@@ -7,6 +7,7 @@ mod durability;
 mod errors;
 mod feeds;
 mod flow;
+mod hardening;
 mod idempotency;
 mod logins;
 mod ops;
