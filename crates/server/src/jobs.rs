@@ -32,6 +32,9 @@ pub async fn tick_loop(state: AppState, period: Duration) {
     loop {
         interval.tick().await;
         n += 1;
+        if n.is_multiple_of(HOUSEKEEPING_EVERY) {
+            housekeeping(&state);
+        }
         if resource_day_job(&state, &mut resource_day).await.is_err() {
             break;
         }
@@ -47,6 +50,19 @@ pub async fn tick_loop(state: AppState, period: Duration) {
             }
         }
     }
+}
+
+/// Every this many ticks the job forgets expired sessions and idle rate-limit keys.
+const HOUSEKEEPING_EVERY: u64 = 10;
+
+/// Bounds the memory of what clients create without committing anything: expired sessions
+/// (they already answer 401) and rate-limit keys back to a fresh key's state.
+pub fn housekeeping(state: &AppState) {
+    let pruned = state.shared.accounts_mut().prune_sessions(crate::clock::Clock::wall_ms());
+    if pruned > 0 {
+        tracing::debug!("forgot {pruned} expired sessions");
+    }
+    state.limiter.housekeeping();
 }
 
 const MILLIS_PER_DAY: i64 = 86_400_000;

@@ -49,7 +49,7 @@ pub struct Running {
     http: JoinHandle<std::io::Result<()>>,
     writer: JoinHandle<()>,
     ticker: JoinHandle<()>,
-    syncer: Option<JoinHandle<()>>,
+    syncers: Vec<JoinHandle<()>>,
     lock: Option<WriterLock>,
 }
 
@@ -61,7 +61,7 @@ impl Running {
         }
         self.state.shared.shutdown.send_replace(true);
         self.ticker.abort();
-        if let Some(s) = &self.syncer {
+        for s in &self.syncers {
             s.abort();
         }
         let http = self.http.await;
@@ -105,10 +105,10 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let logged_limit = rebuilt.engine.exchange().limits().max_open_offers_per_user;
     let loaded = store.load_rest().await?;
     let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
-    let (events_tx, _) = broadcast::channel(4096);
+    let (events_tx, _) = broadcast::channel(settings.stream_buffer.max(1));
     let shared = Arc::new(Shared {
         engine: RwLock::new(rebuilt.engine.clone()),
-        accounts: RwLock::new(Accounts::from_loaded(&loaded)),
+        accounts: RwLock::new(Accounts::from_loaded(&loaded, settings.session_ttl)),
         clock: Clock::with_offset(offset),
         metrics: Metrics::default(),
         public_events: events_tx,
@@ -128,24 +128,29 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
+    // The decoy an unknown name is verified against, made now so that the first such log-in
+    // costs no more than any other.
+    let kib = settings.argon2_kib;
+    tokio::task::spawn_blocking(move || accounts::decoy_hash(kib)).await.context("hashing the log-in decoy")?;
+    let trackers = trackers::Trackers::from_settings(&settings, &shared)?;
     let state = AppState {
         shared,
         store,
         writer: tx,
-        limiter: Arc::new(Limiter::new(settings.rate_per_sec, settings.rate_burst)),
+        limiter: Arc::new(Limiter::new(
+            settings.rate_per_sec,
+            settings.rate_burst,
+            settings.login_attempts,
+            settings.login_lockout,
+        )),
         settings: Arc::new(settings.clone()),
-        github: settings.github.as_ref().map(trackers::github).transpose()?,
+        trackers,
     };
     if logged_limit != settings.max_open_offers {
         set_limits(&state, settings.max_open_offers).await?;
     }
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
-    let syncer = match (&state.github, &settings.github) {
-        (Some(gh), Some(gs)) if !gs.repos.is_empty() => {
-            Some(tokio::spawn(trackers::sync_loop(state.clone(), gh.clone(), gs.clone())))
-        }
-        _ => None,
-    };
+    let syncers = trackers::start_sync(&state, &settings);
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
@@ -159,7 +164,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         rebuilt.commands,
         state.store.backend()
     );
-    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncer, lock })
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, lock })
 }
 
 /// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -58,6 +59,12 @@ pub struct SettingsLayer {
     pub max_open_offers: Option<u32>,
     /// Argon2id memory cost in KiB (the default follows OWASP's 19 MiB).
     pub argon2_kib: Option<u32>,
+    /// Seconds a session (bearer token) stays valid after log-in (default 30 days).
+    pub session_ttl_secs: Option<u64>,
+    /// Log-in attempts per account (any password, from any address) before it is throttled.
+    pub login_attempts: Option<u32>,
+    /// Seconds after which a throttled account gets one more log-in attempt.
+    pub login_lockout_secs: Option<u64>,
     /// Milliseconds a connection may take to send a request's headers (also the idle
     /// keep-alive limit) before it is closed.
     pub header_timeout_ms: Option<u64>,
@@ -75,6 +82,21 @@ pub struct SettingsLayer {
     pub github_url: Option<String>,
     /// Seconds between regular syncs of a repository.
     pub github_sync_secs: Option<u64>,
+    /// GitLab projects to sync (`group/sub/project`, comma-separated in the environment).
+    pub gitlab_repos: Option<Vec<String>>,
+    pub gitlab_token: Option<String>,
+    /// The webhook's secret token (GitLab sends it in `X-Gitlab-Token`).
+    pub gitlab_webhook_secret: Option<String>,
+    /// Instance URL (default https://gitlab.com; the API is under /api/v4).
+    pub gitlab_url: Option<String>,
+    pub gitlab_sync_secs: Option<u64>,
+    /// Gitea/Forgejo repositories to sync (`owner/name`, comma-separated in the environment).
+    pub gitea_repos: Option<Vec<String>>,
+    pub gitea_token: Option<String>,
+    pub gitea_webhook_secret: Option<String>,
+    /// Instance URL (default https://codeberg.org; the API is under /api/v1).
+    pub gitea_url: Option<String>,
+    pub gitea_sync_secs: Option<u64>,
 }
 
 impl SettingsLayer {
@@ -90,6 +112,10 @@ impl SettingsLayer {
                 Some(v) => v.parse::<T>().map(Some).map_err(|e| anyhow::anyhow!("{key}={v:?}: {e}")),
             }
         }
+        fn list(get: &dyn Fn(&str) -> Option<String>, key: &str) -> anyhow::Result<Option<Vec<String>>> {
+            Ok(parse::<String>(get, key)?
+                .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()))
+        }
         Ok(SettingsLayer {
             data_dir: parse(get, "PEEREX_DATA_DIR")?,
             database: parse::<String>(get, "PEEREX_DATABASE")?.or(parse(get, "DATABASE_URL")?),
@@ -103,16 +129,28 @@ impl SettingsLayer {
             body_limit: parse(get, "PEEREX_BODY_LIMIT")?,
             max_open_offers: parse(get, "PEEREX_MAX_OPEN_OFFERS")?,
             argon2_kib: parse(get, "PEEREX_ARGON2_KIB")?,
+            session_ttl_secs: parse(get, "PEEREX_SESSION_TTL_SECS")?,
+            login_attempts: parse(get, "PEEREX_LOGIN_ATTEMPTS")?,
+            login_lockout_secs: parse(get, "PEEREX_LOGIN_LOCKOUT_SECS")?,
+            github_repos: list(get, "PEEREX_GITHUB_REPOS")?,
             header_timeout_ms: parse(get, "PEEREX_HEADER_TIMEOUT_MS")?,
             request_timeout_ms: parse(get, "PEEREX_REQUEST_TIMEOUT_MS")?,
             max_conns_per_ip: parse(get, "PEEREX_MAX_CONNS_PER_IP")?,
             idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
-            github_repos: parse::<String>(get, "PEEREX_GITHUB_REPOS")?
-                .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
             github_webhook_secret: parse(get, "PEEREX_GITHUB_WEBHOOK_SECRET")?,
             github_url: parse(get, "PEEREX_GITHUB_URL")?,
             github_sync_secs: parse(get, "PEEREX_GITHUB_SYNC_SECS")?,
+            gitlab_repos: list(get, "PEEREX_GITLAB_REPOS")?,
+            gitlab_token: parse(get, "PEEREX_GITLAB_TOKEN")?,
+            gitlab_webhook_secret: parse(get, "PEEREX_GITLAB_WEBHOOK_SECRET")?,
+            gitlab_url: parse(get, "PEEREX_GITLAB_URL")?,
+            gitlab_sync_secs: parse(get, "PEEREX_GITLAB_SYNC_SECS")?,
+            gitea_repos: list(get, "PEEREX_GITEA_REPOS")?,
+            gitea_token: parse(get, "PEEREX_GITEA_TOKEN")?,
+            gitea_webhook_secret: parse(get, "PEEREX_GITEA_WEBHOOK_SECRET")?,
+            gitea_url: parse(get, "PEEREX_GITEA_URL")?,
+            gitea_sync_secs: parse(get, "PEEREX_GITEA_SYNC_SECS")?,
         })
     }
 
@@ -136,6 +174,9 @@ impl SettingsLayer {
             body_limit: self.body_limit.or(lower.body_limit),
             max_open_offers: self.max_open_offers.or(lower.max_open_offers),
             argon2_kib: self.argon2_kib.or(lower.argon2_kib),
+            session_ttl_secs: self.session_ttl_secs.or(lower.session_ttl_secs),
+            login_attempts: self.login_attempts.or(lower.login_attempts),
+            login_lockout_secs: self.login_lockout_secs.or(lower.login_lockout_secs),
             header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
             request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
             max_conns_per_ip: self.max_conns_per_ip.or(lower.max_conns_per_ip),
@@ -145,6 +186,16 @@ impl SettingsLayer {
             github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
             github_url: self.github_url.or(lower.github_url),
             github_sync_secs: self.github_sync_secs.or(lower.github_sync_secs),
+            gitlab_repos: self.gitlab_repos.or(lower.gitlab_repos),
+            gitlab_token: self.gitlab_token.or(lower.gitlab_token),
+            gitlab_webhook_secret: self.gitlab_webhook_secret.or(lower.gitlab_webhook_secret),
+            gitlab_url: self.gitlab_url.or(lower.gitlab_url),
+            gitlab_sync_secs: self.gitlab_sync_secs.or(lower.gitlab_sync_secs),
+            gitea_repos: self.gitea_repos.or(lower.gitea_repos),
+            gitea_token: self.gitea_token.or(lower.gitea_token),
+            gitea_webhook_secret: self.gitea_webhook_secret.or(lower.gitea_webhook_secret),
+            gitea_url: self.gitea_url.or(lower.gitea_url),
+            gitea_sync_secs: self.gitea_sync_secs.or(lower.gitea_sync_secs),
         }
     }
 }
@@ -163,12 +214,53 @@ pub struct Settings {
     pub body_limit: usize,
     pub max_open_offers: u32,
     pub argon2_kib: u32,
+    /// How long a session stays valid after log-in.
+    pub session_ttl: Duration,
+    /// Log-in attempts per account before throttling, and the wait for each further one.
+    pub login_attempts: u32,
+    pub login_lockout: Duration,
+    /// Public events the live stream buffers per subscriber before a slow one catches up from
+    /// the database.
+    pub stream_buffer: usize,
     /// Header-read and request timeouts, per-address connection cap.
     pub conn: crate::conn::ConnLimits,
     /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
     pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
-    pub github: Option<crate::trackers::GitHubSettings>,
+    pub github: Option<TrackerSettings>,
+    /// GitLab sync and webhooks, likewise.
+    pub gitlab: Option<TrackerSettings>,
+    /// Gitea/Forgejo sync and webhooks, likewise.
+    pub gitea: Option<TrackerSettings>,
+}
+
+/// One tracker's settings: repositories to poll, token, webhook secret, API URL, poll period.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrackerSettings {
+    pub repos: Vec<String>,
+    pub token: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub base_url: Option<String>,
+    pub interval_secs: u64,
+}
+
+impl TrackerSettings {
+    /// Settings when repositories or a webhook secret are given, else none.
+    fn from_parts(
+        repos: Option<Vec<String>>,
+        token: Option<String>,
+        webhook_secret: Option<String>,
+        base_url: Option<String>,
+        interval_secs: Option<u64>,
+    ) -> Option<TrackerSettings> {
+        (repos.as_ref().is_some_and(|r| !r.is_empty()) || webhook_secret.is_some()).then(|| TrackerSettings {
+            repos: repos.unwrap_or_default(),
+            token,
+            webhook_secret,
+            base_url,
+            interval_secs: interval_secs.unwrap_or(300).max(1),
+        })
+    }
 }
 
 impl Settings {
@@ -183,14 +275,27 @@ impl Settings {
 
     pub fn from_layer(l: SettingsLayer) -> anyhow::Result<Settings> {
         let database = Database::choose(l.database.as_deref(), l.data_dir.as_deref())?;
-        let github = (l.github_repos.as_ref().is_some_and(|r| !r.is_empty()) || l.github_webhook_secret.is_some())
-            .then(|| crate::trackers::GitHubSettings {
-                repos: l.github_repos.clone().unwrap_or_default(),
-                token: l.github_token.clone(),
-                webhook_secret: l.github_webhook_secret.clone(),
-                base_url: l.github_url.clone(),
-                interval_secs: l.github_sync_secs.unwrap_or(300),
-            });
+        let github = TrackerSettings::from_parts(
+            l.github_repos,
+            l.github_token,
+            l.github_webhook_secret,
+            l.github_url,
+            l.github_sync_secs,
+        );
+        let gitlab = TrackerSettings::from_parts(
+            l.gitlab_repos,
+            l.gitlab_token,
+            l.gitlab_webhook_secret,
+            l.gitlab_url,
+            l.gitlab_sync_secs,
+        );
+        let gitea = TrackerSettings::from_parts(
+            l.gitea_repos,
+            l.gitea_token,
+            l.gitea_webhook_secret,
+            l.gitea_url,
+            l.gitea_sync_secs,
+        );
         let s = Settings {
             database,
             addr: l.addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -203,6 +308,10 @@ impl Settings {
             body_limit: l.body_limit.unwrap_or(64 * 1024).max(1024),
             max_open_offers: l.max_open_offers.unwrap_or(1_000).max(1),
             argon2_kib: l.argon2_kib.unwrap_or(19 * 1024).max(8),
+            session_ttl: Duration::from_secs(l.session_ttl_secs.unwrap_or(30 * 86_400).max(1)),
+            login_attempts: l.login_attempts.unwrap_or(10).max(1),
+            login_lockout: Duration::from_secs(l.login_lockout_secs.unwrap_or(60).max(1)),
+            stream_buffer: 4_096,
             conn: {
                 let d = crate::conn::ConnLimits::default();
                 let ms = |v: Option<u64>, default: std::time::Duration| {
@@ -216,6 +325,8 @@ impl Settings {
             },
             idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
+            gitlab,
+            gitea,
         };
         Ok(s)
     }
@@ -235,10 +346,16 @@ impl Settings {
             body_limit: 64 * 1024,
             max_open_offers: 10_000,
             argon2_kib: 64,
+            session_ttl: Duration::from_secs(30 * 86_400),
+            login_attempts: 100_000,
+            login_lockout: Duration::from_secs(1),
+            stream_buffer: 4_096,
             // Test clients open many parallel connections from 127.0.0.1.
             conn: crate::conn::ConnLimits { max_per_address: 4_096, ..crate::conn::ConnLimits::default() },
             idempotency_ttl_secs: 86_400,
             github: None,
+            gitlab: None,
+            gitea: None,
         }
     }
 }

@@ -61,8 +61,8 @@ pub struct AppState {
     pub writer: mpsc::Sender<Request>,
     pub settings: Arc<Settings>,
     pub limiter: Arc<Limiter>,
-    /// The GitHub adapter, when configured (sync job and webhook).
-    pub github: Option<Arc<peerex_trackers::GitHub>>,
+    /// The configured trackers' adapters (sync jobs and webhooks).
+    pub trackers: crate::trackers::Trackers,
 }
 
 impl AppState {

@@ -119,8 +119,8 @@ impl BatchWrite {
 #[derive(Clone, Debug, Default)]
 pub struct Loaded {
     pub accounts: Vec<AccountRow>,
-    /// (token hash, user) of sessions not revoked.
-    pub sessions: Vec<(String, String)>,
+    /// (token hash, user, created at) of sessions not revoked.
+    pub sessions: Vec<(String, String, i64)>,
     pub idempotency: Vec<IdempotencyRow>,
     pub issue_openers: Vec<(String, String)>,
     pub meta: Vec<(String, i64)>,
@@ -168,8 +168,8 @@ impl Store {
             for r in sqlx::query("SELECT name, password_hash, admin FROM accounts").fetch_all(p).await? {
                 l.accounts.push(AccountRow { name: r.try_get(0)?, password_hash: r.try_get(1)?, admin: r.try_get(2)? });
             }
-            for r in sqlx::query("SELECT token_hash, user_name FROM sessions WHERE revoked_at IS NULL").fetch_all(p).await? {
-                l.sessions.push((r.try_get(0)?, r.try_get(1)?));
+            for r in sqlx::query("SELECT token_hash, user_name, created_at FROM sessions WHERE revoked_at IS NULL").fetch_all(p).await? {
+                l.sessions.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
             }
             for r in sqlx::query("SELECT scope, key, request_hash, created_at, answer FROM idempotency_records").fetch_all(p).await? {
                 l.idempotency.push(IdempotencyRow {
@@ -259,6 +259,16 @@ impl Store {
         })
     }
 
+    /// Replaces an account's password hash (a rehash at log-in; accounts are not part of the
+    /// command log, so this needs no engine command).
+    pub async fn set_password_hash(&self, name: &str, password_hash: &str) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE accounts SET password_hash = $2 WHERE name = $1")
+                .bind(name).bind(password_hash).execute(p).await?;
+            Ok(())
+        })
+    }
+
     /// Events concerning `user` after the cursor `after`: (cursor, JSON body).
     pub async fn feed(&self, user: &str, after: i64, limit: i64) -> anyhow::Result<Vec<(i64, String)>> {
         on_pool!(self, p => {
@@ -298,6 +308,17 @@ impl Store {
             let rows = sqlx::query("SELECT seq, body FROM events WHERE public = $1 AND seq > $2 ORDER BY seq LIMIT $3")
                 .bind(true).bind(after).bind(limit).fetch_all(p).await?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
+    /// The cursor of the last committed public event (0 when there is none): where a live
+    /// stream that gave no cursor starts.
+    pub async fn last_public_event(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => {
+            // Walks the primary key backwards to the newest public event (no scan).
+            let row = sqlx::query("SELECT seq FROM events WHERE public = $1 ORDER BY seq DESC LIMIT 1")
+                .bind(true).fetch_optional(p).await?;
+            Ok(match row { Some(r) => r.try_get(0)?, None => 0 })
         })
     }
 

@@ -1,26 +1,99 @@
-//! GitHub wiring (crate `peerex-trackers`): a periodic sync of the configured repositories, and
-//! [`apply`] for the webhook endpoint `POST /api/v1/webhooks/github` (in `http::webhooks`). Both
-//! only report observations; each is applied through the single writer as a `sync_issue`
-//! command, and the engine decides series. Domain layer: no HTTP here.
+//! Tracker wiring (crate `peerex-trackers`): GitHub, GitLab and Gitea/Forgejo, each with a
+//! periodic sync of its configured repositories, and [`apply`] for their webhook endpoints
+//! (`POST /api/v1/webhooks/{github,gitlab,gitea}`, in `http::webhooks`). Both only report
+//! observations; the engine decides series. Domain layer: no HTTP here.
+//!
+//! A poll reports every issue of a repository each time; only the observations that change
+//! something the engine keeps ([`changes_engine`]: a new issue, a new title or state, or a series
+//! or linked market that the observation lets the engine decide) are submitted, so a quiet
+//! repository adds nothing to the command log. They are queued to the single writer together
+//! (all before waiting for any), so one group commit carries them.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use peerex_trackers::{GitHub, Observation, Schedule, SchedulePolicy, SystemClock, Tracker};
+use peerex_engine::command::SyncedState;
+use peerex_engine::exchange::types::{CloseReason, IssueState, SeriesStatus};
+use peerex_engine::prediction::market::Status as MarketStatus;
+use peerex_engine::{Engine, Op};
+use peerex_trackers::{GitHub, GitLab, Gitea, Observation, Schedule, SchedulePolicy, Tracker};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
-use crate::state::AppState;
+use crate::settings::{Settings, TrackerSettings};
+use crate::state::{AppState, Shared};
+use crate::views::After;
+use crate::writer::{Action, Request, WriteError};
 
-/// The GitHub settings: repositories to poll (`owner/name`), token, webhook secret, API URL.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GitHubSettings {
-    pub repos: Vec<String>,
-    pub token: Option<String>,
-    pub webhook_secret: Option<String>,
-    pub base_url: Option<String>,
-    pub interval_secs: u64,
+/// Kept for callers of the GitHub-only wiring: every tracker has the same settings.
+pub type GitHubSettings = TrackerSettings;
+
+/// The kinds of trackers the server wires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    GitHub,
+    GitLab,
+    Gitea,
 }
 
-pub fn github(s: &GitHubSettings) -> anyhow::Result<Arc<GitHub>> {
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::GitHub, Kind::GitLab, Kind::Gitea];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::GitHub => "GitHub",
+            Kind::GitLab => "GitLab",
+            Kind::Gitea => "Gitea/Forgejo",
+        }
+    }
+
+    pub fn settings(self, s: &Settings) -> Option<&TrackerSettings> {
+        match self {
+            Kind::GitHub => s.github.as_ref(),
+            Kind::GitLab => s.gitlab.as_ref(),
+            Kind::Gitea => s.gitea.as_ref(),
+        }
+    }
+}
+
+/// The configured trackers' adapters.
+#[derive(Clone, Default)]
+pub struct Trackers {
+    pub github: Option<Arc<dyn Tracker>>,
+    pub gitlab: Option<Arc<dyn Tracker>>,
+    pub gitea: Option<Arc<dyn Tracker>>,
+}
+
+/// The server's clock (a sandbox's moved clock included) as the adapters' clock, so a poll's
+/// `observed_at` is on the same clock as the engine's commands.
+pub struct ServerClock(pub Arc<Shared>);
+
+impl peerex_trackers::Clock for ServerClock {
+    fn now(&self) -> peerex_engine::Timestamp {
+        self.0.clock.now()
+    }
+}
+
+impl Trackers {
+    pub fn from_settings(s: &Settings, shared: &Arc<Shared>) -> anyhow::Result<Trackers> {
+        let clock: Arc<dyn peerex_trackers::Clock> = Arc::new(ServerClock(shared.clone()));
+        Ok(Trackers {
+            github: s.github.as_ref().map(|t| github(t, clock.clone())).transpose()?,
+            gitlab: s.gitlab.as_ref().map(|t| gitlab(t, clock.clone())).transpose()?,
+            gitea: s.gitea.as_ref().map(|t| gitea(t, clock.clone())).transpose()?,
+        })
+    }
+
+    pub fn get(&self, kind: Kind) -> Option<&Arc<dyn Tracker>> {
+        match kind {
+            Kind::GitHub => self.github.as_ref(),
+            Kind::GitLab => self.gitlab.as_ref(),
+            Kind::Gitea => self.gitea.as_ref(),
+        }
+    }
+}
+
+pub fn github(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
     let mut config = peerex_trackers::github::GitHubConfig {
         token: s.token.clone(),
         webhook_secret: s.webhook_secret.clone(),
@@ -29,24 +102,120 @@ pub fn github(s: &GitHubSettings) -> anyhow::Result<Arc<GitHub>> {
     if let Some(url) = &s.base_url {
         config.base_url = url.clone();
     }
-    Ok(Arc::new(GitHub::new(config, Arc::new(SystemClock)).map_err(|e| anyhow::anyhow!("GitHub tracker: {e}"))?))
+    Ok(Arc::new(GitHub::new(config, clock).map_err(|e| anyhow::anyhow!("GitHub tracker: {e}"))?))
 }
 
-/// Applies observations in order through the writer; returns how many the engine accepted.
-pub async fn apply(state: &AppState, observations: &[Observation]) -> usize {
-    let mut applied = 0;
-    for o in observations {
-        match crate::jobs::submit_sync(state, o.to_op()).await {
-            Ok(_) => applied += 1,
-            Err(e) => tracing::warn!("sync of {} refused: {} ({})", o.issue, e, e.code()),
+pub fn gitlab(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
+    let mut config = peerex_trackers::gitlab::GitLabConfig {
+        token: s.token.clone(),
+        webhook_secret: s.webhook_secret.clone(),
+        ..Default::default()
+    };
+    if let Some(url) = &s.base_url {
+        config.base_url = url.clone();
+    }
+    Ok(Arc::new(GitLab::new(config, clock).map_err(|e| anyhow::anyhow!("GitLab tracker: {e}"))?))
+}
+
+pub fn gitea(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
+    let mut config = peerex_trackers::gitea::GiteaConfig {
+        token: s.token.clone(),
+        webhook_secret: s.webhook_secret.clone(),
+        ..Default::default()
+    };
+    if let Some(url) = &s.base_url {
+        config.base_url = url.clone();
+    }
+    Ok(Arc::new(Gitea::new(config, clock).map_err(|e| anyhow::anyhow!("Gitea tracker: {e}"))?))
+}
+
+/// Starts one sync loop per tracker with repositories to poll.
+pub fn start_sync(state: &AppState, settings: &Settings) -> Vec<JoinHandle<()>> {
+    Kind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let tracker = state.trackers.get(kind)?.clone();
+            let s = kind.settings(settings)?.clone();
+            (!s.repos.is_empty()).then(|| tokio::spawn(sync_loop(state.clone(), kind, tracker, s)))
+        })
+        .collect()
+}
+
+/// Whether applying `o` would change what the engine keeps about the issue, or let it decide
+/// something: the issue is new (or another tracker's: the engine then refuses it), its title or
+/// state changed, or a series or linked market waiting for a sync newer than its maturation (or
+/// deadline) gets one. An observation older than the last recorded one changes nothing.
+pub fn changes_engine(engine: &Engine, o: &Observation) -> bool {
+    let x = engine.exchange();
+    let Some((iid, issue)) = x.issue_id(&o.issue).and_then(|i| Some((i, x.issue(i)?))) else { return true };
+    if issue.tracker != o.tracker {
+        return true;
+    }
+    if issue.last_synced.is_some_and(|last| o.observed_at < last) {
+        return false;
+    }
+    if !o.title.is_empty() && o.title != issue.title {
+        return true;
+    }
+    let observed = match o.state {
+        SyncedState::Open => IssueState::Open,
+        SyncedState::Closed => IssueState::Closed(o.reason.unwrap_or(CloseReason::Unknown)),
+    };
+    if issue.history.is_empty() || issue.current() != observed {
+        return true;
+    }
+    // An instant the engine waits to see passed by a sync: this one passes it, the last did not.
+    let decides = |t: peerex_engine::Timestamp| t < o.observed_at && !issue.decidable_at(t);
+    let series = x.series_of_issue(iid).into_iter().filter_map(|s| x.series(s));
+    let series_wait = series.filter(|s| s.status != SeriesStatus::Settled).any(|s| decides(s.maturation));
+    let markets_wait = engine
+        .markets()
+        .all()
+        .filter(|(_, m)| m.issue == Some(iid) && matches!(m.status, MarketStatus::Open | MarketStatus::Reporting))
+        .any(|(_, m)| decides(m.deadline));
+    series_wait || markets_wait
+}
+
+/// What applying a list of observations did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Observations that changed something and were submitted.
+    pub submitted: usize,
+    /// Of those, how many the engine accepted.
+    pub accepted: usize,
+}
+
+/// Submits the observations that change something, all queued to the writer before waiting for
+/// any answer (one group commit), and waits for their answers.
+pub async fn apply(state: &AppState, observations: &[Observation]) -> Result<Applied, WriteError> {
+    let ops: Vec<(String, Op)> = {
+        let engine = state.shared.engine();
+        observations.iter().filter(|o| changes_engine(&engine, o)).map(|o| (o.issue.clone(), o.to_op())).collect()
+    };
+    if ops.is_empty() {
+        return Ok(Applied::default());
+    }
+    let permits = state.writer.reserve_many(ops.len()).await.map_err(|_| WriteError::Unavailable)?;
+    let mut answers = Vec::with_capacity(ops.len());
+    for (permit, (issue, op)) in permits.zip(ops) {
+        let (tx, rx) = oneshot::channel();
+        let action = Action::engine(op, None, After::Sync);
+        permit.send(Request { action, idempotency: None, reply: tx, enqueued: Instant::now() });
+        answers.push((issue, rx));
+    }
+    let mut applied = Applied { submitted: answers.len(), accepted: 0 };
+    for (issue, rx) in answers {
+        match rx.await.unwrap_or(Err(WriteError::Unavailable)) {
+            Ok(_) => applied.accepted += 1,
+            Err(e) => tracing::warn!("sync of {issue} refused: {e} ({})", e.code()),
         }
     }
-    applied
+    Ok(applied)
 }
 
-/// Polls every configured repository on the trackers' schedule (regular interval; retries with
-/// backoff after an outage; exactly at the end of a rate limit).
-pub async fn sync_loop(state: AppState, github: Arc<GitHub>, settings: GitHubSettings) {
+/// Polls every configured repository of one tracker on the trackers' schedule (regular interval;
+/// retries with backoff after an outage; exactly at the end of a rate limit).
+pub async fn sync_loop(state: AppState, kind: Kind, tracker: Arc<dyn Tracker>, settings: TrackerSettings) {
     let policy = SchedulePolicy { interval_ms: settings.interval_secs.max(1) as i64 * 1000, ..Default::default() };
     let mut schedule: Schedule<String> = Schedule::new(policy);
     for repo in &settings.repos {
@@ -56,13 +225,15 @@ pub async fn sync_loop(state: AppState, github: Arc<GitHub>, settings: GitHubSet
         let now = state.shared.clock.now();
         for repo in schedule.due(now) {
             let started = state.shared.clock.now();
-            let result = github.fetch_repo(&repo).await;
+            let result = tracker.fetch_repo(&repo).await;
             schedule.record(&repo, started, &result);
             match result {
                 Ok(sync) => {
-                    apply(&state, &sync.observations).await;
+                    if let Err(e) = apply(&state, &sync.observations).await {
+                        tracing::warn!("{} sync of {repo}: {e}", kind.label());
+                    }
                 }
-                Err(e) => tracing::warn!("GitHub sync of {repo} failed: {e}"),
+                Err(e) => tracing::warn!("{} sync of {repo} failed: {e}", kind.label()),
             }
         }
         if !state.shared.is_healthy() || *state.shared.shutdown.borrow() {

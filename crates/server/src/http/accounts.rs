@@ -59,25 +59,48 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(SignedUpView { name })))
 }
 
+/// Logs in. Throttled per account as well as per address: every attempt on a name (known or
+/// not, from any address) takes one of its `login_attempts`; past them the answer is 429 with
+/// `Retry-After` until the lockout window gives one back. A known and an unknown name cost one
+/// Argon2 verification with the configured parameters each; a hash made with other parameters
+/// is replaced after the password proved right.
 #[utoipa::path(post, path = "/sessions", tag = "accounts", request_body = Credentials,
-    responses((status = 200, description = "a bearer token", body = SessionView), (status = 401, description = "wrong name or password", body = ErrorView)))]
+    responses((status = 200, description = "a bearer token", body = SessionView), (status = 401, description = "wrong name or password", body = ErrorView), (status = 429, description = "too many log-in attempts for this account (Retry-After)", body = ErrorView)))]
 pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -> ApiResult<Json<SessionView>> {
-    let stored = state.shared.accounts().users.get(&c.name).map(|a| a.password_hash.clone());
     let invalid = || ApiError::new(401, "invalid_credentials", "wrong name or password");
-    if c.password.len() > accounts::MAX_PASSWORD * 4 {
+    // No account can have such a name or password: nothing to throttle or verify.
+    if check_user_name(&c.name).is_err() || c.password.len() > accounts::MAX_PASSWORD * 4 {
         return Err(invalid());
     }
+    if let Err(wait) = state.limiter.check_login(&c.name) {
+        state.shared.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError {
+            message: "too many log-in attempts for this account; retry later".into(),
+            ..ApiError::too_many(wait)
+        });
+    }
+    let stored = state.shared.accounts().users.get(&c.name).map(|a| a.password_hash.clone());
     let known = stored.is_some();
     let kib = state.settings.argon2_kib;
     let password = c.password;
-    let ok = tokio::task::spawn_blocking(move || {
+    let (ok, rehash) = tokio::task::spawn_blocking(move || {
         let phc = stored.unwrap_or_else(|| accounts::decoy_hash(kib));
-        accounts::verify_password(&password, &phc)
+        let ok = accounts::verify_password(&password, &phc);
+        let rehash = (ok && accounts::needs_rehash(&phc, kib)).then(|| accounts::hash_password(&password, kib));
+        (ok, rehash)
     })
     .await
     .map_err(|_| ApiError::internal("verification failed"))?;
     if !(ok && known) {
         return Err(invalid());
+    }
+    if let Some(Ok(phc)) = rehash {
+        // Accounts are not in the command log: the new hash is stored directly, then shown to
+        // later log-ins. A failure keeps the old (still valid) hash.
+        match state.store.set_password_hash(&c.name, &phc).await {
+            Ok(()) => state.shared.accounts_mut().set_password_hash(&c.name, phc),
+            Err(e) => tracing::warn!("rehashing the password of {:?} failed: {e:#}", c.name),
+        }
     }
     let (token, token_hash) = accounts::new_token();
     state.submit(Action::CreateSession { token_hash, user: c.name.clone() }, None).await?;

@@ -78,6 +78,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(peers::settle))
         .routes(routes!(peers::update_prices))
         .routes(routes!(webhooks::github_webhook))
+        .routes(routes!(webhooks::gitlab_webhook))
+        .routes(routes!(webhooks::gitea_webhook))
         .routes(routes!(openapi::document));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -38,8 +38,9 @@ pub struct SeriesView {
     pub best_bid: Option<Price>,
     #[schema(value_type = Option<PriceText>)]
     pub best_ask: Option<Price>,
-    /// The admin who decided the series by hand, if one did.
-    pub decided_by: Option<String>,
+    /// Whether an admin decided the series by hand (which admin is not public: public data
+    /// names no user).
+    pub manual: bool,
     #[schema(value_type = Option<TimeText>)]
     pub settled_at: Option<Timestamp>,
     /// The fixed-side price: the market's implied probability that the issue is fixed by the
@@ -220,7 +221,7 @@ pub fn series(engine: &Engine, sid: SeriesId) -> Option<SeriesView> {
         volume: v.volume,
         best_bid: v.best_bid,
         best_ask: v.best_ask,
-        decided_by: v.decided_by,
+        manual: v.decided_by.is_some(),
         settled_at: v.settled_at,
     })
 }
@@ -368,10 +369,25 @@ pub fn trades_in(engine: &Engine, events: &[Timed]) -> Vec<TradeView> {
         .collect()
 }
 
-/// Parses stored trade events (cursor, JSON) into a page.
+/// The trades among `events` as `me` sees them: their own side named, not the counterparty.
+pub fn own_trades_in(engine: &Engine, events: &[Timed], me: &str) -> Vec<TradeView> {
+    let mut trades = trades_in(engine, events);
+    for t in &mut trades {
+        crate::views::privacy::own_side(&mut t.bid_user, &mut t.ask_user, me);
+    }
+    trades
+}
+
+/// Parses stored trade events (cursor, JSON) into a public page: without the traders' names.
 pub fn trades_page(rows: &[(i64, String)], after: i64) -> TradesPage {
     let next = rows.last().map_or(after, |r| r.0);
-    TradesPage { events: rows.iter().filter_map(|(_, b)| serde_json::from_str(b).ok()).collect(), next }
+    let events = rows
+        .iter()
+        .filter_map(|(_, b)| serde_json::from_str(b).ok())
+        .map(crate::views::privacy::public_event)
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    TradesPage { events, next }
 }
 
 /// The price history in stored trade events.

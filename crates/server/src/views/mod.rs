@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod exchange;
 pub mod markets;
 pub mod ops;
+pub mod privacy;
 pub mod resources;
 
 use peerex_engine::{Engine, Timed};
@@ -141,13 +142,13 @@ pub fn after(engine: &Engine, want: &After, events: &[Timed]) -> Option<View> {
         After::PlacedOffer => {
             let id = exchange::placed_offer(engine, events)?;
             let mut v = exchange::offer(engine, &id)?;
-            v.trades = Some(exchange::trades_in(engine, events));
+            v.trades = Some(exchange::own_trades_in(engine, events, &v.user));
             View::Offer(Box::new(v))
         }
         After::Offer(id) => View::Offer(Box::new(exchange::offer(engine, id)?)),
         After::OfferWithTrades(id) => {
             let mut v = exchange::offer(engine, id)?;
-            v.trades = Some(exchange::trades_in(engine, events));
+            v.trades = Some(exchange::own_trades_in(engine, events, &v.user));
             View::Offer(Box::new(v))
         }
         After::Market(id) => View::Market(Box::new(markets::market(engine, id))),

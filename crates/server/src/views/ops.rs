@@ -55,6 +55,8 @@ pub struct SyncView {
 pub struct WebhookView {
     /// Issue observations in the delivery.
     pub observations: usize,
+    /// Observations that changed something and were submitted (the others are already known).
+    pub submitted: usize,
     /// Observations the engine accepted.
     pub applied: usize,
 }

@@ -5,11 +5,14 @@
 mod auth;
 mod durability;
 mod errors;
+mod feeds;
 mod flow;
 mod hardening;
 mod idempotency;
+mod logins;
 mod ops;
 mod peers;
 mod rebuild_props;
 mod support;
+mod tracker_sync;
 mod webhooks;

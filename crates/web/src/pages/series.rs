@@ -206,7 +206,7 @@ fn state_line(s: &Snapshot, v: &views::SeriesView) -> Markup {
                             }
                         }
                     }
-                    @if let Some(by) = &v.decided_by { " (decided by " (by) ")" }
+                    @if v.manual { " (decided by an admin)" }
                 }
             }
         }
