@@ -948,15 +948,18 @@ fn render(web: &Web, v: &Viewer, id: &str, q: &PageQuery, f: &TradeForm, errors:
         h1 { (s.view.statement) }
         @if !q.created.is_empty() { p class="flash" role="status" { "Your market is open for trading." } }
         @if !q.traded.is_empty() { p class="flash" role="status" id="traded" { "Trade done: " (q.traded) "." } }
-        (live_parts(web, &s))
+        @if s.view.status != "reporting" { (err_for(&report_errors, "form")) }
+        (headline(&s))
+        (resolution(web, &s))
+        (chart(&s))
+        (trades(web, &s))
         div class="two" {
             div {
                 (report_panel(v, &s, &report_errors))
-                (trade_panel(web, v, &s, f, &trade_errors))
+                @if s.view.status == "open" || s.view.status == "reporting" { (trade_panel(web, v, &s, f, &trade_errors)) }
             }
             div {
                 (my_shares(&s))
-                (resolution(web, &s))
             }
         }
     };
@@ -966,7 +969,7 @@ fn render(web: &Web, v: &Viewer, id: &str, q: &PageQuery, f: &TradeForm, errors:
 }
 
 pub async fn page(State(web): State<Web>, v: Viewer, Path(id): Path<String>, Query(q): Query<PageQuery>) -> Response {
-    let f = TradeForm { side: String::new(), shares: "10".into() };
+    let f = TradeForm { side: "buy_yes".into(), shares: "10".into() };
     render(&web, &v, &id, &q, &f, &[])
 }
 
