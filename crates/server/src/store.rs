@@ -268,6 +268,15 @@ impl Store {
         })
     }
 
+    /// The latest `limit` events concerning `user`, newest first (the web UI's "my events").
+    pub async fn feed_latest(&self, user: &str, limit: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT e.seq, e.body FROM event_users u JOIN events e ON e.seq = u.event_seq WHERE u.user_name = $1 ORDER BY u.event_seq DESC LIMIT $2")
+                .bind(user).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
     /// Trades of one series after a cursor: (cursor, JSON body).
     pub async fn trades(
         &self,

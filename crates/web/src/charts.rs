@@ -34,7 +34,7 @@ pub fn price_chart(points: &[(i64, u32)], from: i64, to: i64, label: &str, class
         d.push_str(&format!("H{:.1}", x(to)));
     }
     html! {
-        svg class={"chart " (class)} viewBox={"0 0 " (W) " " (H)} role="img" aria-label=(label) preserveAspectRatio="none" {
+        svg class={"chart " (class)} viewBox={"0 0 " (W) " " (H)} role="img" aria-label=(label) {
             @for g in [0u32, 2_500, 5_000, 7_500, 10_000] {
                 line class="grid" x1=(L) x2=(W - R) y1=(y(g)) y2=(y(g)) {}
                 text class="axis" x=(L - 6.0) y=(y(g) + 4.0) text-anchor="end" { (g / 100) "%" }
@@ -43,6 +43,11 @@ pub fn price_chart(points: &[(i64, u32)], from: i64, to: i64, label: &str, class
                 text class="axis" x=(W / 2.0) y=(H / 2.0) text-anchor="middle" { "No trades in this range yet" }
             } @else {
                 path class="line" d=(d) {}
+                @if let Some(l) = last {
+                    line class="now" x1=(L) x2=(W - R) y1=(y(l)) y2=(y(l)) {}
+                    circle class="dot" cx=(x(to)) cy=(y(l)) r="4" {}
+                    text class="axis last" x=(W - R - 4.0) y=(y(l) - 8.0) text-anchor="end" { "now " (f64::from(l) / 100.0) "%" }
+                }
             }
         }
     }

@@ -99,6 +99,29 @@ pub fn date(t: Timestamp) -> String {
     s.get(0..10).map(str::to_owned).unwrap_or(s)
 }
 
+/// `3 Dec 2026`.
+pub fn day(t: Timestamp) -> String {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let d = date(t);
+    let (y, m, dd) = (d.get(0..4), d.get(5..7).and_then(|m| m.parse::<usize>().ok()), d.get(8..10));
+    match (y, m, dd) {
+        (Some(y), Some(m), Some(dd)) if (1..=12).contains(&m) => {
+            format!("{} {} {y}", dd.trim_start_matches('0'), MONTHS[m - 1])
+        }
+        _ => d,
+    }
+}
+
+/// A deadline: `3 Dec 2026 (in 2 days)`, the exact instant on hover.
+pub fn due(t: Timestamp, now: Timestamp) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) title=(exact(t)) { (day(t)) " (" (relative(t, now)) ")" } }
+}
+
+/// A price in credits per unit with 2-4 decimals: `0.60 cr`.
+pub fn price_cr(p: Price) -> String {
+    credits(p.cost(1).unwrap_or_default())
+}
+
 /// `in 3 days`, `5 minutes ago`, relative to `now`.
 pub fn relative(t: Timestamp, now: Timestamp) -> String {
     let d = t.millis() - now.millis();
@@ -171,6 +194,9 @@ mod tests {
         assert_eq!(relative(now, later), "3 days ago");
         assert_eq!(relative(now.plus_millis(5 * 60_000), now), "in 5 minutes");
         assert_eq!(exact(later), "2026-12-04 00:00 UTC");
+        assert_eq!(day(later), "4 Dec 2026");
+        assert!(due(later, now).into_string().contains("4 Dec 2026 (in 3 days)"));
+        assert_eq!(price_cr(Price::parse("0.6").unwrap()), "0.60 cr");
         let m = time(later, now).into_string();
         assert!(m.contains("title=\"2026-12-04 00:00 UTC\"") && m.contains("in 3 days"), "{m}");
     }

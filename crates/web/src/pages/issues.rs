@@ -217,7 +217,7 @@ fn series_cells(web: &Web, issue: &str, s: &SeriesRow, now: Timestamp) -> Markup
                         (_, None) => { span class="muted" { "no trades" } }
                     }
                 }
-                " " span class="small" { "by " (fmt::time(s.maturation, now)) }
+                " " span class="small" { "by " (fmt::due(s.maturation, now)) }
             }
             td class="num" { @if let Some(c) = change { (fmt::pts(c)) } @else { span class="muted" { "–" } } }
             td class="num opt" { (fmt::units(s.volume)) }

@@ -100,7 +100,10 @@ fn event_line(e: &Value) -> String {
     match ty {
         "deposited" => format!("Deposit of {} cr", s("amount")),
         "withdrew" => format!("Withdrawal of {} cr", s("amount")),
-        "traded" => format!("Trade on {}: {} units at {}", s("issue"), s("volume"), s("price")),
+        "traded" => {
+            let chance = e["price"].as_str().and_then(|p| Price::parse(p).ok()).map(fmt::pct).unwrap_or_default();
+            format!("Trade on {}: {} units at a {chance} chance of a fix", s("issue"), s("volume"))
+        }
         "offer_placed" => format!("Offer {} placed", s("offer")),
         "offer_cancelled" => format!("Offer {} cancelled", s("offer")),
         "payout" => format!("Payout on {}: {} cr for {} {} units", s("issue"), s("amount"), s("units"), s("side")),
@@ -146,7 +149,7 @@ pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
                                     td { (side_badge(r.pos.side)) }
                                     td class="num" { (fmt::units(r.pos.units)) }
                                     td class="num opt" { (fmt::credits(r.pos.cost_basis)) }
-                                    td class="num opt" { @if let Some(m) = r.mark { (m) " cr" } @else { "–" } }
+                                    td class="num opt" { @if let Some(m) = r.mark { (fmt::price_cr(m)) } @else { "–" } }
                                     td class="num" { (pnl(Some(r.pos.realized_pnl))) }
                                     td class="num" { (pnl(r.pos.unrealized_pnl)) }
                                 }
@@ -167,7 +170,7 @@ pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
                                 tr {
                                     td { (kind_label(o.kind)) br; span class="muted small" { (o.id) } }
                                     td { a href=(series_url(issue, mat)) { (issue) } }
-                                    td { (o.price) " cr" }
+                                    td { (fmt::price_cr(o.price)) }
                                     td class="num" { (fmt::units(o.remaining)) " / " (fmt::units(o.volume)) }
                                     td { (cancel_form(&v, &o.id, "/portfolio")) }
                                 }

@@ -171,14 +171,14 @@ fn headline(s: &Snapshot, last: Option<&Point>) -> Markup {
                     @if let Some(p) = v.last_price {
                         p class="big" {
                             strong class="fixed-text" id="chance" { (fmt::pct(p)) }
-                            " chance of a fix by " (fmt::time(v.maturation, s.now))
+                            " chance of a fix by " (fmt::due(v.maturation, s.now))
                         }
                     } @else {
                         p class="big" { "No trades yet" span class="muted" { " · matures " (fmt::time(v.maturation, s.now)) } }
                     }
                     @if let Some(t) = last {
                         p id="last-trade" { "Last trade: " (fmt::units(t.volume)) " unit" @if t.volume != 1 { "s" } " at "
-                            (fmt::pct(t.price)) " (" (t.price) " cr per Fixed unit) "
+                            (fmt::pct(t.price)) " (" (fmt::price_cr(t.price)) " per Fixed unit) "
                             (fmt::time(Timestamp::from_millis(t.at), s.now)) }
                     }
                     p class="muted small" {
@@ -198,7 +198,7 @@ fn state_line(s: &Snapshot, v: &peerex_engine::exchange::views::SeriesView) -> M
     html! {
         p class="state" id="settlement" {
             @match v.status {
-                "open" => { span class="badge open" { "Open" } " trading until " (fmt::time(v.maturation, s.now)) }
+                "open" => { span class="badge open" { "Open" } " trading until " (fmt::due(v.maturation, s.now)) }
                 "matured" => {
                     span class="badge wait" { "Matured" }
                     @if s.decidable {
@@ -425,7 +425,7 @@ fn my_offers(v: &Viewer, s: &Snapshot, back: &str) -> Markup {
                             @for o in &s.mine {
                                 tr {
                                     td { (kind_label(o.kind)) br; span class="muted small" { (o.id) " · " (o.status) " · expires " (fmt::time(o.expiration, s.now)) } }
-                                    td { (o.price) " cr" }
+                                    td { (fmt::price_cr(o.price)) }
                                     td class="num" { (fmt::units(o.remaining)) " / " (fmt::units(o.volume)) }
                                     td { (cancel_form(v, &o.id, back)) }
                                 }
