@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes the HTTP API from its own OpenAPI document with schemathesis and fails on any 5xx
-# (or on a ledger that `peerex check` rejects afterwards). Logging out is excluded: it would
+# Fuzzes the HTTP API from its own OpenAPI document with schemathesis and fails on any 5xx, on
+# any answer whose status, content type or body the document does not describe (or on a ledger
+# that `peerex check` rejects afterwards). Logging out is excluded: it would
 # revoke the fuzzer's own token and leave every later request at 401.
 # Env: PEEREX_ST_EXAMPLES (examples per operation, default 40), PEEREX_ST_VENV (virtualenv dir).
 set -euo pipefail
@@ -36,7 +37,8 @@ curl -sf -X POST "$BASE/api/v1/offers" -H "Authorization: Bearer $TOKEN" \
 
 STATUS=0
 "$VENV/bin/schemathesis" run "$BASE/api/v1/openapi.json" --url "$BASE" \
-    --checks not_a_server_error --max-examples "$EXAMPLES" --seed 1 --request-timeout 10 \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --max-examples "$EXAMPLES" --seed 1 --request-timeout 10 \
     --exclude-path /api/v1/stream --exclude-operation-id delete_sessions -H "Authorization: Bearer $TOKEN" || STATUS=$?
 
 kill $PID; wait $PID 2>/dev/null || true

@@ -4,18 +4,21 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::accounts::{self, check_password, check_user_name};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Body, IdempotencyKey, User};
 use crate::state::AppState;
 use crate::store::AccountRow;
-use crate::views::{self, BalancesView, MeView, RevokedView, SessionView, SignedUpView, View};
+use crate::views::{self, BalancesView, ErrorView, MeView, RevokedView, SessionView, SignedUpView, View};
 use crate::writer::Action;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     pub name: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
@@ -35,6 +38,8 @@ pub async fn new_account(state: &AppState, c: Credentials, admin: bool) -> ApiRe
     Ok(AccountRow { name: c.name, password_hash, admin })
 }
 
+#[utoipa::path(post, path = "/users", tag = "accounts", request_body = Credentials,
+    responses((status = 201, description = "the account", body = SignedUpView), (status = 409, description = "the name is taken", body = ErrorView)))]
 pub async fn sign_up(
     State(state): State<AppState>,
     key: IdempotencyKey,
@@ -54,6 +59,8 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(SignedUpView { name })))
 }
 
+#[utoipa::path(post, path = "/sessions", tag = "accounts", request_body = Credentials,
+    responses((status = 200, description = "a bearer token", body = SessionView), (status = 401, description = "wrong name or password", body = ErrorView)))]
 pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -> ApiResult<Json<SessionView>> {
     let stored = state.shared.accounts().users.get(&c.name).map(|a| a.password_hash.clone());
     let invalid = || ApiError::new(401, "invalid_credentials", "wrong name or password");
@@ -77,15 +84,21 @@ pub async fn log_in(State(state): State<AppState>, Body(c): Body<Credentials>) -
     Ok(Json(SessionView { token, name: c.name }))
 }
 
+#[utoipa::path(delete, path = "/sessions", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "the token is revoked", body = RevokedView)))]
 pub async fn log_out(State(state): State<AppState>, user: User) -> ApiResult<Json<RevokedView>> {
     state.submit(Action::RevokeSession { token_hash: user.token_hash }, None).await?;
     Ok(Json(RevokedView { revoked: true }))
 }
 
+#[utoipa::path(get, path = "/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's account and balance", body = MeView)))]
 pub async fn me(State(state): State<AppState>, user: User) -> Json<MeView> {
     Json(views::accounts::me(&state.shared.engine(), &user.name, user.admin))
 }
 
+#[utoipa::path(get, path = "/balances", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's balances", body = BalancesView)))]
 pub async fn balances(State(state): State<AppState>, user: User) -> Json<BalancesView> {
     Json(views::accounts::balances(&state.shared.engine(), &user.name))
 }

@@ -7,23 +7,28 @@ use peerex_engine::command::SyncedState;
 use peerex_engine::exchange::types::{CloseReason, Side};
 use peerex_engine::{Amount, Op, Timestamp};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::http::accounts::{new_account, Credentials};
-use crate::http::error::{written, ApiError, ApiResult, Written};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::exchange::MAX_ISSUE;
 use crate::http::extract::{Body, IdempotencyKey, User};
 use crate::state::AppState;
-use crate::views::After;
+use crate::views::{AccountView, After, BalanceView, ClockMovedView, Credits, ErrorView, IssueView, TimeText};
 use crate::writer::Action;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     pub name: String,
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     #[serde(default)]
     pub admin: bool,
 }
 
+#[utoipa::path(post, path = "/admin/users", tag = "admin", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, description = "the account", body = AccountView), (status = 403, description = "admins only", body = ErrorView), (status = 409, description = "the name is taken", body = ErrorView)))]
 pub async fn create_user(
     State(state): State<AppState>,
     user: User,
@@ -35,9 +40,10 @@ pub async fn create_user(
     written(StatusCode::CREATED, state.submit(Action::CreateAccount { row }, key.scoped(&user.name)).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Money {
     pub user: String,
+    #[schema(value_type = Credits)]
     pub amount: Amount,
 }
 
@@ -49,6 +55,8 @@ fn known_account(state: &AppState, name: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/admin/deposits", tag = "admin", security(("bearer" = [])), request_body = Money,
+    responses((status = 200, description = "the user's balance", body = BalanceView), Refused))]
 pub async fn deposit(
     State(state): State<AppState>,
     user: User,
@@ -63,6 +71,8 @@ pub async fn deposit(
     written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/admin/withdrawals", tag = "admin", security(("bearer" = [])), request_body = Money,
+    responses((status = 200, description = "the user's balance", body = BalanceView), Refused))]
 pub async fn withdraw(
     State(state): State<AppState>,
     user: User,
@@ -77,19 +87,27 @@ pub async fn withdraw(
     written(StatusCode::OK, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Decide {
     pub issue: String,
+    #[schema(value_type = TimeText)]
     pub maturation: Timestamp,
+    /// `fixed` or `unfixed` wins every unit; or give `fixed_pays`.
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "fixed")]
     pub winner: Option<Side>,
+    /// What each fixed unit pays (unfixed units get the rest of the credit).
     #[serde(default)]
+    #[schema(value_type = Option<Credits>)]
     pub fixed_pays: Option<Amount>,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: String,
 }
 
 /// Manual settlement, recorded with its reason and the deciding admin.
+#[utoipa::path(post, path = "/admin/decide", tag = "admin", security(("bearer" = [])), request_body = Decide,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn decide(
     State(state): State<AppState>,
     user: User,
@@ -113,15 +131,20 @@ pub async fn decide(
     written(StatusCode::OK, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SetClock {
+    /// Move to this time (give this or `advance_seconds`).
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub to: Option<Timestamp>,
     #[serde(default)]
+    #[schema(maximum = 3_162_240_000u64)]
     pub advance_seconds: Option<u64>,
 }
 
 /// Sandbox only: moves the server's clock forward (never back) and applies what falls due.
+#[utoipa::path(post, path = "/admin/clock", tag = "admin", security(("bearer" = [])), request_body = SetClock,
+    responses((status = 200, description = "the clock moved and what fell due was applied", body = ClockMovedView), Refused))]
 pub async fn set_clock(
     State(state): State<AppState>,
     user: User,
@@ -145,22 +168,31 @@ pub async fn set_clock(
     written(StatusCode::OK, state.submit(Action::SetClock { to }, key.scoped(&user.name)).await)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Sync {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub tracker: String,
     #[serde(default)]
     pub title: String,
+    /// `open` or `closed`.
+    #[schema(value_type = String, example = "closed")]
     pub state: SyncedState,
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "completed")]
     pub reason: Option<CloseReason>,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub changed_at: Option<Timestamp>,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub observed_at: Option<Timestamp>,
 }
 
 /// Records an observation of an issue on a synced tracker (what a sync job or webhook does).
+#[utoipa::path(post, path = "/admin/sync", tag = "admin", security(("bearer" = [])), request_body = Sync,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn sync_issue(
     State(state): State<AppState>,
     user: User,

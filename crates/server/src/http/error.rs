@@ -98,3 +98,24 @@ pub fn written(status: StatusCode, r: WriteResult) -> ApiResult<Written> {
     let outcome = r?;
     Ok(Written(status, outcome.view))
 }
+
+/// The answers of an engine command the engine refused: any of its classes
+/// ([`EngineError::status`]). Listed in the OpenAPI document of every operation that submits one.
+#[derive(utoipa::IntoResponses)]
+pub enum Refused {
+    /// Bad input (an invalid amount, price, volume or time...).
+    #[response(status = 400)]
+    BadInput(ErrorView),
+    /// Not the caller's, or for admins only.
+    #[response(status = 403)]
+    Forbidden(ErrorView),
+    /// An unknown user, issue, series, offer or market.
+    #[response(status = 404)]
+    Unknown(ErrorView),
+    /// A conflict: a duplicate id, already reported or resolved, time going backwards.
+    #[response(status = 409)]
+    Conflict(ErrorView),
+    /// A rule refused it: insufficient funds or units, a closed series or market, a limit.
+    #[response(status = 422)]
+    Rule(ErrorView),
+}

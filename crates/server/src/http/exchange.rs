@@ -6,12 +6,16 @@ use axum::Json;
 use peerex_engine::exchange::types::{CloseReason, OfferKind};
 use peerex_engine::{OfferCommand, Op, Price, Timestamp};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::http::error::{written, ApiError, ApiResult, Written};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::http::feeds::Page;
 use crate::state::AppState;
-use crate::views::{self, After, BookView, IssueView, OfferView, PositionView, PricesView, SeriesView, TradesPage};
+use crate::views::{
+    self, After, BookView, ErrorView, IssueView, OfferView, PositionView, PriceText, PricesView, SeriesView, TimeText,
+    TradesPage,
+};
 use crate::writer::Action;
 
 pub const MAX_ISSUE: usize = 200;
@@ -26,19 +30,26 @@ fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(get, path = "/issues", tag = "exchange",
+    responses((status = 200, description = "every issue with its series: fixed-side price (implied probability of a fix by the maturation), volume, open interest, status", body = Vec<IssueView>)))]
 pub async fn list_issues(State(state): State<AppState>) -> Json<Vec<IssueView>> {
     Json(views::exchange::issues(&state.shared.engine()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OpenIssue {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub labels: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/issues", tag = "exchange", security(("bearer" = [])), request_body = OpenIssue,
+    responses((status = 201, description = "the issue", body = IssueView), Refused))]
 pub async fn open_issue(
     State(state): State<AppState>,
     user: User,
@@ -59,10 +70,13 @@ pub async fn open_issue(
     written(StatusCode::CREATED, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct IssueChange {
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    /// Why it closes (close only; `completed` by default).
     #[serde(default)]
+    #[schema(value_type = Option<String>, example = "completed")]
     pub reason: Option<CloseReason>,
 }
 
@@ -83,6 +97,8 @@ fn may_change(state: &AppState, user: &User, issue: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/issues/close", tag = "exchange", security(("bearer" = [])), request_body = IssueChange,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn close_issue(
     State(state): State<AppState>,
     user: User,
@@ -97,6 +113,8 @@ pub async fn close_issue(
     written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/issues/reopen", tag = "exchange", security(("bearer" = [])), request_body = IssueChange,
+    responses((status = 200, description = "the issue", body = IssueView), Refused))]
 pub async fn reopen_issue(
     State(state): State<AppState>,
     user: User,
@@ -112,21 +130,33 @@ pub async fn reopen_issue(
 }
 
 /// The `offer` command's fields without `id` and `user` (spec/service.md).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PlaceOffer {
+    /// `buy_fixed`, `buy_unfixed`, `sell_fixed` or `sell_unfixed`.
+    #[schema(value_type = String, example = "buy_fixed")]
     pub kind: OfferKind,
+    #[schema(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[schema(value_type = TimeText)]
     pub maturation: Timestamp,
+    /// The price of the offer's own side.
+    #[schema(value_type = PriceText)]
     pub price: Price,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub volume: u64,
+    /// All or none.
     #[serde(default)]
     pub aon: bool,
+    /// Buy offers only: pool the hold with the caller's other poolable buys.
     #[serde(default)]
     pub poolable: bool,
     #[serde(default)]
+    #[schema(value_type = Option<TimeText>)]
     pub expiration: Option<Timestamp>,
 }
 
+#[utoipa::path(post, path = "/offers", tag = "exchange", security(("bearer" = [])), request_body = PlaceOffer,
+    responses((status = 201, description = "the offer (its id is the server's) and the trades it made", body = OfferView), Refused))]
 pub async fn place_offer(
     State(state): State<AppState>,
     user: User,
@@ -163,12 +193,16 @@ pub async fn place_offer(
     written(StatusCode::CREATED, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OfferFilter {
+    /// Only offers with this status (`open`, `filled`, `cancelled`, `expired`, `suspended`).
     #[serde(default)]
     pub status: Option<String>,
 }
 
+#[utoipa::path(get, path = "/offers", tag = "exchange", security(("bearer" = [])), params(OfferFilter),
+    responses((status = 200, description = "the caller's offers", body = Vec<OfferView>)))]
 pub async fn my_offers(
     State(state): State<AppState>,
     user: User,
@@ -187,16 +221,22 @@ fn own_offer(state: &AppState, user: &User, id: &str) -> ApiResult<OfferView> {
     Ok(view)
 }
 
+#[utoipa::path(get, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the offer", body = OfferView), (status = 403, description = "not the caller's", body = ErrorView), (status = 404, description = "no such offer", body = ErrorView)))]
 pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Json<OfferView>> {
     own_offer(&state, &user, &id).map(Json)
 }
 
+#[utoipa::path(delete, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the cancelled offer", body = OfferView), Refused))]
 pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Written> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
     let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), None).await;
     written(StatusCode::OK, r)
 }
 
+#[utoipa::path(post, path = "/offers/{id}/resume", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
+    responses((status = 200, description = "the offer and the trades it made", body = OfferView), Refused))]
 pub async fn resume_offer(
     State(state): State<AppState>,
     user: User,
@@ -209,33 +249,61 @@ pub async fn resume_offer(
     written(StatusCode::OK, r)
 }
 
+#[utoipa::path(get, path = "/positions", tag = "exchange", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's positions with P&L", body = Vec<PositionView>)))]
 pub async fn positions(State(state): State<AppState>, user: User) -> Json<Vec<PositionView>> {
     Json(views::exchange::positions(&state.shared.engine(), &user.name))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IssueQuery {
+    /// Only the series of this issue.
     #[serde(default)]
+    #[param(max_length = 200)]
     pub issue: Option<String>,
 }
 
+#[utoipa::path(get, path = "/series", tag = "exchange", params(IssueQuery),
+    responses((status = 200, description = "series (of one issue)", body = Vec<SeriesView>), (status = 404, description = "no such issue", body = ErrorView)))]
 pub async fn series(State(state): State<AppState>, Query(q): Query<IssueQuery>) -> ApiResult<Json<Vec<SeriesView>>> {
     Ok(Json(views::exchange::series_list(&state.shared.engine(), q.issue.as_deref())?))
 }
 
-#[derive(Deserialize)]
+/// A series and a page of its trades.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    #[param(min_length = 1, max_length = 200)]
     pub issue: String,
+    #[param(value_type = TimeText)]
     pub maturation: String,
+    /// The cursor of the last trade seen (0: from the start).
     #[serde(default)]
-    pub levels: Option<usize>,
-    #[serde(default)]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
-pub async fn book(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<BookView>> {
+/// A series and how deep to show its book.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BookQuery {
+    #[param(min_length = 1, max_length = 200)]
+    pub issue: String,
+    #[param(value_type = TimeText)]
+    pub maturation: String,
+    /// Price levels on each side (1 to 500, default 50).
+    #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
+    pub levels: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/book", tag = "exchange", params(BookQuery),
+    responses((status = 200, description = "the series' order book in fixed-side prices", body = BookView), (status = 404, description = "no such issue or series", body = ErrorView)))]
+pub async fn book(State(state): State<AppState>, Query(q): Query<BookQuery>) -> ApiResult<Json<BookView>> {
     let levels = q.levels.unwrap_or(50).clamp(1, 500);
     Ok(Json(views::exchange::book(&state.shared.engine(), &q.issue, &q.maturation, levels)?))
 }
@@ -252,12 +320,16 @@ async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64
     Ok((rows, after))
 }
 
+#[utoipa::path(get, path = "/trades", tag = "exchange", params(SeriesQuery),
+    responses((status = 200, description = "the series' trades after the cursor", body = TradesPage), (status = 404, description = "no such issue or series", body = ErrorView)))]
 pub async fn trades(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<TradesPage>> {
     let (rows, after) = series_trades(&state, &q).await?;
     Ok(Json(views::exchange::trades_page(&rows, after)))
 }
 
 /// Price history: each trade's time, fixed-side price and volume.
+#[utoipa::path(get, path = "/prices", tag = "exchange", params(SeriesQuery),
+    responses((status = 200, description = "the series' price history after the cursor", body = PricesView), (status = 404, description = "no such issue or series", body = ErrorView)))]
 pub async fn prices(State(state): State<AppState>, Query(q): Query<SeriesQuery>) -> ApiResult<Json<PricesView>> {
     let (rows, after) = series_trades(&state, &q).await?;
     Ok(Json(views::exchange::prices_page(&rows, after)))

@@ -7,6 +7,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Deserialize;
 use tokio_stream::wrappers::{BroadcastStream, WatchStream};
 use tokio_stream::{Stream, StreamExt};
+use utoipa::IntoParams;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
@@ -15,11 +16,16 @@ use crate::views::{self, ClockView, EventsPage};
 
 pub const MAX_PAGE: i64 = 1_000;
 
-#[derive(Deserialize)]
+/// A page after a cursor.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// The cursor of the last event seen (0: from the start).
     #[serde(default)]
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -29,6 +35,8 @@ impl Page {
     }
 }
 
+#[utoipa::path(get, path = "/events", tag = "feeds", security(("bearer" = [])), params(Page),
+    responses((status = 200, description = "the caller's events after the cursor", body = EventsPage)))]
 pub async fn my_events(
     State(state): State<AppState>,
     user: User,
@@ -40,6 +48,8 @@ pub async fn my_events(
 }
 
 /// Server-Sent Events: every public event (trades, series, issues, markets) once committed.
+#[utoipa::path(get, path = "/stream", tag = "feeds",
+    responses((status = 200, description = "Server-Sent Events: every public event once committed (`event: market`, `id`: its cursor, `data`: its JSON)", content_type = "text/event-stream", body = String)))]
 pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.shared.public_events.subscribe();
     let events = BroadcastStream::new(rx).filter_map(|e| e.ok()).map(Some);
@@ -53,6 +63,8 @@ pub async fn stream(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
+#[utoipa::path(get, path = "/clock", tag = "feeds",
+    responses((status = 200, description = "the server's clock", body = ClockView)))]
 pub async fn clock(State(state): State<AppState>) -> axum::Json<ClockView> {
     let engine_time = state.shared.engine().now();
     axum::Json(ClockView { now: state.shared.clock.now(), engine_time, sandbox: state.settings.sandbox })

@@ -10,13 +10,16 @@ use peerex_engine::{Amount, Op};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::http::error::{written, ApiError, ApiResult, Written};
+use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::extract::{Body, IdempotencyKey, PathId, Query, User};
 use crate::state::AppState;
-use crate::views::{self, After, MarketsView, QuoteView};
+use crate::views::{self, After, Credits, MarketTradeView, MarketView, MarketsView, QuoteView, TimeText};
 use crate::writer::Action;
 
+#[utoipa::path(get, path = "/markets", tag = "markets",
+    responses((status = 200, description = "every prediction market by id", body = MarketsView)))]
 pub async fn list(State(state): State<AppState>) -> Json<MarketsView> {
     Json(views::markets::markets(&state.shared.engine()))
 }
@@ -36,6 +39,8 @@ fn complete<T: DeserializeOwned>(body: Value, fields: &[(&str, Value)], keep: &[
         .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid body: {e}")))
 }
 
+#[utoipa::path(post, path = "/markets", tag = "markets", security(("bearer" = [])), request_body = CreateMarketBody,
+    responses((status = 201, description = "the market", body = MarketView), Refused))]
 pub async fn create(
     State(state): State<AppState>,
     user: User,
@@ -52,6 +57,8 @@ pub async fn create(
     written(StatusCode::CREATED, r)
 }
 
+#[utoipa::path(post, path = "/markets/{id}/trades", tag = "markets", security(("bearer" = [])), params(("id" = String, Path, description = "the market's id")), request_body = TradeBody,
+    responses((status = 201, description = "the market after the trade and the trade's events", body = MarketTradeView), Refused))]
 pub async fn trade(
     State(state): State<AppState>,
     user: User,
@@ -67,6 +74,8 @@ pub async fn trade(
     written(StatusCode::CREATED, state.submit(action, key.scoped(&user.name)).await)
 }
 
+#[utoipa::path(post, path = "/markets/{id}/reports", tag = "markets", security(("bearer" = [])), params(("id" = String, Path, description = "the market's id")), request_body = ReportBody,
+    responses((status = 200, description = "the market", body = MarketView), Refused))]
 pub async fn report(
     State(state): State<AppState>,
     user: User,
@@ -80,6 +89,8 @@ pub async fn report(
 }
 
 /// The creator closes reporting early once enough reports are in.
+#[utoipa::path(post, path = "/markets/{id}/resolve", tag = "markets", security(("bearer" = [])), params(("id" = String, Path, description = "the market's id")),
+    responses((status = 200, description = "the resolved market", body = MarketView), Refused))]
 pub async fn resolve(
     State(state): State<AppState>,
     user: User,
@@ -91,14 +102,79 @@ pub async fn resolve(
     written(StatusCode::OK, r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QuoteQuery {
+    /// Shares to buy (negative: sell).
+    #[param(value_type = Credits)]
     pub shares: Amount,
+    /// The outcome (1 = YES by default).
     #[serde(default)]
     pub outcome: Option<u32>,
 }
 
+/// The `create_market` command's fields but `user` (spec/prediction.md).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreateMarketBody {
+    #[schema(min_length = 1, max_length = 200)]
+    id: String,
+    #[schema(max_length = 1000)]
+    statement: String,
+    #[schema(value_type = TimeText)]
+    deadline: String,
+    /// LMSR liquidity parameter b.
+    #[schema(value_type = Credits)]
+    b: String,
+    /// Trading fee rate (e.g. "0.05").
+    #[schema(value_type = Option<Credits>)]
+    fee: Option<String>,
+    /// Shares the creator buys at creation.
+    #[schema(value_type = Option<Credits>)]
+    initial_shares: Option<String>,
+    /// Number of outcomes (2 by default).
+    #[schema(minimum = 2, maximum = 100)]
+    outcomes: Option<u32>,
+    /// An issue whose tracker decides the market (binary markets only).
+    issue: Option<String>,
+    /// Outcome of the initial shares (1 by default).
+    initial_outcome: Option<u32>,
+    /// Reports needed to resolve (default 3, at least 2).
+    min_reports: Option<u32>,
+    /// End of the reporting window (default: deadline + 7 days).
+    #[schema(value_type = Option<TimeText>)]
+    report_deadline: Option<String>,
+}
+
+/// The `trade` command's fields but `user` and `market` (spec/prediction.md).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TradeBody {
+    /// The trade's id (the server assigns one when absent).
+    #[schema(max_length = 200)]
+    id: Option<String>,
+    /// Signed: positive buys, negative sells.
+    #[schema(value_type = Credits)]
+    shares: String,
+    /// Most the trader pays (for a sale, a negative value is a minimum of proceeds).
+    #[schema(value_type = Option<Credits>)]
+    max_cost: Option<String>,
+    /// The outcome (1 = YES by default).
+    outcome: Option<u32>,
+}
+
+/// The `report` command's field (spec/prediction.md).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ReportBody {
+    /// The outcome observed: 1 (YES) or 0 (NO) for binary markets.
+    #[schema(minimum = 0, maximum = 255)]
+    value: u8,
+}
+
 /// What a trade would cost now (the same computation as the trade), for the caller.
+#[utoipa::path(get, path = "/markets/{id}/quote", tag = "markets", security(("bearer" = [])), params(("id" = String, Path, description = "the market's id"), QuoteQuery),
+    responses((status = 200, description = "what the trade would cost now", body = QuoteView), Refused))]
 pub async fn quote(
     State(state): State<AppState>,
     user: User,

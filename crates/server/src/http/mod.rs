@@ -19,58 +19,67 @@ use std::sync::atomic::Ordering;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
+/// Every route with its description: each handler carries `#[utoipa::path]` and is registered
+/// with `routes!`, so the router and the OpenAPI document cannot drift apart.
+pub fn api() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(accounts::sign_up))
+        .routes(routes!(accounts::log_in, accounts::log_out))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::balances))
+        .routes(routes!(exchange::list_issues, exchange::open_issue))
+        .routes(routes!(exchange::close_issue))
+        .routes(routes!(exchange::reopen_issue))
+        .routes(routes!(exchange::my_offers, exchange::place_offer))
+        .routes(routes!(exchange::get_offer, exchange::cancel_offer))
+        .routes(routes!(exchange::resume_offer))
+        .routes(routes!(exchange::positions))
+        .routes(routes!(exchange::series))
+        .routes(routes!(exchange::book))
+        .routes(routes!(exchange::trades))
+        .routes(routes!(exchange::prices))
+        .routes(routes!(feeds::my_events))
+        .routes(routes!(feeds::stream))
+        .routes(routes!(feeds::clock))
+        .routes(routes!(markets::list, markets::create))
+        .routes(routes!(markets::trade))
+        .routes(routes!(markets::report))
+        .routes(routes!(markets::resolve))
+        .routes(routes!(markets::quote))
+        .routes(routes!(admin::create_user))
+        .routes(routes!(admin::deposit))
+        .routes(routes!(admin::withdraw))
+        .routes(routes!(admin::decide))
+        .routes(routes!(admin::set_clock))
+        .routes(routes!(admin::sync_issue))
+        .routes(routes!(peers::register))
+        .routes(routes!(peers::report_online))
+        .routes(routes!(peers::set_sliders, peers::put_sliders))
+        .routes(routes!(peers::me))
+        .routes(routes!(peers::preview))
+        .routes(routes!(peers::operator))
+        .routes(routes!(peers::peer_debug))
+        .routes(routes!(peers::settle))
+        .routes(routes!(peers::update_prices))
+        .routes(routes!(webhooks::github_webhook))
+        .routes(routes!(openapi::document));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/users", post(accounts::sign_up))
-        .route("/sessions", post(accounts::log_in).delete(accounts::log_out))
-        .route("/me", get(accounts::me))
-        .route("/balances", get(accounts::balances))
-        .route("/issues", get(exchange::list_issues).post(exchange::open_issue))
-        .route("/issues/close", post(exchange::close_issue))
-        .route("/issues/reopen", post(exchange::reopen_issue))
-        .route("/offers", get(exchange::my_offers).post(exchange::place_offer))
-        .route("/offers/{id}", get(exchange::get_offer).delete(exchange::cancel_offer))
-        .route("/offers/{id}/resume", post(exchange::resume_offer))
-        .route("/positions", get(exchange::positions))
-        .route("/series", get(exchange::series))
-        .route("/book", get(exchange::book))
-        .route("/trades", get(exchange::trades))
-        .route("/prices", get(exchange::prices))
-        .route("/events", get(feeds::my_events))
-        .route("/stream", get(feeds::stream))
-        .route("/clock", get(feeds::clock))
-        .route("/markets", get(markets::list).post(markets::create))
-        .route("/markets/{id}/trades", post(markets::trade))
-        .route("/markets/{id}/reports", post(markets::report))
-        .route("/markets/{id}/resolve", post(markets::resolve))
-        .route("/markets/{id}/quote", get(markets::quote))
-        .route("/admin/users", post(admin::create_user))
-        .route("/admin/deposits", post(admin::deposit))
-        .route("/admin/withdrawals", post(admin::withdraw))
-        .route("/admin/decide", post(admin::decide))
-        .route("/admin/clock", post(admin::set_clock))
-        .route("/admin/sync", post(admin::sync_issue))
-        .route("/peers", post(peers::register))
-        .route("/peers/online", post(peers::report_online))
-        .route("/peers/sliders", post(peers::set_sliders).put(peers::set_sliders))
-        .route("/peers/me", get(peers::me))
-        .route("/peers/me/preview", get(peers::preview))
-        .route("/admin/resources", get(peers::operator))
-        .route("/admin/resources/peers/{id}", get(peers::peer_debug))
-        .route("/admin/resources/settle", post(peers::settle))
-        .route("/admin/resources/prices", post(peers::update_prices))
-        .route("/webhooks/github", post(webhooks::github_webhook))
-        .route("/openapi.json", get(openapi::document));
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+    let (routes, _) = api().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), fingerprint))

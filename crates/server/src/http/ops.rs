@@ -7,8 +7,10 @@ use axum::response::IntoResponse;
 use crate::http::error::ApiError;
 use crate::metrics::Gauges;
 use crate::state::AppState;
-use crate::views::HealthView;
+use crate::views::{ErrorView, HealthView};
 
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "the writer runs and the database answers", body = HealthView), (status = 503, description = "unhealthy", body = ErrorView)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthView>, ApiError> {
     if !state.shared.is_healthy() {
         return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
@@ -19,6 +21,8 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthV
     Ok(axum::Json(HealthView { status: "ok".into(), database: state.store.backend().into() }))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format: commands applied and refused, latencies, queue depth, open offers, users", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let gauges = {
         let engine = state.shared.engine();

@@ -26,7 +26,7 @@ pub use exchange::{
 };
 pub use markets::{MarketTradeView, MarketView, MarketsView, QuoteView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
-pub use resources::{OperatorView, PeerView};
+pub use resources::{OperatorView, PeerDebugView, PeerView, PieView, SlidersView};
 
 /// Schema of an amount of credits: a decimal string with at most 6 decimals ("160", "-2.5").
 pub struct Credits;

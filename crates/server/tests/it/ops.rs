@@ -12,7 +12,7 @@ async fn openapi_health_metrics_and_stream() {
 
     let (st, doc) = c.call(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(st, 200);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     for (path, method) in [
         ("/api/v1/users", "post"),
         ("/api/v1/sessions", "post"),
@@ -78,4 +78,64 @@ async fn openapi_health_metrics_and_stream() {
         rest += chunk.len();
         assert!(rest < 1_000_000);
     }
+}
+
+/// The paths the router serves, read from its own description (axum prints its route table).
+fn router_paths(router: &axum::Router) -> Vec<String> {
+    let text = format!("{router:?}");
+    let mut paths: Vec<String> = text
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|p| p.starts_with('/') && !p.contains("__private__"))
+        .map(str::to_owned)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Whether a route answered (not the router's fallbacks for an unknown path or method).
+async fn served(c: &crate::support::Client, method: &str, path: &str) -> bool {
+    let concrete: String =
+        path.split('/').map(|seg| if seg.starts_with('{') { "probe" } else { seg }).collect::<Vec<_>>().join("/");
+    let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let resp = c.http.request(method, format!("{}{concrete}", c.base)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    if status != 404 && status != 405 {
+        return true;
+    }
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    !(body["code"] == "method_not_allowed" || body["message"] == "no such endpoint")
+}
+
+/// Every route the router serves is in the OpenAPI document, and every operation the document
+/// names is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_and_the_openapi_document_agree() {
+    let s = Server::start(Backend::Sqlite).await;
+    let c = s.client.clone();
+    let (st, doc) = c.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(st, 200);
+    let router = peerex_server::http::router(s.running.as_ref().unwrap().state.clone());
+    let paths = router_paths(&router);
+    assert!(paths.len() >= 40, "the route table was read: {paths:?}");
+    let mut documented = 0;
+    for path in &paths {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if served(&c, method, path).await {
+                assert!(doc["paths"][path][method].is_object(), "{method} {path} is served but not documented");
+                documented += 1;
+            }
+        }
+    }
+    let mut named = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        assert!(paths.contains(path), "the document names {path}, which the router does not have");
+        for method in ops.as_object().unwrap().keys() {
+            assert!(served(&c, method, path).await, "the document names {method} {path}, which is not served");
+            named += 1;
+        }
+    }
+    assert_eq!(documented, named, "as many operations served as documented");
 }
