@@ -96,7 +96,7 @@ fn main() {
                         ex::place_offer(axum::extract::State(st.clone()), user(who, false), IdempotencyKey(None), B(b))
                             .await
                             .unwrap();
-                    assert!(r.status < 300, "{:?}", r.body);
+                    assert!(r.0.as_u16() < 300, "{:?}", r.1);
                 }
             }));
             if tasks.len() >= 500 {
@@ -134,7 +134,7 @@ fn main() {
         )
         .await
         .unwrap();
-        let token = r.body["token"].as_str().unwrap().to_owned();
+        let token = r.0.token.clone();
         let sid = peerex_web::session::new_sid();
         web.sessions.insert(&sid, token);
         // Wait for the price history to load.
@@ -188,7 +188,7 @@ fn main() {
         .await
         .unwrap();
         let sid = peerex_web::session::new_sid();
-        web.sessions.insert(&sid, r.body["token"].as_str().unwrap().to_owned());
+        web.sessions.insert(&sid, r.0.token.clone());
         sid
     });
     let app = router_with(web.clone());

@@ -10,12 +10,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup};
-use peerex_engine::resources::bank::Standing;
-use peerex_engine::resources::market::PeerView;
 use peerex_engine::Amount;
 use peerex_server::http::extract::Body;
 use peerex_server::http::peers::{self as api, Online, Sliders};
-use peerex_server::views;
+use peerex_server::views::{self, PeerView};
 use serde::Deserialize;
 
 use crate::assets;
@@ -44,6 +42,11 @@ const SLIDERS: [(&str, &str, &str, f64); 3] = [
     ("upload_gb", "Upload you allow", "GB a day", 50.0),
     ("download_gb", "Download you allow", "GB a day", 50.0),
 ];
+
+/// Element `i` of a view's list of three (0 if absent).
+fn at(v: &[f64], i: usize) -> f64 {
+    v.get(i).copied().unwrap_or(0.0)
+}
 
 /// Gigabytes for people: `12.5 GB`, `1,200 GB`.
 pub fn gb(x: f64) -> String {
@@ -95,9 +98,9 @@ impl SliderForm {
     }
     fn of(v: &PeerView) -> SliderForm {
         SliderForm {
-            space_gb: num(v.sliders.caps[0]),
-            upload_gb: num(v.sliders.caps[1]),
-            download_gb: num(v.sliders.caps[2]),
+            space_gb: num(at(&v.sliders.caps, 0)),
+            upload_gb: num(at(&v.sliders.caps, 1)),
+            download_gb: num(at(&v.sliders.caps, 2)),
         }
     }
 }
@@ -117,8 +120,8 @@ fn balance_part(v: &PeerView) -> Markup {
 
 /// One slider's thick effective region, drawn under it.
 fn track(v: &PeerView, i: usize, max: f64) -> Markup {
-    let cap = v.sliders.caps[i];
-    let end = v.sliders.thick_end[i];
+    let cap = at(&v.sliders.caps, i);
+    let end = v.sliders.thick_end.get(i).copied().flatten();
     let thick = end.unwrap_or(max).min(max).max(0.0);
     let w = |x: f64| (x / max * 100.0).clamp(0.0, 100.0);
     let beyond = end.is_some_and(|e| cap > e + 1e-9);
@@ -141,7 +144,7 @@ fn track(v: &PeerView, i: usize, max: f64) -> Markup {
 
 fn slider_max(v: &PeerView, i: usize) -> f64 {
     let base = SLIDERS[i].3;
-    let cap = v.sliders.caps[i];
+    let cap = at(&v.sliders.caps, i);
     if cap > base {
         (cap * 1.5).ceil()
     } else {
@@ -151,10 +154,10 @@ fn slider_max(v: &PeerView, i: usize) -> f64 {
 
 fn standing_note(v: &PeerView) -> Markup {
     html! {
-        @match v.standing {
-            Standing::Normal => {},
-            Standing::Alert => p class="rm-note alert" role="status" { "You have used more than you gave lately. Raise a slider or stay online longer, or new backups will pause." },
-            Standing::Frozen => p class="rm-note frozen" role="status" { "New backups are paused until you give more. Restoring your files always works." },
+        @match v.standing.as_str() {
+            "alert" => p class="rm-note alert" role="status" { "You have used more than you gave lately. Raise a slider or stay online longer, or new backups will pause." },
+            "frozen" => p class="rm-note frozen" role="status" { "New backups are paused until you give more. Restoring your files always works." },
+            _ => {},
         }
     }
 }
@@ -233,7 +236,7 @@ fn join_page(v: &Viewer, errors: &[FormError]) -> Markup {
 }
 
 fn render(web: &Web, v: &Viewer, trial: Option<&SliderForm>, errors: &[FormError]) -> Response {
-    let view = v.name().and_then(|n| views::resources::peer(&web.app.shared.engine(), n).ok()).map(|p| p.view);
+    let view = v.name().and_then(|n| views::resources::peer(&web.app.shared.engine(), n).ok());
     let body = match &view {
         None => join_page(v, errors),
         Some(current) => {
@@ -241,7 +244,6 @@ fn render(web: &Web, v: &Viewer, trial: Option<&SliderForm>, errors: &[FormError
             let shown = trial
                 .and_then(|t| t.parse().ok())
                 .and_then(|s| v.name().and_then(|n| views::resources::preview(&web.app.shared.engine(), n, s).ok()))
-                .map(|p| p.view)
                 .unwrap_or_else(|| current.clone());
             let f = trial.cloned().unwrap_or_else(|| SliderForm::of(current));
             html! {
@@ -268,17 +270,14 @@ pub async fn preview(State(web): State<Web>, v: Viewer, Query(f): Query<SliderFo
         Err(e) => return (axum::http::StatusCode::BAD_REQUEST, e.message).into_response(),
     };
     match views::resources::preview(&web.app.shared.engine(), name, sliders) {
-        Ok(p) => {
-            let view = p.view;
-            Html(
-                html! {
-                    (balance_part(&view))
-                    @for i in 0..3 { (track(&view, i, slider_max(&view, i).max(sliders[i].micros() as f64 / 1e6))) }
-                }
-                .into_string(),
-            )
-            .into_response()
-        }
+        Ok(view) => Html(
+            html! {
+                (balance_part(&view))
+                @for i in 0..3 { (track(&view, i, slider_max(&view, i).max(sliders[i].micros() as f64 / 1e6))) }
+            }
+            .into_string(),
+        )
+        .into_response(),
         Err(e) => {
             (axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::BAD_REQUEST), e.message())
                 .into_response()
@@ -345,11 +344,11 @@ pub async fn online(State(web): State<Web>, p: Posted) -> Response {
 const RESOURCES: [&str; 3] = ["Space", "Upload", "Download"];
 const SERVICES: [&str; 3] = ["Backup", "Storage", "Retrieval"];
 
-fn standing_badge(s: Standing) -> Markup {
+fn standing_badge(s: &str) -> Markup {
     match s {
-        Standing::Normal => html! { span class="badge open" { "Normal" } },
-        Standing::Alert => html! { span class="badge wait" { "Alert" } },
-        Standing::Frozen => html! { span class="badge closed rm-frozen" { "Frozen" } },
+        "alert" => html! { span class="badge wait" { "Alert" } },
+        "frozen" => html! { span class="badge closed rm-frozen" { "Frozen" } },
+        _ => html! { span class="badge open" { "Normal" } },
     }
 }
 
@@ -365,7 +364,7 @@ pub async fn operator(State(web): State<Web>, v: Viewer) -> Response {
     let (op, supply, demand) = {
         let engine = web.app.shared.engine();
         let rm = engine.resources();
-        (views::resources::operator(&engine).view, rm.aggregate_supply(), rm.aggregate_demand())
+        (views::resources::operator(&engine), rm.aggregate_supply(), rm.aggregate_demand())
     };
     let body = html! {
         h1 { "Backup market: operator" }
@@ -395,13 +394,13 @@ pub async fn operator(State(web): State<Web>, v: Viewer) -> Response {
                     @for i in 0..3 {
                         tr {
                             th scope="row" { (RESOURCES[i]) }
-                            td class="num" { (nano(op.prices_nano[i])) " / GB" @if i == 0 { span class="muted small" { " (fixed)" } } }
+                            td class="num" { (nano(op.prices_nano.get(i).copied().unwrap_or(0))) " / GB" @if i == 0 { span class="muted small" { " (fixed)" } } }
                             td class="num" { (num(supply[i])) }
                             td class="num" { (num(demand[i])) }
                             td class="num" {
-                                @match (i, op.imbalance_e) {
+                                @match (i, op.imbalance_e.as_ref().and_then(|e| e.get(i.wrapping_sub(1)))) {
                                     (0, _) | (_, None) => { "–" }
-                                    (_, Some(e)) => { (format!("{:+.1}%", e[i - 1] * 100.0)) }
+                                    (_, Some(e)) => { (format!("{:+.1}%", e * 100.0)) }
                                 }
                             }
                         }
@@ -409,7 +408,7 @@ pub async fn operator(State(web): State<Web>, v: Viewer) -> Response {
                 }
             }
             p class="muted small" { "Service prices: "
-                @for i in 0..3 { (SERVICES[i]) " " (nano(op.service_prices_nano[i])) " / GB" @if i < 2 { " · " } } "." }
+                @for i in 0..3 { (SERVICES[i]) " " (nano(op.service_prices_nano.get(i).copied().unwrap_or(0))) " / GB" @if i < 2 { " · " } } "." }
             div class="row" {
                 form method="post" action="/resources/settle" class="inline" { (csrf(&v)) (form_key()) button type="submit" class="secondary" id="settle-day" { "Settle a day now" } }
                 form method="post" action="/resources/prices" class="inline" { (csrf(&v)) (form_key()) button type="submit" class="secondary" { "Update prices now" } }
@@ -423,7 +422,7 @@ pub async fn operator(State(web): State<Web>, v: Viewer) -> Response {
                     thead { tr { th scope="col" { "Peer" } th scope="col" class="num" { "Balance" } th scope="col" { "Standing" } } }
                     tbody {
                         @for (name, bal, st) in &op.balances {
-                            tr { td { (name) } td class={"num " @if bal.is_negative() { "loss" }} { (fmt::credits(*bal)) } td { (standing_badge(*st)) } }
+                            tr { td { (name) } td class={"num " @if bal.is_negative() { "loss" }} { (fmt::credits(*bal)) } td { (standing_badge(st)) } }
                         }
                     }
                 }
