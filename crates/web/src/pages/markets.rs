@@ -564,8 +564,8 @@ fn headline(s: &Snapshot) -> Markup {
                     } @else {
                         p { "Trading closed " (fmt::time(s.deadline, s.now)) ". "
                             @if let Some(i) = &s.linked_issue { "The issue " (i) " decides it on the next tracker sync." }
-                            @else { "Arbiters report until " (fmt::time(s.report_deadline, s.now)) ": "
-                                    (v.reports) " of " (s.min_reports) " reports needed so far." } }
+                            @else { "Arbiters' reporting window closes " (fmt::time(s.report_deadline, s.now)) ": "
+                                    (v.reports) " report" @if v.reports != 1 { "s" } " in, " (s.min_reports) " needed." } }
                     }
                 }
             }
@@ -762,8 +762,8 @@ fn report_panel(v: &Viewer, s: &Snapshot, errors: &[FormError]) -> Markup {
         section class="card" id="report" {
             h2 { "Report as an arbiter" }
             p { "What happened: " strong { (s.view.statement) } }
-            p { "Report by " strong { (fmt::time(s.report_deadline, s.now)) } ". "
-                (s.view.reports) " of " (s.min_reports) " reports needed are in." }
+            p { "The window closes " strong { (fmt::time(s.report_deadline, s.now)) } ". "
+                (s.view.reports) " report" @if s.view.reports != 1 { "s" } " in, " (s.min_reports) " needed." }
             div class="preview" id="earns" {
                 @if n == 2 {
                     @match s.estimate {
@@ -956,7 +956,7 @@ fn render(web: &Web, v: &Viewer, id: &str, q: &PageQuery, f: &TradeForm, errors:
         div class="two" {
             div {
                 (report_panel(v, &s, &report_errors))
-                @if s.view.status == "open" || s.view.status == "reporting" { (trade_panel(web, v, &s, f, &trade_errors)) }
+                @if s.view.status == "open" { (trade_panel(web, v, &s, f, &trade_errors)) }
             }
             div {
                 (my_shares(&s))

@@ -394,7 +394,7 @@ pub async fn operator(State(web): State<Web>, v: Viewer) -> Response {
                     @for i in 0..3 {
                         tr {
                             th scope="row" { (RESOURCES[i]) }
-                            td class="num" { (nano(op.prices_nano.get(i).copied().unwrap_or(0))) " / GB" @if i == 0 { span class="muted small" { " (fixed)" } } }
+                            td class="num" { (nano(op.prices_nano.get(i).copied().unwrap_or(0))) @if i == 0 { " / GB-day" } @else { " / GB" } @if i == 0 { span class="muted small" { " (fixed)" } } }
                             td class="num" { (num(supply[i])) }
                             td class="num" { (num(demand[i])) }
                             td class="num" {
