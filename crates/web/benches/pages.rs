@@ -92,11 +92,9 @@ fn main() {
                         poolable: false,
                         expiration: None,
                     };
-                    let r =
-                        ex::place_offer(axum::extract::State(st.clone()), user(who, false), IdempotencyKey(None), B(b))
-                            .await
-                            .unwrap();
-                    assert!(r.0.as_u16() < 300, "{:?}", r.1);
+                    ex::place_offer(axum::extract::State(st.clone()), user(who, false), IdempotencyKey(None), B(b))
+                        .await
+                        .unwrap();
                 }
             }));
             if tasks.len() >= 500 {

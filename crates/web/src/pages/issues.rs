@@ -5,9 +5,10 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use peerex_engine::exchange::types::IssueState;
-use peerex_engine::{Price, Timestamp};
+use peerex_engine::Timestamp;
 use peerex_server::http::exchange::{self as api, OpenIssue};
 use peerex_server::http::extract::Body;
+use peerex_server::views::exchange as views;
 use serde::Deserialize;
 
 use crate::charts::sparkline;
@@ -50,31 +51,23 @@ impl Filter {
     }
 }
 
-pub struct SeriesRow {
-    pub maturation: Timestamp,
-    pub status: &'static str,
-    pub last: Option<Price>,
-    pub volume: u64,
-    pub open_interest: u64,
-    pub winner: Option<peerex_engine::exchange::types::Side>,
-}
-
 pub struct IssueRow {
     pub name: String,
     pub title: String,
     pub tracker: String,
     pub open: bool,
     pub order: usize,
-    pub series: Vec<SeriesRow>,
+    /// The server's view of each series, by maturation.
+    pub series: Vec<views::SeriesView>,
 }
 
 impl IssueRow {
     fn headline_price(&self) -> i64 {
         self.series
             .iter()
-            .find(|s| s.status == "open" && s.last.is_some())
-            .or_else(|| self.series.iter().find(|s| s.last.is_some()))
-            .and_then(|s| s.last)
+            .find(|s| s.status == "open" && s.fixed_price.is_some())
+            .or_else(|| self.series.iter().find(|s| s.fixed_price.is_some()))
+            .and_then(|s| s.fixed_price)
             .map_or(-1, |p| i64::from(p.bp()))
     }
     fn volume(&self) -> u64 {
@@ -87,23 +80,17 @@ pub fn rows(web: &Web, f: &Filter) -> (Vec<IssueRow>, usize, Vec<String>) {
     let engine = web.app.shared.engine();
     let x = engine.exchange();
     let q = f.q.trim().to_lowercase();
-    let mut by_issue: Vec<Vec<SeriesRow>> = Vec::new();
+    // One pass over the series (not one per issue): 1,000s of issues stay fast.
+    let mut by_issue: Vec<Vec<peerex_engine::ids::SeriesId>> = Vec::new();
     by_issue.resize_with(x.issue_count(), Vec::new);
-    for (_, s) in x.all_series() {
+    for (sid, s) in x.all_series() {
         if let Some(v) = by_issue.get_mut(s.issue.index()) {
-            v.push(SeriesRow {
-                maturation: s.maturation,
-                status: s.status.as_str(),
-                last: s.last_price,
-                volume: s.traded_volume,
-                open_interest: s.units,
-                winner: s.outcome.and_then(|o| o.winner()),
-            });
+            v.push(sid);
         }
     }
     let mut trackers: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    for ((iid, issue), mut series) in x.all_issues().zip(by_issue) {
+    for ((iid, issue), sids) in x.all_issues().zip(by_issue) {
         if !trackers.contains(&issue.tracker) {
             trackers.push(issue.tracker.clone());
         }
@@ -120,6 +107,7 @@ pub fn rows(web: &Web, f: &Filter) -> (Vec<IssueRow>, usize, Vec<String>) {
         if !q.is_empty() && !name.to_lowercase().contains(&q) && !issue.title.to_lowercase().contains(&q) {
             continue;
         }
+        let mut series: Vec<views::SeriesView> = sids.into_iter().filter_map(|s| views::series(&engine, s)).collect();
         series.sort_by_key(|s| s.maturation);
         out.push(IssueRow {
             name: name.to_owned(),
@@ -188,7 +176,7 @@ fn table(web: &Web, f: &Filter, rows: &[IssueRow], total: usize, now: Timestamp)
     }
 }
 
-fn series_cells(web: &Web, issue: &str, s: &SeriesRow, now: Timestamp) -> Markup {
+fn series_cells(web: &Web, issue: &str, s: &views::SeriesView, now: Timestamp) -> Markup {
     let mat = s.maturation.to_rfc3339();
     let (spark, change) = web.history.with(issue, s.maturation, |pts| {
         let last: Vec<u32> = pts.iter().rev().take(30).rev().map(|p| p.price.bp()).collect();
@@ -206,7 +194,7 @@ fn series_cells(web: &Web, issue: &str, s: &SeriesRow, now: Timestamp) -> Markup
         tr {
             td {
                 a href=(series_url(issue, &mat)) class="chance" {
-                    @match (s.status, s.last) {
+                    @match (s.status.as_str(), s.fixed_price) {
                         ("settled", _) => {
                             @match s.winner {
                                 Some(w) => { "Settled: " (crate::layout::side_badge(w)) " won" }

@@ -6,74 +6,56 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use peerex_engine::exchange::types::Side;
-use peerex_engine::exchange::views::PositionView;
 use peerex_engine::{Amount, Price, Timestamp};
+use peerex_server::views::exchange as views;
 use serde_json::Value;
 
 use crate::fmt;
 use crate::layout::{frame, see_other, series_url, side_badge, Nav};
-use crate::pages::series::{cancel_form, kind_label, MyOffer};
+use crate::pages::series::{cancel_form, kind_label};
 use crate::session::Viewer;
 use crate::Web;
 
 pub struct Row {
-    pub pos: PositionView,
+    pub pos: views::PositionView,
     /// The side's price now (last trade, or the payout once settled).
     pub mark: Option<Price>,
-    pub status: &'static str,
+    pub status: String,
 }
 
 pub struct Portfolio {
     pub available: Amount,
     pub held: Amount,
     pub rows: Vec<Row>,
-    pub offers: Vec<(String, String, MyOffer)>,
+    pub offers: Vec<views::OfferView>,
     pub now: Timestamp,
 }
 
+/// The portfolio from the server's views (positions, offers, balance) and each series' view.
 pub fn portfolio(web: &Web, name: &str) -> Portfolio {
     let now = web.app.shared.clock.now();
     let engine = web.app.shared.engine();
     let x = engine.exchange();
-    let Some(uid) = engine.user_id(name) else {
-        return Portfolio { available: Amount::ZERO, held: Amount::ZERO, rows: vec![], offers: vec![], now };
-    };
-    let (available, held) = engine.balance(uid);
-    let rows = x
-        .positions_of(uid)
+    let (available, held) = peerex_server::views::accounts::balance_of(&engine, name);
+    let rows = views::positions(&engine, name)
         .into_iter()
         .map(|pos| {
-            let s = x.issue_id(&pos.issue).and_then(|i| x.series_id(i, pos.maturation)).and_then(|s| x.series(s));
-            let status = s.map_or("open", |s| s.status.as_str());
-            let mark = s.and_then(|s| match s.outcome {
-                Some(o) => {
-                    let fixed = Price::from_bp((o.fixed_pays_micros() / 100) as u32);
-                    fixed.map(|p| if pos.side == Side::Fixed { p } else { p.complement() })
-                }
-                None => s.last_price.map(|p| if pos.side == Side::Fixed { p } else { p.complement() }),
+            let sv = x
+                .issue_id(&pos.issue)
+                .and_then(|i| x.series_id(i, pos.maturation))
+                .and_then(|s| views::series(&engine, s));
+            let status = sv.as_ref().map_or_else(|| "open".to_owned(), |s| s.status.clone());
+            let fixed = sv.as_ref().and_then(|s| match s.outcome {
+                Some(o) => Price::from_bp((o.fixed_pays_micros() / 100) as u32),
+                None => s.fixed_price,
             });
+            let mark = fixed.map(|p| if pos.side == Side::Fixed { p } else { p.complement() });
             Row { pos, mark, status }
         })
         .collect();
-    let offers = x
-        .all_offers()
-        .filter(|(_, o)| o.user == uid && o.is_live())
-        .filter_map(|(oid, o)| {
-            let s = x.series(o.series)?;
-            Some((
-                x.issue_name(s.issue).to_owned(),
-                s.maturation.to_rfc3339(),
-                MyOffer {
-                    id: x.offer_name(oid).to_owned(),
-                    kind: o.kind,
-                    price: o.price,
-                    volume: o.volume,
-                    remaining: o.remaining,
-                    status: o.status.as_str(),
-                    expiration: o.expiration,
-                },
-            ))
-        })
+    let offers = views::offers_of(&engine, name, None)
+        .into_iter()
+        .filter(|o| o.status == "open" || o.status == "suspended")
         .collect();
     Portfolio { available, held, rows, offers, now }
 }
@@ -166,10 +148,10 @@ pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
                     table {
                         thead { tr { th scope="col" { "Offer" } th scope="col" { "Series" } th scope="col" { "Price" } th scope="col" class="num" { "Left" } th scope="col" { span class="sr" { "Cancel" } } } }
                         tbody {
-                            @for (issue, mat, o) in &p.offers {
+                            @for o in &p.offers {
                                 tr {
                                     td { (kind_label(o.kind)) br; span class="muted small" { (o.id) } }
-                                    td { a href=(series_url(issue, mat)) { (issue) } }
+                                    td { a href=(series_url(&o.issue, &o.maturation.to_rfc3339())) { (o.issue) } }
                                     td { (fmt::price_cr(o.price)) }
                                     td class="num" { (fmt::units(o.remaining)) " / " (fmt::units(o.volume)) }
                                     td { (cancel_form(&v, &o.id, "/portfolio")) }

@@ -6,10 +6,10 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 use peerex_engine::exchange::types::{IssueState, OfferKind, Side};
-use peerex_engine::ledger::Account;
 use peerex_engine::{Amount, Price, Timestamp};
 use peerex_server::http::exchange::{self as api, PlaceOffer};
 use peerex_server::http::extract::{Body, PathId};
+use peerex_server::views::exchange as views;
 use serde::Deserialize;
 
 use crate::charts::{bar, price_chart};
@@ -79,31 +79,20 @@ fn range_ms(range: &str) -> Option<i64> {
     }
 }
 
-/// What the page needs from the engine, copied under one read lock.
+/// What the page needs, copied from the server's views under one read lock.
 pub struct Snapshot {
     pub issue: String,
     pub title: String,
     pub tracker: String,
     pub issue_open: bool,
     pub last_synced: Option<Timestamp>,
-    pub decidable: bool,
     pub maturations: Vec<(Timestamp, &'static str)>,
-    pub series: Option<peerex_engine::exchange::views::SeriesView>,
-    pub depth: peerex_engine::exchange::views::Depth,
-    pub mine: Vec<MyOffer>,
-    pub position: Vec<peerex_engine::exchange::views::PositionView>,
+    pub series: Option<views::SeriesView>,
+    pub book: views::BookView,
+    pub mine: Vec<views::OfferView>,
+    pub position: Vec<views::PositionView>,
     pub balance: Option<(Amount, Amount)>,
     pub now: Timestamp,
-}
-
-pub struct MyOffer {
-    pub id: String,
-    pub kind: OfferKind,
-    pub price: Price,
-    pub volume: u64,
-    pub remaining: u64,
-    pub status: &'static str,
-    pub expiration: Timestamp,
 }
 
 pub fn snapshot(web: &Web, issue: &str, maturation: Option<Timestamp>, me: Option<&str>) -> Option<Snapshot> {
@@ -112,35 +101,33 @@ pub fn snapshot(web: &Web, issue: &str, maturation: Option<Timestamp>, me: Optio
     let x = engine.exchange();
     let iid = x.issue_id(issue)?;
     let is = x.issue(iid)?;
-    let sids = x.series_of_issue(iid);
     let maturations: Vec<(Timestamp, &'static str)> =
-        sids.iter().filter_map(|s| x.series(*s)).map(|s| (s.maturation, s.status.as_str())).collect();
+        x.series_of_issue(iid).iter().filter_map(|s| x.series(*s)).map(|s| (s.maturation, s.status.as_str())).collect();
     let sid = maturation.and_then(|m| x.series_id(iid, m));
-    let series = sid.and_then(|s| x.series_view(s, engine.ledger().balance(Account::Escrow(s))));
-    let depth = sid.map_or(peerex_engine::exchange::views::Depth { bids: vec![], asks: vec![] }, |s| x.depth(s, 12));
+    let series = sid.and_then(|s| views::series(&engine, s));
+    let mat = maturation.map(|m| m.to_rfc3339()).unwrap_or_default();
+    let book = views::book(&engine, issue, &mat, 12).unwrap_or(views::BookView {
+        issue: issue.to_owned(),
+        maturation: mat,
+        bids: vec![],
+        asks: vec![],
+    });
     let uid = me.and_then(|m| engine.user_id(m));
     let mut mine = Vec::new();
     let mut position = Vec::new();
-    if let (Some(uid), Some(sid)) = (uid, sid) {
+    if let (Some(uid), Some(sid), Some(me)) = (uid, sid, me) {
         if let Some(s) = x.series(sid) {
-            for oid in &s.offers {
-                if let Some(o) = x.offer(*oid) {
-                    if o.user == uid && o.is_live() {
-                        mine.push(MyOffer {
-                            id: x.offer_name(*oid).to_owned(),
-                            kind: o.kind,
-                            price: o.price,
-                            volume: o.volume,
-                            remaining: o.remaining,
-                            status: o.status.as_str(),
-                            expiration: o.expiration,
-                        });
-                    }
-                }
-            }
+            mine = s
+                .offers
+                .iter()
+                .filter(|o| x.offer(**o).is_some_and(|o| o.user == uid && o.is_live()))
+                .filter_map(|o| views::offer(&engine, x.offer_name(*o)))
+                .collect();
         }
-        position =
-            x.positions_of(uid).into_iter().filter(|p| p.issue == issue && Some(p.maturation) == maturation).collect();
+        position = views::positions(&engine, me)
+            .into_iter()
+            .filter(|p| p.issue == issue && Some(p.maturation) == maturation)
+            .collect();
     }
     Some(Snapshot {
         issue: issue.to_owned(),
@@ -148,13 +135,12 @@ pub fn snapshot(web: &Web, issue: &str, maturation: Option<Timestamp>, me: Optio
         tracker: is.tracker.clone(),
         issue_open: matches!(is.current(), IssueState::Open),
         last_synced: is.last_synced,
-        decidable: maturation.is_some_and(|m| is.decidable_at(m)),
         maturations,
         series,
-        depth,
+        book,
         mine,
         position,
-        balance: uid.map(|u| engine.balance(u)),
+        balance: me.filter(|_| uid.is_some()).map(|m| peerex_server::views::accounts::balance_of(&engine, m)),
         now,
     })
 }
@@ -194,14 +180,14 @@ fn headline(s: &Snapshot, last: Option<&Point>) -> Markup {
     }
 }
 
-fn state_line(s: &Snapshot, v: &peerex_engine::exchange::views::SeriesView) -> Markup {
+fn state_line(s: &Snapshot, v: &views::SeriesView) -> Markup {
     html! {
         p class="state" id="settlement" {
-            @match v.status {
+            @match v.status.as_str() {
                 "open" => { span class="badge open" { "Open" } " trading until " (fmt::due(v.maturation, s.now)) }
                 "matured" => {
                     span class="badge wait" { "Matured" }
-                    @if s.decidable {
+                    @if !v.waiting_for_sync {
                         " settling now"
                     } @else {
                         " waiting for a tracker sync after the maturation (the tracker "
@@ -252,7 +238,7 @@ fn chart(s: &Snapshot, pts: &[Point], range: &str) -> Markup {
 }
 
 fn book(s: &Snapshot) -> Markup {
-    let cum = |levels: &[peerex_engine::exchange::views::Level]| {
+    let cum = |levels: &[views::LevelView]| {
         let mut c = 0u64;
         levels
             .iter()
@@ -262,8 +248,8 @@ fn book(s: &Snapshot) -> Markup {
             })
             .collect::<Vec<u64>>()
     };
-    let bc = cum(&s.depth.bids);
-    let ac = cum(&s.depth.asks);
+    let bc = cum(&s.book.bids);
+    let ac = cum(&s.book.asks);
     let max = bc.last().copied().unwrap_or(0).max(ac.last().copied().unwrap_or(0)).max(1) as f64;
     html! {
         section class="card" data-part="book" id="book" {
@@ -275,10 +261,10 @@ fn book(s: &Snapshot) -> Markup {
                     table {
                         thead { tr { th scope="col" { "Chance" } th scope="col" class="num" { "Units" } th scope="col" { span class="sr" { "Depth" } } } }
                         tbody {
-                            @for (l, c) in s.depth.bids.iter().zip(&bc) {
+                            @for (l, c) in s.book.bids.iter().zip(&bc) {
                                 tr { td class="fixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) } td class="depth" { (bar(*c as f64 / max, "fixed")) } }
                             }
-                            @if s.depth.bids.is_empty() { tr { td colspan="3" class="muted" { "No bids" } } }
+                            @if s.book.bids.is_empty() { tr { td colspan="3" class="muted" { "No bids" } } }
                         }
                     }
                 }
@@ -287,10 +273,10 @@ fn book(s: &Snapshot) -> Markup {
                     table {
                         thead { tr { th scope="col" { "Chance" } th scope="col" class="num" { "Units" } th scope="col" { span class="sr" { "Depth" } } } }
                         tbody {
-                            @for (l, c) in s.depth.asks.iter().zip(&ac) {
+                            @for (l, c) in s.book.asks.iter().zip(&ac) {
                                 tr { td class="unfixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) } td class="depth" { (bar(*c as f64 / max, "unfixed")) } }
                             }
-                            @if s.depth.asks.is_empty() { tr { td colspan="3" class="muted" { "No asks" } } }
+                            @if s.book.asks.is_empty() { tr { td colspan="3" class="muted" { "No asks" } } }
                         }
                     }
                 }

@@ -105,6 +105,14 @@ impl Browser {
 
     /// Sends a command and waits for its answer (events in between are dropped).
     pub fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        match self.try_call(session, method, params) {
+            Ok(v) => v,
+            Err(e) => panic!("{method} failed: {e}"),
+        }
+    }
+
+    /// [`Browser::call`], with the protocol's error as an `Err` (e.g. while a page navigates).
+    pub fn try_call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value, Value> {
         self.next += 1;
         let id = self.next;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -118,9 +126,9 @@ impl Browser {
             let v: Value = serde_json::from_str(&t).expect("cdp json");
             if v["id"].as_u64() == Some(id) {
                 if let Some(e) = v.get("error") {
-                    panic!("{method} failed: {e}");
+                    return Err(e.clone());
                 }
-                return v["result"].clone();
+                return Ok(v["result"].clone());
             }
         }
     }
@@ -154,11 +162,20 @@ impl Browser {
 
     /// Evaluates an expression in the page (promises awaited) and returns its value.
     pub fn eval(&mut self, tab: &Tab, expr: &str) -> Value {
-        let r = self.call(
-            Some(&tab.session),
-            "Runtime.evaluate",
-            json!({"expression": expr, "returnByValue": true, "awaitPromise": true}),
-        );
+        let params = json!({"expression": expr, "returnByValue": true, "awaitPromise": true});
+        let mut tries = 0;
+        let r = loop {
+            match self.try_call(Some(&tab.session), "Runtime.evaluate", params.clone()) {
+                Ok(r) => break r,
+                // Between two documents there is briefly no context to evaluate in.
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("evaluating {expr:.200}: {e}"),
+            }
+        };
         if let Some(ex) = r.get("exceptionDetails") {
             panic!("evaluating {expr:.200}: {ex}");
         }
@@ -169,11 +186,14 @@ impl Browser {
     pub fn wait(&mut self, tab: &Tab, expr: &str, secs: u64, what: &str) {
         let until = Instant::now() + Duration::from_secs(secs);
         loop {
-            let r = self.call(
-                Some(&tab.session),
-                "Runtime.evaluate",
-                json!({"expression": format!("(function(){{try{{return !!({expr});}}catch(e){{return false;}}}})()"), "returnByValue": true}),
-            );
+            // A page in the middle of navigating may have no context to evaluate in: retry.
+            let r = self
+                .try_call(
+                    Some(&tab.session),
+                    "Runtime.evaluate",
+                    json!({"expression": format!("(function(){{try{{return !!({expr});}}catch(e){{return false;}}}})()"), "returnByValue": true}),
+                )
+                .unwrap_or(Value::Null);
             if r["result"]["value"] == json!(true) {
                 return;
             }
