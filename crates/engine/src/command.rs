@@ -113,6 +113,12 @@ pub enum Op {
     },
     /// Only moves the clock (expiries, maturations, settlements due by `at`).
     Tick {},
+    /// Operator: the exchange's limits from now on (open offers per user, at least 1). Being a
+    /// logged command, a limit holds in replay exactly as it held live; lowering it refuses new
+    /// offers and leaves the open ones alone.
+    SetLimits {
+        max_open_offers_per_user: u32,
+    },
     /// Decide a matured series by hand (admin). `winner` or `fixed_pays` (a price in [0, 1]
     /// that each fixed unit pays; unfixed units pay the rest).
     Decide {

@@ -41,13 +41,19 @@ impl Engine {
     /// Applies one command: moves the clock to `cmd.at` (applying expiries, maturations and
     /// settlements due by then; their events are kept even if the command itself is refused),
     /// then executes the operation. A refused operation changes nothing and adds no event.
+    ///
+    /// A command whose time or strings break the shape rules of [`crate::validate`] is refused
+    /// first, before the clock moves.
     pub fn apply(&mut self, cmd: Command, out: &mut Vec<Timed>) -> EngineResult<()> {
+        cmd.at.checked("the command's time")?;
+        cmd.op.validate()?;
         self.advance_to(cmd.at, out)?;
         self.execute(cmd.op, out)
     }
 
     /// Moves the clock forward to `at`. Time never goes backwards.
     pub fn advance_to(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
+        at.checked("the command's time")?;
         if let Some(now) = self.now {
             if at < now {
                 return Err(EngineError::TimeWentBackwards(format!("{at} is before the engine's time {now}")));
@@ -77,13 +83,17 @@ impl Engine {
         match op {
             Op::Deposit { user, amount } => {
                 positive(amount)?;
-                let (raw, created) = intern_user(&mut self.users, &user)?;
-                let user = UserId(raw);
-                if created {
-                    ctx.emit(Event::UserCreated { user });
+                check_user_name(&user)?;
+                // The transfer first (it may overflow): a refused deposit must not create the user.
+                let existing = self.users.get(&user);
+                let id = UserId(existing.unwrap_or(self.users.len() as u32));
+                ctx.ledger.transfer(Account::Mint, Account::Available(id), amount)?;
+                if existing.is_none() {
+                    let (raw, _) = self.users.intern_owned(user);
+                    debug_assert_eq!(raw, id.0);
+                    ctx.emit(Event::UserCreated { user: id });
                 }
-                ctx.ledger.transfer(Account::Mint, Account::Available(user), amount)?;
-                ctx.emit(Event::Deposited { user, amount });
+                ctx.emit(Event::Deposited { user: id, amount });
             }
             Op::Withdraw { user, amount } => {
                 positive(amount)?;
@@ -117,6 +127,12 @@ impl Engine {
                 self.exchange.resume(&mut ctx, user, &offer)?;
             }
             Op::Tick {} => {}
+            Op::SetLimits { max_open_offers_per_user } => {
+                if max_open_offers_per_user == 0 {
+                    return Err(EngineError::InvalidArgument("max_open_offers_per_user is at least 1".into()));
+                }
+                self.exchange.limits = Limits { max_open_offers_per_user };
+            }
             Op::Decide { issue, maturation, winner, fixed_pays, reason, actor } => {
                 let issue_id = self
                     .exchange
@@ -192,13 +208,13 @@ fn positive(amount: Amount) -> EngineResult<()> {
 }
 
 /// Longest user, issue and id names the engine accepts.
-pub const MAX_NAME_LEN: usize = 200;
+pub use crate::validate::MAX_NAME_LEN;
 
-fn intern_user(users: &mut Names, name: &str) -> EngineResult<(u32, bool)> {
+fn check_user_name(name: &str) -> EngineResult<()> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(EngineError::InvalidArgument(format!("a user name has 1 to {MAX_NAME_LEN} characters")));
     }
-    Ok(users.intern(name))
+    Ok(())
 }
 
 pub(crate) fn known(users: &Names, name: &str) -> EngineResult<UserId> {

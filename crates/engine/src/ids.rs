@@ -31,6 +31,13 @@ dense_id!(
     PeerId,
 );
 
+/// Whether `id` has the form `<prefix><digits>` (`o17`, `t42`): the ids a server assigns to
+/// offers (`o`) and market trades (`t`) sent without one, from its command sequence. A server
+/// refuses client-chosen ids of that form, so the two namespaces never meet.
+pub fn server_assigned_form(prefix: char, id: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A two-way map between client names and dense ids, handed out in order of first use so that
 /// replaying the same commands always gives the same ids. Each name is stored once: its index
 /// in the set is its id.
@@ -74,5 +81,15 @@ impl Names {
     }
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
         self.set.iter().enumerate().map(|(i, n)| (i as u32, n.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_assigned_ids_have_one_form() {
+        use super::server_assigned_form as f;
+        assert!(f('t', "t500") && f('o', "o1") && f('t', "t0001"));
+        assert!(!f('t', "t") && !f('t', "t5x") && !f('t', "trade-5") && !f('t', "o5") && !f('o', "t5"));
     }
 }

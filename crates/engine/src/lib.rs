@@ -17,6 +17,7 @@ pub mod prediction;
 pub mod render;
 pub mod resources;
 pub mod time;
+pub mod validate;
 
 pub use command::{Command, OfferCommand, Op};
 pub use engine::Engine;

@@ -14,6 +14,12 @@ pub struct Timestamp(pub i64);
 impl Timestamp {
     pub const MS_PER_SECOND: i64 = 1_000;
     pub const MS_PER_DAY: i64 = 86_400_000;
+    /// The earliest instant the engine accepts: `0000-01-01T00:00:00Z`.
+    pub const MIN: Timestamp = Timestamp(-62_167_219_200_000);
+    /// The latest instant the engine accepts: `9999-12-31T23:59:59.999Z`. Every instant in
+    /// [`Timestamp::MIN`, `Timestamp::MAX`] prints as a four-digit-year RFC 3339 text that parses
+    /// back to itself, so whatever the engine accepts can be logged and replayed.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
 
     pub const fn from_millis(ms: i64) -> Timestamp {
         Timestamp(ms)
@@ -28,11 +34,39 @@ impl Timestamp {
         self.plus_millis(days.saturating_mul(Self::MS_PER_DAY))
     }
 
+    /// Whether the instant lies in [`Timestamp::MIN`, `Timestamp::MAX`].
+    pub const fn in_range(self) -> bool {
+        self.0 >= Self::MIN.0 && self.0 <= Self::MAX.0
+    }
+
+    /// `Ok(self)` when in range, else `invalid_time` naming `what`.
+    pub fn checked(self, what: &str) -> Result<Timestamp, EngineError> {
+        if self.in_range() {
+            Ok(self)
+        } else {
+            Err(EngineError::InvalidTime(format!(
+                "{what} {self} lies outside the supported range {} to {}",
+                Self::MIN,
+                Self::MAX
+            )))
+        }
+    }
+
     /// Parses an RFC 3339 instant such as `2026-12-01T09:00:00Z` (any offset, converted to UTC).
+    /// The instant, once in UTC, must lie in [`Timestamp::MIN`, `Timestamp::MAX`].
     pub fn parse(s: &str) -> Result<Timestamp, EngineError> {
-        DateTime::parse_from_rfc3339(s)
+        let t = DateTime::parse_from_rfc3339(s)
             .map(|t| Timestamp(t.timestamp_millis()))
-            .map_err(|e| EngineError::InvalidTime(format!("{s:?} is not an RFC 3339 time: {e}")))
+            .map_err(|e| EngineError::InvalidTime(format!("{s:?} is not an RFC 3339 time: {e}")))?;
+        if t.in_range() {
+            Ok(t)
+        } else {
+            Err(EngineError::InvalidTime(format!(
+                "{s:?} is not an RFC 3339 time in the supported range {} to {} (UTC)",
+                Self::MIN,
+                Self::MAX
+            )))
+        }
     }
 
     pub fn to_rfc3339(self) -> String {
@@ -74,5 +108,25 @@ mod tests {
         assert_eq!(t, t2);
         assert_eq!(t.plus_days(1).to_rfc3339(), "2026-12-02T09:00:00Z");
         assert!(Timestamp::parse("yesterday").is_err());
+    }
+
+    #[test]
+    fn the_range_round_trips_and_nothing_outside_parses() {
+        for t in [Timestamp::MIN, Timestamp::MAX, Timestamp(0), Timestamp(-1), Timestamp::MIN.plus_millis(1)] {
+            let text = t.to_rfc3339();
+            assert_eq!(Timestamp::parse(&text).unwrap(), t, "{text}");
+        }
+        assert_eq!(Timestamp::MIN.to_rfc3339(), "0000-01-01T00:00:00Z");
+        assert_eq!(Timestamp::MAX.to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        // In range locally, outside once converted to UTC (the tester's cases).
+        for bad in ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+23:59", "0000-01-01T00:00:00+00:01"] {
+            let e = Timestamp::parse(bad).unwrap_err();
+            assert_eq!(e.code(), "invalid_time", "{bad}");
+            assert!(e.message().contains("supported range"), "{e}");
+        }
+        assert!(!Timestamp::MAX.plus_millis(1).in_range());
+        assert!(!Timestamp(Timestamp::MIN.0 - 1).in_range());
+        assert_eq!(Timestamp::MAX.checked("at").unwrap(), Timestamp::MAX);
+        assert_eq!(Timestamp::MAX.plus_days(1).checked("at").unwrap_err().code(), "invalid_time");
     }
 }

@@ -9,7 +9,7 @@ use clap::builder::PossibleValuesParser;
 use clap::Args;
 use peerex_sim::output::write_all;
 use peerex_sim::progress::Progress;
-use peerex_sim::{options, registry, runner};
+use peerex_sim::{options, registry, runner, sweep};
 
 #[derive(Args, Debug, Clone, PartialEq)]
 #[command(after_help = "Scenario options (--opt key=value):\n".to_owned() + &options_help())]
@@ -35,6 +35,11 @@ pub struct SimArgs {
     /// A scenario option, key=value (repeatable).
     #[arg(long = "opt", value_name = "KEY=VALUE", value_parser = options::parse_pair)]
     pub opts: Vec<(String, String)>,
+    /// Sweep a scenario option over values, key=v1,v2,... (repeatable: the grid of all
+    /// combinations). Writes sweep.csv, sweep.json, sweep.md and plots/ instead of the per-day
+    /// outputs.
+    #[arg(long = "sweep", value_name = "KEY=V1,V2,...", value_parser = sweep::parse_axis)]
+    pub sweeps: Vec<sweep::Axis>,
 }
 
 fn options_help() -> String {
@@ -58,6 +63,10 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let options: BTreeMap<String, String> = args.opts.into_iter().collect();
     let cfg = runner::Config { days: args.days, runs: args.runs, seed: args.seed, threads: args.threads, options };
     runner::check_options(scenario.as_ref(), &cfg.options)?;
+    if !args.sweeps.is_empty() {
+        let dir = args.out.unwrap_or_else(|| PathBuf::from("sim-out").join(format!("{}-sweep", scenario.name())));
+        return run_sweep(scenario.as_ref(), &cfg, &args.sweeps, &dir);
+    }
     let dir = args.out.unwrap_or_else(|| PathBuf::from("sim-out").join(scenario.name()));
     let runs = cfg.runs.unwrap_or_else(|| scenario.default_runs());
     let started = Instant::now();
@@ -85,6 +94,44 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
         report.push_str(&format!("plot:         {} (+ .svg)\n", p.display()));
     }
     // A closed pipe (`| head`) is not an error of the simulation.
+    match std::io::stdout().lock().write_all(report.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn run_sweep(
+    scenario: &dyn peerex_sim::scenario::Scenario,
+    cfg: &runner::Config,
+    axes: &[sweep::Axis],
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    sweep::check(scenario, cfg, axes)?;
+    let runs = cfg.runs.unwrap_or_else(|| scenario.default_runs());
+    let cells = sweep::grid(axes).len();
+    let started = Instant::now();
+    let progress = Progress::for_terminal(cells as u64 * u64::from(runs), &format!("{} sweep", scenario.name()));
+    let outcome = sweep::run(scenario, cfg, axes, &progress)?;
+    let simulated = started.elapsed();
+    let written = sweep::write(dir, &outcome)?;
+    let mut report = format!(
+        "{} sweep: {} cells x {} runs x {} days, seed {} (simulated in {:.2} s, outputs written in {:.2} s)\n\n",
+        scenario.name(),
+        outcome.cells.len(),
+        outcome.runs,
+        outcome.days,
+        cfg.seed,
+        simulated.as_secs_f64(),
+        (started.elapsed() - simulated).as_secs_f64()
+    );
+    report.push_str(&format!("sweep CSV:    {}\n", written.csv.display()));
+    report.push_str(&format!("summary:      {} (and {})\n", written.md.display(), written.json.display()));
+    report.push_str(&format!(
+        "plots:        {} charts in {} (every metric against each swept key, 95% CI bars)\n",
+        written.plots.len() / 2,
+        dir.join("plots").display()
+    ));
     match std::io::stdout().lock().write_all(report.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
@@ -126,6 +173,46 @@ mod tests {
         assert_eq!(r.sim.scenario, "worker-funder");
         assert_eq!((r.sim.days, r.sim.runs, r.sim.seed, r.sim.threads), (Some(3), Some(2), 9, Some(1)));
         assert_eq!(r.sim.opts, vec![("rule".into(), "random".into()), ("workers".into(), "4".into())]);
+    }
+
+    #[test]
+    fn runs_a_small_sweep_into_a_directory() {
+        let dir = std::env::temp_dir().join(format!("peerex-sim-sweep-{}", std::process::id()));
+        let r = Root::try_parse_from([
+            "peerex",
+            "worker-funder",
+            "--days",
+            "3",
+            "--runs",
+            "2",
+            "--sweep",
+            "workers=2,4",
+            "--sweep",
+            "rule=reward,random",
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(r.sim.sweeps.len(), 2);
+        run(r.sim).unwrap();
+        let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+        assert!(csv.starts_with("workers,rule,metric,n,mean,std,ci95_low,ci95_high,min,max\n"), "{csv}");
+        assert!(csv.contains("\n4,random,worker_jobs_done,2,"), "{csv}");
+        for f in [
+            "sweep.json",
+            "sweep.md",
+            "plots/worker_jobs_done__vs__workers.png",
+            "plots/worker_jobs_done__vs__rule.svg",
+        ] {
+            assert!(dir.join(f).is_file(), "{f} missing");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        let both =
+            Root::try_parse_from(["peerex", "worker-funder", "--opt", "workers=3", "--sweep", "workers=1,2"]).unwrap();
+        let err = run(both.sim).unwrap_err().to_string();
+        assert!(err.contains("both swept and set"), "{err}");
+        let typo = Root::try_parse_from(["peerex", "worker-funder", "--sweep", "wrokers=1,2"]).unwrap();
+        assert!(run(typo.sim).unwrap_err().to_string().contains("no option \"wrokers\""));
     }
 
     #[test]

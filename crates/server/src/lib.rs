@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod conn;
 pub mod http;
 pub mod jobs;
 pub mod limiter;
@@ -92,9 +93,16 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let (store, lock) = Store::open(&settings.database, true).await?;
     let log = store.load_log().await?;
     let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
-    for m in &rebuilt.mismatches {
-        tracing::warn!("replay differs from the log: {m}");
+    if !rebuilt.mismatches.is_empty() {
+        // The engine no longer does what it did when the log was written: serving would build
+        // on a state nobody acknowledged. Stop; `peerex check` lists the same differences.
+        anyhow::bail!(
+            "the command log does not replay as recorded ({} differences; first: {}); run `peerex check`",
+            rebuilt.mismatches.len(),
+            rebuilt.mismatches[0]
+        );
     }
+    let logged_limit = rebuilt.engine.exchange().limits().max_open_offers_per_user;
     let loaded = store.load_rest().await?;
     let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
     let (events_tx, _) = broadcast::channel(4096);
@@ -119,7 +127,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         batch_max: settings.batch_max,
     };
     let (tx, rx) = mpsc::channel(settings.queue);
-    let writer = tokio::spawn(writer.run(rx));
+    let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
     let state = AppState {
         shared,
         store,
@@ -128,6 +136,9 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         settings: Arc::new(settings.clone()),
         github: settings.github.as_ref().map(trackers::github).transpose()?,
     };
+    if logged_limit != settings.max_open_offers {
+        set_limits(&state, settings.max_open_offers).await?;
+    }
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
     let syncer = match (&state.github, &settings.github) {
         (Some(gh), Some(gs)) if !gs.repos.is_empty() => {
@@ -138,22 +149,38 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    let app =
-        http::router(state.clone()).merge(extra(state.clone())).into_make_service_with_connect_info::<SocketAddr>();
+    let app = http::router(state.clone()).merge(extra(state.clone()));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_shutdown.await;
-            })
-            .await
-    });
+    let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
+        let _ = on_shutdown.await;
+    }));
     tracing::info!(
         "peerex serving on http://{addr} ({} commands replayed, {} backend)",
         rebuilt.commands,
         state.store.backend()
     );
     Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncer, lock })
+}
+
+/// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and
+/// [`serve`] exits with an error for a supervisor to restart it) instead of leaving a process
+/// that answers every write with 503 forever.
+async fn supervise(shared: Arc<Shared>, writer: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Err(e) = tokio::spawn(writer).await {
+        tracing::error!("the writer stopped: {e}; the process must restart");
+        shared.healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Logs `set_limits` so the engine enforces the configured open-offer limit, in order, live and
+/// in every replay.
+async fn set_limits(state: &AppState, max: u32) -> anyhow::Result<()> {
+    let op = peerex_engine::Op::SetLimits { max_open_offers_per_user: max };
+    state
+        .submit(writer::Action::engine(op, None, views::After::Nothing), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the open-offer limit to {max}: {e}"))?;
+    Ok(())
 }
 
 /// `peerex serve`: runs until Ctrl-C / SIGTERM, or fails when the writer stops.
@@ -176,7 +203,7 @@ pub async fn serve_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         _ = terminate() => {}
         _ = failed => {
             running.stop().await?;
-            anyhow::bail!("a commit failed; restart to rebuild from the database");
+            anyhow::bail!("the writer stopped (a failed commit or a panic, logged above); restart to rebuild from the database");
         }
     }
     running.stop().await
@@ -249,4 +276,29 @@ pub async fn create_user(
         anyhow::bail!("the name {name:?} is taken");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside the writer marks the server unhealthy: `/healthz` answers 503 and
+    /// [`serve`] exits with an error, for a supervisor to restart the process (before, the
+    /// server stayed "healthy" and answered every write with 503 forever).
+    #[tokio::test]
+    async fn a_writer_panic_makes_the_server_unhealthy() {
+        let shared = Arc::new(Shared {
+            engine: RwLock::new(peerex_engine::Engine::new()),
+            accounts: RwLock::new(Accounts::default()),
+            clock: Clock::with_offset(0),
+            metrics: Metrics::default(),
+            public_events: broadcast::channel(1).0,
+            healthy: AtomicBool::new(true),
+            shutdown: tokio::sync::watch::channel(false).0,
+        });
+        supervise(shared.clone(), async {}).await;
+        assert!(shared.is_healthy(), "a writer that ends normally (shutdown) is not a failure");
+        supervise(shared.clone(), async { panic!("a bug inside the writer") }).await;
+        assert!(!shared.is_healthy());
+    }
 }

@@ -58,6 +58,13 @@ pub struct SettingsLayer {
     pub max_open_offers: Option<u32>,
     /// Argon2id memory cost in KiB (the default follows OWASP's 19 MiB).
     pub argon2_kib: Option<u32>,
+    /// Milliseconds a connection may take to send a request's headers (also the idle
+    /// keep-alive limit) before it is closed.
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds before a request whose answer has not started gets 408.
+    pub request_timeout_ms: Option<u64>,
+    /// Most open connections from one IP address; more are closed on accept.
+    pub max_conns_per_ip: Option<usize>,
     /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
     pub idempotency_ttl_secs: Option<u64>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
@@ -96,6 +103,9 @@ impl SettingsLayer {
             body_limit: parse(get, "PEEREX_BODY_LIMIT")?,
             max_open_offers: parse(get, "PEEREX_MAX_OPEN_OFFERS")?,
             argon2_kib: parse(get, "PEEREX_ARGON2_KIB")?,
+            header_timeout_ms: parse(get, "PEEREX_HEADER_TIMEOUT_MS")?,
+            request_timeout_ms: parse(get, "PEEREX_REQUEST_TIMEOUT_MS")?,
+            max_conns_per_ip: parse(get, "PEEREX_MAX_CONNS_PER_IP")?,
             idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
             github_repos: parse::<String>(get, "PEEREX_GITHUB_REPOS")?
                 .map(|r| r.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()),
@@ -126,6 +136,9 @@ impl SettingsLayer {
             body_limit: self.body_limit.or(lower.body_limit),
             max_open_offers: self.max_open_offers.or(lower.max_open_offers),
             argon2_kib: self.argon2_kib.or(lower.argon2_kib),
+            header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
+            request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
+            max_conns_per_ip: self.max_conns_per_ip.or(lower.max_conns_per_ip),
             idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
@@ -150,6 +163,8 @@ pub struct Settings {
     pub body_limit: usize,
     pub max_open_offers: u32,
     pub argon2_kib: u32,
+    /// Header-read and request timeouts, per-address connection cap.
+    pub conn: crate::conn::ConnLimits,
     /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
     pub idempotency_ttl_secs: u64,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
@@ -188,6 +203,17 @@ impl Settings {
             body_limit: l.body_limit.unwrap_or(64 * 1024).max(1024),
             max_open_offers: l.max_open_offers.unwrap_or(1_000).max(1),
             argon2_kib: l.argon2_kib.unwrap_or(19 * 1024).max(8),
+            conn: {
+                let d = crate::conn::ConnLimits::default();
+                let ms = |v: Option<u64>, default: std::time::Duration| {
+                    v.map_or(default, |ms| std::time::Duration::from_millis(ms.max(100)))
+                };
+                crate::conn::ConnLimits {
+                    header_timeout: ms(l.header_timeout_ms, d.header_timeout),
+                    request_timeout: ms(l.request_timeout_ms, d.request_timeout),
+                    max_per_address: l.max_conns_per_ip.unwrap_or(d.max_per_address).max(1),
+                }
+            },
             idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
             github,
         };
@@ -209,6 +235,8 @@ impl Settings {
             body_limit: 64 * 1024,
             max_open_offers: 10_000,
             argon2_kib: 64,
+            // Test clients open many parallel connections from 127.0.0.1.
+            conn: crate::conn::ConnLimits { max_per_address: 4_096, ..crate::conn::ConnLimits::default() },
             idempotency_ttl_secs: 86_400,
             github: None,
         }

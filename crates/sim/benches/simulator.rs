@@ -12,6 +12,7 @@ use peerex_sim::rng::run_rng;
 use peerex_sim::runner::{self, Config};
 use peerex_sim::scenario::RunCtx;
 use peerex_sim::scenarios::worker_funder::simulate;
+use peerex_sim::sweep::{self, Axis};
 
 fn one_run(c: &mut Criterion) {
     let mut g = c.benchmark_group("worker_funder_one_run");
@@ -41,6 +42,21 @@ fn whole_experiment(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sweep the issue names: worker-funder, 5 values x 20 runs x 180 days (100 runs), as
+/// `peerex sim worker-funder --runs 20 --sweep workers=6,8,10,12,14` runs it (without writing).
+fn sweep_5x20(c: &mut Criterion) {
+    let mut g = c.benchmark_group("worker_funder_sweep_5x20x180");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    let Some(scenario) = registry::find("worker-funder") else { return };
+    let axes = [Axis { key: "workers".into(), values: ["6", "8", "10", "12", "14"].map(String::from).to_vec() }];
+    let cfg = Config { days: Some(180), runs: Some(20), seed: 1, threads: None, options: BTreeMap::new() };
+    g.bench_function("threads/all", |b| {
+        b.iter(|| sweep::run(scenario.as_ref(), &cfg, &axes, &Progress::hidden()).map(|o| o.cells.len()).unwrap_or(0))
+    });
+    g.finish();
+}
+
 fn random_traders(c: &mut Criterion) {
     let mut g = c.benchmark_group("random_traders_5x30");
     g.measurement_time(Duration::from_secs(5));
@@ -52,5 +68,5 @@ fn random_traders(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, one_run, whole_experiment, random_traders);
+criterion_group!(benches, one_run, whole_experiment, sweep_5x20, random_traders);
 criterion_main!(benches);

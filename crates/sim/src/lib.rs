@@ -21,3 +21,4 @@ pub mod runner;
 pub mod scenario;
 pub mod scenarios;
 pub mod summary;
+pub mod sweep;

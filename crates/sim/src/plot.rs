@@ -168,6 +168,121 @@ fn chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &PlotSpec, lin
     Ok(())
 }
 
+/// One line of a sweep chart: the mean of a metric at each value of the swept key with the
+/// 95% confidence interval, `(x, mean, low, high)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepLine {
+    pub label: String,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// A sweep chart: a metric against a swept key. `x_labels` names categorical x positions
+/// (0, 1, ...) when the key's values are not numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepChart {
+    pub stem: String,
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_labels: Option<Vec<String>>,
+    pub lines: Vec<SweepLine>,
+}
+
+/// Draws `chart` as `<dir>/<stem>.svg` and `<dir>/<stem>.png`; returns both paths.
+pub fn draw_sweep(dir: &Path, chart: &SweepChart) -> anyhow::Result<Vec<PathBuf>> {
+    register_font()?;
+    let svg = dir.join(format!("{}.svg", chart.stem));
+    let png = dir.join(format!("{}.png", chart.stem));
+    {
+        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+        sweep_chart(&root, chart).map_err(|e| anyhow::anyhow!("drawing {}: {e}", svg.display()))?;
+        root.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", svg.display()))?;
+    }
+    {
+        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+        sweep_chart(&root, chart).map_err(|e| anyhow::anyhow!("drawing {}: {e}", png.display()))?;
+        root.present().map_err(|e| anyhow::anyhow!("writing {}: {e}", png.display()))?;
+    }
+    Ok(vec![svg, png])
+}
+
+fn sweep_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &SweepChart) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let (w, _) = root.dim_in_pixel();
+    let (plot_area, legend_area) = root.split_horizontally(w * 4 / 5);
+    let pts = c.lines.iter().flat_map(|l| l.points.iter()).filter(|p| p.1.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, m, lo, hi) in pts {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        for y in [m, lo, hi].into_iter().filter(|y| y.is_finite()) {
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    // Room left and right of the first and last value for the error bars.
+    let xpad = if x1 > x0 { (x1 - x0) * 0.05 } else { 0.5 };
+    let (x0, x1) = (x0 - xpad, x1 + xpad);
+    if y0 > 0.0 {
+        y0 = 0.0;
+    }
+    let pad = if y1 > y0 { (y1 - y0) * 0.05 } else { 1.0 };
+    let (y0, y1) = (y0 - if y0 < 0.0 { pad } else { 0.0 }, y1 + pad);
+    let mut chart = ChartBuilder::on(&plot_area)
+        .caption(&c.title, (FAMILY, 20))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let labels = c.x_labels.clone();
+    let x_fmt = move |v: &f64| match &labels {
+        Some(l) => {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                l.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+        None => short(*v),
+    };
+    let n_labels = c.x_labels.as_ref().map_or(10, |l| l.len() * 2 + 1);
+    chart
+        .configure_mesh()
+        .x_desc(&c.x_label)
+        .y_desc(&c.y_label)
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 16))
+        .x_labels(n_labels)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&|v| short(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, l) in c.lines.iter().enumerate() {
+        let col = color(i);
+        let defined: Vec<(f64, f64, f64, f64)> = l.points.iter().copied().filter(|p| p.1.is_finite()).collect();
+        chart.draw_series(LineSeries::new(defined.iter().map(|p| (p.0, p.1)), col.stroke_width(2)))?;
+        chart.draw_series(defined.iter().map(|p| Circle::new((p.0, p.1), 4, col.filled())))?;
+        chart.draw_series(
+            defined
+                .iter()
+                .filter(|p| p.2.is_finite() && p.3.is_finite())
+                .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, col.stroke_width(2), 10)),
+        )?;
+    }
+    let top = 60;
+    for (i, l) in c.lines.iter().enumerate() {
+        let y = top + 24 * i as i32;
+        legend_area.draw(&PathElement::new(vec![(8, y), (36, y)], color(i).stroke_width(3)))?;
+        legend_area.draw(&Text::new(l.label.clone(), (44, y - 8), (FAMILY, 13).into_font()))?;
+    }
+    legend_area.draw(&Text::new("bars: 95% CI".to_owned(), (8, top - 36), (FAMILY, 13).into_font()))?;
+    Ok(())
+}
+
 fn color(i: usize) -> RGBColor {
     // Tableau 10: distinguishable, print-friendly.
     const C: [(u8, u8, u8); 10] = [

@@ -10,6 +10,7 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(scenarios::random_traders::RandomTraders),
         Box::new(scenarios::arbiters::Arbiters),
         Box::new(scenarios::resource_economy::ResourceEconomy),
+        Box::new(scenarios::liquidity::Liquidity),
     ]
 }
 

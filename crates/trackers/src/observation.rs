@@ -32,7 +32,8 @@ impl Observation {
         Op::SyncIssue {
             issue: self.issue.clone(),
             tracker: self.tracker.clone(),
-            title: self.title.clone(),
+            // A tracker's title may hold anything; the engine refuses control characters.
+            title: peerex_engine::validate::clean_text(&self.title, peerex_engine::validate::MAX_TEXT_LEN),
             state: self.state,
             reason: self.reason,
             changed_at: self.changed_at,

@@ -118,3 +118,74 @@ fn local_tracker_rules() {
     h.refuse(json!({"at":AT,"op":"close_issue","issue":"gh#2"}), "invalid_state");
     h.refuse(json!({"at":AT,"op":"sync_issue","issue":"gh#2","tracker":"github","state":"closed","changed_at":"2026-12-02T00:00:00Z"}), "invalid_time");
 }
+
+/// Times the log could not store and replay are refused, whatever field carries them.
+#[test]
+fn times_outside_the_replayable_range() {
+    // A deadline or maturation far outside: refused when parsed.
+    for bad in ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+23:59"] {
+        setup().refuse(offer(json!({"maturation": bad})), "invalid_time");
+        setup().refuse(offer(json!({"expiration": bad})), "invalid_time");
+        setup().refuse(
+            json!({"at":AT,"op":"sync_issue","issue":"gh#1","tracker":"github","state":"open","observed_at":bad}),
+            "invalid_time",
+        );
+        setup().refuse(
+            json!({"at":AT,"op":"create_market","id":"m","user":"adam","statement":"s","deadline":bad,"b":"10"}),
+            "invalid_time",
+        );
+    }
+    // A command built in code (as the server's writer does) with a time past the range.
+    let mut h = setup();
+    let before = h.engine.clone();
+    let late = peerex_engine::Timestamp::MAX.plus_millis(1);
+    let err = h.engine.apply(Command::new(late, peerex_engine::Op::Tick {}), &mut h.events).unwrap_err();
+    assert_eq!(err.code(), "invalid_time");
+    assert!(h.engine == before);
+    // The last instant of the range is fine, and its command text replays.
+    let edge = Command::new(peerex_engine::Timestamp::MAX, peerex_engine::Op::Tick {});
+    assert_eq!(Command::from_json(&edge.to_json()).unwrap(), edge);
+    h.engine.apply(edge, &mut h.events).unwrap();
+}
+
+/// Control characters (NUL first: PostgreSQL cannot store it) and over-long strings are refused
+/// by the engine, so every driver and both databases treat them alike.
+#[test]
+fn control_characters_and_long_strings() {
+    let long = "x".repeat(201);
+    for issue in ["a\u{0}b", "a\nb", "tab\there", long.as_str()] {
+        setup().refuse(json!({"at":AT,"op":"open_issue","issue":issue}), "invalid_argument");
+        setup().refuse(json!({"at":AT,"op":"deposit","user":issue,"amount":"1"}), "invalid_argument");
+        setup().refuse(offer(json!({"id": issue})), "invalid_argument");
+    }
+    setup().refuse(json!({"at":AT,"op":"open_issue","issue":"ok#1","title":"nul\u{0}"}), "invalid_argument");
+    setup().refuse(json!({"at":AT,"op":"open_issue","issue":"ok#1","labels":["bell\u{7}"]}), "invalid_argument");
+    setup().refuse(
+        json!({"at":AT,"op":"create_market","id":"m\u{0}","user":"adam","statement":"s","deadline":MAT,"b":"10"}),
+        "invalid_argument",
+    );
+    setup().refuse(json!({"at":AT,"op":"register_peer","peer":"p\u{1b}[31m"}), "invalid_argument");
+    // A title may have several lines.
+    setup().run(json!({"at":AT,"op":"open_issue","issue":"ok#1","title":"two\nlines"}));
+}
+
+/// A refused deposit (the mint would overflow) does not create its user.
+#[test]
+fn a_refused_deposit_creates_no_user() {
+    let mut h = setup();
+    h.run(json!({"at":AT,"op":"deposit","user":"adam","amount":"9000000000000"}));
+    h.refuse(json!({"at":AT,"op":"deposit","user":"newcomer","amount":"9000000000000"}), "overflow");
+    assert!(h.engine.user_id("newcomer").is_none());
+}
+
+/// `set_limits` is a logged command: the limit holds in replay as it held live.
+#[test]
+fn the_open_offer_limit_is_engine_state() {
+    let mut h = setup();
+    h.run(json!({"at":AT,"op":"set_limits","max_open_offers_per_user":2}));
+    h.run(offer(json!({"id":"a2"})));
+    h.refuse(offer(json!({"id":"a3"})), "limit_exceeded");
+    h.refuse(json!({"at":AT,"op":"set_limits","max_open_offers_per_user":0}), "invalid_argument");
+    h.run(json!({"at":AT,"op":"cancel","user":"adam","offer":"a1"}));
+    h.run(offer(json!({"id":"a3"})));
+}

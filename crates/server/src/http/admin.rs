@@ -142,6 +142,10 @@ pub struct SetClock {
     pub advance_seconds: Option<u64>,
 }
 
+/// The latest sandbox clock: a year before [`Timestamp::MAX`], so the running clock (and the
+/// commands it stamps) stays inside the range the log can replay.
+pub const LATEST_CLOCK: Timestamp = Timestamp(Timestamp::MAX.0 - 366 * Timestamp::MS_PER_DAY);
+
 /// Sandbox only: moves the server's clock forward (never back) and applies what falls due.
 #[utoipa::path(post, path = "/admin/clock", tag = "admin", security(("bearer" = [])), request_body = SetClock,
     responses((status = 200, description = "the clock moved and what fell due was applied", body = ClockMovedView), Refused))]
@@ -164,6 +168,12 @@ pub async fn set_clock(
     };
     if to < now {
         return Err(ApiError::new(409, "time_went_backwards", format!("the clock is at {now}; it never goes back")));
+    }
+    if to > LATEST_CLOCK {
+        return Err(ApiError::bad_request(
+            "invalid_time",
+            format!("the sandbox clock goes at most to {LATEST_CLOCK}, a year before the last time the log can hold"),
+        ));
     }
     written(StatusCode::OK, state.submit(Action::SetClock { to }, key.scoped(&user.name)).await)
 }

@@ -164,17 +164,7 @@ pub async fn place_offer(
     Body(b): Body<PlaceOffer>,
 ) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
-    {
-        let engine = state.shared.engine();
-        let live = engine.user_id(&user.name).and_then(|u| engine.exchange().trader(u)).map_or(0, |t| t.live_offers);
-        if live >= state.settings.max_open_offers {
-            return Err(ApiError::new(
-                422,
-                "limit_exceeded",
-                format!("at most {} open offers per user", state.settings.max_open_offers),
-            ));
-        }
-    }
+    // The open-offer limit is the engine's (`set_limits`, logged at start), checked in order.
     let cmd = OfferCommand {
         id: String::new(),
         user: user.name.clone(),

@@ -26,10 +26,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         if bytes.is_empty() {
             return Err(ApiError::bad_request("invalid_body", "a JSON body is required"));
         }
-        serde_json::from_slice(&bytes)
-            .map(Body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| body_error(format!("invalid JSON body: {e}")))
     }
+}
+
+/// A body that does not deserialize: `invalid_time` when a time is at fault (not RFC 3339, or
+/// outside the range the log can replay), `invalid_body` otherwise.
+pub fn body_error(message: String) -> ApiError {
+    let code = if message.contains("RFC 3339") { "invalid_time" } else { "invalid_body" };
+    ApiError::bad_request(code, message)
 }
 
 /// Query-string parameters.

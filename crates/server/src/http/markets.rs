@@ -35,8 +35,7 @@ fn complete<T: DeserializeOwned>(body: Value, fields: &[(&str, Value)], keep: &[
         }
         m.insert((*k).to_owned(), v.clone());
     }
-    serde_json::from_value(Value::Object(m))
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid body: {e}")))
+    serde_json::from_value(Value::Object(m)).map_err(|e| crate::http::extract::body_error(format!("invalid body: {e}")))
 }
 
 #[utoipa::path(post, path = "/markets", tag = "markets", security(("bearer" = [])), request_body = CreateMarketBody,
@@ -69,6 +68,12 @@ pub async fn trade(
     let cmd: Trade = complete(b, &[("user", json!(user.name)), ("market", json!(market)), ("id", json!(""))], &["id"])?;
     if cmd.id.len() > 200 {
         return Err(ApiError::bad_request("invalid_argument", "id has at most 200 characters"));
+    }
+    if peerex_engine::ids::server_assigned_form('t', &cmd.id) {
+        return Err(ApiError::bad_request(
+            "invalid_argument",
+            format!("trade ids of the form t<number> ({:?}) are the server's; choose another or send none", cmd.id),
+        ));
     }
     let action = Action::engine(Op::Trade(cmd), Some(&user.name), After::MarketTrade(market));
     written(StatusCode::CREATED, state.submit(action, key.scoped(&user.name)).await)

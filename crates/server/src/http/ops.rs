@@ -13,7 +13,11 @@ use crate::views::{ErrorView, HealthView};
     responses((status = 200, description = "the writer runs and the database answers", body = HealthView), (status = 503, description = "unhealthy", body = ErrorView)))]
 pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthView>, ApiError> {
     if !state.shared.is_healthy() {
-        return Err(ApiError::new(503, "unhealthy", "the writer stopped after a failed commit"));
+        return Err(ApiError::new(
+            503,
+            "unhealthy",
+            "the writer stopped (a failed commit or a panic); the process must restart",
+        ));
     }
     if !state.store.ping().await {
         return Err(ApiError::new(503, "unhealthy", "the database does not answer"));

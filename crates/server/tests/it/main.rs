@@ -6,6 +6,7 @@ mod auth;
 mod durability;
 mod errors;
 mod flow;
+mod hardening;
 mod idempotency;
 mod ops;
 mod peers;

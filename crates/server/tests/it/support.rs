@@ -30,14 +30,33 @@ macro_rules! on_both {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if std::env::var("PEEREX_TEST_POSTGRES_URL").is_err() {
-                    println!("skipped: set PEEREX_TEST_POSTGRES_URL (see .ci/postgres.sh) to run on PostgreSQL");
+                if !$crate::support::service_or_skip(
+                    concat!(module_path!(), "::postgres"),
+                    "PEEREX_TEST_POSTGRES_URL",
+                    "PostgreSQL (see .ci/postgres.sh)",
+                ) {
                     return;
                 }
                 super::$name($crate::support::Backend::Postgres).await
             }
         }
     };
+}
+
+/// Whether the service a test needs is configured (`var` is set). If not: under `CI=true` the
+/// test fails (a CI run must not count a skipped half as passed); locally it prints a SKIPPED
+/// line straight to the terminal (past the test harness's output capture) and returns false.
+pub fn service_or_skip(test: &str, var: &str, what: &str) -> bool {
+    if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "{test}: CI=true but {var} is not set; {what} must be available in CI"
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {what} is not configured (set {var})");
+    false
 }
 
 fn unique(prefix: &str) -> String {

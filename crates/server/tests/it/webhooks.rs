@@ -87,7 +87,12 @@ async fn github_webhooks_settle_a_synced_series() {
     c.post("/admin/clock", &admin, json!({"advance_seconds": 2 * 86_400})).await;
     let series =
         |c: Client| async move { c.call(Method::GET, &format!("/series?issue={}", enc(KEY)), None, None).await.1 };
-    assert_eq!(series(c.clone()).await[0]["status"], "matured");
+    let waiting = series(c.clone()).await;
+    assert_eq!(waiting[0]["status"], "matured");
+    assert_eq!(waiting[0]["waiting_for_sync"], true, "shown as waiting for a tracker sync: {waiting}");
+    let (_, issues) = c.call(Method::GET, "/issues", None, None).await;
+    assert_eq!(issues[0]["series"][0]["waiting_for_sync"], true, "{issues}");
+    assert_eq!(issues[0]["series"][0]["fixed_price"], "0.3", "the implied probability of a fix: {issues}");
     assert_eq!(c.me(&beth).await["available"], "970");
 
     // A delivery received after the maturation (a comment moved updated_at) settles it.
@@ -96,6 +101,7 @@ async fn github_webhooks_settle_a_synced_series() {
     assert_eq!(st, 200, "{body}");
     let settled = series(c.clone()).await;
     assert_eq!(settled[0]["status"], "settled", "{settled}");
+    assert_eq!(settled[0]["waiting_for_sync"], false);
     assert_eq!(settled[0]["winner"], "fixed");
     assert_eq!(c.me(&beth).await["available"], "1070");
     assert_eq!(c.me(&adam).await["available"], "930");

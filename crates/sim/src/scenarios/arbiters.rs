@@ -189,6 +189,12 @@ fn signal(rng: &mut impl Rng, truth: bool, acc: f64) -> bool {
 }
 
 impl Scenario for Arbiters {
+    fn description(&self) -> &'static str {
+        DESCRIPTION
+    }
+    fn options_doc(&self) -> Vec<(&'static str, &'static str)> {
+        OPTIONS.to_vec()
+    }
     fn name(&self) -> &'static str {
         "arbiters"
     }

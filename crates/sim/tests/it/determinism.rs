@@ -92,3 +92,60 @@ fn unknown_options_and_zero_days_are_refused() {
     let err = runner::run(sc.as_ref(), &cfg, &Progress::hidden()).unwrap_err();
     assert!(format!("{err:#}").contains("close_prob"), "{err:#}");
 }
+
+#[test]
+fn sweeps_are_byte_identical_with_one_and_two_threads() {
+    use peerex_sim::sweep::{self, Axis};
+    // Every registered scenario that has options, swept over two values of one of them (the
+    // first option with two valid values named here), plus a two-key grid of worker-funder.
+    let grids: Vec<(&str, Vec<Axis>, u32)> = vec![
+        ("worker-funder", vec![axis("workers", &["3", "10"]), axis("rule", &["reward", "risk-averse"])], 20),
+        ("random-traders", vec![axis("agents", &["5", "10"])], 10),
+        ("arbiters", vec![axis("b", &["50", "100"])], 2),
+    ];
+    for (name, axes, days) in grids {
+        let sc = registry::find(name).unwrap();
+        let cfg = |threads: usize| Config {
+            days: Some(days),
+            runs: Some(3),
+            seed: 5,
+            threads: Some(threads),
+            options: BTreeMap::new(),
+        };
+        let one = sweep::run(sc.as_ref(), &cfg(1), &axes, &Progress::hidden()).unwrap();
+        let two = sweep::run(sc.as_ref(), &cfg(2), &axes, &Progress::hidden()).unwrap();
+        assert_eq!(one.csv(), two.csv(), "{name}: sweep CSV differs between 1 and 2 threads");
+        assert_eq!(one.to_json().unwrap(), two.to_json().unwrap(), "{name}: sweep JSON differs");
+        let cells: usize = axes.iter().map(|a| a.values.len()).product();
+        assert_eq!(one.cells.len(), cells);
+        // Every cell's run r is the single run r with the cell's options (common random numbers).
+        let mut opts = BTreeMap::new();
+        for (a, v) in axes.iter().zip(&one.cells[1].values) {
+            opts.insert(a.key.clone(), v.clone());
+        }
+        let single = runner::run(sc.as_ref(), &Config { options: opts, ..cfg(2) }, &Progress::hidden()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&single.summary.metrics).unwrap(),
+            serde_json::to_value(
+                one.cells[1].metrics.iter().map(|(k, v)| (k.clone(), v.stat.clone())).collect::<BTreeMap<_, _>>()
+            )
+            .unwrap(),
+            "{name}: a sweep cell differs from the same single experiment"
+        );
+        if name == "worker-funder" {
+            let base = std::env::temp_dir().join(format!("peerex-sweep-det-{}", std::process::id()));
+            let w1 = sweep::write(&base.join("t1"), &one).unwrap();
+            let w2 = sweep::write(&base.join("t2"), &two).unwrap();
+            assert_eq!(w1.plots.len(), w2.plots.len());
+            for (a, b) in w1.plots.iter().zip(&w2.plots).filter(|(a, _)| a.extension().is_some_and(|e| e == "svg")) {
+                assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{}", a.display());
+            }
+            assert_eq!(std::fs::read(&w1.csv).unwrap(), std::fs::read(&w2.csv).unwrap());
+            std::fs::remove_dir_all(&base).unwrap();
+        }
+    }
+}
+
+fn axis(key: &str, values: &[&str]) -> peerex_sim::sweep::Axis {
+    peerex_sim::sweep::Axis { key: key.to_owned(), values: values.iter().map(|v| (*v).to_owned()).collect() }
+}

@@ -22,8 +22,12 @@ proptest! {
         extra in 0.0f64..=1.0,
         worker_credits in 5i64..200,
         contract_days in 1u32..5,
-        rule in prop::sample::select(vec!["reward", "random", "risk-averse", "health"]),
+        rule in prop::sample::select(vec![
+            "reward", "random", "risk-averse", "health", "noprice", "study-risk-averse", "study-health",
+        ]),
         days in 1u32..12,
+        market in prop::sample::select(vec!["futures", "bounty", "resale"]),
+        experts in 0.0f64..=1.0,
     ) {
         let options: BTreeMap<String, String> = [
             ("workers", workers.to_string()),
@@ -32,6 +36,9 @@ proptest! {
             ("worker_credits", worker_credits.to_string()),
             ("contract_days", contract_days.to_string()),
             ("rule", rule.to_string()),
+            ("market", if market == "bounty" { "bounty" } else { "futures" }.to_owned()),
+            ("resale", (market == "resale").to_string()),
+            ("experts", experts.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -145,3 +145,107 @@ fn every_rule_set_runs() {
     let ctx = RunCtx { run: 0, days: 1, rng: run_rng(2, 0), options };
     assert!(simulate(ctx).is_err());
 }
+
+#[test]
+fn a_worker_who_cannot_finish_sells_its_position_and_earns_credit_for_partial_work() {
+    use peerex_sim::clock::at;
+    use peerex_sim::scenarios::worker_funder::world::Params;
+    // worker01 is an expert (2 days of work per day), worker02 is not.
+    let params = Params { workers: 2, experts: 0.5, resale: true, ..Params::default() };
+    let mut w = World::new(params, by_name("reward").unwrap(), run_rng(1, 0)).unwrap();
+    w.start_day();
+    // Labelled 3 days (funder pays 0.9), really 4: worker02 cannot finish in the 3 days.
+    let i = w.open_issue(0, CORRELATED, 3, 4).unwrap();
+    w.take(0, at(0, 12), 1, i).unwrap();
+    w.work(0).unwrap();
+    // After a day it knows 3 days are left for 2 days: it lists at 0.1 + 0.9 x 1/4 = 0.325.
+    let sale = w.issues[i].sale.clone().expect("listed");
+    assert_eq!((sale.seller, sale.price.bp()), (1, 3250));
+    w.end_of_day(0).unwrap();
+    w.start_day();
+    w.pick_jobs(1).unwrap();
+    // The idle expert bought it through the book (3 days of work left, 4 it can do).
+    assert_eq!(w.issues[i].taken_by, Some(0));
+    assert!(w.workers[1].job.is_none());
+    assert_eq!((w.workers[1].sold, w.workers[0].bought), (1, 1));
+    w.engine.check_invariants().unwrap();
+    for day in 1..3 {
+        w.work(day).unwrap();
+        w.end_of_day(day).unwrap();
+        w.start_day();
+    }
+    assert_eq!(w.issues[i].outcome, Some(Outcome::Fixed));
+    // Seller: -10 stake +32.5 sale = +22.5 for a quarter of the work; buyer: -32.5 +100.
+    assert_eq!(credits(&w, "worker02"), Amount(1_022_500_000));
+    assert_eq!(credits(&w, "worker01"), Amount(1_067_500_000));
+    assert_eq!(w.stats[CORRELATED].resold_fixed, 1);
+    assert!((w.workers[1].resale_profit - 22.5).abs() < 1e-9);
+    w.engine.check_invariants().unwrap();
+}
+
+#[test]
+fn without_resale_the_same_worker_loses_its_stake() {
+    use peerex_sim::clock::at;
+    use peerex_sim::scenarios::worker_funder::world::Params;
+    let params = Params { workers: 2, experts: 0.5, resale: false, ..Params::default() };
+    let mut w = World::new(params, by_name("reward").unwrap(), run_rng(1, 0)).unwrap();
+    w.start_day();
+    let i = w.open_issue(0, CORRELATED, 3, 4).unwrap();
+    w.take(0, at(0, 12), 1, i).unwrap();
+    for day in 0..3 {
+        w.work(day).unwrap();
+        w.end_of_day(day).unwrap();
+        w.start_day();
+    }
+    assert!(w.issues[i].sale.is_none());
+    assert_eq!(w.issues[i].outcome, Some(Outcome::Unfixed));
+    assert_eq!(credits(&w, "worker02"), Amount::credits(990));
+}
+
+#[test]
+fn a_bounty_costs_the_worker_nothing_and_pays_the_funders_price_on_completion() {
+    use peerex_sim::scenarios::worker_funder::world::{Market, Params};
+    let params = Params { workers: 1, market: Market::Bounty, ..Params::default() };
+    let mut w = World::new(params, by_name("reward").unwrap(), run_rng(1, 0)).unwrap();
+    w.start_day();
+    let i = w.open_issue(0, INVERSE, 1, 1).unwrap(); // a bounty of 0.9 x 100 = 90
+    let funder_before = credits(&w, "inversePay");
+    w.pick_jobs(0).unwrap();
+    assert_eq!(w.issues[i].taken_by, Some(0));
+    assert_eq!(credits(&w, "worker01"), Amount::credits(1000), "the worker stakes nothing");
+    w.work(0).unwrap();
+    for day in 0..3 {
+        w.end_of_day(day).unwrap();
+        w.start_day();
+    }
+    assert_eq!(w.issues[i].outcome, Some(Outcome::Fixed));
+    assert_eq!(credits(&w, "worker01"), Amount::credits(1090));
+    assert_eq!(credits(&w, "inversePay"), Amount(funder_before.micros() - Amount::credits(90).micros()));
+    w.engine.check_invariants().unwrap();
+}
+
+#[test]
+fn treatments_report_the_studys_metrics() {
+    let opts = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    for o in [
+        opts(&[]),
+        opts(&[("market", "bounty")]),
+        opts(&[("resale", "true"), ("experts", "0.3")]),
+        opts(&[("rule", "noprice")]),
+        opts(&[("rule", "study-risk-averse")]),
+        opts(&[("rule", "study-health")]),
+    ] {
+        let (_, out) = simulate(RunCtx { run: 0, days: 30, rng: run_rng(2, 0), options: o.clone() }).unwrap();
+        for m in ["resolution_efficiency", "difficult_close_rate", "workdays", "payouts_per_worker_month"] {
+            let v = out.metrics[m];
+            assert!(v.is_finite() && v >= 0.0, "{o:?}: {m} = {v}");
+        }
+        assert!(out.metrics["resolution_efficiency"] <= 1.0);
+    }
+    let bad = simulate(RunCtx { run: 0, days: 1, rng: run_rng(2, 0), options: opts(&[("market", "auction")]) });
+    assert!(bad.is_err());
+    let both = opts(&[("market", "bounty"), ("resale", "true")]);
+    assert!(simulate(RunCtx { run: 0, days: 1, rng: run_rng(2, 0), options: both }).is_err());
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::options;
 use crate::scenario::{PlotSpec, Row, RunCtx, RunOutput, Scenario};
 use rules::RULE_NAMES;
-use world::{Params, World, FUNDERS};
+use world::{Market, Params, World, FUNDERS};
 
 pub struct WorkerFunder;
 
@@ -41,7 +41,21 @@ fn params(opts: &BTreeMap<String, String>) -> anyhow::Result<(Params, String)> {
         extra_day_prob: options::get(opts, "extra_day_prob", d.extra_day_prob)?,
         volume: options::get(opts, "volume", d.volume)?,
         contract_days: options::get(opts, "contract_days", d.contract_days)?,
+        market: match options::get(opts, "market", "futures".to_owned())?.as_str() {
+            "futures" => Market::Futures,
+            "bounty" => Market::Bounty,
+            other => anyhow::bail!("market must be futures or bounty, not {other:?}"),
+        },
+        resale: options::get(opts, "resale", d.resale)?,
+        experts: options::get(opts, "experts", d.experts)?,
+        expert_speed: options::get(opts, "expert_speed", d.expert_speed)?,
     };
+    if !(0.0..=1.0).contains(&p.experts) || p.expert_speed == 0 || p.expert_speed > 10 {
+        anyhow::bail!("experts must lie in [0, 1] and expert_speed in 1..=10");
+    }
+    if p.resale && p.market == Market::Bounty {
+        anyhow::bail!("resale needs a position to sell: it applies to market=futures only");
+    }
     if !(0.0..=1.0).contains(&p.extra_day_prob) {
         anyhow::bail!("extra_day_prob must lie in [0, 1], not {}", p.extra_day_prob);
     }
@@ -122,6 +136,13 @@ pub fn simulate(ctx: RunCtx) -> anyhow::Result<(World, RunOutput)> {
             put(&format!("failed_d{}", d + 1), f64::from(s.failed_by_base[d]));
         }
         put("funder_spent", spent);
+        put("resolution_efficiency", s.resolution_efficiency());
+        put("difficult_close_rate", s.difficult_close_rate());
+        put("workdays", f64::from(s.workdays));
+        put("workdays_per_closed", if s.closed == 0 { f64::NAN } else { f64::from(s.workdays) / f64::from(s.closed) });
+        put("positions_listed", f64::from(s.listed));
+        put("positions_resold", f64::from(s.resold));
+        put("resold_then_fixed", f64::from(s.resold_fixed));
         put("cost_per_closed_issue", if s.closed == 0 { f64::NAN } else { spent / f64::from(s.closed) });
     }
     let balances: Vec<f64> = world.workers.iter().map(|w| world.cash(w.user)).collect();
@@ -131,6 +152,35 @@ pub fn simulate(ctx: RunCtx) -> anyhow::Result<(World, RunOutput)> {
     metrics.insert("worker_max_balance".to_owned(), balances.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     metrics.insert("worker_jobs_done".to_owned(), world.workers.iter().map(|w| f64::from(w.done)).sum());
     metrics.insert("worker_jobs_failed".to_owned(), world.workers.iter().map(|w| f64::from(w.failed)).sum());
+    let payouts: f64 = world.workers.iter().map(|w| f64::from(w.payouts)).sum();
+    // Payouts (contracts won, positions sold) per worker per 30 days, and the mean gap between a
+    // worker's payouts.
+    metrics.insert("payouts_per_worker_month".to_owned(), payouts / n * 30.0 / f64::from(ctx.days.max(1)));
+    metrics.insert(
+        "days_between_payouts".to_owned(),
+        if payouts == 0.0 { f64::NAN } else { n * f64::from(ctx.days) / payouts },
+    );
+    metrics.insert("workdays".to_owned(), world.workers.iter().map(|w| f64::from(w.workdays)).sum());
+    metrics.insert("resale_profit".to_owned(), world.workers.iter().map(|w| w.resale_profit).sum());
+    let closed: u32 = world.stats.iter().map(|s| s.closed).sum();
+    let opened: u32 = world.stats.iter().map(|s| s.opened).sum();
+    metrics.insert("issues_closed".to_owned(), f64::from(closed));
+    metrics
+        .insert("close_share".to_owned(), if opened == 0 { f64::NAN } else { f64::from(closed) / f64::from(opened) });
+    let hard_open: u32 = world.stats.iter().map(|s| s.opened_by_base[2]).sum();
+    let hard_closed: u32 = world.stats.iter().map(|s| s.closed_by_base[2]).sum();
+    metrics.insert(
+        "difficult_close_rate".to_owned(),
+        if hard_open == 0 { f64::NAN } else { f64::from(hard_closed) / f64::from(hard_open) },
+    );
+    let abandoned: u32 = world.stats.iter().map(|s| s.failed_by_base.iter().sum::<u32>()).sum();
+    metrics.insert(
+        "resolution_efficiency".to_owned(),
+        if closed + abandoned == 0 { f64::NAN } else { f64::from(closed) / f64::from(closed + abandoned) },
+    );
+    let spent: f64 = (0..FUNDERS.len()).map(|p| funder_credits - world.cash(world.funders[p])).sum();
+    metrics
+        .insert("funders_spent_per_closed".to_owned(), if closed == 0 { f64::NAN } else { spent / f64::from(closed) });
     Ok((world, RunOutput { rows, metrics }))
 }
 
@@ -185,7 +235,14 @@ impl Scenario for WorkerFunder {
     }
     fn options_doc(&self) -> Vec<(&'static str, &'static str)> {
         vec![
-            ("rule", "worker rule set: reward (default), random, risk-averse, health"),
+            (
+                "rule",
+                "worker rule set: reward (default), random, risk-averse, health, noprice, study-risk-averse, study-health",
+            ),
+            ("market", "futures (default) or bounty (funder pays price x volume on completion, worker stakes nothing)"),
+            ("resale", "true: a worker who finds it cannot finish in time sells its fixed position on the book (false)"),
+            ("experts", "share of workers who are experts (0)"),
+            ("expert_speed", "days of work an expert does per day (2)"),
             ("workers", "number of workers (10)"),
             ("worker_credits", "each worker's deposit (1000)"),
             ("funder_credits", "each funder's deposit (1000000000: effectively unlimited)"),

@@ -24,11 +24,16 @@ pub struct Candidate {
 }
 
 /// Public health of a project, as a health-metric-aware worker reads it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Health {
     /// Share of this project's settled contracts won by fixed; `None` before any settled.
     pub fix_rate: Option<f64>,
     pub open_issues: usize,
+    /// The study's health metrics: closed / (closed + abandoned), mean days to close, mean age
+    /// of open issues; `None` while undefined.
+    pub resolution_efficiency: Option<f64>,
+    pub time_to_close: Option<f64>,
+    pub open_age: Option<f64>,
 }
 
 /// A worker's rule for picking an offer.
@@ -45,11 +50,15 @@ pub fn by_name(name: &str) -> Option<Box<dyn WorkerRule>> {
         "random" => Some(Box::new(RandomChoice)),
         "risk-averse" => Some(Box::new(RiskAverse)),
         "health" => Some(Box::new(HealthAware)),
+        "noprice" => Some(Box::new(NoPriceLatest)),
+        "study-risk-averse" => Some(Box::new(StudyRiskAverse)),
+        "study-health" => Some(Box::new(StudyHealth)),
         _ => None,
     }
 }
 
-pub const RULE_NAMES: [&str; 4] = ["reward", "random", "risk-averse", "health"];
+pub const RULE_NAMES: [&str; 7] =
+    ["reward", "random", "risk-averse", "health", "noprice", "study-risk-averse", "study-health"];
 
 /// The index of the best candidate by `key` among those `keep` accepts. Candidates that tie on
 /// the whole key are chosen between uniformly at random (reservoir sampling), so that neither
@@ -142,6 +151,110 @@ impl WorkerRule for HealthAware {
     }
 }
 
+/// The study's no-price treatment ("in the dark": no prices, no metrics, only maturation
+/// dates): the latest maturation, to be sure to finish; ties at random. Never reads the price.
+pub struct NoPriceLatest;
+
+impl WorkerRule for NoPriceLatest {
+    fn name(&self) -> &'static str {
+        "noprice"
+    }
+    fn choose(&self, c: &[Candidate], _: &[Health], rng: &mut ChaCha8Rng) -> Option<usize> {
+        best_by(c, |_| true, |c| c.maturation_day, rng)
+    }
+}
+
+/// The study's risk-averse worker with prices, as its research notes describe it: the latest
+/// possible maturation first, ties broken by the highest reward (then at random).
+pub struct StudyRiskAverse;
+
+impl WorkerRule for StudyRiskAverse {
+    fn name(&self) -> &'static str {
+        "study-risk-averse"
+    }
+    fn choose(&self, c: &[Candidate], _: &[Health], rng: &mut ChaCha8Rng) -> Option<usize> {
+        best_by(c, |_| true, |c| (c.maturation_day, c.funder_price), rng)
+    }
+}
+
+/// The study's health-metric worker with prices, as its research notes describe it:
+/// * each project's health metrics (resolution efficiency; mean time to close and open-issue
+///   age, lower is better) are normalised to [0, 1] across projects (1 best; all 1 when equal
+///   or undefined) and averaged into a global score;
+/// * a project's difficulty is estimated from its resolution efficiency with the notes'
+///   probabilistic layer: <= 0.3 -> 3 (else 2, 10%), (0.3, 0.7] -> 2 (else 1 or 3, 10% each),
+///   > 0.7 -> 1 (else 2, 10%); 1 before any data;
+/// * offers whose estimated difficulty does not fit the days left are filtered out, then the
+///   highest reward, ties by the higher project score, then the latest maturation.
+pub struct StudyHealth;
+
+/// Min-max normalised scores of `values` (higher is better when `up`), 1 for undefined values
+/// or when all are equal.
+fn normalised(values: &[Option<f64>], up: bool) -> Vec<f64> {
+    let defined: Vec<f64> = values.iter().flatten().copied().collect();
+    let lo = defined.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = defined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    values
+        .iter()
+        .map(|v| match v {
+            Some(x) if hi > lo => {
+                let t = (x - lo) / (hi - lo);
+                if up {
+                    t
+                } else {
+                    1.0 - t
+                }
+            }
+            _ => 1.0,
+        })
+        .collect()
+}
+
+/// The notes' difficulty estimate from a resolution efficiency.
+pub fn estimate_difficulty(efficiency: Option<f64>, rng: &mut ChaCha8Rng) -> u32 {
+    let Some(e) = efficiency else { return 1 };
+    let u: f64 = rng.gen();
+    if e <= 0.3 {
+        if u <= 0.9 {
+            3
+        } else {
+            2
+        }
+    } else if e <= 0.7 {
+        if u <= 0.8 {
+            2
+        } else if u <= 0.9 {
+            1
+        } else {
+            3
+        }
+    } else if u <= 0.9 {
+        1
+    } else {
+        2
+    }
+}
+
+impl WorkerRule for StudyHealth {
+    fn name(&self) -> &'static str {
+        "study-health"
+    }
+    fn choose(&self, c: &[Candidate], health: &[Health], rng: &mut ChaCha8Rng) -> Option<usize> {
+        let eff: Vec<Option<f64>> = health.iter().map(|h| h.resolution_efficiency).collect();
+        let ttc: Vec<Option<f64>> = health.iter().map(|h| h.time_to_close).collect();
+        let age: Vec<Option<f64>> = health.iter().map(|h| h.open_age).collect();
+        let (a, b, d) = (normalised(&eff, true), normalised(&ttc, false), normalised(&age, false));
+        let score: Vec<f64> = (0..health.len()).map(|p| (a[p] + b[p] + d[p]) / 3.0).collect();
+        let estimate: Vec<u32> = eff.iter().map(|e| estimate_difficulty(*e, rng)).collect();
+        best_by(
+            c,
+            |c| estimate.get(c.project).is_none_or(|&e| e <= c.days_left),
+            |c| (c.funder_price, score.get(c.project).copied().unwrap_or(1.0), c.maturation_day),
+            rng,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -201,9 +314,15 @@ mod tests {
     #[test]
     fn health_aware_discounts_unhealthy_projects() {
         let c = [cand(0, 0, "0.9", 3, 5, 3), cand(1, 1, "0.8", 1, 5, 3)];
-        let health = [Health { fix_rate: Some(0.5), open_issues: 9 }, Health { fix_rate: Some(1.0), open_issues: 1 }];
+        let health = [
+            Health { fix_rate: Some(0.5), open_issues: 9, ..Health::default() },
+            Health { fix_rate: Some(1.0), open_issues: 1, ..Health::default() },
+        ];
         assert_eq!(HealthAware.choose(&c, &health, &mut rng()), Some(1));
-        let unknown = [Health { fix_rate: None, open_issues: 0 }, Health { fix_rate: None, open_issues: 0 }];
+        let unknown = [
+            Health { fix_rate: None, open_issues: 0, ..Health::default() },
+            Health { fix_rate: None, open_issues: 0, ..Health::default() },
+        ];
         assert_eq!(HealthAware.choose(&c, &unknown, &mut rng()), Some(0));
     }
 
@@ -218,5 +337,37 @@ mod tests {
             assert_eq!(by_name(n).map(|r| r.name()), Some(n));
         }
         assert!(by_name("greedy").is_none());
+    }
+
+    #[test]
+    fn study_rules_follow_the_research_notes() {
+        // Risk-averse: latest maturation first, then the highest reward.
+        let c = [cand(0, 0, "0.9", 1, 4, 2), cand(1, 1, "0.7", 3, 5, 3), cand(2, 0, "0.8", 2, 5, 3)];
+        assert_eq!(StudyRiskAverse.choose(&c, &[], &mut rng()), Some(2));
+        // No price: latest maturation, blind to the price (either of the two at day 5).
+        let pick = NoPriceLatest.choose(&c, &[], &mut rng()).unwrap();
+        assert!(pick == 1 || pick == 2);
+        // Health: project 0 resolves few issues (difficulty estimate 3 with 90%), project 1
+        // most (estimate 1): an offer of project 0 with 2 days left is filtered out.
+        let health = [
+            Health {
+                resolution_efficiency: Some(0.2),
+                time_to_close: Some(3.0),
+                open_age: Some(5.0),
+                ..Health::default()
+            },
+            Health {
+                resolution_efficiency: Some(0.95),
+                time_to_close: Some(1.0),
+                open_age: Some(5.0),
+                ..Health::default()
+            },
+        ];
+        let c = [cand(0, 0, "0.9", 1, 4, 2), cand(1, 1, "0.8", 1, 4, 2)];
+        let picks: Vec<Option<usize>> =
+            (0..20u64).map(|s| StudyHealth.choose(&c, &health, &mut ChaCha8Rng::seed_from_u64(s))).collect();
+        assert!(picks.iter().filter(|p| **p == Some(1)).count() >= 15, "{picks:?}");
+        assert_eq!(normalised(&[Some(1.0), Some(3.0), None], false), vec![1.0, 0.0, 1.0]);
+        assert_eq!(estimate_difficulty(None, &mut rng()), 1);
     }
 }
