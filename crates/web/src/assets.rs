@@ -18,6 +18,11 @@ const ASSETS: &[Asset] = &[
     Asset { name: "app.css", body: include_str!("../static/app.css"), mime: "text/css; charset=utf-8" },
     Asset { name: "live.js", body: include_str!("../static/live.js"), mime: "text/javascript; charset=utf-8" },
     Asset { name: "forms.js", body: include_str!("../static/forms.js"), mime: "text/javascript; charset=utf-8" },
+    Asset {
+        name: "resources.js",
+        body: include_str!("../static/resources.js"),
+        mime: "text/javascript; charset=utf-8",
+    },
 ];
 
 /// name -> hashed name, and hashed name -> asset.

@@ -16,6 +16,7 @@ pub mod charts;
 pub mod fmt;
 pub mod history;
 pub mod layout;
+pub mod market_log;
 pub mod pages;
 pub mod security;
 pub mod session;
@@ -53,6 +54,8 @@ pub struct Web {
     pub app: AppState,
     pub sessions: Arc<Sessions>,
     pub history: Arc<History>,
+    /// Prediction-market trades and resolutions (pages::markets).
+    pub market_log: Arc<market_log::MarketLog>,
     pub config: Arc<WebConfig>,
 }
 
@@ -61,7 +64,9 @@ impl Web {
     pub fn new(app: AppState, config: WebConfig) -> Web {
         let history = Arc::new(History::default());
         history.clone().follow(app.clone());
-        Web { app, sessions: Arc::new(Sessions::default()), history, config: Arc::new(config) }
+        let market_log = Arc::new(market_log::MarketLog::default());
+        market_log.clone().follow(app.clone());
+        Web { app, sessions: Arc::new(Sessions::default()), history, market_log, config: Arc::new(config) }
     }
 }
 
@@ -91,8 +96,8 @@ pub fn router_with(web: Web) -> Router {
         .route("/admin/users", post(admin::create_user))
         .route("/admin/decide", post(admin::decide))
         .route("/admin/clock", post(admin::clock))
-        .route("/markets", get(markets::list))
-        .route("/resources", get(resources::page))
+        .merge(markets::routes())
+        .merge(resources::routes())
         .route("/static/{file}", get(assets::serve))
         .layer(DefaultBodyLimit::max(session::MAX_FORM))
         .layer(middleware::from_fn_with_state(web.clone(), security::headers))

@@ -90,6 +90,9 @@ pub struct QuoteView {
     /// Cost plus fee.
     #[schema(value_type = Credits)]
     pub total: Amount,
+    /// Each outcome's price (probability) right after the trade.
+    #[schema(value_type = Vec<Credits>)]
+    pub prices_after: Vec<Amount>,
 }
 
 /// Every market, optionally only those in `status`, paged by `offset` and `limit`.
@@ -167,5 +170,6 @@ pub fn quote(
         cost: Amount(q.cost),
         fee: Amount(q.fee),
         total: Amount(q.cost.saturating_add(q.fee)),
+        prices_after: q.prices_after.iter().map(|p| Amount(peerex_engine::prediction::lmsr::prob_micros(*p))).collect(),
     })
 }

@@ -14,7 +14,7 @@ use crate::support::{Server, ADMIN, PASSWORD};
 
 const ISSUE: &str = "local#7";
 
-fn sign_up(b: &mut Browser, s: &Server, tab: &Tab, name: &str) {
+pub(crate) fn sign_up(b: &mut Browser, s: &Server, tab: &Tab, name: &str) {
     b.goto(tab, &s.url("/signup"));
     b.fill(tab, "#f-name", name);
     b.fill(tab, "#f-password", "correct horse battery");
@@ -22,14 +22,14 @@ fn sign_up(b: &mut Browser, s: &Server, tab: &Tab, name: &str) {
     b.wait(tab, "location.pathname === '/portfolio'", 10, "the portfolio after sign-up");
 }
 
-fn log_in(b: &mut Browser, s: &Server, tab: &Tab, name: &str, password: &str) {
+pub(crate) fn log_in(b: &mut Browser, s: &Server, tab: &Tab, name: &str, password: &str) {
     b.goto(tab, &s.url("/login"));
     b.fill(tab, "#f-name", name);
     b.fill(tab, "#f-password", password);
     b.submit(tab, "form[action='/login'] button[type=submit]");
 }
 
-fn deposit(b: &mut Browser, s: &Server, tab: &Tab, user: &str, amount: &str) {
+pub(crate) fn deposit(b: &mut Browser, s: &Server, tab: &Tab, user: &str, amount: &str) {
     b.goto(tab, &s.url("/admin"));
     b.fill(tab, "#f-dep_user", user);
     b.fill(tab, "#f-dep_amount", amount);
@@ -169,7 +169,7 @@ fn two_traders_trade_and_settle_in_a_real_browser() {
 
 /// axe-core on every page (no serious or critical violation), no horizontal scroll at 390 px,
 /// and the screenshots when asked for.
-fn audit(b: &mut Browser, pages: &[(String, Tab, String)]) {
+pub(crate) fn audit(b: &mut Browser, pages: &[(String, Tab, String)]) {
     let axe = axe_source();
     for (name, tab, url) in pages {
         b.goto(tab, url);
@@ -210,7 +210,7 @@ fn axe_source() -> Option<String> {
     }
 }
 
-fn shots(b: &mut Browser, pages: &[(String, Tab, String)]) {
+pub(crate) fn shots(b: &mut Browser, pages: &[(String, Tab, String)]) {
     let Some(dir) = std::env::var("PEEREX_UI_SCREENSHOTS").ok().map(PathBuf::from) else { return };
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     for (name, tab, url) in pages {

@@ -6,11 +6,11 @@ use reqwest::redirect::Policy;
 
 use crate::support::{Server, ADMIN, PASSWORD};
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
-fn cookie_of(r: &Response) -> Option<String> {
+pub(crate) fn cookie_of(r: &Response) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
@@ -18,13 +18,13 @@ fn cookie_of(r: &Response) -> Option<String> {
         .find_map(|v| v.strip_prefix("peerex_session=").map(|s| s.split(';').next().unwrap_or("").to_owned()))
 }
 
-fn csrf_in(html: &str) -> String {
+pub(crate) fn csrf_in(html: &str) -> String {
     let i = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
     html[i..].split('"').next().unwrap().to_owned()
 }
 
 /// A browser-like session: (cookie, csrf) after logging in as `name`.
-fn log_in(s: &Server, c: &Client, name: &str, password: &str) -> (String, String) {
+pub(crate) fn log_in(s: &Server, c: &Client, name: &str, password: &str) -> (String, String) {
     let r = c.get(s.url("/login")).send().unwrap();
     let sid = cookie_of(&r).expect("a session cookie");
     let csrf = csrf_in(&r.text().unwrap());

@@ -5,4 +5,6 @@
 mod browser;
 mod cdp;
 mod http;
+mod markets_browser;
+mod markets_http;
 mod support;
