@@ -102,7 +102,10 @@ pub async fn list(State(web): State<Web>, v: Viewer, Query(q): Query<ListQuery>)
     }
     let (rows, total) = {
         let engine = web.app.shared.engine();
-        let all = views::markets::markets(&engine);
+        let all: Vec<(String, views::MarketView)> = views::markets::markets(&engine, None, 0, usize::MAX)
+            .into_iter()
+            .map(|m| (m.id.clone().unwrap_or_default(), m))
+            .collect();
         let ms = engine.markets();
         let total = all.len();
         let mut rows: Vec<Row> = all
@@ -634,7 +637,7 @@ fn quote_text(web: &Web, id: &str, me: Option<&str>, f: &TradeForm) -> Markup {
             @match (side, amount) {
                 (Some((k, buy)), Some(a)) => {
                     @let signed = if buy { a } else { Amount(-a.micros()) };
-                    @match views::markets::quote(&engine, id, me.unwrap_or(""), k, signed) {
+                    @match views::markets::quote(&engine, id, me, k, signed) {
                         Ok(q) => {
                             @let p0 = before.prices.get(k).map(|x| x.micros()).unwrap_or(0);
                             @let p1 = q.prices_after.get(k).map(|x| x.micros()).unwrap_or(0);
