@@ -594,7 +594,7 @@ fn market(api: &Api, c: MarketCommand) -> Result<Output> {
             );
             out(r, text)
         }
-        MarketCommand::Create { statement, deadline, b, fee, initial_shares, outcomes, issue } => {
+        MarketCommand::Create { statement, deadline, b, fee, initial_shares, outcomes, issue, bond } => {
             require_token(api)?;
             let mut body = json!({"statement": statement, "deadline": deadline, "b": b});
             let optional = [
@@ -602,6 +602,7 @@ fn market(api: &Api, c: MarketCommand) -> Result<Output> {
                 ("initial_shares", initial_shares.map(Value::from)),
                 ("outcomes", outcomes.map(Value::from)),
                 ("issue", issue.map(Value::from)),
+                ("bond", bond.map(Value::from)),
             ];
             for (k, v) in optional {
                 if let Some(v) = v {

@@ -361,6 +361,10 @@ pub enum MarketCommand {
         /// An issue whose tracker decides the market.
         #[arg(long)]
         issue: Option<String>,
+        /// Arbitration bond (credits): pays arbiters' rewards beyond the fees, returned after a
+        /// clear resolution, paid to the arbiters if the market turns out ambiguous.
+        #[arg(long, value_parser = values::amount)]
+        bond: Option<String>,
     },
     /// Buy (positive) or sell (negative) shares of an outcome.
     Trade {

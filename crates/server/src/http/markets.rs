@@ -188,6 +188,13 @@ pub struct CreateMarketBody {
     /// End of the reporting window (default: deadline + 7 days).
     #[schema(value_type = Option<TimeText>)]
     report_deadline: Option<String>,
+    /// Arbitration bond the creator moves into the arbitration pool (default 0): arbiters are
+    /// admitted only while what they may be owed fits fees plus bond (docs/prediction.md).
+    #[schema(value_type = Option<Credits>)]
+    bond: Option<String>,
+    /// Largest position an arbiter may hold and still report (default: no cap).
+    #[schema(value_type = Option<Credits>)]
+    position_cap: Option<String>,
 }
 
 /// The `trade` command's fields but `user` and `market` (spec/prediction.md).

@@ -229,6 +229,7 @@ pub struct CreateForm {
     pub initial_shares: String,
     pub initial_outcome: String,
     pub min_reports: String,
+    pub bond: String,
     pub window_days: String,
     pub too_few: String,
     pub issue: String,
@@ -279,6 +280,10 @@ fn create_form(v: &Viewer, f: &CreateForm, errors: &[FormError], now: Timestamp)
                                 option value="0" selected[f.initial_outcome == "0"] { "NO" }
                             }
                         }
+                    }
+                    div class="row" {
+                        (field(errors, "bond", "Arbitration bond (cr)", "text", &f.bond,
+                            Some("Pays the arbiters beyond the fees; back to you after a clear resolution."), &[("inputmode", "decimal")]))
                     }
                     div class="row" {
                         (field(errors, "min_reports", "Reports needed", "number", &f.min_reports,
@@ -335,6 +340,7 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
         initial_shares: g.str("initial_shares"),
         initial_outcome: g.str("initial_outcome"),
         min_reports: g.str("min_reports"),
+        bond: g.str("bond"),
         window_days: g.str("window_days"),
         too_few: g.str("too_few"),
         issue: g.str("issue"),
@@ -376,8 +382,13 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
             errors.push(FormError::new("window_days", "invalid_argument", "The window is 1 to 3,650 days."))
         })
     };
-    let (Ok(deadline), Ok(b), Ok(fee), Ok(initial), Ok(min_reports), Ok(window)) =
-        (deadline, b, fee, initial, min_reports, window)
+    let bond = if f.bond.trim().is_empty() {
+        Ok(None)
+    } else {
+        Amount::parse(f.bond.trim()).map(Some).map_err(|e| errors.push(FormError::new("bond", e.code(), e.message())))
+    };
+    let (Ok(deadline), Ok(b), Ok(fee), Ok(initial), Ok(min_reports), Ok(window), Ok(bond)) =
+        (deadline, b, fee, initial, min_reports, window, bond)
     else {
         return rerender_create(&p.viewer, &f, &errors, now);
     };
@@ -388,6 +399,9 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
     });
     if let Some(m) = min_reports {
         body["min_reports"] = json!(m);
+    }
+    if let Some(bond) = bond {
+        body["bond"] = json!(bond);
     }
     if let Some(d) = window {
         body["report_deadline"] = json!(deadline.plus_days(d));

@@ -52,6 +52,8 @@ fn a_market_is_traded_reported_and_resolved_and_the_pie_follows_a_slider() {
     b.fill(&alice, "#f-id", MARKET);
     b.fill(&alice, "#f-deadline", &peerex_web::fmt::date(now.plus_days(2)));
     b.fill(&alice, "#f-min_reports", "2");
+    // A bond large enough that both arbiters can be paid what the mechanism promises.
+    b.fill(&alice, "#f-bond", "50");
     b.submit(&alice, "#create-market");
     assert!(b.text(&alice, "#headline").contains("50%"), "{}", b.text(&alice, "#headline"));
 
