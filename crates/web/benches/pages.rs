@@ -44,7 +44,7 @@ fn main() {
         }
         let running = peerex_server::start(settings).await.unwrap();
         let st = running.state.clone();
-        for n in ["alice", "bob"] {
+        for n in ["root", "alice", "bob"] {
             let m = Money { user: n.into(), amount: Amount::credits(1_000_000) };
             adm::deposit(axum::extract::State(st.clone()), user("root", true), IdempotencyKey(None), B(m))
                 .await
