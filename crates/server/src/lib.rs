@@ -276,7 +276,9 @@ pub async fn create_user(
     let row = AccountRow { name: name.to_owned(), password_hash, admin };
     let created = store.insert_account(&row, Clock::wall_ms()).await?;
     store.close().await;
-    drop(lock);
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     if !created {
         anyhow::bail!("the name {name:?} is taken");
     }

@@ -44,6 +44,18 @@ pub struct WriterLock {
     _pg: Option<PgConnection>,
 }
 
+impl WriterLock {
+    /// Releases the lock now. Dropping it also releases it, but on PostgreSQL only once the
+    /// server has noticed the closed session, so a process that opens the database right after
+    /// (`admin create-user`, then `serve`) could still find it held.
+    pub async fn release(mut self) {
+        if let Some(mut conn) = self._pg.take() {
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_WRITER_LOCK).execute(&mut conn).await;
+            let _ = conn.close().await;
+        }
+    }
+}
+
 /// One logged command.
 #[derive(Clone, Debug)]
 pub struct LoggedCommand {
@@ -385,11 +397,22 @@ async fn open_postgres(url: &str, writer: bool) -> anyhow::Result<(Store, Option
         .context("connecting to PostgreSQL")?;
     let lock = if writer {
         let mut conn = PgConnection::connect(url).await?;
-        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
-            .bind(PG_WRITER_LOCK)
-            .fetch_one(&mut conn)
-            .await?
-            .try_get(0)?;
+        // A writer that just stopped may still hold the lock for a moment while PostgreSQL
+        // closes its session: try for up to two seconds before refusing.
+        let mut got = false;
+        for attempt in 0..20 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            got = sqlx::query("SELECT pg_try_advisory_lock($1)")
+                .bind(PG_WRITER_LOCK)
+                .fetch_one(&mut conn)
+                .await?
+                .try_get(0)?;
+            if got {
+                break;
+            }
+        }
         if !got {
             anyhow::bail!("another peerex process is the writer of this PostgreSQL database (advisory lock held)");
         }
