@@ -3,12 +3,10 @@
 //! (A read-side projection of committed events; it decides nothing.)
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use peerex_engine::{Price, Timestamp};
-use peerex_server::state::AppState;
 use serde_json::Value;
-use tokio::sync::broadcast::error::RecvError;
 
 /// One trade: when, the fixed-side price, how many units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,48 +48,12 @@ impl History {
         let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
         map.entry((issue.to_owned(), mat.millis())).or_default().push(Point { at: at.millis(), price, volume });
     }
+}
 
-    /// Loads what is stored, then follows the live stream (started once per UI router).
-    pub fn follow(self: Arc<Self>, app: AppState) {
-        let mut rx = app.shared.public_events.subscribe();
-        let mut shutdown = app.shared.shutdown.subscribe();
-        tokio::spawn(async move {
-            let mut cursor = 0i64;
-            cursor = self.load_after(&app, cursor).await;
-            loop {
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    got = rx.recv() => match got {
-                        Ok(e) => {
-                            if e.0 > cursor {
-                                self.record(&e.1);
-                                cursor = e.0;
-                            }
-                        }
-                        Err(RecvError::Lagged(_)) => cursor = self.load_after(&app, cursor).await,
-                        Err(RecvError::Closed) => break,
-                    }
-                }
-            }
-        });
-    }
-
-    async fn load_after(&self, app: &AppState, mut cursor: i64) -> i64 {
-        loop {
-            match app.store.public_events(cursor, 5_000).await {
-                Ok(rows) if !rows.is_empty() => {
-                    for (c, body) in &rows {
-                        self.record(body);
-                        cursor = *c;
-                    }
-                }
-                Ok(_) => return cursor,
-                Err(e) => {
-                    tracing::warn!("web: loading the price history failed: {e:#}");
-                    return cursor;
-                }
-            }
-        }
+impl crate::projection::Projection for History {
+    const WHAT: &'static str = "price history";
+    fn record(&self, body: &str) {
+        History::record(self, body);
     }
 }
 

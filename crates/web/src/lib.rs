@@ -18,6 +18,7 @@ pub mod history;
 pub mod layout;
 pub mod market_log;
 pub mod pages;
+pub mod projection;
 pub mod security;
 pub mod session;
 
@@ -63,9 +64,9 @@ impl Web {
     /// The UI state; starts following the price history (needs a Tokio runtime).
     pub fn new(app: AppState, config: WebConfig) -> Web {
         let history = Arc::new(History::default());
-        history.clone().follow(app.clone());
+        projection::follow(history.clone(), app.clone());
         let market_log = Arc::new(market_log::MarketLog::default());
-        market_log.clone().follow(app.clone());
+        projection::follow(market_log.clone(), app.clone());
         Web { app, sessions: Arc::new(Sessions::default()), history, market_log, config: Arc::new(config) }
     }
 }

@@ -4,11 +4,9 @@
 //! live stream, like [`crate::history`]. It decides nothing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
-use peerex_server::state::AppState;
 use serde_json::Value;
-use tokio::sync::broadcast::error::RecvError;
 
 /// Trades kept per market (the newest).
 pub const MAX_TRADES: usize = 100;
@@ -56,47 +54,12 @@ impl MarketLog {
             _ => {}
         }
     }
+}
 
-    /// Loads what is stored, then follows the live stream.
-    pub fn follow(self: Arc<Self>, app: AppState) {
-        let mut rx = app.shared.public_events.subscribe();
-        let mut shutdown = app.shared.shutdown.subscribe();
-        tokio::spawn(async move {
-            let mut cursor = self.load_after(&app, 0).await;
-            loop {
-                tokio::select! {
-                    _ = shutdown.changed() => break,
-                    got = rx.recv() => match got {
-                        Ok(e) => {
-                            if e.0 > cursor {
-                                self.record(&e.1);
-                                cursor = e.0;
-                            }
-                        }
-                        Err(RecvError::Lagged(_)) => cursor = self.load_after(&app, cursor).await,
-                        Err(RecvError::Closed) => break,
-                    }
-                }
-            }
-        });
-    }
-
-    async fn load_after(&self, app: &AppState, mut cursor: i64) -> i64 {
-        loop {
-            match app.store.public_events(cursor, 5_000).await {
-                Ok(rows) if !rows.is_empty() => {
-                    for (c, body) in &rows {
-                        self.record(body);
-                        cursor = *c;
-                    }
-                }
-                Ok(_) => return cursor,
-                Err(e) => {
-                    tracing::warn!("web: loading the market events failed: {e:#}");
-                    return cursor;
-                }
-            }
-        }
+impl crate::projection::Projection for MarketLog {
+    const WHAT: &'static str = "market events";
+    fn record(&self, body: &str) {
+        MarketLog::record(self, body);
     }
 }
 
