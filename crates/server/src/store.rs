@@ -397,22 +397,11 @@ async fn open_postgres(url: &str, writer: bool) -> anyhow::Result<(Store, Option
         .context("connecting to PostgreSQL")?;
     let lock = if writer {
         let mut conn = PgConnection::connect(url).await?;
-        // A writer that just stopped may still hold the lock for a moment while PostgreSQL
-        // closes its session: try for up to two seconds before refusing.
-        let mut got = false;
-        for attempt in 0..20 {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            got = sqlx::query("SELECT pg_try_advisory_lock($1)")
-                .bind(PG_WRITER_LOCK)
-                .fetch_one(&mut conn)
-                .await?
-                .try_get(0)?;
-            if got {
-                break;
-            }
-        }
+        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(PG_WRITER_LOCK)
+            .fetch_one(&mut conn)
+            .await?
+            .try_get(0)?;
         if !got {
             anyhow::bail!("another peerex process is the writer of this PostgreSQL database (advisory lock held)");
         }
