@@ -58,6 +58,8 @@ pub struct Case {
     pub report_deadline: Option<Timestamp>,
     pub reports: Vec<(UserId, u32)>,
     pub done: bool,
+    /// A dispute that found too few admissible reports: its tracker decided the series.
+    pub to_tracker: bool,
 }
 
 /// Every arbitrated series, the dispute window, and what is due when.
@@ -179,6 +181,7 @@ impl Cases {
                 report_deadline: None,
                 reports: Vec::new(),
                 done: false,
+                to_tracker: false,
             },
         );
         emit(ctx, s, Some(sponsor), MarketDetail::CaseOpened { kind: CaseKind::Statement, bond });
@@ -234,6 +237,7 @@ impl Cases {
                 report_deadline: Some(deadline),
                 reports: Vec::new(),
                 done: false,
+                to_tracker: false,
             },
         );
         self.due.insert((deadline, s));
@@ -442,6 +446,7 @@ impl Cases {
             CaseKind::Dispute => {
                 let (sponsor, bond_acc) = (c.sponsor, Account::CaseBond(s));
                 c.done = true;
+                c.to_tracker = true;
                 let bond = ctx.ledger.balance(bond_acc);
                 ctx.ledger.transfer(bond_acc, Account::Available(sponsor), bond)?;
                 emit(

@@ -239,6 +239,18 @@ impl Exchange {
         v.sort_by_key(|(k, _)| *k);
         v
     }
+    /// How long (ms) a matured tracker series can be disputed (0: disputes are off).
+    pub fn dispute_window_ms(&self) -> i64 {
+        self.dispute_window_ms
+    }
+    /// The end of the series' dispute window, while it is open or pending.
+    pub fn dispute_until(&self, s: SeriesId) -> Option<Timestamp> {
+        self.dispute_until.get(&s).copied()
+    }
+    /// Whether the series is settled by arbitration (a statement, or a dispute under way).
+    pub fn is_arbitrated(&self, s: SeriesId) -> bool {
+        self.arbitrated.contains(&s)
+    }
     pub fn limits(&self) -> Limits {
         self.limits
     }

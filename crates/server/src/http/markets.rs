@@ -192,9 +192,24 @@ pub struct CreateMarketBody {
     /// admitted only while what they may be owed fits fees plus bond (docs/prediction.md).
     #[schema(value_type = Option<Credits>)]
     bond: Option<String>,
-    /// Largest position an arbiter may hold and still report (default: no cap).
+    /// Largest position (|YES - NO| shares) an arbiter may hold and still report (default: no
+    /// cap).
     #[schema(value_type = Option<Credits>)]
     position_cap: Option<String>,
+    /// `transaction` (default: f p' once per risk-increasing trade) or `share` (f times the cost
+    /// of the risk-increasing shares: the price-bounding fee, a share at 0.99 costs 0.99 x 1.05).
+    #[schema(value_type = Option<String>, example = "share")]
+    fee_mode: Option<String>,
+    /// Evaluate the arbiters' priors at both the closing price and 1/2 (default false).
+    robust_prior: Option<bool>,
+    /// Too few reports when the window closes: `void` (default, refund) or `extend`.
+    #[schema(value_type = Option<String>, example = "void")]
+    too_few: Option<String>,
+    /// Lower bound of the arbiters' reward scale k (default 1 credit).
+    #[schema(value_type = Option<Credits>)]
+    k_floor: Option<String>,
+    /// Mixed into the seed of the arbiters' peer draw (default 0).
+    seed: Option<u64>,
 }
 
 /// The `trade` command's fields but `user` and `market` (spec/prediction.md).

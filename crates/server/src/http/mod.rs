@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod extract;
 pub mod feeds;
 pub mod markets;
+pub mod mechanisms;
 pub mod openapi;
 pub mod ops;
 pub mod peers;
@@ -62,6 +63,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(markets::report))
         .routes(routes!(markets::resolve))
         .routes(routes!(markets::quote))
+        .routes(routes!(mechanisms::open_statement))
+        .routes(routes!(mechanisms::report))
+        .routes(routes!(mechanisms::dispute))
+        .routes(routes!(mechanisms::dispute_settings))
+        .routes(routes!(mechanisms::configure_disputes))
+        .routes(routes!(mechanisms::get_maker, mechanisms::fund_maker))
         .routes(routes!(admin::create_user))
         .routes(routes!(admin::deposit))
         .routes(routes!(admin::withdraw))

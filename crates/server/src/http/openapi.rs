@@ -34,6 +34,8 @@ use crate::views::ErrorView;
         (name = "accounts", description = "Sign up, log in, the caller's account"),
         (name = "exchange", description = "Issues, series, offers, books, trades, positions"),
         (name = "markets", description = "Prediction markets"),
+        (name = "arbitration", description = "Series decided by arbiters: statements, reports, disputes"),
+        (name = "makers", description = "Automated market makers on series' books"),
         (name = "resources", description = "The backup network's resource market"),
         (name = "admin", description = "Admin only: accounts, money, decisions, the sandbox clock"),
         (name = "feeds", description = "Events, the live stream, the clock"),

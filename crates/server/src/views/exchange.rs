@@ -52,6 +52,17 @@ pub struct SeriesView {
     /// Matured on an issue of a synced tracker and waiting for a sync newer than the maturation
     /// (a tracker outage delays settlement, never decides it).
     pub waiting_for_sync: bool,
+    /// How the series is decided: `tracker` (its issue's tracker; an admin may decide by hand)
+    /// or `arbitration` (a statement, or a dispute, decided by arbiters' reports).
+    pub decided_by: String,
+    /// The arbitration (statement or dispute), when the series has one.
+    pub arbitration: Option<crate::views::mechanisms::ArbitrationView>,
+    /// End of the dispute window of a matured tracker series: until then anyone may dispute it
+    /// with a bond, and its tracker does not settle it.
+    #[schema(value_type = Option<TimeText>)]
+    pub dispute_until: Option<Timestamp>,
+    /// The automated market maker quoting on the series' book, when it has one.
+    pub maker: Option<crate::views::mechanisms::MakerSummaryView>,
 }
 
 /// An issue with its state and every series on it.
@@ -81,6 +92,8 @@ pub struct LevelView {
     pub volume: u64,
     /// Offers at this price.
     pub offers: usize,
+    /// Of `volume`, the units quoted by the series' automated market maker.
+    pub maker_volume: u64,
 }
 
 /// A series' order book: bids best (highest) first, asks best (lowest) first.
@@ -205,6 +218,7 @@ pub fn series(engine: &Engine, sid: SeriesId) -> Option<SeriesView> {
     let x = engine.exchange();
     let v = x.series_view(sid, escrow)?;
     let local = x.series(sid).and_then(|s| x.issue(s.issue)).is_none_or(|i| i.is_local());
+    let arbitration = crate::views::mechanisms::arbitration(engine, sid);
     Some(SeriesView {
         waiting_for_sync: v.status == "matured" && !local,
         // A settled series has no live price (its last trade stays in `last_price`).
@@ -223,6 +237,14 @@ pub fn series(engine: &Engine, sid: SeriesId) -> Option<SeriesView> {
         best_ask: v.best_ask,
         manual: v.decided_by.is_some(),
         settled_at: v.settled_at,
+        decided_by: if arbitration.as_ref().is_some_and(|a| a.state != "to_tracker") {
+            "arbitration".to_owned()
+        } else {
+            "tracker".to_owned()
+        },
+        arbitration,
+        dispute_until: x.dispute_until(sid).filter(|_| !x.is_arbitrated(sid)),
+        maker: crate::views::mechanisms::maker_summary(engine, sid),
     })
 }
 
@@ -309,13 +331,19 @@ pub fn find_series(engine: &Engine, issue: &str, maturation: &str) -> Result<Ser
 pub fn book(engine: &Engine, issue: &str, maturation: &str, levels: usize) -> Result<BookView, EngineError> {
     let sid = find_series(engine, issue, maturation)?;
     let depth = engine.exchange().depth(sid, levels);
-    let level =
-        |l: &peerex_engine::exchange::views::Level| LevelView { price: l.price, volume: l.volume, offers: l.offers };
+    let level = |bid: bool| {
+        move |l: &peerex_engine::exchange::views::Level| LevelView {
+            price: l.price,
+            volume: l.volume,
+            offers: l.offers,
+            maker_volume: crate::views::mechanisms::maker_volume_at(engine, sid, bid, l.price.bp() as u16),
+        }
+    };
     Ok(BookView {
         issue: issue.to_owned(),
         maturation: maturation.to_owned(),
-        bids: depth.bids.iter().map(level).collect(),
-        asks: depth.asks.iter().map(level).collect(),
+        bids: depth.bids.iter().map(level(true)).collect(),
+        asks: depth.asks.iter().map(level(false)).collect(),
     })
 }
 

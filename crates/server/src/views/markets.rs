@@ -42,6 +42,38 @@ pub struct MarketView {
     pub reports: usize,
     /// Trades made.
     pub trades: usize,
+    /// How the market is set up (null in the replay output's summary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<MarketSetupView>,
+}
+
+/// A market's parameters as created (spec/prediction.md, docs/prediction.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MarketSetupView {
+    /// LMSR liquidity parameter b.
+    #[schema(value_type = Credits)]
+    pub b: Amount,
+    /// Trading fee rate.
+    #[schema(value_type = Credits)]
+    pub fee: Amount,
+    /// `transaction` or `share` (the per-share, price-bounding fee).
+    pub fee_mode: String,
+    /// The creator's arbitration bond.
+    #[schema(value_type = Credits)]
+    pub bond: Amount,
+    /// Largest position an arbiter may hold and still report (null: no cap).
+    #[schema(value_type = Option<Credits>)]
+    pub position_cap: Option<Amount>,
+    /// Priors evaluated at both the closing price and 1/2.
+    pub robust_prior: bool,
+    /// Reports needed to resolve.
+    pub min_reports: u32,
+    /// `void` or `extend` when the window closes with too few reports.
+    pub too_few: String,
+    #[schema(value_type = TimeText)]
+    pub report_deadline: Timestamp,
+    /// The issue whose tracker decides the market, if any.
+    pub issue: Option<String>,
 }
 
 /// Every market (with its id), in id order.
@@ -143,6 +175,22 @@ pub fn market(engine: &Engine, id: &str) -> MarketView {
     let summary = engine.markets().summary();
     let mut v: MarketView = summary.get(id).and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default();
     v.id = Some(id.to_owned());
+    let markets = engine.markets();
+    v.setup = markets.market_id(id).and_then(|mid| markets.market(mid)).map(|m| {
+        let word = |x: serde_json::Value| x.as_str().unwrap_or_default().to_owned();
+        MarketSetupView {
+            b: Amount(m.lmsr.b),
+            fee: Amount(m.fee),
+            fee_mode: word(serde_json::to_value(m.fee_mode).unwrap_or_default()),
+            bond: Amount(m.bond),
+            position_cap: m.position_cap.map(Amount),
+            robust_prior: m.robust_prior,
+            min_reports: m.min_reports,
+            too_few: word(serde_json::to_value(m.too_few).unwrap_or_default()),
+            report_deadline: m.report_deadline,
+            issue: m.issue.map(|i| engine.exchange().issue_name(i).to_owned()),
+        }
+    });
     v
 }
 

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod exchange;
 pub mod markets;
+pub mod mechanisms;
 pub mod ops;
 pub mod privacy;
 pub mod resources;
@@ -25,7 +26,8 @@ pub use accounts::{AccountView, BalanceView, BalancesView, MeView, RevokedView, 
 pub use exchange::{
     BookView, IssueView, LevelView, OfferView, PositionView, PricePoint, PricesView, SeriesView, TradeView, TradesPage,
 };
-pub use markets::{MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
+pub use markets::{MarketSetupView, MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
+pub use mechanisms::{ArbitrationView, DisputeSettingsView, MakerQuoteView, MakerSummaryView, MakerView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
 pub use resources::{
     BackupView, FragmentReportView, OperatorView, PeerDebugView, PeerView, PieView, RestoreView, SlidersView,
@@ -110,6 +112,10 @@ pub enum After {
     Restore(String),
     /// A peer's fragment report: what was lost and repaired.
     FragmentReport,
+    /// The market maker of a series (issue, maturation).
+    Maker(String, peerex_engine::Timestamp),
+    /// The operator's dispute window.
+    DisputeSettings,
 }
 
 /// A view of the state right after a command, as built by [`after`].
@@ -129,6 +135,8 @@ pub enum View {
     Backup(Box<resources::BackupView>),
     Restore(resources::RestoreView),
     FragmentReport(resources::FragmentReportView),
+    Maker(Box<MakerView>),
+    DisputeSettings(DisputeSettingsView),
     /// An Idempotency-Key retry: the first answer's view, as recorded.
     Recorded(serde_json::Value),
 }
@@ -165,5 +173,11 @@ pub fn after(engine: &Engine, want: &After, events: &[Timed]) -> Option<View> {
         After::Backup(file) => View::Backup(Box::new(resources::backup(engine, file)?)),
         After::Restore(file) => View::Restore(resources::restore(engine, file, events)),
         After::FragmentReport => View::FragmentReport(resources::fragment_report(engine, events)),
+        After::Maker(issue, maturation) => {
+            let x = engine.exchange();
+            let s = x.series_id(x.issue_id(issue)?, *maturation)?;
+            View::Maker(Box::new(mechanisms::maker_of(engine, s)?))
+        }
+        After::DisputeSettings => View::DisputeSettings(mechanisms::dispute_settings(engine)),
     })
 }

@@ -10,6 +10,7 @@ mod flow;
 mod hardening;
 mod idempotency;
 mod logins;
+mod mechanisms;
 mod ops;
 mod peers;
 mod rebuild_props;
