@@ -10,8 +10,9 @@ use super::config::Config;
 use super::http::Api;
 use super::table::{cell, pairs, render};
 use super::{
-    AdminResourcesCommand, BackupCommand, ClockCommand, Command, GlobalOpts, IssueCommand, IssueSortArg, IssueStateArg,
-    MarketCommand, OfferCommand, PeerCommand, SideArg,
+    AdminResourcesCommand, ArbitrationCommand, ArbitrationOpts, BackupCommand, ClockCommand, Command, DisputesCommand,
+    FeeModeArg, GlobalOpts, IssueCommand, IssueSortArg, IssueStateArg, MakerCommand, MarketCommand, OfferCommand,
+    PeerCommand, SideArg, TooFewArg,
 };
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
@@ -162,7 +163,7 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
         }
         Command::Series { issue } => {
             let r = api.get(&["series"], &[("issue", issue)])?;
-            let cols = [
+            let mut cols = vec![
                 ("ISSUE", "issue"),
                 ("MATURATION", "maturation"),
                 ("STATUS", "status"),
@@ -173,9 +174,34 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
                 ("BID", "best_bid"),
                 ("ASK", "best_ask"),
             ];
+            // How it is decided and its maker, when a series has a mechanism of issue 12.
+            let special = rows_of(&r, &[]).is_some_and(|rows| {
+                rows.iter()
+                    .any(|s| s.get("decided_by").and_then(Value::as_str) == Some("arbitration") || has(s, "maker"))
+            });
+            if special {
+                cols.extend([("DECIDED BY", "decided_by"), ("MAKER B", "maker.b")]);
+            }
             let text = list_or_json(&r, &cols);
             out(r, text)
         }
+        Command::Arbitration(c) => arbitration(api, c),
+        Command::Disputes { action } => {
+            let r = match action {
+                None => api.get(&["disputes"], &[])?,
+                Some(DisputesCommand::Set { hours }) => {
+                    require_token(api)?;
+                    api.post(&["admin", "disputes"], &json!({"hours": hours}))?
+                }
+            };
+            let text = match r.get("hours").and_then(Value::as_i64) {
+                Some(0) => "disputes are off: a matured tracker series settles at once".to_owned(),
+                Some(h) => format!("a matured tracker series can be disputed for {h} hours"),
+                None => serde_json::to_string_pretty(&r).unwrap_or_default(),
+            };
+            out(r, text)
+        }
+        Command::Maker(c) => maker(api, c),
         Command::Events { after } => {
             require_token(api)?;
             let r = api.get(&["events"], &[("after", after.to_string())])?;
@@ -474,6 +500,129 @@ fn clock(api: &Api, c: Option<ClockCommand>) -> Result<Output> {
     out(r, text)
 }
 
+fn has(v: &Value, key: &str) -> bool {
+    v.get(key).is_some_and(|x| !x.is_null())
+}
+
+fn arbitration_body(mut body: Value, opts: ArbitrationOpts) -> Value {
+    if let Some(n) = opts.min_reports {
+        body["min_reports"] = json!(n);
+    }
+    if let Some(d) = opts.report_days {
+        body["report_days"] = json!(d);
+    }
+    if let Some(c) = opts.position_cap {
+        body["position_cap"] = json!(c);
+    }
+    body
+}
+
+/// How each series of an issue answer is decided, one line each.
+fn decided_text(v: &Value) -> String {
+    let series = v.get("series").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut text = String::new();
+    for s in &series {
+        let head =
+            format!("{} maturing {}: {}", cell(v.get("issue")), cell(s.get("maturation")), cell(s.get("status")));
+        let line = match s.get("arbitration").filter(|a| !a.is_null()) {
+            Some(a) if cell(a.get("state")) != "to_tracker" => format!(
+                "{head}, decided by arbitration ({} \"{}\", bond {}, {} of {} reports, state {}{})",
+                cell(a.get("kind")),
+                cell(a.get("statement")),
+                cell(a.get("bond")),
+                cell(a.get("reports")),
+                cell(a.get("min_reports")),
+                cell(a.get("state")),
+                a.get("report_deadline")
+                    .and_then(Value::as_str)
+                    .map(|t| format!(", reports until {t}"))
+                    .unwrap_or_default(),
+            ),
+            Some(_) => format!("{head}, decided by its tracker (the dispute found too few reports)"),
+            None => match s.get("dispute_until").and_then(Value::as_str) {
+                Some(t) => format!("{head}, decided by its tracker; disputable until {t}"),
+                None => format!("{head}, decided by its tracker"),
+            },
+        };
+        text.push_str(&line);
+        if let Some(m) = s.get("maker").filter(|m| !m.is_null()) {
+            text.push_str(&format!("; market maker b {} (subsidy {})", cell(m.get("b")), cell(m.get("subsidy"))));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn arbitration(api: &Api, c: ArbitrationCommand) -> Result<Output> {
+    match c {
+        ArbitrationCommand::Open { issue, statement, maturation, bond, opts } => {
+            require_token(api)?;
+            let body = json!({"issue": issue, "statement": statement, "maturation": maturation, "bond": bond});
+            let r = api.post(&["statements"], &arbitration_body(body, opts))?;
+            let text = format!("opened statement {issue} maturing {maturation} (bond {bond})\n{}", decided_text(&r));
+            out(r, text)
+        }
+        ArbitrationCommand::Report { issue, maturation, value } => {
+            require_token(api)?;
+            let body = json!({"issue": issue, "maturation": maturation, "value": value});
+            let r = api.post(&["series", "reports"], &body)?;
+            out(r, format!("reported {value} on {issue} maturing {maturation}"))
+        }
+        ArbitrationCommand::Dispute { issue, maturation, bond, opts } => {
+            require_token(api)?;
+            let body = json!({"issue": issue, "maturation": maturation, "bond": bond});
+            let r = api.post(&["series", "disputes"], &arbitration_body(body, opts))?;
+            let text = format!("disputed {issue} maturing {maturation} (bond {bond})\n{}", decided_text(&r));
+            out(r, text)
+        }
+        ArbitrationCommand::Show { issue } => {
+            let r = api.get(&["series"], &[("issue", issue.clone())])?;
+            let text = decided_text(&json!({"issue": issue, "series": r}));
+            out(r, text)
+        }
+    }
+}
+
+fn maker(api: &Api, c: MakerCommand) -> Result<Output> {
+    let r = match c {
+        MakerCommand::Fund { issue, maturation, b, levels } => {
+            require_token(api)?;
+            let mut body = json!({"issue": issue, "maturation": maturation, "b": b});
+            if let Some(l) = levels {
+                body["levels"] = json!(l);
+            }
+            api.post(&["makers"], &body)?
+        }
+        MakerCommand::Show { issue, maturation } => {
+            api.get(&["makers"], &[("issue", issue), ("maturation", maturation)])?
+        }
+    };
+    let mut text = format!(
+        "market maker on {} maturing {}: b {}, subsidy {}, cash {}, worst-case loss {}{}\n",
+        cell(r.get("issue")),
+        cell(r.get("maturation")),
+        cell(r.get("b")),
+        cell(r.get("subsidy")),
+        cell(r.get("cash")),
+        cell(r.get("worst_case_loss")),
+        match r.get("returned").filter(|v| !v.is_null()) {
+            Some(back) => format!(" (withdrawn; {} returned to the funder)", cell(Some(back))),
+            None if r.get("active").and_then(Value::as_bool) == Some(false) => " (withdrawn)".to_owned(),
+            None => String::new(),
+        },
+    );
+    let quotes = r.get("quotes").and_then(Value::as_array).cloned().unwrap_or_default();
+    if quotes.is_empty() {
+        text.push_str("(no quotes)\n");
+    } else {
+        text.push_str(&render(
+            &quotes,
+            &[("KIND", "kind"), ("PRICE", "price"), ("FIXED PRICE", "fixed_price"), ("REMAINING", "remaining")],
+        ));
+    }
+    out(r, text)
+}
+
 fn issue(api: &Api, c: IssueCommand) -> Result<Output> {
     require_token(api)?;
     match c {
@@ -594,15 +743,42 @@ fn market(api: &Api, c: MarketCommand) -> Result<Output> {
             );
             out(r, text)
         }
-        MarketCommand::Create { statement, deadline, b, fee, initial_shares, outcomes, issue, bond } => {
+        MarketCommand::Create {
+            statement,
+            deadline,
+            b,
+            fee,
+            initial_shares,
+            outcomes,
+            issue,
+            bond,
+            position_cap,
+            fee_mode,
+            robust_prior,
+            min_reports,
+            too_few,
+        } => {
             require_token(api)?;
             let mut body = json!({"statement": statement, "deadline": deadline, "b": b});
+            let fee_mode = fee_mode.map(|m| match m {
+                FeeModeArg::Transaction => "transaction",
+                FeeModeArg::Share => "share",
+            });
+            let too_few = too_few.map(|t| match t {
+                TooFewArg::Void => "void",
+                TooFewArg::Extend => "extend",
+            });
             let optional = [
                 ("fee", fee.map(Value::from)),
                 ("initial_shares", initial_shares.map(Value::from)),
                 ("outcomes", outcomes.map(Value::from)),
                 ("issue", issue.map(Value::from)),
                 ("bond", bond.map(Value::from)),
+                ("position_cap", position_cap.map(Value::from)),
+                ("fee_mode", fee_mode.map(Value::from)),
+                ("robust_prior", robust_prior.then_some(Value::Bool(true))),
+                ("min_reports", min_reports.map(Value::from)),
+                ("too_few", too_few.map(Value::from)),
             ];
             for (k, v) in optional {
                 if let Some(v) = v {
@@ -816,6 +992,19 @@ fn book_table(v: &Value) -> String {
             }
             rows.push(l);
         }
+    }
+    // The market maker's share of a level, when a maker quotes on the book.
+    if rows.iter().any(|l| l.get("maker_volume").and_then(Value::as_u64).is_some_and(|v| v > 0)) {
+        return render(
+            &rows,
+            &[
+                ("SIDE", "side"),
+                ("PRICE", "price"),
+                ("VOLUME", "volume"),
+                ("OFFERS", "offers"),
+                ("MAKER", "maker_volume"),
+            ],
+        );
     }
     render(&rows, &[("SIDE", "side"), ("PRICE", "price"), ("VOLUME", "volume"), ("OFFERS", "offers")])
 }

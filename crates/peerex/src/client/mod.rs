@@ -137,6 +137,18 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ClockCommand>,
     },
+    /// Series decided by arbitration: open a statement, report as an arbiter, dispute a
+    /// tracker series in its window.
+    #[command(subcommand)]
+    Arbitration(ArbitrationCommand),
+    /// The dispute window after a tracker series matures; an admin sets it.
+    Disputes {
+        #[command(subcommand)]
+        action: Option<DisputesCommand>,
+    },
+    /// Automated market makers on series' books: fund one, see its subsidy, loss and quotes.
+    #[command(subcommand)]
+    Maker(MakerCommand),
     /// Decide a matured series by hand (admin).
     Decide {
         /// The issue, e.g. demo/app#1.
@@ -153,6 +165,106 @@ pub enum Command {
         /// Why (recorded with the decision).
         #[arg(long, default_value = "")]
         reason: String,
+    },
+}
+
+/// Optional arbitration parameters of a statement or a dispute.
+#[derive(Args, Clone, Debug)]
+pub struct ArbitrationOpts {
+    /// Admissible reports needed to decide (2..10000; default 3).
+    #[arg(long, value_parser = values::min_reports)]
+    pub min_reports: Option<u32>,
+    /// Days a report window lasts (1..365; default 3).
+    #[arg(long, value_parser = values::report_days)]
+    pub report_days: Option<i64>,
+    /// Largest |fixed - unfixed| units an arbiter may hold and still report (default: no cap).
+    #[arg(long, value_parser = values::non_negative)]
+    pub position_cap: Option<String>,
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum ArbitrationCommand {
+    /// Open a series decided by arbiters: a new issue carrying a statement in words, its one
+    /// maturation and your arbitration bond.
+    Open {
+        /// The new issue's key, e.g. review/pr-42.
+        issue: String,
+        /// The statement arbiters will judge true (fixed wins) or not.
+        statement: String,
+        /// When trading stops and reporting opens (RFC 3339).
+        #[arg(long, value_parser = values::time)]
+        maturation: String,
+        /// Your arbitration bond (credits): it pays the arbiters; the rest comes back.
+        #[arg(long, value_parser = values::amount)]
+        bond: String,
+        #[command(flatten)]
+        opts: ArbitrationOpts,
+    },
+    /// Report as an arbiter on an arbitrated series in its report window.
+    Report {
+        /// The issue.
+        issue: String,
+        /// The series' maturation (RFC 3339).
+        #[arg(value_parser = values::time)]
+        maturation: String,
+        /// 1: the statement is true (fixed wins); 0: it is not.
+        #[arg(value_parser = values::bit)]
+        value: u8,
+    },
+    /// Dispute a matured tracker series in its dispute window with a bond: arbiters decide it.
+    Dispute {
+        /// The issue.
+        issue: String,
+        /// The series' maturation (RFC 3339).
+        #[arg(value_parser = values::time)]
+        maturation: String,
+        /// Your bond (credits).
+        #[arg(long, value_parser = values::amount)]
+        bond: String,
+        #[command(flatten)]
+        opts: ArbitrationOpts,
+    },
+    /// How the series of an issue are decided: tracker or arbitration, windows, reports.
+    Show {
+        /// The issue.
+        issue: String,
+    },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum DisputesCommand {
+    /// Set the window (admin): hours a matured tracker series can be disputed; 0 turns it off.
+    Set {
+        /// Hours, 0..2160.
+        #[arg(value_parser = values::dispute_hours)]
+        hours: i64,
+    },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum MakerCommand {
+    /// Fund a market maker on a series: you pay b ln 2, the most it can lose; what it holds
+    /// at settlement comes back to you.
+    Fund {
+        /// The issue.
+        issue: String,
+        /// The series' maturation (RFC 3339; the series is created if needed).
+        #[arg(value_parser = values::time)]
+        maturation: String,
+        /// LMSR liquidity parameter b (units).
+        #[arg(long, value_parser = values::amount)]
+        b: String,
+        /// Price levels quoted per side (1..50; default 5).
+        #[arg(long, value_parser = values::levels)]
+        levels: Option<u32>,
+    },
+    /// A series' market maker: subsidy, loss so far, quotes.
+    Show {
+        /// The issue.
+        issue: String,
+        /// The series' maturation (RFC 3339).
+        #[arg(value_parser = values::time)]
+        maturation: String,
     },
 }
 
@@ -365,6 +477,21 @@ pub enum MarketCommand {
         /// clear resolution, paid to the arbiters if the market turns out ambiguous.
         #[arg(long, value_parser = values::amount)]
         bond: Option<String>,
+        /// Largest position (|YES - NO| shares) an arbiter may hold and still report.
+        #[arg(long, value_parser = values::non_negative)]
+        position_cap: Option<String>,
+        /// How the fee is charged: per transaction (default) or per share (bounds the price).
+        #[arg(long, value_enum)]
+        fee_mode: Option<FeeModeArg>,
+        /// Evaluate the arbiters' priors at both the closing price and 1/2.
+        #[arg(long)]
+        robust_prior: bool,
+        /// Reports needed to resolve (2..10000; default 3).
+        #[arg(long, value_parser = values::min_reports)]
+        min_reports: Option<u32>,
+        /// Too few reports when the window closes: void (refund, default) or extend.
+        #[arg(long, value_enum)]
+        too_few: Option<TooFewArg>,
     },
     /// Buy (positive) or sell (negative) shares of an outcome.
     Trade {
@@ -438,6 +565,18 @@ impl CloseReasonArg {
             CloseReasonArg::Duplicate => "duplicate",
         }
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeeModeArg {
+    Transaction,
+    Share,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TooFewArg {
+    Void,
+    Extend,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

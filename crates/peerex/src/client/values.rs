@@ -72,6 +72,44 @@ pub fn gigabytes(s: &str) -> Result<String, String> {
     }
 }
 
+/// A non-negative amount (a position cap).
+pub fn non_negative(s: &str) -> Result<String, String> {
+    match Amount::parse(s) {
+        Ok(a) if a.0 >= 0 => Ok(s.to_owned()),
+        _ => Err(refuse("must be a decimal >= 0 with at most 6 decimals", "invalid_argument")),
+    }
+}
+
+fn whole<T: std::str::FromStr + PartialOrd + std::fmt::Display>(s: &str, lo: T, hi: T) -> Result<T, String> {
+    let range = format!("must be a whole number in [{lo}, {hi}]");
+    s.parse::<T>().ok().filter(|v| *v >= lo && *v <= hi).ok_or_else(|| refuse(&range, "invalid_argument"))
+}
+
+/// An arbiter's report: 0 or 1.
+pub fn bit(s: &str) -> Result<u8, String> {
+    whole(s, 0, 1)
+}
+
+/// Reports needed to decide (2..10000).
+pub fn min_reports(s: &str) -> Result<u32, String> {
+    whole(s, 2, 10_000)
+}
+
+/// Days of a report window (1..365).
+pub fn report_days(s: &str) -> Result<i64, String> {
+    whole(s, 1, peerex_engine::arbitrated::MAX_REPORT_DAYS)
+}
+
+/// Hours of the dispute window (0..2160).
+pub fn dispute_hours(s: &str) -> Result<i64, String> {
+    whole(s, 0, peerex_engine::arbitrated::MAX_DISPUTE_HOURS)
+}
+
+/// Price levels a market maker quotes per side (1..50).
+pub fn levels(s: &str) -> Result<u32, String> {
+    whole(s, 1, peerex_engine::exchange::maker::MAX_LEVELS)
+}
+
 /// An RFC 3339 UTC time.
 pub fn time(s: &str) -> Result<String, String> {
     Timestamp::parse(s)
@@ -154,5 +192,23 @@ mod tests {
         assert!(size("5PB").is_err());
         assert!(target("0.99999").is_ok());
         assert!(target("1").is_err());
+    }
+
+    #[test]
+    fn the_mechanisms_values_are_bounded() {
+        assert_eq!(bit("1").unwrap(), 1);
+        assert!(bit("2").unwrap_err().ends_with("must be a whole number in [0, 1] (invalid_argument)"));
+        assert!(bit("-1").is_err());
+        assert_eq!(min_reports("3").unwrap(), 3);
+        assert!(min_reports("1").is_err());
+        assert!(report_days("0").is_err());
+        assert!(report_days("366").is_err());
+        assert_eq!(dispute_hours("0").unwrap(), 0);
+        assert!(dispute_hours("2161").is_err());
+        assert!(dispute_hours("99999999999999999999").is_err());
+        assert_eq!(levels("50").unwrap(), 50);
+        assert!(levels("51").is_err());
+        assert_eq!(non_negative("0").unwrap(), "0");
+        assert!(non_negative("-0.5").unwrap_err().contains("invalid_argument"));
     }
 }

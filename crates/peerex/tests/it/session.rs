@@ -177,6 +177,24 @@ fn the_cli_guide_runs_as_written_against_the_real_server() {
         "{}",
         out_of("peerex --as adam market resolve m1")
     );
+    // Issue 12: a statement decided by its arbiters, a maker's quotes on a thin book, a dispute.
+    let all = |prefix: &str| -> Vec<String> {
+        outputs.iter().filter(|(l, _)| l.starts_with(prefix)).map(|(_, o)| o.clone()).collect()
+    };
+    let shows = all("peerex arbitration show review/pr-7");
+    assert!(shows[0].contains("decided by arbitration") && shows[0].contains("state waiting"), "{shows:?}");
+    assert!(shows[1].contains("settled") && shows[1].contains("state decided"), "{shows:?}");
+    assert!(field(&out_of("peerex disputes"), "24 hours"), "{}", out_of("peerex disputes"));
+    let book = out_of("peerex book demo/app#2");
+    assert!(book.contains("MAKER"), "{book}");
+    let makers = all("peerex maker show demo/app#2");
+    assert!(makers[0].contains("subsidy 13.862944") && makers[0].contains("FIXED PRICE"), "{makers:?}");
+    assert!(makers[1].contains("returned to the funder") && makers[1].contains("(no quotes)"), "{makers:?}");
+    let window = out_of("peerex arbitration show demo/app#2");
+    assert!(window.contains("disputable until 2030-03-11T00:00:00Z"), "{window}");
+    let disputed = out_of("peerex series demo/app#2");
+    assert!(disputed.contains("DECIDED BY") && disputed.contains("arbitration"), "{disputed}");
+    assert!(disputed.contains("settled"), "{disputed}");
     // The resource market: files placed, restored, prices moved.
     let ls = out_of("peerex --as p1 backup ls");
     assert!(ls.lines().count() >= 11, "{ls}");

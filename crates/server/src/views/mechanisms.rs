@@ -85,8 +85,8 @@ pub struct MakerView {
     pub cash: Amount,
     /// Traders' net fixed units against the maker (its own position is the opposite).
     pub traders_net_fixed: i64,
-    /// Subsidy minus cash: what it has lost if the units it holds pay nothing (never above the
-    /// subsidy).
+    /// While quoting: subsidy minus cash, what it has lost if the units it holds pay nothing;
+    /// once settled: subsidy minus what returned (negative: it gained). Never above the subsidy.
     #[schema(value_type = Credits)]
     pub worst_case_loss: Amount,
     /// What went back to the funder at settlement (null before).
@@ -156,7 +156,7 @@ pub fn maker_of(engine: &Engine, s: SeriesId) -> Option<MakerView> {
         .balance(Account::Available(m.user))
         .checked_add(ledger.balance(Account::Held(m.user)))
         .unwrap_or(Amount::ZERO);
-    let quotes = series
+    let mut quotes: Vec<MakerQuoteView> = series
         .offers
         .iter()
         .filter_map(|o| x.offer(*o))
@@ -168,6 +168,8 @@ pub fn maker_of(engine: &Engine, s: SeriesId) -> Option<MakerView> {
             remaining: o.remaining,
         })
         .collect();
+    // As on a ladder: the highest fixed-side price first.
+    quotes.sort_by(|a, b| b.fixed_price.cmp(&a.fixed_price));
     let settled = series.status == SeriesStatus::Settled;
     Some(MakerView {
         issue: x.issue_name(series.issue).to_owned(),
