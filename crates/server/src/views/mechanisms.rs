@@ -169,7 +169,7 @@ pub fn maker_of(engine: &Engine, s: SeriesId) -> Option<MakerView> {
         })
         .collect();
     // As on a ladder: the highest fixed-side price first.
-    quotes.sort_by(|a, b| b.fixed_price.cmp(&a.fixed_price));
+    quotes.sort_by_key(|q| std::cmp::Reverse(q.fixed_price));
     let settled = series.status == SeriesStatus::Settled;
     Some(MakerView {
         issue: x.issue_name(series.issue).to_owned(),
