@@ -261,6 +261,8 @@ fn open_form(v: &Viewer, errors: &[FormError], issue: &str, title: &str) -> Mark
                 (field(errors, "title", "Title", "text", title, None, &[("maxlength", "500")]))
                 button type="submit" { "Open issue" }
             }
+            p class="muted small" { "A question no tracker decides (a review, an audit, a date)? "
+                a href="/statements/new" { "Open a statement" } " that arbiters decide." }
         }
     }
 }

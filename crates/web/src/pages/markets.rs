@@ -233,6 +233,9 @@ pub struct CreateForm {
     pub window_days: String,
     pub too_few: String,
     pub issue: String,
+    pub position_cap: String,
+    pub fee_mode: String,
+    pub robust_prior: bool,
 }
 
 fn create_form(v: &Viewer, f: &CreateForm, errors: &[FormError], now: Timestamp) -> Markup {
@@ -284,6 +287,22 @@ fn create_form(v: &Viewer, f: &CreateForm, errors: &[FormError], now: Timestamp)
                     div class="row" {
                         (field(errors, "bond", "Arbitration bond (cr)", "text", &f.bond,
                             Some("Pays the arbiters beyond the fees; back to you after a clear resolution."), &[("inputmode", "decimal")]))
+                        (field(errors, "position_cap", "Arbiters' position cap (shares)", "text", &f.position_cap,
+                            Some("Optional: an arbiter holding more than this may not report."), &[("inputmode", "decimal")]))
+                    }
+                    div class="field" {
+                        label for="f-fee_mode" { "Fee charged" }
+                        select id="f-fee_mode" name="fee_mode" aria-describedby="f-fee_mode-hint" {
+                            option value="transaction" selected[f.fee_mode != "share"] { "Per trade (on the price after it)" }
+                            option value="share" selected[f.fee_mode == "share"] { "Per share (keeps prices away from 0 and 1)" }
+                        }
+                        small id="f-fee_mode-hint" class="hint" { "Per share: a share at 0.99 costs 0.99 × (1 + fee)." }
+                        (err_for(errors, "fee_mode"))
+                    }
+                    div class="choice" {
+                        input type="checkbox" id="f-robust_prior" name="robust_prior" value="true" checked[f.robust_prior];
+                        label for="f-robust_prior" { "Robust prior" }
+                        small class="hint" { " judge arbiters' reports against both the closing price and 1/2" }
                     }
                     div class="row" {
                         (field(errors, "min_reports", "Reports needed", "number", &f.min_reports,
@@ -344,6 +363,9 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
         window_days: g.str("window_days"),
         too_few: g.str("too_few"),
         issue: g.str("issue"),
+        position_cap: g.str("position_cap"),
+        fee_mode: g.str("fee_mode"),
+        robust_prior: g.checked("robust_prior"),
     };
     let now = web.app.shared.clock.now();
     let mut errors = Vec::new();
@@ -387,8 +409,15 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
     } else {
         Amount::parse(f.bond.trim()).map(Some).map_err(|e| errors.push(FormError::new("bond", e.code(), e.message())))
     };
-    let (Ok(deadline), Ok(b), Ok(fee), Ok(initial), Ok(min_reports), Ok(window), Ok(bond)) =
-        (deadline, b, fee, initial, min_reports, window, bond)
+    let cap = if f.position_cap.trim().is_empty() {
+        Ok(None)
+    } else {
+        Amount::parse(f.position_cap.trim())
+            .map(Some)
+            .map_err(|e| errors.push(FormError::new("position_cap", e.code(), e.message())))
+    };
+    let (Ok(deadline), Ok(b), Ok(fee), Ok(initial), Ok(min_reports), Ok(window), Ok(bond), Ok(cap)) =
+        (deadline, b, fee, initial, min_reports, window, bond, cap)
     else {
         return rerender_create(&p.viewer, &f, &errors, now);
     };
@@ -402,6 +431,15 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
     }
     if let Some(bond) = bond {
         body["bond"] = json!(bond);
+    }
+    if let Some(cap) = cap {
+        body["position_cap"] = json!(cap);
+    }
+    if f.fee_mode == "share" {
+        body["fee_mode"] = json!("share");
+    }
+    if f.robust_prior {
+        body["robust_prior"] = json!(true);
     }
     if let Some(d) = window {
         body["report_deadline"] = json!(deadline.plus_days(d));
@@ -423,6 +461,7 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
                     "min_reports",
                     "report_deadline",
                     "issue",
+                    "position_cap",
                     "id",
                     "b ",
                 ],

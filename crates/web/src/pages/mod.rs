@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod arbitration;
 pub mod issues;
 pub mod markets;
 pub mod portfolio;

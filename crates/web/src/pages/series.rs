@@ -262,7 +262,7 @@ fn book(s: &Snapshot) -> Markup {
                         thead { tr { th scope="col" { "Chance" } th scope="col" class="num" { "Units" } th scope="col" { span class="sr" { "Depth" } } } }
                         tbody {
                             @for (l, c) in s.book.bids.iter().zip(&bc) {
-                                tr { td class="fixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) } td class="depth" { (bar(*c as f64 / max, "fixed")) } }
+                                tr { td class="fixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) (maker_mark(l)) } td class="depth" { (bar(*c as f64 / max, "fixed")) } }
                             }
                             @if s.book.bids.is_empty() { tr { td colspan="3" class="muted" { "No bids" } } }
                         }
@@ -274,12 +274,23 @@ fn book(s: &Snapshot) -> Markup {
                         thead { tr { th scope="col" { "Chance" } th scope="col" class="num" { "Units" } th scope="col" { span class="sr" { "Depth" } } } }
                         tbody {
                             @for (l, c) in s.book.asks.iter().zip(&ac) {
-                                tr { td class="unfixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) } td class="depth" { (bar(*c as f64 / max, "unfixed")) } }
+                                tr { td class="unfixed-text" { (fmt::pct(l.price)) } td class="num" { (fmt::units(l.volume)) (maker_mark(l)) } td class="depth" { (bar(*c as f64 / max, "unfixed")) } }
                             }
                             @if s.book.asks.is_empty() { tr { td colspan="3" class="muted" { "No asks" } } }
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The market maker's share of a level, marked as such.
+fn maker_mark(l: &views::LevelView) -> Markup {
+    html! {
+        @if l.maker_volume > 0 {
+            " " span class="badge maker" title="Offered by the series' automated market maker" {
+                "maker " (fmt::units(l.maker_volume))
             }
         }
     }
@@ -498,6 +509,9 @@ fn render(web: &Web, v: &Viewer, q: &SeriesQuery, form: &OfferForm, errors: &[Fo
                 ": " (o["remaining"]) " of " (o["volume"]) " units left." }
         }
         (live_parts(&s, &pts, &q.range))
+        @if let Some(m) = s.series.as_ref().and_then(|x| crate::pages::arbitration::mechanisms(web, &s.issue, x.maturation, v.name())) {
+            (crate::pages::arbitration::card(v, &m))
+        }
         div class="two" {
             (offer_form(v, &s, form, errors))
             (my_offers(v, &s, &back))

@@ -7,4 +7,6 @@ mod cdp;
 mod http;
 mod markets_browser;
 mod markets_http;
+mod mechanisms_browser;
+mod mechanisms_http;
 mod support;
