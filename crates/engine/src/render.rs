@@ -242,8 +242,39 @@ impl Engine {
         }
         let series: Vec<Value> = x
             .all_series()
-            .filter_map(|(id, _)| x.series_view(id, self.ledger.balance(Account::Escrow(id))))
-            .map(|v| json!(v))
+            .filter_map(|(id, _)| {
+                let mut v = json!(x.series_view(id, self.ledger.balance(Account::Escrow(id)))?);
+                // Issue 12's mechanisms, only where a series has them.
+                if let (Some(c), Value::Object(m)) = (self.cases.case(id), &mut v) {
+                    let state = if c.to_tracker {
+                        "to_tracker"
+                    } else if c.done {
+                        "decided"
+                    } else if c.report_deadline.is_some() {
+                        "reporting"
+                    } else {
+                        "waiting"
+                    };
+                    m.insert(
+                        "arbitration".into(),
+                        json!({"kind": c.kind, "statement": c.statement, "bond": crate::money::Amount(c.bond),
+                               "min_reports": c.min_reports, "reports": c.reports.len(), "state": state,
+                               "report_deadline": c.report_deadline}),
+                    );
+                }
+                if let (Some(t), Value::Object(m)) = (x.dispute_until(id), &mut v) {
+                    m.insert("dispute_until".into(), json!(t));
+                }
+                if let (Some(mk), Value::Object(m)) = (x.maker(id), &mut v) {
+                    m.insert(
+                        "maker".into(),
+                        json!({"b": crate::money::Amount(mk.lmsr.b), "subsidy": crate::money::Amount(mk.subsidy),
+                               "levels": mk.levels, "active": mk.active,
+                               "returned": mk.returned.map(crate::money::Amount)}),
+                    );
+                }
+                Some(v)
+            })
             .collect();
         let mut positions = Vec::new();
         for ((user, sid), pos) in x.all_positions() {

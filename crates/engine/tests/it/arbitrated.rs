@@ -227,7 +227,11 @@ fn replay_examples_show_the_stated_balances() {
         (json!("1036.6666"), json!("963.3334"))
     );
     assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
+    // The summary says how the series was decided.
+    assert_eq!(s["series"][0]["arbitration"]["kind"], "statement");
+    assert_eq!(s["series"][0]["arbitration"]["state"], "decided");
     let (s, rejected) = replay("dispute.jsonl");
+    assert_eq!(s["series"][0]["arbitration"]["kind"], "dispute");
     assert_eq!(rejected, vec!["already_disputed"]);
     assert_eq!(s["users"]["adam"]["available"], "930");
     let beth = Amount::parse(s["users"]["beth"]["available"].as_str().unwrap()).unwrap();
@@ -236,5 +240,7 @@ fn replay_examples_show_the_stated_balances() {
     assert!(rejected.is_empty());
     assert!(Amount::parse(s["users"]["fiona"]["available"].as_str().unwrap()).unwrap() >= cr("993.068528"));
     assert_eq!(s["users"]["~maker/0"]["available"], "0");
+    assert_eq!(s["series"][0]["maker"]["subsidy"], "6.931472", "{}", s["series"][0]);
+    assert_eq!(s["series"][0]["maker"]["active"], false);
     assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
 }
