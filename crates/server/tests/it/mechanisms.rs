@@ -6,6 +6,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::on_both;
 use crate::support::{enc, offer, Backend, Client, Server, ISSUE};
 
 async fn issue_view(c: &Client, issue: &str) -> Value {
@@ -111,9 +112,8 @@ async fn a_statement_is_decided_by_its_arbiters_and_settles_once() {
     refused(c.post("/series/reports", &arbiters[0], report(1)).await, 409, "already_resolved");
 }
 
-#[tokio::test]
-async fn a_dispute_turns_a_tracker_series_over_to_arbitration_in_its_window() {
-    let s = Server::start(Backend::Sqlite).await;
+async fn a_dispute_turns_a_tracker_series_over_to_arbitration_in_its_window(backend: Backend) {
+    let mut s = Server::start(backend).await;
     let c = s.client.clone();
     let admin = s.admin().await;
     let adam = s.funded("adam", "1000").await;
@@ -172,6 +172,15 @@ async fn a_dispute_turns_a_tracker_series_over_to_arbitration_in_its_window() {
     assert_eq!(c.me(&dora).await["available"], "50");
     refused(c.post("/series/disputes", &adam, dispute("10")).await, 409, "already_disputed");
 
+    // A restart rebuilds the same state from the log: still under arbitration, window and all.
+    let before = issue_view(&c, ISSUE).await;
+    s.restart().await;
+    let c = s.client.clone();
+    assert_eq!(issue_view(&c, ISSUE).await, before);
+    let (_, v) = c.call(Method::GET, "/disputes", None, None).await;
+    assert_eq!(v["hours"], 24);
+    let admin = s.admin().await;
+
     // Nobody reports: the bond returns and the tracker decides, once.
     advance(&s, &admin, 4 * 86_400).await;
     let series = issue_view(&c, ISSUE).await;
@@ -182,6 +191,8 @@ async fn a_dispute_turns_a_tracker_series_over_to_arbitration_in_its_window() {
     assert_eq!(c.me(&dora).await["available"], "100");
     refused(c.post("/series/disputes", &dora, dispute("10")).await, 422, "invalid_state");
 }
+
+on_both!(a_dispute_turns_a_tracker_series_over_to_arbitration_in_its_window);
 
 #[tokio::test]
 async fn a_market_maker_quotes_on_the_book_and_never_loses_more_than_its_subsidy() {
