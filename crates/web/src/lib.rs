@@ -89,6 +89,7 @@ pub fn router_with(web: Web) -> Router {
         .route("/offers/cancel", post(series::cancel))
         .route("/series/report", post(arbitration::report))
         .route("/series/dispute", post(arbitration::dispute))
+        .route("/makers", post(arbitration::fund_maker))
         .route("/statements", post(arbitration::open))
         .route("/statements/new", get(arbitration::new_page))
         .route("/portfolio", get(portfolio::page))

@@ -11,7 +11,7 @@ use peerex_engine::exchange::types::SeriesStatus;
 use peerex_engine::{Amount, Timestamp};
 use peerex_server::http::extract::Body;
 use peerex_server::http::mechanisms::{
-    self as api, ArbitrationParams, DisputeBody, OpenStatementBody, SeriesReportBody,
+    self as api, ArbitrationParams, DisputeBody, FundMakerBody, OpenStatementBody, SeriesReportBody,
 };
 use peerex_server::views::mechanisms::{ArbitrationView, MakerView};
 
@@ -32,6 +32,8 @@ pub struct Mechanisms {
     pub maker: Option<MakerView>,
     /// Whether the viewer may report now (`Err`: why not); `None` when nobody reports now.
     pub may_report: Option<Result<(), String>>,
+    /// The series still trades (a maker can be funded).
+    pub open: bool,
     pub now: Timestamp,
 }
 
@@ -72,6 +74,7 @@ pub fn mechanisms(web: &Web, issue: &str, maturation: Timestamp, me: Option<&str
         dispute_until,
         maker: peerex_server::views::mechanisms::maker_of(&engine, sid),
         may_report,
+        open: series.status == SeriesStatus::Open,
         now,
     })
 }
@@ -112,7 +115,31 @@ pub fn card(v: &Viewer, m: &Mechanisms) -> Markup {
                     @if let Some(until) = m.dispute_until { (dispute_form(v, m, &mat, until)) }
                 }
             }
-            @if let Some(mk) = &m.maker { (maker(mk, m.now)) }
+            @match &m.maker {
+                Some(mk) => { (maker(mk, m.now)) }
+                None if m.open && v.login.is_some() => { (fund_form(v, m, &mat)) }
+                None => {}
+            }
+        }
+    }
+}
+
+fn fund_form(v: &Viewer, m: &Mechanisms, mat: &str) -> Markup {
+    html! {
+        details id="fund-maker" {
+            summary { "Fund a market maker for this thin book" }
+            form method="post" action="/makers" {
+                (csrf(v)) (form_key())
+                input type="hidden" name="issue" value=(m.issue);
+                input type="hidden" name="maturation" value=(mat);
+                div class="row" {
+                    (field(&[], "maker_b", "Liquidity b (units)", "text", "10",
+                        Some("You pay b × ln 2, the most it can lose; what it holds at settlement comes back to you."), &[("inputmode", "decimal"), ("required", "required")]))
+                    (field(&[], "maker_levels", "Price levels per side", "number", "5",
+                        Some("1 to 50."), &[("min", "1"), ("max", "50"), ("step", "1")]))
+                }
+                button type="submit" id="fund-maker-button" class="secondary" { "Fund the market maker" }
+            }
         }
     }
 }
@@ -228,6 +255,34 @@ pub async fn dispute(State(web): State<Web>, p: Posted) -> Response {
     match outcome(api::dispute(State(web.app.clone()), login.user(), key, Body(b)).await) {
         Ok(_) => back_to(&issue, &mat, "decided"),
         Err(body) => refused(&p.viewer, &body, "the dispute was not accepted"),
+    }
+}
+
+pub async fn fund_maker(State(web): State<Web>, p: Posted) -> Response {
+    let Some(login) = &p.viewer.login else { return see_other("/login") };
+    let f = &p.fields;
+    let (issue, mat) = (f.str("issue"), f.str("maturation"));
+    let Ok(maturation) = parse_time(&mat) else {
+        return error_page(&p.viewer, 400, "invalid_time", "The series' maturation is not a time.");
+    };
+    let b = match Amount::parse(f.str("maker_b").trim()) {
+        Ok(b) => b,
+        Err(e) => return error_page(&p.viewer, 400, e.code(), &e.message()),
+    };
+    let levels = match f.str("maker_levels").trim() {
+        "" => None,
+        l => match l.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return error_page(&p.viewer, 400, "invalid_argument", "Price levels is a whole number, 1 to 50.")
+            }
+        },
+    };
+    let key = form_idempotency(f.get("form_key"), "maker");
+    let body = FundMakerBody { issue: issue.clone(), maturation, b, levels };
+    match outcome(api::fund_maker(State(web.app.clone()), login.user(), key, Body(body)).await) {
+        Ok(_) => back_to(&issue, &mat, "decided"),
+        Err(body) => refused(&p.viewer, &body, "the market maker was not funded"),
     }
 }
 

@@ -154,8 +154,41 @@ fn a_dispute_in_its_window_and_a_makers_marked_liquidity() {
     api(&s, &c, &carol_t, "/issues", json!({"issue": "app#1", "title": "Crash"}));
     let now = s.state().shared.clock.now();
     let mat = peerex_engine::Timestamp::from_millis(now.millis() / 1000 * 1000).plus_days(2).to_rfc3339();
-    api(&s, &c, &carol_t, "/makers", json!({"issue": "app#1", "maturation": mat, "b": "10", "levels": 2}));
+    // The maker is funded from the series page's form: a bad b or more than carol has is
+    // refused with its code and funds nothing.
+    api(
+        &s,
+        &c,
+        &carol_t,
+        "/offers",
+        json!({"kind": "buy_fixed", "issue": "app#1", "maturation": mat, "price": "0.1", "volume": 1}),
+    );
     let url = series_url("app#1", &mat);
+    let html = page(&s, &c, &carol, &url);
+    assert!(html.contains("id=\"fund-maker\""), "{html}");
+    let fund = |b: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("issue", "app#1".into()),
+            ("maturation", mat.clone()),
+            ("maker_b", b.into()),
+            ("maker_levels", "2".into()),
+        ]
+    };
+    let send_fund = |f: Vec<(&str, String)>| {
+        let r = c.post(s.url("/makers")).header("cookie", &carol).header("origin", &s.base).form(&f).send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let before = s.available("carol");
+    let (st, html) = send_fund(fund("1000"));
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("insufficient_funds"), "{html}");
+    let (st, _) = send_fund(fund("-1"));
+    assert_eq!(st, 400);
+    assert_eq!(s.available("carol"), before);
+    let (st, html) = send_fund(fund("10"));
+    assert_eq!(st, 303, "{html}");
+    assert_eq!(before - s.available("carol"), 6_931_472);
     let html = page(&s, &c, &carol, &url);
     assert!(html.contains("class=\"badge maker\"") && html.contains("Market maker"), "{html}");
     assert!(html.contains("Tracker"), "{html}");
