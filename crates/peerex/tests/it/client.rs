@@ -505,3 +505,94 @@ fn help_completions_man_page_and_one_line_value_errors() {
         assert!(r.stderr.trim_end().ends_with(code), "{args:?}: {}", r.stderr);
     }
 }
+
+/// Issue 12's commands: statements, reports, disputes, the dispute window, market makers and
+/// the market options post the documented bodies to the documented paths.
+#[test]
+fn arbitration_maker_and_market_option_commands_post_the_documented_bodies() {
+    let api = FakeApi::start();
+    let dir = logged_in(&api);
+    let mat = "2027-01-01T00:00:00Z";
+    let cases: Vec<(Vec<&str>, &str, Value)> = vec![
+        (
+            vec![
+                "arbitration",
+                "open",
+                "review/pr-7",
+                "No blocker",
+                "--maturation",
+                mat,
+                "--bond",
+                "50",
+                "--report-days",
+                "2",
+                "--position-cap",
+                "5",
+            ],
+            "/api/v1/statements",
+            json!({"issue": "review/pr-7", "statement": "No blocker", "maturation": mat, "bond": "50", "report_days": 2, "position_cap": "5"}),
+        ),
+        (
+            vec!["arbitration", "report", "review/pr-7", mat, "0"],
+            "/api/v1/series/reports",
+            json!({"issue": "review/pr-7", "maturation": mat, "value": 0}),
+        ),
+        (
+            vec!["arbitration", "dispute", "demo/app#1", mat, "--bond", "10", "--min-reports", "5"],
+            "/api/v1/series/disputes",
+            json!({"issue": "demo/app#1", "maturation": mat, "bond": "10", "min_reports": 5}),
+        ),
+        (vec!["disputes", "set", "24"], "/api/v1/admin/disputes", json!({"hours": 24})),
+        (
+            vec!["maker", "fund", "demo/app#1", mat, "--b", "20", "--levels", "3"],
+            "/api/v1/makers",
+            json!({"issue": "demo/app#1", "maturation": mat, "b": "20", "levels": 3}),
+        ),
+        (
+            vec![
+                "market",
+                "create",
+                "Ships?",
+                "--deadline",
+                mat,
+                "--b",
+                "10",
+                "--position-cap",
+                "4",
+                "--fee-mode",
+                "share",
+                "--robust-prior",
+                "--too-few",
+                "extend",
+                "--min-reports",
+                "4",
+            ],
+            "/api/v1/markets",
+            json!({"statement": "Ships?", "deadline": mat, "b": "10", "position_cap": "4", "fee_mode": "share", "robust_prior": true, "too_few": "extend", "min_reports": 4}),
+        ),
+    ];
+    for (args, path, body) in cases {
+        api.answer("POST", path, 200, json!({"hours": 24, "id": "m1", "issue": "demo/app#1", "series": []}));
+        ok(&api, dir.path(), &args);
+        let r = api.last();
+        assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", path), "{args:?}");
+        assert_eq!(r.body, body, "{args:?}");
+    }
+    api.answer("GET", "/api/v1/makers", 200, json!({"issue": "demo/app#1", "maturation": mat, "b": "20", "subsidy": "13.862944",
+        "cash": "13.862944", "worst_case_loss": "0", "active": true, "quotes": [{"kind": "sell_fixed", "price": "0.51", "fixed_price": "0.51", "remaining": 1}]}));
+    let text = ok(&api, dir.path(), &["maker", "show", "demo/app#1", mat]);
+    assert!(text.contains("subsidy 13.862944") && text.contains("sell_fixed"), "{text}");
+    assert_eq!(api.last().target, "/api/v1/makers?issue=demo%2Fapp%231&maturation=2027-01-01T00%3A00%3A00Z");
+    // Values are checked before anything is sent.
+    for bad in [
+        vec!["arbitration", "report", "review/pr-7", mat, "2"],
+        vec!["disputes", "set", "-1"],
+        vec!["maker", "fund", "demo/app#1", mat, "--b", "10", "--levels", "0"],
+        vec!["arbitration", "open", "x", "y", "--maturation", mat, "--bond", "0"],
+    ] {
+        let before = api.requests().len();
+        let r = peerex(&api, dir.path(), &bad);
+        assert_eq!(r.code, 2, "{bad:?}: {}", r.stderr);
+        assert_eq!(api.requests().len(), before, "{bad:?} was sent");
+    }
+}
