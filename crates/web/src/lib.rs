@@ -102,6 +102,7 @@ pub fn router_with(web: Web) -> Router {
         .route("/admin/users", post(admin::create_user))
         .route("/admin/decide", post(admin::decide))
         .route("/admin/clock", post(admin::clock))
+        .route("/admin/disputes", post(admin::disputes))
         .merge(markets::routes())
         .merge(resources::routes())
         .route("/static/{file}", get(assets::serve))

@@ -26,6 +26,7 @@ pub struct Done {
 fn body(web: &Web, v: &Viewer, errors: &[FormError], values: &[(String, String)], done: &str) -> Markup {
     let val = |k: &str| values.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let now = web.app.shared.clock.now();
+    let dispute_hours = peerex_server::views::mechanisms::dispute_settings(&web.app.shared.engine()).hours;
     type Users = Vec<(String, bool, Amount, Amount)>;
     let (users, matured): (Users, Vec<(String, Timestamp)>) = {
         let accounts = web.app.shared.accounts();
@@ -74,6 +75,16 @@ fn body(web: &Web, v: &Viewer, errors: &[FormError], values: &[(String, String)]
                     }
                 } @else {
                     p class="muted" { "This server is not a sandbox: its clock is the wall clock." }
+                }
+            }
+            section class="card" id="disputes" {
+                h2 { "Dispute window" }
+                p class="muted small" { "How long a matured tracker series can be disputed (a bond turns it over to arbiters) before its tracker settles it. Now: "
+                    strong id="dispute-hours" { (dispute_hours) " hours" } @if dispute_hours == 0 { " (off)" } "." }
+                form method="post" action="/admin/disputes" {
+                    (csrf(v)) (form_key()) (err_for(errors, "dis_form"))
+                    (field(errors, "dis_hours", "Hours (0 turns disputes off)", "number", &val("dis_hours"), Some("0 to 2,160; applies to series maturing from now on."), &[("min", "0"), ("max", "2160"), ("step", "1"), ("required", "required")]))
+                    button type="submit" { "Set the window" }
                 }
             }
             section class="card" id="decide" {
@@ -246,5 +257,30 @@ pub async fn clock(State(web): State<Web>, p: Posted) -> Response {
     match outcome(api::set_clock(State(web.app.clone()), login.user(), key(&p, "clock"), Body(b)).await) {
         Ok(_) => done(&format!("The clock is now {}.", fmt::exact(web.app.shared.clock.now()))),
         Err(b) => again(&web, &p, FormError::from_api(&b, &[], "clk_form")),
+    }
+}
+
+pub async fn disputes(State(web): State<Web>, p: Posted) -> Response {
+    if let Some(r) = guard(&p.viewer) {
+        return r;
+    }
+    let Some(login) = &p.viewer.login else { return see_other("/login") };
+    let Ok(hours) = p.fields.str("dis_hours").trim().parse::<i64>() else {
+        return again(
+            &web,
+            &p,
+            FormError::new("dis_hours", "invalid_argument", "Give a whole number of hours, 0 to 2,160."),
+        );
+    };
+    let b = peerex_server::http::mechanisms::DisputeSettingsBody { hours };
+    let r = peerex_server::http::mechanisms::configure_disputes(
+        State(web.app.clone()),
+        login.user(),
+        key(&p, "disputes"),
+        Body(b),
+    );
+    match outcome(r.await) {
+        Ok(_) => done(&format!("Matured tracker series can now be disputed for {hours} hours.")),
+        Err(b) => again(&web, &p, FormError::from_api(&b, &[], "dis_hours")),
     }
 }

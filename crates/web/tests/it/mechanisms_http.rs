@@ -149,7 +149,17 @@ fn a_dispute_in_its_window_and_a_makers_marked_liquidity() {
     let (carol, csrf) = sign_up(&s, &c, "carol");
     let (_dan, _) = sign_up(&s, &c, "dan");
     api(&s, &c, &root, "/admin/deposits", json!({"user": "carol", "amount": "100"}));
-    api(&s, &c, &root, "/admin/disputes", json!({"hours": 24}));
+    // The admin page sets the dispute window; a bad value is shown with its code.
+    let (admin, admin_csrf) = crate::http::log_in(&s, &c, ADMIN, PASSWORD);
+    let admin = format!("peerex_session={admin}");
+    let (st, html) = post(&s, &c, &admin, "/admin/disputes", &[("csrf", &admin_csrf), ("dis_hours", "99999")]);
+    assert_eq!(st, 422, "{html}");
+    assert!(html.contains("id=\"dis_hours-err\"") && html.contains("invalid_argument"), "{html}");
+    let (st, _) = post(&s, &c, &carol, "/admin/disputes", &[("csrf", &csrf), ("dis_hours", "24")]);
+    assert_eq!(st, 403);
+    let (st, _) = post(&s, &c, &admin, "/admin/disputes", &[("csrf", &admin_csrf), ("dis_hours", "24")]);
+    assert_eq!(st, 303);
+    assert!(page(&s, &c, &admin, "/admin").contains("24 hours"));
     let carol_t = token(&s, &c, "carol", PW);
     api(&s, &c, &carol_t, "/issues", json!({"issue": "app#1", "title": "Crash"}));
     let now = s.state().shared.clock.now();
