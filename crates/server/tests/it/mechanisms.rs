@@ -298,3 +298,41 @@ async fn huge_bodies_are_refused_before_the_writer() {
     assert_eq!((st, v["code"].as_str()), (400, Some("invalid_argument")), "{v}");
     assert_eq!(c.me(&sam).await["available"], "1000");
 }
+
+#[tokio::test]
+async fn an_arbiter_above_the_position_cap_is_not_admitted_to_report() {
+    let s = Server::start(Backend::Sqlite).await;
+    let c = s.client.clone();
+    let admin = s.admin().await;
+    let sam = s.funded("sam", "100").await;
+    let ann = s.funded("ann", "100").await;
+    let bob = s.funded("bob", "100").await;
+    let mat = s.days_from_now(2).await;
+    let (st, v) = c
+        .post(
+            "/statements",
+            &sam,
+            json!({"issue": "audit/x", "statement": "The audit of X finds no vulnerability", "maturation": mat,
+                   "bond": "20", "position_cap": "2", "min_reports": 2}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["series"][0]["arbitration"]["position_cap"], "2");
+    let buy = |kind: &str| json!({"kind": kind, "issue": "audit/x", "maturation": mat, "price": "0.5", "volume": 5});
+    assert_eq!(c.post("/offers", &ann, buy("buy_fixed")).await.0, 201);
+    let (st, v) = c.post("/offers", &bob, buy("buy_unfixed")).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("filled")), "{v}");
+    advance(&s, &admin, 2 * 86_400 + 60).await;
+    let report = json!({"issue": "audit/x", "maturation": mat, "value": 1});
+    refused(c.post("/series/reports", &ann, report.clone()).await, 403, "not_eligible");
+    refused(c.post("/series/reports", &bob, report.clone()).await, 403, "not_eligible");
+    assert_eq!(issue_view(&c, "audit/x").await["arbitration"]["reports"], 0, "nothing recorded");
+    // Reports on a tracker series, or on no series at all, are refused too.
+    refused(
+        c.post("/series/reports", &ann, json!({"issue": "audit/x", "maturation": "2031-01-01T00:00:00Z", "value": 1}))
+            .await,
+        404,
+        "unknown_series",
+    );
+    refused(c.post("/series/reports", &ann, json!({"issue": "audit/x", "value": 1})).await, 400, "invalid_body");
+}
