@@ -100,7 +100,7 @@ pub fn card(v: &Viewer, m: &Mechanisms) -> Markup {
                     }
                     p id="report-window" {
                         @match (a.state.as_str(), a.report_deadline) {
-                            ("reporting", Some(t)) => { "Reporting is open until " (fmt::time(t, m.now)) "." }
+                            ("reporting", Some(t)) => { "Reporting is open; the window closes " (fmt::time(t, m.now)) "." }
                             ("decided", _) => { "Decided by the arbiters' reports." }
                             _ => { "Reporting opens at the maturation (" (fmt::time(m.maturation, m.now)) ") for " (a.report_days) " days." }
                         }

@@ -187,7 +187,12 @@ fn state_line(s: &Snapshot, v: &views::SeriesView) -> Markup {
                 "open" => { span class="badge open" { "Open" } " trading until " (fmt::due(v.maturation, s.now)) }
                 "matured" => {
                     span class="badge wait" { "Matured" }
-                    @if !v.waiting_for_sync {
+                    @if v.decided_by == "arbitration" {
+                        " waiting for the arbiters' reports"
+                        @if let Some(t) = v.arbitration.as_ref().and_then(|a| a.report_deadline) { " (the window closes " (fmt::time(t, s.now)) ")" }
+                    } @else if let Some(t) = v.dispute_until {
+                        " in its dispute window: its tracker settles it " (fmt::time(t, s.now)) " unless disputed"
+                    } @else if !v.waiting_for_sync {
                         " settling now"
                     } @else {
                         " waiting for a tracker sync after the maturation (the tracker "

@@ -54,7 +54,7 @@ fn a_statement_is_opened_reported_on_and_a_maker_is_marked() {
     b.goto(&alice, &url);
     assert!(b.text(&alice, "#report-why").contains("bond"), "{}", b.text(&alice, "#decided"));
     b.goto(&bob, &url);
-    assert!(b.text(&bob, "#report-window").contains("Reporting is open until"));
+    assert!(b.text(&bob, "#report-window").contains("Reporting is open; the window closes"));
     let reporting = vec![("series-statement-reporting".to_owned(), bob.clone(), url.clone())];
     audit(&mut b, &reporting);
     b.click(&bob, "#r-0");

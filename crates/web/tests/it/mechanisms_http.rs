@@ -110,7 +110,8 @@ fn a_statement_series_from_its_form_to_the_arbiters_reports() {
     let html = page(&s, &c, &alice, &url);
     assert!(html.contains("You posted this series' bond") && !html.contains("id=\"report-form\""), "{html}");
     let html = page(&s, &c, &bob, &url);
-    assert!(html.contains("id=\"report-form\"") && html.contains("Reporting is open until"), "{html}");
+    assert!(html.contains("id=\"report-form\"") && html.contains("Reporting is open; the window closes"), "{html}");
+    assert!(html.contains("waiting for the arbiters' reports"), "the settlement line: {html}");
     // A report by the sponsor is refused with its code, not recorded.
     let (st, html) = post(
         &s,
@@ -207,6 +208,7 @@ fn a_dispute_in_its_window_and_a_makers_marked_liquidity() {
     api(&s, &c, &root, "/admin/clock", json!({"advance_seconds": 2 * 86_400 + 60}));
     let html = page(&s, &c, &carol, &url);
     assert!(html.contains("id=\"dispute-form\"") && html.contains("dispute window"), "{html}");
+    assert!(html.contains("in its dispute window: its tracker settles it"), "the settlement line: {html}");
     assert!(html.contains("withdrew"), "the maker withdrew at maturation: {html}");
     let form = |bond: &'static str| [("issue", "app#1"), ("maturation", mat.as_str()), ("bond", bond)];
     let with = |csrf: &str, bond: &'static str| {
