@@ -363,7 +363,6 @@ impl World {
         day: u32,
         d: &DayDraws,
     ) -> anyhow::Result<Row> {
-        let n = p.peers;
         let shock = day == p.shock_day;
         if shock && self.treatment == "leave" {
             self.departed = leavers.to_vec();
@@ -373,12 +372,8 @@ impl World {
         }
         // 01:00 the day's measured online fractions.
         let outage = shock && self.treatment == "outage";
-        for i in 0..n {
-            let f = if self.departed[i] || outage {
-                0.0
-            } else {
-                (availability[i] + 0.3 * (d.online[i] - 0.5)).clamp(0.0, 1.0)
-            };
+        for (i, (a, x)) in availability.iter().zip(&d.online).enumerate() {
+            let f = if self.departed[i] || outage { 0.0 } else { (a + 0.3 * (x - 0.5)).clamp(0.0, 1.0) };
             self.apply(
                 at_ms(day, 3_600_000 + i as i64),
                 Op::ReportOnline { peer: peer(i), fraction: amount(f), online: None },
@@ -563,6 +558,14 @@ pub fn simulate(mut ctx: RunCtx) -> anyhow::Result<RunOutput> {
         let frozen_end = w.engine.resources().peers().filter(|(_, _, p)| p.standing == Standing::Frozen).count();
         put("frozen_final", frozen_end as f64);
         put("bank_final", w.engine.ledger().balance(Account::ResourceBank).0 as f64 / 1e6);
+        // Stored fragment bytes per byte of user data (n / k, weighted by size): what the
+        // holders are paid for, against the R of the technology matrix the charges use.
+        let (mut held, mut user) = (0i64, 0i64);
+        for (_, rec) in w.engine.resources().fragments().files() {
+            held += rec.fragment_bytes * rec.holders.len() as i64;
+            user += rec.user_bytes();
+        }
+        put("expansion", if user > 0 { held as f64 / user as f64 } else { f64::NAN });
         put("failed_backups_frozen", f64::from(w.failed_frozen));
         put("failed_backups_space", f64::from(w.failed_space));
         put("repairs", f64::from(w.repairs));
