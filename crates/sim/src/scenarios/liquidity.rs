@@ -16,7 +16,9 @@
 //!   - book: buys fixed at the best ask if it is below q - `half_spread`, buys unfixed at the
 //!     best bid if it is above q + `half_spread`, otherwise posts (at random) a bid for fixed at
 //!     q - `half_spread` or an ask (buy unfixed) at q + `half_spread`, `volume` units, expiring
-//!     at the end of the day;
+//!     at the end of the day (`take=belief`: a taker's limit is q -/+ `half_spread` instead of the
+//!     best price, so it walks the book, the maker's ladder included, up to its belief; the rest
+//!     rests on the book like any offer);
 //!   - lmsr: when the market price p differs from q by more than 0.01, buys YES (or NO) shares
 //!     toward q: b (logit q - logit p), at most `volume` shares;
 //!   - maker: exactly the book rule; the book now also holds the maker's quotes (`levels` units
@@ -64,6 +66,8 @@ pub struct Params {
     pub noise: f64,
     pub activity: f64,
     pub half_spread: f64,
+    /// Takers walk the book up to their belief (`take=belief`) instead of taking the best price.
+    pub take_to_belief: bool,
     pub volume: u64,
     /// Units the maker quotes per side (setting `maker`).
     pub levels: u32,
@@ -77,6 +81,11 @@ fn params(o: &BTreeMap<String, String>) -> anyhow::Result<Params> {
         noise: options::get(o, "noise", 0.15)?,
         activity: options::get(o, "activity", 0.3)?,
         half_spread: options::get(o, "half_spread", 0.05)?,
+        take_to_belief: match options::get(o, "take", "best".to_owned())?.as_str() {
+            "best" => false,
+            "belief" => true,
+            other => anyhow::bail!("take={other}: use best or belief"),
+        },
         volume: options::get(o, "volume", 10)?,
         levels: options::get(o, "levels", 10)?,
     };
@@ -313,6 +322,9 @@ impl Market {
             _ => (OfferKind::BuyUnfixed, None),
         };
         let fixed = match (kind, fixed_price) {
+            // To the basis point, so the limit never falls short of the price it saw.
+            (OfferKind::BuyFixed, Some(_)) if p.take_to_belief => Price::from_bp(((q - h) * 1e4).floor() as u32),
+            (_, Some(_)) if p.take_to_belief => Price::from_bp(((q + h) * 1e4).ceil().min(9_999.0) as u32),
             (_, Some(x)) => Price::from_bp((x * 1e4).round() as u32),
             (OfferKind::BuyFixed, None) => cents(q - h),
             _ => cents(q + h),
@@ -469,6 +481,7 @@ impl Scenario for Liquidity {
             ("noise", "std of a trader's belief around the true probability (0.15)"),
             ("activity", "probability a trader acts on an issue on a day (0.3)"),
             ("half_spread", "book traders quote their belief -/+ this (0.05)"),
+            ("take", "best (default): a taker takes the best price only; belief: it walks the book up to its belief -/+ half_spread"),
             ("volume", "units per book offer and most shares per LMSR trade (10)"),
             ("levels", "units the market maker quotes per side, 1..=50 (10)"),
         ]
@@ -500,5 +513,19 @@ mod tests {
         // The engine rounds b ln 2 up to the micro-credit per series.
         assert!(loss <= subsidy + 1e-5, "maker loss {loss} > subsidy {subsidy}");
         assert!(loss != 0.0, "the maker traded, so it won or lost something");
+    }
+
+    #[test]
+    fn takers_who_walk_the_ladder_trade_more_units_with_the_maker() {
+        let run = |take: &str| {
+            let options = [("take".to_owned(), take.to_owned())].into_iter().collect();
+            simulate(RunCtx { run: 0, days: 5, rng: run_rng(3, 0), options }).unwrap()
+        };
+        let (best, belief) = (run("best"), run("belief"));
+        // Walking the ladder moves the maker's price further per visit: it ends closer to the
+        // traders' beliefs than when each taker takes one level.
+        assert!(belief.metrics["maker.price_error_mean"] < best.metrics["maker.price_error_mean"]);
+        let options = [("take".to_owned(), "all".to_owned())].into_iter().collect();
+        assert!(simulate(RunCtx { run: 0, days: 1, rng: run_rng(3, 0), options }).is_err());
     }
 }
