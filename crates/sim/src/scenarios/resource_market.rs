@@ -14,7 +14,9 @@
 //! * `liars`: a share `liar_share` of the peers (a random set) misreports its supply: its space
 //!   slider is `lie_factor` x the space it really offers, and it claims to hold every fragment
 //!   placed on it; fragments beyond its real space are silently lost (tracked by the simulator,
-//!   invisible to the engine).
+//!   invisible to the engine);
+//! * `liars_report`: the same liars, but their client reports the fragments it really holds once
+//!   a week (`report_fragments` on day i mod 7), so the engine repairs the missing ones.
 //!
 //! The peers (design, where the seed is silent): peer i is agent i of `resource-economy`
 //! (endowment, stored data u, theta_B, theta_R, CES weights and elasticity) with a mean online
@@ -53,7 +55,7 @@ use crate::scenarios::resource_economy::Agent;
 pub struct ResourceMarket;
 
 /// Every treatment, in CSV order.
-pub const TREATMENTS: [&str; 5] = ["baseline", "leave", "demand2x", "outage", "liars"];
+pub const TREATMENTS: [&str; 6] = ["baseline", "leave", "demand2x", "outage", "liars", "liars_report"];
 
 const COLUMNS: [&str; 14] = [
     "p_u",
@@ -208,7 +210,7 @@ impl World {
             stored: vec![0; n],
             next_file: vec![0; n],
             departed: vec![false; n],
-            liar: if treatment == "liars" { liars.to_vec() } else { vec![false; n] },
+            liar: if treatment.starts_with("liars") { liars.to_vec() } else { vec![false; n] },
             true_cap: vec![0; n],
             truly_held: vec![0; n],
             phantom: BTreeSet::new(),
@@ -440,6 +442,21 @@ impl World {
                 }
             }
         }
+        // 22:00 liars whose client reports what it really holds, once a week.
+        if self.treatment == "liars_report" {
+            let due: Vec<usize> = (0..self.liar.len()).filter(|&i| self.liar[i] && day % 7 == (i % 7) as u32).collect();
+            for i in due {
+                let id = PeerId(i as u32);
+                let files: Vec<String> = self
+                    .engine
+                    .resources()
+                    .fragments_of(id)
+                    .map(|(f, _)| f.to_owned())
+                    .filter(|f| !self.phantom.contains(&(f.clone(), id.0)))
+                    .collect();
+                self.apply(at_ms(day, 22 * 3_600_000 + i as i64), Op::ReportFragments { peer: peer(i), files })?;
+            }
+        }
         // 23:00 the operator's daily job.
         self.apply(at(day, 23), Op::SettleDay {})?;
         self.apply(at_ms(day, 23 * 3_600_000 + 1), Op::UpdatePrices {})?;
@@ -582,7 +599,7 @@ pub fn simulate(mut ctx: RunCtx) -> anyhow::Result<RunOutput> {
                 v.iter().sum::<f64>() / v.len() as f64
             }
         };
-        if t == "liars" {
+        if t.starts_with("liars") {
             // What lying earned: the liars' balances here minus the same peers' in the baseline.
             let gain = baseline.as_ref().map_or(f64::NAN, |b| {
                 let v: Vec<f64> = (0..n).filter(|&i| liars[i]).map(|i| w.balance(i) - b[i]).collect();
@@ -644,7 +661,7 @@ impl Scenario for ResourceMarket {
     fn options_doc(&self) -> Vec<(&'static str, &'static str)> {
         vec![
             ("peers", "number of peers, 2..=500 (60)"),
-            ("treatment", "all (default) or one of baseline, leave, demand2x, outage, liars"),
+            ("treatment", "all (default) or one of baseline, leave, demand2x, outage, liars, liars_report"),
             ("shock_day", "day of the shock (60)"),
             ("leave_share", "share of peers leaving in `leave` (0.2)"),
             ("liar_share", "share of misreporting peers in `liars` (0.2)"),
@@ -685,6 +702,9 @@ mod tests {
         assert!(out.metrics["liars.phantom_fragments"] > 0.0);
         assert!(out.metrics["liars.liar_gain"] > 0.0, "{}", out.metrics["liars.liar_gain"]);
         assert_eq!(out.metrics["baseline.retrieval_failures"], 0.0);
+        // Reporting what they really hold lets the engine repair the missing fragments.
+        assert!(out.metrics["liars_report.repairs"] > out.metrics["liars.repairs"]);
+        assert!(out.metrics["liars_report.phantom_fragments"] < out.metrics["liars.phantom_fragments"]);
         // Demand doubling puts more files in the system.
         assert!(last("demand2x")[5] > last("baseline")[5]);
     }
