@@ -155,7 +155,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone()).merge(extra(state.clone()));
+    let app = http::router_with(state.clone(), extra(state.clone()));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
         let _ = on_shutdown.await;

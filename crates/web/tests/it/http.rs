@@ -215,3 +215,23 @@ fn a_big_portfolio_is_shown_a_page_at_a_time() {
     let r = c.get(s.url("/portfolio?page=-1")).header("cookie", &alice).send().unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// The per-address rate limit covers the pages as it covers the API: one address hammering the
+/// log-in page (or any page) is told to wait, with the API's error and a Retry-After.
+#[test]
+fn pages_are_under_the_per_address_rate_limit() {
+    let s = Server::start_with(|st| {
+        st.rate_per_sec = 1;
+        st.rate_burst = 5;
+    });
+    let c = client();
+    let statuses: Vec<u16> = (0..10).map(|_| c.get(s.url("/login")).send().unwrap().status().as_u16()).collect();
+    // The burst of 5, and at most a refill or two while the requests run (1 a second).
+    let served = statuses.iter().filter(|&&st| st == 200).count();
+    assert!((5..=7).contains(&served), "{statuses:?}");
+    assert!(statuses.iter().all(|&st| st == 200 || st == 429), "{statuses:?}");
+    let r = c.post(s.url("/login")).form(&[("name", "root"), ("password", "x")]).send().unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().unwrap().contains("rate_limited"));
+}
