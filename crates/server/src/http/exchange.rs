@@ -22,7 +22,7 @@ pub const MAX_ISSUE: usize = 200;
 pub const MAX_TITLE: usize = 500;
 pub const MAX_LABELS: usize = 20;
 
-fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
+pub(crate) fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     let n = v.chars().count();
     if n < min || n > max {
         return Err(ApiError::bad_request("invalid_argument", format!("{field} has {min} to {max} characters")));
