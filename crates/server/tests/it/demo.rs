@@ -1,0 +1,73 @@
+//! The demo (`peerex serve --demo`): the agents' run depends on the seed only, and after a few
+//! simulated weeks the exchange, the prediction markets and the resource market all moved.
+
+use peerex_engine::exchange::types::SeriesStatus;
+use peerex_engine::prediction::market::Status;
+use peerex_server::demo::{DemoSettings, PASSWORD, SPEED_MAX};
+use peerex_server::settings::Settings;
+
+use crate::support::{fresh_database, Backend};
+
+async fn run_demo(seed: u64, days: u64) -> (Vec<String>, peerex_engine::Engine, peerex_server::settings::Database) {
+    let mut settings = Settings::for_tests(fresh_database(Backend::Sqlite).await);
+    settings.demo = Some(DemoSettings { seed, days_per_minute: SPEED_MAX, stop_after_days: Some(days) });
+    let db = settings.database.clone();
+    let mut running = peerex_server::start(settings).await.unwrap();
+    running.demo_finished().await;
+    let log = running.state.store.load_log().await.unwrap();
+    if std::env::var_os("DEMO_STATS").is_some() {
+        let m = &running.state.shared.metrics;
+        eprintln!("applied {:?} refused {:?}", m.commands_applied, m.commands_refused);
+        let mut kinds = std::collections::BTreeMap::new();
+        for c in &log {
+            let v: serde_json::Value = serde_json::from_str(&c.body).unwrap();
+            *kinds.entry(v["op"].as_str().unwrap().to_owned()).or_insert(0) += 1;
+        }
+        eprintln!("{kinds:?}");
+    }
+    let engine = running.state.shared.engine().clone();
+    running.stop().await.unwrap();
+    (log.into_iter().map(|c| c.body).collect(), engine, db)
+}
+
+/// Two demos with one seed write the same command log (times included); another seed does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_writes_the_same_log() {
+    let (a, _, _) = run_demo(42, 3).await;
+    let (b, _, _) = run_demo(42, 3).await;
+    let (c, _, _) = run_demo(43, 3).await;
+    assert!(a.len() > 100, "{} commands", a.len());
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+/// Three simulated weeks: priced issues, trades, settled series, a prediction market resolved by
+/// its arbiters, resource prices that moved, and a ledger that checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_weeks_of_demo_move_every_market() {
+    let (log, engine, db) = run_demo(1, 21).await;
+    let x = engine.exchange();
+    let priced = x
+        .all_issues()
+        .filter(|(i, _)| x.series_of_issue(*i).iter().any(|s| x.series(*s).is_some_and(|s| s.last_price.is_some())))
+        .count();
+    assert!(priced >= 10, "{priced} issues with a price");
+    let settled = x.all_series().filter(|(_, s)| s.status == SeriesStatus::Settled).count();
+    assert!(settled >= 1);
+    let resolved = engine.markets().all().filter(|(_, m)| m.status == Status::Resolved && m.reports.len() >= 3).count();
+    assert!(
+        resolved >= 1,
+        "{:?}",
+        engine.markets().all().map(|(_, m)| (m.status, m.reports.len())).collect::<Vec<_>>()
+    );
+    assert_ne!(
+        engine.resources().prices_nano(),
+        peerex_engine::resources::market::ResourceMarket::default().prices_nano()
+    );
+    let resales = log.iter().filter(|c| c.contains("sell_fixed")).count();
+    assert!(resales >= 1, "no worker resold");
+    engine.check_invariants().unwrap();
+    let report = peerex_server::check(&db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(!PASSWORD.is_empty());
+}
