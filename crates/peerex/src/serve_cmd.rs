@@ -62,6 +62,16 @@ pub struct ServeArgs {
     /// Argon2id memory cost in KiB [env: PEEREX_ARGON2_KIB]
     #[arg(long)]
     pub argon2_kib: Option<u32>,
+    /// See it work: a new demo exchange in DATA_DIR/demo/ (deleted and made again at each
+    /// start) where agents fund, work, trade, arbitrate and back up on a fast sandbox clock
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo: simulated days per real minute
+    #[arg(long, default_value_t = 1.0, requires = "demo")]
+    pub demo_speed: f64,
+    /// Demo: the agents' random seed (the same seed gives the same demo, until you act in it)
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,7 +118,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         argon2_kib: a.argon2_kib,
         ..a.db.layer()
     };
-    let settings = resolve(flags, a.config.as_deref())?;
+    let mut settings = resolve(flags, a.config.as_deref())?;
+    if a.demo {
+        settings = demo_settings(settings, a.seed, a.demo_speed)?;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
@@ -118,6 +131,20 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .try_init();
     runtime()?.block_on(peerex_server::serve_with(settings, peerex_web::router))
+}
+
+/// The demo's settings: its own SQLite database in `DATA_DIR/demo/`, made anew (a demo always
+/// starts from nothing), the sandbox on, and the agents.
+fn demo_settings(mut settings: Settings, seed: u64, speed: f64) -> anyhow::Result<Settings> {
+    let Database::Sqlite { data_dir } = &settings.database else {
+        anyhow::bail!("--demo runs on its own embedded SQLite database: drop --database");
+    };
+    let dir = data_dir.join("demo");
+    peerex_server::store::reset_sqlite(&dir)?;
+    settings.database = Database::Sqlite { data_dir: dir };
+    settings.sandbox = true;
+    settings.demo = Some(peerex_server::demo::DemoSettings::new(seed, speed)?);
+    Ok(settings)
 }
 
 /// Exit status 0 when the ledger of the database is consistent, 1 otherwise.
