@@ -35,15 +35,30 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 7] =
+        [Role::Person, Role::Admin, Role::Funder, Role::Worker, Role::Trader, Role::Arbiter, Role::Peer];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Person => "You",
+            Role::Funder => "Funders",
+            Role::Worker => "Workers",
+            Role::Trader => "Traders",
+            Role::Arbiter => "Arbiters",
+            Role::Peer => "Backup peers",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
-            Role::Admin => "admin: the sandbox clock, deposits",
-            Role::Person => "you: 1,000 credits, no agent acts for you",
-            Role::Funder => "funder: posts unfixed offers on its project's issues",
-            Role::Worker => "worker: buys the fixed side, works, resells",
-            Role::Trader => "trader: trades series and prediction markets",
-            Role::Arbiter => "arbiter: reports prediction-market outcomes",
-            Role::Peer => "backup peer: sliders, presence, backups",
+            Role::Admin => "moves the sandbox clock, deposits; no agent acts for it",
+            Role::Person => "1,000 credits; no agent acts for it: trade beside the agents",
+            Role::Funder => "open their project's issues and post unfixed offers; run prediction markets",
+            Role::Worker => "buy the fixed side, fix issues, sometimes resell",
+            Role::Trader => "trade series and prediction markets on their beliefs",
+            Role::Arbiter => "report prediction-market outcomes after deadlines",
+            Role::Peer => "set sliders, come and go, back up and restore files",
         }
     }
 }

@@ -78,8 +78,9 @@ pub fn start() -> Timestamp {
 }
 
 /// What to print at start (and show on the login page): the accounts by role.
-pub fn credentials() -> Vec<(String, &'static str)> {
-    accounts().into_iter().map(|(n, r)| (n.to_owned(), r.label())).collect()
+pub fn credentials() -> Vec<(Role, Vec<&'static str>)> {
+    let all = accounts();
+    Role::ALL.iter().map(|r| (*r, all.iter().filter(|(_, x)| x == r).map(|(n, _)| *n).collect())).collect()
 }
 
 /// Creates the demo accounts (one password hash shared by all) and submits the setup commands.
@@ -189,8 +190,8 @@ pub fn banner(addr: std::net::SocketAddr, demo: &DemoSettings) -> String {
          log in with any of these accounts, password `{PASSWORD}`:\n",
         demo.days_per_minute, demo.seed
     );
-    for (name, role) in credentials() {
-        s.push_str(&format!("  {name:<6} {role}\n"));
+    for (role, names) in credentials() {
+        s.push_str(&format!("  {:<13} {:<36} {}\n", role.title(), names.join(", "), role.label()));
     }
     s
 }

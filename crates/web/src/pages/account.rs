@@ -99,10 +99,14 @@ fn demo_accounts() -> Markup {
             p { "Every demo account has the password " code { (peerex_server::demo::PASSWORD) } ". "
                 "Agents act for all of them except " code { "you" } " and " code { "admin" } "." }
             table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } } }
+                thead { tr { th scope="col" { "Role" } th scope="col" { "Accounts" } th scope="col" { "What they do" } } }
                 tbody {
-                    @for (name, role) in peerex_server::demo::credentials() {
-                        tr { td { code { (name) } } td { (role) } }
+                    @for (role, names) in peerex_server::demo::credentials() {
+                        tr {
+                            th scope="row" { (role.title()) }
+                            td { @for (i, n) in names.iter().enumerate() { @if i > 0 { ", " } code { (n) } } }
+                            td { (role.label()) }
+                        }
                     }
                 }
             }
