@@ -530,11 +530,23 @@ impl World {
             Some(who[0]),
             Tag::None,
         );
+        // The bear wants a little more than the bull sells: the rest waits on the book.
+        let extra = self.rng.gen_range(0..=3);
         Self::push(
             out,
             json!({"op": "offer", "id": "", "user": who[1], "kind": "buy_unfixed", "issue": name,
-                   "maturation": maturation, "price": price(10_000 - bear), "volume": volume, "expiration": expiration}),
+                   "maturation": maturation, "price": price(10_000 - bear), "volume": volume + extra, "expiration": expiration}),
             Some(who[1]),
+            Tag::None,
+        );
+        // A third quotes a bid a little below, for a while.
+        let bid = bull.saturating_sub(self.rng.gen_range(3..=8) * 100).max(100);
+        let later = now.plus_millis(6 * 3_600_000).min(maturation);
+        Self::push(
+            out,
+            json!({"op": "offer", "id": "", "user": who[2], "kind": "buy_fixed", "issue": name,
+                   "maturation": maturation, "price": price(bid), "volume": self.rng.gen_range(1..=5), "expiration": later}),
+            Some(who[2]),
             Tag::None,
         );
     }

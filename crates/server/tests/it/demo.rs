@@ -15,16 +15,6 @@ async fn run_demo(seed: u64, days: u64) -> (Vec<String>, peerex_engine::Engine, 
     let mut running = peerex_server::start(settings).await.unwrap();
     running.demo_finished().await;
     let log = running.state.store.load_log().await.unwrap();
-    if std::env::var_os("DEMO_STATS").is_some() {
-        let m = &running.state.shared.metrics;
-        eprintln!("applied {:?} refused {:?}", m.commands_applied, m.commands_refused);
-        let mut kinds = std::collections::BTreeMap::new();
-        for c in &log {
-            let v: serde_json::Value = serde_json::from_str(&c.body).unwrap();
-            *kinds.entry(v["op"].as_str().unwrap().to_owned()).or_insert(0) += 1;
-        }
-        eprintln!("{kinds:?}");
-    }
     let engine = running.state.shared.engine().clone();
     running.stop().await.unwrap();
     (log.into_iter().map(|c| c.body).collect(), engine, db)

@@ -42,13 +42,21 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
     let admin = b.new_tab();
     log_in(&mut b, &s, &admin, "admin", peerex_server::demo::PASSWORD);
     b.wait(&admin, "location.pathname === '/'", 10, "the admin's home page");
+    let peer = b.new_tab();
+    log_in(&mut b, &s, &peer, "sam", peerex_server::demo::PASSWORD);
+    b.wait(&peer, "location.pathname === '/'", 10, "the peer's home page");
     let (issue, mat) = {
         let engine = s.state().shared.engine();
         let x = engine.exchange();
+        // A live series that still trades while the pages are audited: traded, its issue open,
+        // the latest maturation.
         let (_, series) = x
             .all_series()
-            .filter(|(_, s)| s.last_price.is_some())
-            .max_by_key(|(_, s)| s.traded_volume)
+            .filter(|(_, s)| s.traded_volume > 0 && s.status == peerex_engine::exchange::types::SeriesStatus::Open)
+            .filter(|(_, s)| {
+                x.issue(s.issue).is_some_and(|i| i.current() == peerex_engine::exchange::types::IssueState::Open)
+            })
+            .max_by_key(|(_, s)| (s.maturation, s.traded_volume))
             .expect("a traded series");
         (x.issue_name(series.issue).to_owned(), series.maturation.to_rfc3339())
     };
@@ -64,6 +72,7 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
         ("demo-markets".to_owned(), tab.clone(), s.url("/markets")),
         ("demo-market".to_owned(), tab.clone(), s.url("/markets/demo-1")),
         ("demo-portfolio".to_owned(), login.clone(), s.url("/portfolio")),
+        ("demo-backup".to_owned(), peer.clone(), s.url("/resources")),
         ("demo-admin".to_owned(), admin.clone(), s.url("/admin")),
     ];
     audit(&mut b, &pages);
