@@ -498,10 +498,18 @@ impl World {
     /// Every hour two traders with different beliefs about one open series trade with each
     /// other (the bull buys fixed, the bear crosses with unfixed at its own belief).
     fn speculate(&mut self, engine: &Engine, now: Timestamp, out: &mut Vec<Decision>) {
+        // Series still trading: their issue is open, or closed as fixed (the traders then know
+        // the fixed side is all but sure to win) and not about to mature.
+        let fixed = |name: &str| {
+            engine.exchange().issue_state(name)
+                == Some(peerex_engine::exchange::types::IssueState::Closed(
+                    peerex_engine::exchange::types::CloseReason::Completed,
+                ))
+        };
         let live: Vec<usize> = (0..self.issues.len())
             .filter(|&i| {
                 let s = &self.issues[i];
-                s.phase != Phase::Done && s.maturation > now.plus_millis(6 * 3_600_000)
+                (s.phase != Phase::Done || fixed(&s.name)) && s.maturation > now.plus_millis(6 * 3_600_000)
             })
             .collect();
         let Some(&i) = live.choose(&mut self.rng) else { return };
@@ -509,11 +517,11 @@ impl World {
         let last = series_of(engine, issue)
             .and_then(|s| s.last_price)
             .map_or(f64::from(10_000 - issue.price_bp) / 10_000.0, |p| f64::from(p.bp()) / 10_000.0);
-        let tilt = match issue.phase {
-            Phase::Working => 0.04 * f64::from(issue.progress),
-            _ => -0.02,
+        let base = match issue.phase {
+            _ if fixed(&issue.name) => 0.93,
+            Phase::Working => last + 0.04 * f64::from(issue.progress),
+            _ => last - 0.02,
         };
-        let base = last + tilt;
         let mut belief = || ((base + self.rng.gen_range(-0.12..0.12)).clamp(0.03, 0.97) * 100.0).round() as u32 * 100;
         let (a, b) = (belief(), belief());
         let (bull, bear) = (a.max(b), a.min(b));

@@ -39,9 +39,6 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
     // Let the demo run a few more simulated days, then audit and screenshot its pages.
     std::thread::sleep(std::time::Duration::from_secs(8));
     let tab = b.new_tab();
-    let admin = b.new_tab();
-    log_in(&mut b, &s, &admin, "admin", peerex_server::demo::PASSWORD);
-    b.wait(&admin, "location.pathname === '/'", 10, "the admin's home page");
     let peer = b.new_tab();
     log_in(&mut b, &s, &peer, "sam", peerex_server::demo::PASSWORD);
     b.wait(&peer, "location.pathname === '/'", 10, "the peer's home page");
@@ -69,11 +66,9 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
         ("demo-home".to_owned(), tab.clone(), s.url("/")),
         ("demo-login".to_owned(), b.new_tab(), s.url("/login")),
         ("demo-series".to_owned(), tab.clone(), series),
-        ("demo-markets".to_owned(), tab.clone(), s.url("/markets")),
         ("demo-market".to_owned(), tab.clone(), s.url("/markets/demo-1")),
         ("demo-portfolio".to_owned(), login.clone(), s.url("/portfolio")),
         ("demo-backup".to_owned(), peer.clone(), s.url("/resources")),
-        ("demo-admin".to_owned(), admin.clone(), s.url("/admin")),
     ];
     audit(&mut b, &pages);
 }
