@@ -290,10 +290,10 @@ impl World {
         }
     }
 
-    /// What the agents do in hour `k` (the clock reads `now`, moved by the driver).
-    pub fn step(&mut self, engine: &Engine, k: u64, now: Timestamp) -> Vec<Decision> {
-        let hour = k % HOURS;
-        let day = k / HOURS;
+    /// What the agents do in the hour that starts at `now` (the demo's day 0 starts at `start`).
+    pub fn step(&mut self, engine: &Engine, start: Timestamp, now: Timestamp) -> Vec<Decision> {
+        let hour = now.millis().div_euclid(3_600_000).rem_euclid(HOURS as i64) as u64;
+        let day = (now.millis() - start.millis()).max(0).div_euclid(Timestamp::MS_PER_DAY) as u64;
         let mut out = Vec::new();
         self.forget_matured(engine, now);
         if hour == 0 {
@@ -769,7 +769,7 @@ mod tests {
         let run = |seed| {
             let mut w = World::new(seed);
             let mut all = w.setup();
-            all.extend(w.step(&engine, 9, t));
+            all.extend(w.step(&engine, Timestamp::parse("2026-01-05T00:00:00Z").unwrap(), t));
             all.into_iter().map(|d| serde_json::to_string(&d.op).unwrap()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));

@@ -5,8 +5,8 @@
 //! may refuse, every agent's command as it would a person's.
 //!
 //! Time: the server's clock is *stepped* ([`crate::clock::Clock::stepped`]): it starts at
-//! [`START`] and only the driver moves it, one simulated hour per step, through the same
-//! `SetClock` action as an admin's. A step's wall-clock length follows the speed (simulated days
+//! [`START`] and only the driver (and an admin) moves it, one simulated hour per step, through
+//! the same `SetClock` action as an admin's. A step's wall-clock length follows the speed (simulated days
 //! per real minute, default 1). After moving the clock (which applies what fell due: maturations,
 //! settlements, expiries), the driver runs the resource market's daily job at midnight, then
 //! submits the agents' decisions for the hour, all queued before waiting (one group commit).
@@ -132,10 +132,16 @@ pub async fn run(state: AppState, mut world: agents::World) {
 }
 
 /// One simulated hour: move the clock, the daily resource job at midnight, the agents.
+///
+/// Each step moves the clock one hour on from where it reads (the first to [`START`]): without
+/// a person, step `k` is at `START + k` hours; after an admin moved the clock forward, the demo
+/// goes on from there.
 pub async fn step(state: &AppState, world: &mut agents::World, k: u64) -> Result<(), WriteError> {
-    let to = start().plus_millis(STEP_MS.saturating_mul(k as i64));
+    let before = state.shared.clock.now();
+    let to = if k == 0 { start() } else { before.plus_millis(STEP_MS) };
     state.submit(Action::SetClock { to }, None).await?;
-    if k > 0 && k.is_multiple_of(agents::HOURS) {
+    let now = state.shared.clock.now();
+    if k > 0 && crate::jobs::day_of(now) > crate::jobs::day_of(before) {
         for op in [Op::SettleDay {}, Op::UpdatePrices {}] {
             match state.submit(Action::engine(op, None, After::Nothing), None).await {
                 Err(e @ (WriteError::Unavailable | WriteError::Storage)) => return Err(e),
@@ -144,10 +150,9 @@ pub async fn step(state: &AppState, world: &mut agents::World, k: u64) -> Result
             }
         }
     }
-    let now = state.shared.clock.now();
     let decisions = {
         let engine = state.shared.engine();
-        world.step(&engine, k, now)
+        world.step(&engine, start(), now)
     };
     submit_all(state, world, decisions).await
 }
