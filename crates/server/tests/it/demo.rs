@@ -61,3 +61,42 @@ async fn three_weeks_of_demo_move_every_market() {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(!PASSWORD.is_empty());
 }
+
+/// A person logs in with a printed demo account and trades beside the agents through the API;
+/// the demo's admin moves its clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_trades_beside_the_agents() {
+    let mut settings = Settings::for_tests(fresh_database(Backend::Sqlite).await);
+    settings.demo = Some(DemoSettings { seed: 5, days_per_minute: SPEED_MAX, stop_after_days: Some(1) });
+    let mut running = peerex_server::start(settings).await.unwrap();
+    running.demo_finished().await;
+    let client = crate::support::Client::new(running.addr);
+    let you = client.login("you", PASSWORD).await;
+    let me = client.get("/balances", &you).await.1;
+    assert_eq!(me["available"], "1000", "{me}");
+    // The funder's offer on an issue that has no worker yet: take the fixed side of 1 unit.
+    let (issue, maturation, price) = {
+        let engine = running.state.shared.engine();
+        let x = engine.exchange();
+        let (_, o) = x
+            .all_offers()
+            .find(|(_, o)| {
+                o.kind == peerex_engine::exchange::types::OfferKind::BuyUnfixed
+                    && o.status == peerex_engine::exchange::types::OfferStatus::Open
+            })
+            .expect("a funder's open offer");
+        let s = x.series(o.series).unwrap();
+        (x.issue_name(s.issue).to_owned(), s.maturation.to_rfc3339(), o.price.complement())
+    };
+    let body =
+        serde_json::json!({"kind": "buy_fixed", "issue": issue, "maturation": maturation, "price": price, "volume": 1});
+    let (st, placed) = client.post("/offers", &you, body).await;
+    assert_eq!(st, 201, "{placed}");
+    assert_eq!(placed["trades"].as_array().map(Vec::len), Some(1), "{placed}");
+    let admin = client.login("admin", PASSWORD).await;
+    let to = peerex_server::demo::start().plus_days(5).to_rfc3339();
+    let (st, moved) = client.post("/admin/clock", &admin, serde_json::json!({"to": to})).await;
+    assert_eq!(st, 200, "{moved}");
+    assert_eq!(running.state.shared.clock.now().to_rfc3339(), to);
+    running.stop().await.unwrap();
+}
