@@ -139,11 +139,12 @@ fn demo_settings(mut settings: Settings, seed: u64, speed: f64) -> anyhow::Resul
     let Database::Sqlite { data_dir } = &settings.database else {
         anyhow::bail!("--demo runs on its own embedded SQLite database: drop --database");
     };
+    let demo = peerex_server::demo::DemoSettings::new(seed, speed)?;
     let dir = data_dir.join("demo");
     peerex_server::store::reset_sqlite(&dir)?;
     settings.database = Database::Sqlite { data_dir: dir };
     settings.sandbox = true;
-    settings.demo = Some(peerex_server::demo::DemoSettings::new(seed, speed)?);
+    settings.demo = Some(demo);
     Ok(settings)
 }
 
@@ -188,5 +189,30 @@ pub fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             println!("created {}{name}", if admin { "admin " } else { "user " });
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_has_its_own_sqlite_directory_and_a_bounded_speed() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Settings::for_tests(Database::Sqlite { data_dir: dir.path().to_owned() });
+        std::fs::create_dir_all(dir.path().join("demo")).unwrap();
+        std::fs::write(dir.path().join("demo").join("peerex.db"), b"an old demo").unwrap();
+        std::fs::write(dir.path().join("keep.txt"), b"mine").unwrap();
+        let s = demo_settings(base.clone(), 3, 2.0).unwrap();
+        assert_eq!(s.database, Database::Sqlite { data_dir: dir.path().join("demo") });
+        assert!(s.sandbox);
+        assert_eq!(s.demo.as_ref().map(|d| (d.seed, d.days_per_minute)), Some((3, 2.0)));
+        assert!(!dir.path().join("demo").join("peerex.db").exists(), "a demo starts anew");
+        assert!(dir.path().join("keep.txt").exists(), "nothing else is touched");
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            assert!(demo_settings(base.clone(), 1, bad).is_err(), "{bad}");
+        }
+        let pg = Settings::for_tests(Database::Postgres { url: "postgres://u@h/db".into() });
+        assert!(demo_settings(pg, 1, 1.0).unwrap_err().to_string().contains("SQLite"));
     }
 }
