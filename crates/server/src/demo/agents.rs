@@ -303,11 +303,16 @@ impl World {
         if hour == 8 && day.is_multiple_of(2) {
             self.open_poll(now, &mut out);
         }
-        if hour == 9 {
-            let opening = if day == 0 { 12 } else { usize::from(self.rng.gen_bool(0.8)) };
-            for n in 0..opening {
-                self.open_issue(now, n, &mut out);
-            }
+        // Twelve issues at once (the first page a person sees is full), then about one a day.
+        let opening = if self.issues.is_empty() {
+            12
+        } else if hour == 9 {
+            usize::from(self.rng.gen_bool(0.8))
+        } else {
+            0
+        };
+        for n in 0..opening {
+            self.open_issue(now, n, &mut out);
         }
         if (10..=18).contains(&hour) {
             self.workers_look(engine, now, &mut out);
@@ -770,6 +775,7 @@ mod tests {
             let mut w = World::new(seed);
             let mut all = w.setup();
             all.extend(w.step(&engine, Timestamp::parse("2026-01-05T00:00:00Z").unwrap(), t));
+            all.extend(w.step(&engine, Timestamp::parse("2026-01-05T00:00:00Z").unwrap(), t.plus_millis(3_600_000)));
             all.into_iter().map(|d| serde_json::to_string(&d.op).unwrap()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));

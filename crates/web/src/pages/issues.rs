@@ -272,7 +272,8 @@ fn body(web: &Web, v: &Viewer, f: &Filter, errors: &[FormError], fields: (&str, 
     html! {
         h1 { "Issues" }
         p class="lead" { "Each price is the market's chance that the issue is fixed by the date. Fund a fix, or get paid for fixing." }
-        (latest_trades(web))
+        // A demo starts empty and fills while the person watches: its card is there from the start.
+        @if any || v.demo { (latest_trades(web)) }
         @if any {
             (filters(f, &trackers))
             (table(web, f, &rows, total, now))

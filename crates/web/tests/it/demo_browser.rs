@@ -39,6 +39,9 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
     // Let the demo run a few more simulated days, then audit and screenshot its pages.
     std::thread::sleep(std::time::Duration::from_secs(8));
     let tab = b.new_tab();
+    let worker = b.new_tab();
+    log_in(&mut b, &s, &worker, "wren", peerex_server::demo::PASSWORD);
+    b.wait(&worker, "location.pathname === '/'", 10, "the worker's home page");
     let peer = b.new_tab();
     log_in(&mut b, &s, &peer, "sam", peerex_server::demo::PASSWORD);
     b.wait(&peer, "location.pathname === '/'", 10, "the peer's home page");
@@ -67,7 +70,7 @@ fn a_demo_home_page_shows_new_trades_without_reload() {
         ("demo-login".to_owned(), b.new_tab(), s.url("/login")),
         ("demo-series".to_owned(), tab.clone(), series),
         ("demo-market".to_owned(), tab.clone(), s.url("/markets/demo-1")),
-        ("demo-portfolio".to_owned(), login.clone(), s.url("/portfolio")),
+        ("demo-portfolio".to_owned(), worker.clone(), s.url("/portfolio")),
         ("demo-backup".to_owned(), peer.clone(), s.url("/resources")),
     ];
     audit(&mut b, &pages);
