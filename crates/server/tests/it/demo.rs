@@ -9,8 +9,16 @@ use peerex_server::settings::Settings;
 use crate::support::{fresh_database, Backend};
 
 async fn run_demo(seed: u64, days: u64) -> (Vec<String>, peerex_engine::Engine, peerex_server::settings::Database) {
+    run_demo_at(seed, days, SPEED_MAX).await
+}
+
+async fn run_demo_at(
+    seed: u64,
+    days: u64,
+    speed: f64,
+) -> (Vec<String>, peerex_engine::Engine, peerex_server::settings::Database) {
     let mut settings = Settings::for_tests(fresh_database(Backend::Sqlite).await);
-    settings.demo = Some(DemoSettings { seed, days_per_minute: SPEED_MAX, stop_after_days: Some(days) });
+    settings.demo = Some(DemoSettings { seed, days_per_minute: speed, stop_after_days: Some(days) });
     let db = settings.database.clone();
     let mut running = peerex_server::start(settings).await.unwrap();
     running.demo_finished().await;
@@ -20,7 +28,8 @@ async fn run_demo(seed: u64, days: u64) -> (Vec<String>, peerex_engine::Engine, 
     (log.into_iter().map(|c| c.body).collect(), engine, db)
 }
 
-/// Two demos with one seed write the same command log (times included); another seed does not.
+/// Two demos with one seed write the same command log (times included), whatever their speed;
+/// another seed does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_writes_the_same_log() {
     let (a, _, _) = run_demo(42, 3).await;
@@ -29,6 +38,10 @@ async fn the_same_seed_writes_the_same_log() {
     assert!(a.len() > 100, "{} commands", a.len());
     assert_eq!(a, b);
     assert_ne!(a, c);
+    // A slower demo (a step every 12.5 ms instead of at once) makes the same first day.
+    let (slow, _, _) = run_demo_at(42, 1, 200.0).await;
+    assert!(slow.len() > 50 && slow.len() < a.len());
+    assert_eq!(slow[..], a[..slow.len()]);
 }
 
 /// Three simulated weeks: priced issues, trades, settled series, a prediction market resolved by
