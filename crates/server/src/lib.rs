@@ -142,6 +142,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         last_at: rebuilt.last_at,
         idempotency,
         batch_max: settings.batch_max,
+        fence: lock.as_ref().map(|l| l.epoch()),
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
