@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use peerex_engine::prediction::command::Trade;
-use peerex_engine::{Amount, OfferCommand, Op};
+use peerex_engine::{Amount, Op};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -55,19 +55,7 @@ impl BatchCommand {
         Ok(match self {
             BatchCommand::PlaceOffer(b) => {
                 check_len("issue", &b.issue, 1, MAX_ISSUE)?;
-                let cmd = OfferCommand {
-                    id: String::new(),
-                    user: user.to_owned(),
-                    kind: b.kind,
-                    issue: b.issue,
-                    maturation: b.maturation,
-                    price: b.price,
-                    volume: b.volume,
-                    aon: b.aon,
-                    poolable: b.poolable,
-                    expiration: b.expiration,
-                };
-                (Op::Offer(cmd), After::PlacedOffer)
+                (Op::Offer(b.into_command(user)), After::PlacedOffer)
             }
             BatchCommand::CancelOffer { offer } => {
                 id("offer", &offer)?;
