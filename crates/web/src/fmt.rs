@@ -201,3 +201,9 @@ mod tests {
         assert!(m.contains("title=\"2026-12-04 00:00 UTC\"") && m.contains("in 3 days"), "{m}");
     }
 }
+
+/// The text with its first letter in upper case.
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}

@@ -145,6 +145,15 @@ pub fn snapshot(web: &Web, issue: &str, maturation: Option<Timestamp>, me: Optio
     })
 }
 
+/// What the Fixed side's price means: the chance of a fix for a tracker-decided series, the
+/// chance the statement holds for one decided by arbitration.
+fn meaning(s: &Snapshot) -> &'static str {
+    match &s.series {
+        Some(v) if v.decided_by == "arbitration" => "chance the statement holds",
+        _ => "chance of a fix",
+    }
+}
+
 fn headline(s: &Snapshot, last: Option<&Point>) -> Markup {
     html! {
         div class="headline" data-part="headline" id="headline" {
@@ -157,7 +166,7 @@ fn headline(s: &Snapshot, last: Option<&Point>) -> Markup {
                     @if let Some(p) = v.last_price {
                         p class="big" {
                             strong class="fixed-text" id="chance" { (fmt::pct(p)) }
-                            " chance of a fix by " (fmt::due(v.maturation, s.now))
+                            " " (meaning(s)) " by " (fmt::due(v.maturation, s.now))
                         }
                     } @else {
                         p class="big" { "No trades yet" span class="muted" { " · matures " (fmt::time(v.maturation, s.now)) } }
@@ -229,7 +238,7 @@ fn chart(s: &Snapshot, pts: &[Point], range: &str) -> Markup {
     html! {
         section class="card" data-part="chart" id="chart" {
             div class="row between" {
-                h2 { "Chance of a fix over time" }
+                h2 { (crate::fmt::capitalise(meaning(s))) " over time" }
                 nav class="ranges" aria-label="Chart range" {
                     @for (r, label) in [("1d", "1 d"), ("1w", "1 w"), ("1m", "1 m"), ("all", "All")] {
                         a href={"/series?" (query(&[("issue", &s.issue), ("maturation", &mat), ("range", r)])) "#chart"}
@@ -237,7 +246,7 @@ fn chart(s: &Snapshot, pts: &[Point], range: &str) -> Markup {
                     }
                 }
             }
-            (price_chart(&data, from, now, "Price of the Fixed side (the chance of a fix) over time", "fixed"))
+            (price_chart(&data, from, now, &format!("Price of the Fixed side (the {}) over time", meaning(s)), "fixed"))
         }
     }
 }
@@ -259,7 +268,7 @@ fn book(s: &Snapshot) -> Markup {
     html! {
         section class="card" data-part="book" id="book" {
             h2 { "Order book" }
-            p class="muted small" { "Prices are the chance of a fix. Each unit pays 1 credit to the winning side." }
+            p class="muted small" { "Prices are the " (meaning(s)) ". Each unit pays 1 credit to the winning side." }
             div class="ladders" {
                 div class="ladder" {
                     h3 { (side_badge(Side::Fixed)) " wanted (bids)" }

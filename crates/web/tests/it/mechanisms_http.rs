@@ -102,6 +102,11 @@ fn a_statement_series_from_its_form_to_the_arbiters_reports() {
     let html = page(&s, &c, &alice, &url);
     assert!(html.contains("How this series is decided") && html.contains("Arbitration"), "{html}");
     assert!(html.contains("The review of PR 42 finds no blocking problem"));
+    // Its prices are the chance that the statement holds, not the chance of a fix.
+    assert!(
+        html.contains("Prices are the chance the statement holds") && !html.contains("Prices are the chance of a fix"),
+        "{html}"
+    );
     assert!(html.contains("Reporting opens at the maturation"), "{html}");
     assert!(!html.contains("id=\"report-form\""), "no reports before the maturation");
 
