@@ -162,6 +162,12 @@ pub const fn micros_per_credit() -> i64 {
     MICROS
 }
 
+/// The text with its first letter in upper case.
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,10 +206,4 @@ mod tests {
         let m = time(later, now).into_string();
         assert!(m.contains("title=\"2026-12-04 00:00 UTC\"") && m.contains("in 3 days"), "{m}");
     }
-}
-
-/// The text with its first letter in upper case.
-pub fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
