@@ -449,3 +449,23 @@ pub(crate) fn arbitration_detail(adm: &Admission) -> EngineResult<MarketDetail> 
         worst_case: Amount(adm.worst),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewards_over_budget_are_paid_pro_rata_and_the_shortfall_says_what_is_missing() {
+        assert_eq!(within_budget(&[3, 1], 4).unwrap(), (vec![3, 1], None));
+        let (paid, shortfall) = within_budget(&[3_000_000, 1_000_000], 2_000_000).unwrap();
+        assert_eq!(paid, [1_500_000, 500_000]);
+        assert_eq!(
+            shortfall,
+            Some(MarketDetail::Shortfall {
+                owed: Amount(4_000_000),
+                paid: Amount(2_000_000),
+                missing: Amount(2_000_000)
+            })
+        );
+    }
+}
