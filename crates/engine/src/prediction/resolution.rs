@@ -202,22 +202,7 @@ impl Markets {
                     pending.push((Some(*u), MarketDetail::Excluded { report: *v, reason: (*why).to_owned() }));
                 }
             }
-            pending.push((
-                None,
-                MarketDetail::Arbitration {
-                    seed: Seed(adm.seed),
-                    mu: p(r.mu),
-                    mu1: p(r.mu1),
-                    mu0: p(r.mu0),
-                    delta: Amount(prob_micros(r.delta.abs()) * r.delta.signum() as i64),
-                    midpoint: p(r.midpoint),
-                    k: Amount(floor_micros(r.k)?),
-                    rewarded: r.paid,
-                    admitted: adm.admitted.len(),
-                    budget: Amount(adm.budget),
-                    worst_case: Amount(adm.worst),
-                },
-            ));
+            pending.push((None, arbitration_detail(adm)?));
             let users: Vec<(UserId, u32)> = adm.admitted.iter().filter_map(|&i| m.reports.get(i).copied()).collect();
             if r.paid {
                 let owed: Vec<i64> = r.owed.iter().map(|x| floor_micros(*x)).collect::<EngineResult<_>>()?;

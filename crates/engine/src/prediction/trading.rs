@@ -53,7 +53,8 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
     let mut mine = held;
     let size = shares.checked_abs().ok_or_else(|| overflow("shares"))?;
     let (liquidated, increased, q_mid);
-    if shares > 0 {
+    // Not zero (refused above): positive buys, negative sells.
+    if shares.is_positive() {
         let others = (0..n).filter(|&j| j != outcome).map(|j| mine[j]).min().unwrap_or(0);
         liquidated = size.min(others);
         increased = size - liquidated;
