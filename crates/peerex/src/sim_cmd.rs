@@ -56,13 +56,23 @@ fn options_help() -> String {
     s
 }
 
-pub fn run(args: SimArgs) -> anyhow::Result<()> {
+/// The scenario and its configuration, with every option (and every cell of a sweep) checked
+/// before anything runs.
+fn prepare(args: &SimArgs) -> anyhow::Result<(Box<dyn peerex_sim::scenario::Scenario>, runner::Config)> {
     let scenario = registry::find(&args.scenario).ok_or_else(|| {
         anyhow::anyhow!("no scenario {:?}; scenarios: {}", args.scenario, registry::names().join(", "))
     })?;
-    let options: BTreeMap<String, String> = args.opts.into_iter().collect();
+    let options: BTreeMap<String, String> = args.opts.iter().cloned().collect();
     let cfg = runner::Config { days: args.days, runs: args.runs, seed: args.seed, threads: args.threads, options };
     runner::check_options(scenario.as_ref(), &cfg.options)?;
+    if !args.sweeps.is_empty() {
+        sweep::check(scenario.as_ref(), &cfg, &args.sweeps)?;
+    }
+    Ok((scenario, cfg))
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<()> {
+    let (scenario, cfg) = prepare(&args)?;
     if !args.sweeps.is_empty() {
         let dir = args.out.unwrap_or_else(|| PathBuf::from("sim-out").join(format!("{}-sweep", scenario.name())));
         return run_sweep(scenario.as_ref(), &cfg, &args.sweeps, &dir);
@@ -243,5 +253,72 @@ mod tests {
         let typo = Root::try_parse_from(["peerex", "worker-funder", "--opt", "wrokers=3"]).unwrap();
         let err = run(typo.sim).unwrap_err().to_string();
         assert!(err.contains("no option \"wrokers\""), "{err}");
+    }
+
+    /// Every `peerex sim ...` command written in README.md and docs/ (in backticks or on a
+    /// code line, also as `cargo run --release -p peerex -- sim ...`).
+    fn commands_in_docs() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = vec![root.join("README.md")];
+        for e in std::fs::read_dir(root.join("docs")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md") {
+                files.push(p);
+            }
+        }
+        let mut out = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            // In backticks (a span may wrap onto the next line), or a code line.
+            let mut found: Vec<String> = text
+                .match_indices("`peerex sim ")
+                .filter_map(|(i, m)| text[i + m.len()..].split('`').next().map(|c| c.replace('\n', " ")))
+                .collect();
+            for line in text.lines() {
+                if let Some(i) = line.find("peerex -- sim ") {
+                    let rest = &line[i + "peerex -- sim ".len()..];
+                    found.push(rest[..rest.find(['`', '#']).unwrap_or(rest.len())].to_owned());
+                }
+            }
+            for cmd in found {
+                let cmd = cmd.trim();
+                // Placeholders and elisions are not commands.
+                if cmd.contains("...") || cmd.contains("SCENARIO") || cmd.contains('<') || cmd.is_empty() {
+                    continue;
+                }
+                out.push((name.clone(), cmd.to_owned()));
+            }
+        }
+        out
+    }
+
+    /// The docs' simulator commands parse and their scenarios, options and sweep cells are
+    /// valid (running them all would take minutes in release).
+    #[test]
+    fn every_sim_command_in_the_docs_is_valid() {
+        let cmds = commands_in_docs();
+        assert!(cmds.len() >= 15, "found only {cmds:#?}");
+        let mut bad = Vec::new();
+        for (file, cmd) in &cmds {
+            let argv = std::iter::once("sim").chain(cmd.split_whitespace());
+            match Root::try_parse_from(argv) {
+                Err(e) => bad.push(format!("{file}: peerex sim {cmd}: {e}")),
+                Ok(w) => {
+                    if let Err(e) = prepare(&w.sim) {
+                        bad.push(format!("{file}: peerex sim {cmd}: {e:#}"));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    #[test]
+    fn a_bad_option_is_refused_before_anything_runs() {
+        let w = Root::try_parse_from(["sim", "liquidity", "--opt", "no_such_key=1"]).unwrap();
+        assert!(prepare(&w.sim).is_err());
+        let w = Root::try_parse_from(["sim", "worker-funder", "--sweep", "no_such_key=1,2"]).unwrap();
+        assert!(prepare(&w.sim).is_err());
     }
 }

@@ -125,6 +125,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         last_at: rebuilt.last_at,
         idempotency,
         batch_max: settings.batch_max,
+        fence: lock.as_ref().map(|l| l.epoch()),
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
@@ -154,7 +155,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone()).merge(extra(state.clone()));
+    let app = http::router_with(state.clone(), extra(state.clone()));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
         let _ = on_shutdown.await;

@@ -4,7 +4,9 @@
 //!
 //! Exactly one process writes: [`WriterLock`] is an exclusive `flock` on `peerex.lock` in the
 //! SQLite data directory, or a session-level PostgreSQL advisory lock held on a dedicated
-//! connection for the life of the process.
+//! connection for the life of the process. Taking the lock also increments the writer epoch
+//! (table `writer_epoch`), and a batch carrying its writer's epoch as [`BatchWrite::fence`]
+//! commits only while that epoch is current: a writer that lost its lock can never commit again.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -42,9 +44,15 @@ macro_rules! on_pool {
 pub struct WriterLock {
     _file: Option<std::fs::File>,
     _pg: Option<PgConnection>,
+    epoch: i64,
 }
 
 impl WriterLock {
+    /// The writer epoch this lock holder took (the fence of its batches).
+    pub fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
     /// Releases the lock now. Dropping it also releases it, but on PostgreSQL only once the
     /// server has noticed the closed session, so a process that opens the database right after
     /// (`admin create-user`, then `serve`) could still find it held.
@@ -111,6 +119,9 @@ pub struct BatchWrite {
     pub prune_idempotency_before: Option<i64>,
     pub issue_openers: Vec<(String, String)>,
     pub meta: Vec<(String, i64)>,
+    /// The writer epoch this batch belongs to: the commit is refused (nothing written) if
+    /// another process has taken the writer lock since. `None` writes unfenced (tests, tools).
+    pub fence: Option<i64>,
 }
 
 impl BatchWrite {
@@ -211,6 +222,16 @@ impl Store {
         }
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            if let Some(epoch) = b.fence {
+                // First, so that on PostgreSQL the row lock orders this commit against a new
+                // writer's increment.
+                let n = sqlx::query("UPDATE writer_epoch SET epoch = epoch WHERE id = 1 AND epoch = $1")
+                    .bind(epoch).execute(&mut *tx).await?.rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    anyhow::bail!("fenced: another process took the writer lock after epoch {epoch}; this one may not commit");
+                }
+            }
             for (seq, at, body, error) in &b.commands {
                 sqlx::query("INSERT INTO commands (seq, at, body, error) VALUES ($1, $2, $3, $4)")
                     .bind(seq).bind(at).bind(body).bind(error).execute(&mut *tx).await?;
@@ -339,6 +360,17 @@ impl Store {
         on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(p).await?.try_get(0)?))
     }
 
+    /// Increments the writer epoch (on taking the writer lock) and returns the new one.
+    async fn next_epoch(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("UPDATE writer_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch")
+            .fetch_one(p).await.context("taking the writer epoch")?.try_get(0)?))
+    }
+
+    /// The current writer epoch.
+    pub async fn epoch(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT epoch FROM writer_epoch WHERE id = 1").fetch_one(p).await?.try_get(0)?))
+    }
+
     /// Whether the database answers (health check).
     pub async fn ping(&self) -> bool {
         on_pool!(self, p => sqlx::query("SELECT 1").fetch_one(p).await.is_ok())
@@ -349,7 +381,7 @@ async fn open_sqlite(dir: &Path, writer: bool) -> anyhow::Result<(Store, Option<
     let db_path = dir.join("peerex.db");
     let lock = if writer {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        Some(WriterLock { _file: Some(lock_file(&dir.join("peerex.lock"))?), _pg: None })
+        Some(WriterLock { _file: Some(lock_file(&dir.join("peerex.lock"))?), _pg: None, epoch: 0 })
     } else {
         if !db_path.exists() {
             anyhow::bail!("no peerex database in {}", dir.display());
@@ -365,8 +397,10 @@ async fn open_sqlite(dir: &Path, writer: bool) -> anyhow::Result<(Store, Option<
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
     let store = Store::Sqlite(pool.clone());
-    if writer {
+    let mut lock = lock;
+    if let Some(l) = lock.as_mut() {
         sqlx::migrate!("./migrations").run(&pool).await.context("running migrations")?;
+        l.epoch = store.next_epoch().await?;
     }
     Ok((store, lock))
 }
@@ -406,7 +440,10 @@ async fn open_postgres(url: &str, writer: bool) -> anyhow::Result<(Store, Option
             anyhow::bail!("another peerex process is the writer of this PostgreSQL database (advisory lock held)");
         }
         sqlx::migrate!("./migrations").run(&pool).await.context("running migrations")?;
-        Some(WriterLock { _file: None, _pg: Some(conn) })
+        // Waits for a commit of the previous writer still in flight (it holds the epoch row),
+        // so the log loaded after this includes it; later ones are fenced.
+        let epoch = Store::Postgres(pool.clone()).next_epoch().await?;
+        Some(WriterLock { _file: None, _pg: Some(conn), epoch })
     } else {
         None
     };

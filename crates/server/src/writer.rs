@@ -248,6 +248,8 @@ pub struct Writer {
     pub last_at: Option<Timestamp>,
     pub idempotency: IdempotencyRecords,
     pub batch_max: usize,
+    /// The writer epoch of this process's lock: every batch commits fenced by it.
+    pub fence: Option<i64>,
 }
 
 /// What one batch produced, applied to shared state after its commit.
@@ -280,6 +282,7 @@ impl Writer {
     /// Handles one batch; false when the writer must stop.
     async fn process(&mut self, batch: &mut Vec<Request>) -> bool {
         let mut p = Pending::default();
+        p.write.fence = self.fence;
         let now_ms = Clock::wall_ms();
         p.write.prune_idempotency_before = self.idempotency.expire(now_ms);
         for req in batch.drain(..) {

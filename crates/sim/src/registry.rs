@@ -11,6 +11,7 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(scenarios::arbiters::Arbiters),
         Box::new(scenarios::resource_economy::ResourceEconomy),
         Box::new(scenarios::liquidity::Liquidity),
+        Box::new(scenarios::resource_market::ResourceMarket),
     ]
 }
 

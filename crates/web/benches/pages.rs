@@ -1,6 +1,7 @@
 //! Server-side rendering time of every page of the web UI on a big exchange: 1,000 issues x 3
 //! maturations and 10,000 trades (7,000 on one series, whose chart and trade list are the
-//! heaviest, the rest spread over the others). Each page is requested through the UI's router
+//! heaviest, the rest spread over the others), 100 prediction markets with 2,000 trades (1,000 on
+//! one market), and 100 backup peers. Each page is requested through the UI's router
 //! in process (no network), many times; the bench prints p50, p99 and max per page.
 //!
 //! `cargo bench -p peerex-web --bench pages` (PEEREX_BENCH_ITERS sets the requests per page).
@@ -16,7 +17,8 @@ use peerex_engine::{Amount, Price, Timestamp};
 use peerex_server::http::accounts::{self as acc, Credentials};
 use peerex_server::http::admin::{self as adm, Money};
 use peerex_server::http::exchange::{self as ex, OpenIssue, PlaceOffer};
-use peerex_server::http::extract::{Body as B, IdempotencyKey, User};
+use peerex_server::http::extract::{Body as B, IdempotencyKey, PathId, User};
+use peerex_server::http::{markets as mk, peers as pr};
 use peerex_server::settings::{Database, Settings};
 use peerex_web::{router_with, Web, WebConfig};
 use tower::ServiceExt;
@@ -24,6 +26,9 @@ use tower::ServiceExt;
 const ISSUES: usize = 1_000;
 const TRADES: usize = 10_000;
 const HOT: usize = 7_000;
+const MARKETS: usize = 100;
+const MARKET_TRADES: usize = 2_000;
+const PEERS: usize = 100;
 
 fn user(name: &str, admin: bool) -> User {
     User { name: name.into(), admin, token_hash: String::new() }
@@ -41,6 +46,9 @@ fn main() {
         peerex_server::create_user(&db, "root", "password-1", true, 64).await.unwrap();
         for n in ["alice", "bob"] {
             peerex_server::create_user(&db, n, "password-1", false, 64).await.unwrap();
+        }
+        for i in 0..PEERS {
+            peerex_server::create_user(&db, &format!("peer{i}"), "password-1", false, 64).await.unwrap();
         }
         let running = peerex_server::start(settings).await.unwrap();
         let st = running.state.clone();
@@ -69,7 +77,8 @@ fn main() {
         for t in tasks {
             t.await.unwrap();
         }
-        // Trades: bob buys Fixed at p, alice buys Unfixed at 1 - p (one unit each).
+        // Trades: bob buys Fixed at p, then alice takes one unit of the Unfixed side at any price
+        // up to 0.99, so each pair trades exactly once whatever the other tasks' offers do.
         let mut seed = 42u64;
         let mut tasks = Vec::new();
         for i in 0..TRADES {
@@ -79,9 +88,8 @@ fn main() {
             let (issue, mat) = if i < HOT { (0, mats[0]) } else { ((i % ISSUES), mats[i % 3]) };
             let st = st.clone();
             tasks.push(tokio::spawn(async move {
-                for (who, kind, p) in
-                    [("bob", OfferKind::BuyFixed, price), ("alice", OfferKind::BuyUnfixed, price.complement())]
-                {
+                let take = Price::from_bp(9_900).unwrap();
+                for (who, kind, p) in [("bob", OfferKind::BuyFixed, price), ("alice", OfferKind::BuyUnfixed, take)] {
                     let b = PlaceOffer {
                         kind,
                         issue: format!("local#{issue}"),
@@ -124,6 +132,43 @@ fn main() {
                     .unwrap();
             }
         }
+        // Prediction markets: alice creates them, bob and alice trade (half on the first one).
+        let deadline = now.plus_days(60).to_rfc3339();
+        for _ in 0..MARKETS {
+            let b = serde_json::json!({"statement": "Will the release ship with the new parser by the deadline?",
+                "deadline": deadline, "b": "100"});
+            mk::create(axum::extract::State(st.clone()), user("alice", false), IdempotencyKey(None), B(b))
+                .await
+                .unwrap();
+        }
+        for i in 0..MARKET_TRADES {
+            // bob buys YES, alice buys NO.
+            let (who, outcome) = if i % 2 == 0 { ("bob", 1) } else { ("alice", 0) };
+            let m = if i < MARKET_TRADES / 2 { 1 } else { 1 + i % MARKETS };
+            let b = serde_json::json!({"shares": "3", "outcome": outcome});
+            mk::trade(
+                axum::extract::State(st.clone()),
+                user(who, false),
+                IdempotencyKey(None),
+                PathId(format!("m{m}")),
+                B(b),
+            )
+            .await
+            .unwrap();
+        }
+        // Backup peers: every one registers and sets its sliders; alice is one of them.
+        for i in 0..=PEERS {
+            let who = if i == PEERS { "alice".to_owned() } else { format!("peer{i}") };
+            pr::register(axum::extract::State(st.clone()), user(&who, false), IdempotencyKey(None)).await.unwrap();
+            let s = pr::Sliders {
+                space_gb: Amount::credits(50 + (i as i64 % 7) * 20),
+                upload_gb: Amount::credits(5 + (i as i64 % 3)),
+                download_gb: Amount::credits(5 + (i as i64 % 4)),
+            };
+            pr::set_sliders(axum::extract::State(st.clone()), user(&who, false), IdempotencyKey(None), B(s))
+                .await
+                .unwrap();
+        }
         let web = Web::new(st.clone(), WebConfig::default());
         // A browser session for alice.
         let r = acc::log_in(
@@ -149,8 +194,12 @@ fn main() {
     let (series, trades) =
         (engine.exchange().series_count(), engine.exchange().all_series().map(|(_, s)| s.traded_volume).sum::<u64>());
     drop(engine);
+    let hot_points = web
+        .history
+        .points("local#0", web.app.shared.engine().exchange().all_series().next().unwrap().1.maturation)
+        .len();
     println!(
-        "built {} issues, {series} series, {trades} trades in {:.1} s; {iters} requests per page",
+        "built {} issues, {series} series, {trades} trades ({hot_points} on the hot series' chart) in {:.1} s; {iters} requests per page",
         ISSUES,
         built.elapsed().as_secs_f64()
     );
@@ -174,8 +223,12 @@ fn main() {
         ("portfolio (3,000+ positions)", "/portfolio".into(), true),
         ("admin", "/admin".into(), true),
         ("log in", "/login".into(), false),
-        ("markets", "/markets".into(), false),
-        ("resources", "/resources".into(), false),
+        ("markets (100)", "/markets".into(), false),
+        ("market m1 (1,000 trades)", "/markets/m1".into(), true),
+        ("market quote", "/markets/m1/quote?shares=10&outcome=1".into(), false),
+        ("resources (alice's peer page)", "/resources".into(), true),
+        ("resources preview", "/resources/preview?space_gb=120&upload_gb=8&download_gb=6".into(), true),
+        ("resources operator", "/resources/operator".into(), true),
     ];
     // alice is not an admin: give the admin page an admin session.
     let admin_sid = rt.block_on(async {
@@ -193,7 +246,7 @@ fn main() {
     println!("| page | p50 ms | p99 ms | max ms | bytes |");
     println!("|---|---:|---:|---:|---:|");
     for (name, path, auth) in &pages {
-        let cookie = if *name == "admin" { &admin_sid } else { &sid };
+        let cookie = if *name == "admin" || *name == "resources operator" { &admin_sid } else { &sid };
         let mut times = Vec::with_capacity(iters);
         let mut bytes = 0;
         for _ in 0..iters {

@@ -68,6 +68,9 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
         }
         Command::Login { name, password } => login(server, api, name, password),
         Command::Logout => {
+            // Revoke the token on the server first (a copied token stops working), then forget
+            // it here even when the server cannot be reached: it then expires by itself.
+            let revoked = if api.has_token() { Some(api.delete(&["sessions"])) } else { None };
             let mut config = Config::load()?;
             match config.sessions.remove(server) {
                 Some(s) => {
@@ -75,7 +78,14 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
                         a.remove(&s.name);
                     }
                     config.save()?;
-                    out(json!({"logged_out": s.name}), format!("logged out {} from {server}", s.name))
+                    let text = match &revoked {
+                        Some(Err(e)) => format!(
+                            "logged out {} from {server}; the server could not revoke the token ({e:#}): it stays valid until it expires",
+                            s.name
+                        ),
+                        _ => format!("logged out {} from {server}", s.name),
+                    };
+                    out(json!({"logged_out": s.name, "revoked": matches!(revoked, Some(Ok(_)))}), text)
                 }
                 None => out(json!({"logged_out": null}), format!("no stored session for {server}")),
             }

@@ -95,7 +95,12 @@ fn signup_login_me_and_logout() {
     let json_out: Value = serde_json::from_str(&ok(&api, dir.path(), &["me", "--json"])).unwrap();
     assert_eq!(json_out, json!({"name": "adam", "available": "990.5", "held": "9.5"}));
 
+    // Logging out revokes the token on the server, then forgets it.
+    api.answer("DELETE", "/api/v1/sessions", 200, json!({"revoked": true}));
     assert_eq!(ok(&api, dir.path(), &["logout"]), format!("logged out adam from {}\n", api.url()));
+    let r = api.last();
+    assert_eq!((r.method.as_str(), r.target.as_str()), ("DELETE", "/api/v1/sessions"));
+    assert_eq!(r.authorization.as_deref(), Some("Bearer tok-123"));
     let n = api.requests().len();
     let r = peerex(&api, dir.path(), &["me"]);
     assert_eq!(r.code, 1);
@@ -504,4 +509,17 @@ fn help_completions_man_page_and_one_line_value_errors() {
         assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
         assert!(r.stderr.trim_end().ends_with(code), "{args:?}: {}", r.stderr);
     }
+}
+
+/// A logout the server cannot confirm still forgets the token, and says it stays valid.
+#[test]
+fn logout_forgets_the_token_even_when_the_server_refuses_to_revoke_it() {
+    let api = FakeApi::start();
+    let dir = logged_in(&api);
+    api.answer("DELETE", "/api/v1/sessions", 401, json!({"code": "unauthorized", "message": "token expired"}));
+    let out = ok(&api, dir.path(), &["logout"]);
+    assert!(out.starts_with(&format!("logged out adam from {}; the server could not revoke", api.url())), "{out}");
+    assert!(out.contains("stays valid until it expires"), "{out}");
+    let r = peerex(&api, dir.path(), &["me"]);
+    assert_eq!(r.code, 1, "the token is forgotten");
 }

@@ -88,17 +88,24 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API's router with `extra` routes (the web UI) merged in: the per-address rate limit, the
+/// body limit and the panic guard cover both; idempotency fingerprints are the API's.
+pub fn router_with(state: AppState, extra: Router) -> Router {
     let (routes, _) = api().split_for_parts();
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), fingerprint))
+        .with_state(state.clone())
+        .merge(extra)
         .layer(middleware::from_fn_with_state(state.clone(), per_address))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("the request failed inside the server").into_response()
         }))
-        .with_state(state)
 }
 
 async fn not_found() -> ApiError {

@@ -261,3 +261,34 @@ async fn a_normal_client_is_served_while_1000_half_open_connections_are_held() {
     drop(held);
     s.stop().await;
 }
+
+/// A writer that lost its lock can never commit again: each process that takes the lock moves
+/// the writer epoch on, and a batch fenced with an older epoch is refused with nothing written.
+/// (On PostgreSQL the lock lives on its own connection: a killed writer's last commit could
+/// land after the next writer loaded the log; the fence orders or refuses it.)
+async fn a_writer_that_lost_its_lock_can_never_commit_again(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let row = |seq: i64| (seq, 0, r#"{"at":"2026-01-01T00:00:00Z","op":"tick"}"#.to_owned(), None);
+    let (old, lock) = Store::open(&db, true).await.unwrap();
+    let lock = lock.expect("the writer lock");
+    let first = lock.epoch();
+    assert_eq!(old.epoch().await.unwrap(), first);
+    let b = BatchWrite { commands: vec![row(1)], fence: Some(first), ..Default::default() };
+    old.write_batch(&b).await.expect("the lock holder commits");
+    lock.release().await;
+
+    let (new, lock2) = Store::open(&db, true).await.unwrap();
+    let lock2 = lock2.expect("the lock, once released");
+    assert_eq!(lock2.epoch(), first + 1, "taking the lock moves the epoch on");
+    let stale = BatchWrite { commands: vec![row(2)], fence: Some(first), ..Default::default() };
+    let err = old.write_batch(&stale).await.expect_err("the old writer is fenced");
+    assert!(format!("{err:#}").contains("fenced"), "{err:#}");
+    assert_eq!(new.load_log().await.unwrap().len(), 1, "the fenced batch wrote nothing");
+    let b = BatchWrite { commands: vec![row(2)], fence: Some(lock2.epoch()), ..Default::default() };
+    new.write_batch(&b).await.expect("the new writer commits");
+    assert_eq!(new.load_log().await.unwrap().len(), 2);
+    old.close().await;
+    new.close().await;
+    lock2.release().await;
+}
+on_both!(a_writer_that_lost_its_lock_can_never_commit_again);

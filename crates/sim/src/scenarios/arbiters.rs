@@ -21,7 +21,10 @@
 //! statistics (outcome accuracy, mean k, ambiguous and shortfall markets). Summary metrics:
 //! `mean_earnings_{truthful,manipulating}_{rule}`, `mean_gain_truthful_{rule}`, `outcome_accuracy`,
 //! `mean_k`, `ambiguous_markets`, `shortfall_markets` (always 0 since rewards are admitted only
-//! when the budget covers them), `excluded_reports`, `void_markets`.
+//! when the budget covers them), `excluded_reports`, `void_markets`; whether fees pay the
+//! arbiters: `fees_per_market`, `arbitration_paid_per_market` (rewards + bond shares),
+//! `fees_cover_share` (markets whose fees covered that) and `house_cost_per_market` (the
+//! creator's subsidy and bond net of what came back).
 //!
 //! Options (`--opt key=value`): markets_per_day (8), arbiters (10), arbiters_per_market (5),
 //! traders (6), stake (10), b (100), fee (0.05), arbiter_accuracy (0.85), trader_accuracy (0.7),
@@ -149,6 +152,9 @@ struct Branch {
     /// Reports that did not count (budget or ambiguity), and whether the market was void.
     excluded: u32,
     voided: bool,
+    /// Every arbiter's reward paid in this market, and the bond shares of an ambiguous one.
+    rewards_paid: f64,
+    bond_shared: f64,
 }
 
 impl Branch {
@@ -264,6 +270,9 @@ impl Scenario for Arbiters {
         let (mut truthful_sum, mut lying_sum, mut truthful_n, mut lying_n) = ([0.0f64; 3], [0.0f64; 3], 0u32, 0u32);
         let (mut ambiguous, mut shortfalls, mut k_sum, mut k_n) = (0u32, 0u32, 0.0f64, 0u32);
         let (mut excluded, mut voided) = (0u32, 0u32);
+        // Does the fee pool pay the arbiters? Per market: fees, rewards + bond shares, and what
+        // the creator ("house") put in net (subsidy and bond minus what came back).
+        let (mut fees_sum, mut rewards_sum, mut covered, mut house_sum) = (0.0f64, 0.0f64, 0u32, 0.0f64);
 
         for day in 0..ctx.days {
             let mut day_earn = [[0.0f64; 3]; 2];
@@ -273,6 +282,7 @@ impl Scenario for Arbiters {
                 let at = |min: i64| t0.plus_millis(min * 60_000);
                 let name = format!("d{day}m{slot}");
                 let truth = rng.gen_bool(0.5);
+                let house_before = sim.available("house");
                 sim.run(
                     at(0),
                     json!({"op":"create_market","id":name,"user":"house","statement":"simulated event",
@@ -311,6 +321,12 @@ impl Scenario for Arbiters {
                     }
                 }
                 let signals: Vec<bool> = chosen.iter().map(|_| signal(rng, truth, p.arbiter_accuracy)).collect();
+                let fees: f64 = sim
+                    .market_events(0, &name)
+                    .iter()
+                    .filter(|e| e["what"] == "traded")
+                    .map(|e| credits(&e["fee"]))
+                    .sum();
                 let lies = rng.gen_bool(p.lying_share);
                 // Resolve twice from the same state: deviator truthful, deviator manipulating.
                 let mut branches = Vec::new();
@@ -335,7 +351,13 @@ impl Scenario for Arbiters {
                     };
                     for e in &evs {
                         match e["what"].as_str() {
-                            Some("reward") if e["user"] == dev => br.reward = credits(&e["paid"]),
+                            Some("reward") => {
+                                br.rewards_paid += credits(&e["paid"]);
+                                if e["user"] == dev {
+                                    br.reward = credits(&e["paid"]);
+                                }
+                            }
+                            Some("bond_shared") => br.bond_shared += credits(&e["amount"]),
                             Some("arbitration") => {
                                 br.k = credits(&e["k"]);
                                 br.rewarded = e["rewarded"] == true;
@@ -394,6 +416,11 @@ impl Scenario for Arbiters {
                 day_short += u32::from(chosen_branch.1.shortfall);
                 excluded += chosen_branch.1.excluded;
                 voided += u32::from(chosen_branch.1.voided);
+                let paid = chosen_branch.1.rewards_paid + chosen_branch.1.bond_shared;
+                fees_sum += fees;
+                rewards_sum += paid;
+                covered += u32::from(paid <= fees + 1e-9);
+                house_sum += house_before - chosen_branch.0.available("house");
                 sim.engine = chosen_branch.0.engine;
                 sim.events.clear();
             }
@@ -426,6 +453,11 @@ impl Scenario for Arbiters {
         m.insert("excluded_reports".into(), f64::from(excluded));
         m.insert("void_markets".into(), f64::from(voided));
         m.insert("mean_k".into(), if k_n > 0 { k_sum / f64::from(k_n) } else { 0.0 });
+        let markets = f64::from(all_markets.max(1));
+        m.insert("fees_per_market".into(), fees_sum / markets);
+        m.insert("arbitration_paid_per_market".into(), rewards_sum / markets);
+        m.insert("fees_cover_share".into(), f64::from(covered) / markets);
+        m.insert("house_cost_per_market".into(), house_sum / markets);
         for (r, rule) in K_RULES.iter().enumerate() {
             let t = if truthful_n > 0 { truthful_sum[r] / f64::from(truthful_n) } else { 0.0 };
             let l = if lying_n > 0 { lying_sum[r] / f64::from(lying_n) } else { 0.0 };

@@ -1,8 +1,9 @@
 //! Scenario `liquidity` (spec/simulation.md; seed 002: "How can we increase liquidity in this
 //! market?"): the same population of traders with private beliefs about issue outcomes trades
-//! through (a) the order book alone (`book`) and (b) an LMSR prediction market (`lmsr`), each
-//! in its own engine, with the same truths, beliefs and arrival order. (c), the order book with
-//! the market maker of the mechanisms issue, is pending: that maker is not in the engine yet.
+//! through (a) the order book alone (`book`), (b) an LMSR prediction market (`lmsr`) and (c) the
+//! order book with the engine's market maker (`maker`: `fund_maker` on every series, an LMSR-priced
+//! ladder of ordinary offers re-quoted after every fill), each in its own engine, with the same
+//! truths, beliefs and arrival order.
 //!
 //! The model (design, where the spec is silent):
 //! * `issues` binary events (will issue i be closed by the end of day `days`?), each with a true
@@ -15,9 +16,13 @@
 //!   - book: buys fixed at the best ask if it is below q - `half_spread`, buys unfixed at the
 //!     best bid if it is above q + `half_spread`, otherwise posts (at random) a bid for fixed at
 //!     q - `half_spread` or an ask (buy unfixed) at q + `half_spread`, `volume` units, expiring
-//!     at the end of the day;
+//!     at the end of the day (`take=belief`: a taker's limit is q -/+ `half_spread` instead of the
+//!     best price, so it walks the book, the maker's ladder included, up to its belief; the rest
+//!     rests on the book like any offer);
 //!   - lmsr: when the market price p differs from q by more than 0.01, buys YES (or NO) shares
 //!     toward q: b (logit q - logit p), at most `volume` shares;
+//!   - maker: exactly the book rule; the book now also holds the maker's quotes (`levels` units
+//!     per side, subsidy b ln 2 per series from the user `maker`);
 //! * the price of an issue is the book's mid when two-sided, else its last trade, else 0.5 (no
 //!   information); the LMSR's price is its marginal price. The spread is best ask - best bid
 //!   (1 when the book is not two-sided); the LMSR's is the difference between the average prices
@@ -27,7 +32,8 @@
 //! with at least one trade), time_to_first_trade (days from the start, over those who traded),
 //! price_error_final and price_error_mean (|price - pi| over issues, at the end / mean over
 //! days), spread_mean, trades, maker_loss and subsidy (LMSR: the market creator's loss against
-//! b ln 2 per market).
+//! b ln 2 per market; maker: the funder's loss after the maker returned what it held at
+//! settlement, against the same b ln 2 per series).
 
 use std::collections::BTreeMap;
 
@@ -48,7 +54,7 @@ use crate::scenario::{PlotSpec, Row, RunCtx, RunOutput, Scenario};
 pub struct Liquidity;
 
 /// The settings compared, in CSV order.
-pub const SETTINGS: [&str; 2] = ["book", "lmsr"];
+pub const SETTINGS: [&str; 3] = ["book", "lmsr", "maker"];
 
 const COLUMNS: [&str; 5] = ["traded_share", "price_error", "spread", "trades", "maker_loss"];
 
@@ -60,7 +66,11 @@ pub struct Params {
     pub noise: f64,
     pub activity: f64,
     pub half_spread: f64,
+    /// Takers walk the book up to their belief (`take=belief`) instead of taking the best price.
+    pub take_to_belief: bool,
     pub volume: u64,
+    /// Units the maker quotes per side (setting `maker`).
+    pub levels: u32,
 }
 
 fn params(o: &BTreeMap<String, String>) -> anyhow::Result<Params> {
@@ -71,8 +81,17 @@ fn params(o: &BTreeMap<String, String>) -> anyhow::Result<Params> {
         noise: options::get(o, "noise", 0.15)?,
         activity: options::get(o, "activity", 0.3)?,
         half_spread: options::get(o, "half_spread", 0.05)?,
+        take_to_belief: match options::get(o, "take", "best".to_owned())?.as_str() {
+            "best" => false,
+            "belief" => true,
+            other => anyhow::bail!("take={other}: use best or belief"),
+        },
         volume: options::get(o, "volume", 10)?,
+        levels: options::get(o, "levels", 10)?,
     };
+    if !(1..=peerex_engine::exchange::maker::MAX_LEVELS).contains(&p.levels) {
+        anyhow::bail!("levels must lie in 1..={}", peerex_engine::exchange::maker::MAX_LEVELS);
+    }
     if p.traders == 0 || p.traders > 2_000 || p.issues == 0 || p.issues > 100 {
         anyhow::bail!("traders must lie in 1..=2000 and issues in 1..=100");
     }
@@ -153,6 +172,18 @@ impl Market {
                     "deadline": at(days, 0), "b": format!("{:.6}", p.b), "fee": "0", "issue": issue(i),
                 }))
                 .context("building create_market")?;
+                apply(&mut m.engine, &mut m.out, t0, op)?;
+            }
+        }
+        if SETTINGS[setting] == "maker" {
+            for i in 0..p.issues {
+                let op = Op::FundMaker {
+                    user: "maker".into(),
+                    issue: issue(i),
+                    maturation: at(days, 0),
+                    b: Amount((p.b * 1e6).round() as i64),
+                    levels: Some(p.levels),
+                };
                 apply(&mut m.engine, &mut m.out, t0, op)?;
             }
         }
@@ -291,6 +322,9 @@ impl Market {
             _ => (OfferKind::BuyUnfixed, None),
         };
         let fixed = match (kind, fixed_price) {
+            // To the basis point, so the limit never falls short of the price it saw.
+            (OfferKind::BuyFixed, Some(_)) if p.take_to_belief => Price::from_bp(((q - h) * 1e4).floor() as u32),
+            (_, Some(_)) if p.take_to_belief => Price::from_bp(((q + h) * 1e4).ceil().min(9_999.0) as u32),
             (_, Some(x)) => Price::from_bp((x * 1e4).round() as u32),
             (OfferKind::BuyFixed, None) => cents(q - h),
             _ => cents(q + h),
@@ -348,6 +382,7 @@ pub fn simulate(mut ctx: RunCtx) -> anyhow::Result<RunOutput> {
             }
         }
         for (s, m) in markets.iter_mut().enumerate() {
+            crate::conservation::check_day(&m.engine, day)?;
             let err =
                 (0..p.issues).map(|i| (m.price(i, days) - truth[i as usize]).abs()).sum::<f64>() / f64::from(p.issues);
             let spread = (0..p.issues).map(|i| m.spread(i, days, &p)).sum::<f64>() / f64::from(p.issues);
@@ -391,7 +426,7 @@ pub fn simulate(mut ctx: RunCtx) -> anyhow::Result<RunOutput> {
         put("price_error_mean", errors[s].iter().sum::<f64>() / errors[s].len().max(1) as f64);
         put("spread_mean", spreads[s].iter().sum::<f64>() / spreads[s].len().max(1) as f64);
         put("trades", f64::from(m.trades));
-        let subsidy = if name == "lmsr" { f64::from(p.issues) * p.b * std::f64::consts::LN_2 } else { 0.0 };
+        let subsidy = if name == "book" { 0.0 } else { f64::from(p.issues) * p.b * std::f64::consts::LN_2 };
         put("maker_loss", loss);
         put("subsidy", subsidy);
         put("maker_loss_over_subsidy", if subsidy > 0.0 { loss / subsidy } else { f64::NAN });
@@ -404,7 +439,7 @@ impl Scenario for Liquidity {
         "liquidity"
     }
     fn description(&self) -> &'static str {
-        "seed 002: the same traders with private beliefs on the order book vs an LMSR market"
+        "seed 002: the same traders with private beliefs on the order book, an LMSR market, and the book with the market maker"
     }
     fn default_days(&self) -> u32 {
         10
@@ -442,11 +477,13 @@ impl Scenario for Liquidity {
         vec![
             ("traders", "number of traders (20)"),
             ("issues", "number of binary events traded (5)"),
-            ("b", "LMSR liquidity b per market (100); the subsidy is b ln 2"),
+            ("b", "LMSR liquidity b per market and per maker (100); the subsidy is b ln 2"),
             ("noise", "std of a trader's belief around the true probability (0.15)"),
             ("activity", "probability a trader acts on an issue on a day (0.3)"),
             ("half_spread", "book traders quote their belief -/+ this (0.05)"),
+            ("take", "best (default): a taker takes the best price only; belief: it walks the book up to its belief -/+ half_spread"),
             ("volume", "units per book offer and most shares per LMSR trade (10)"),
+            ("levels", "units the market maker quotes per side, 1..=50 (10)"),
         ]
     }
 }
@@ -457,7 +494,7 @@ mod tests {
     use crate::rng::run_rng;
 
     #[test]
-    fn both_settings_trade_and_the_lmsr_maker_loses_at_most_its_subsidy() {
+    fn every_setting_trades_and_no_maker_loses_more_than_its_subsidy() {
         let ctx = RunCtx { run: 0, days: 5, rng: run_rng(3, 0), options: BTreeMap::new() };
         let out = simulate(ctx).unwrap();
         assert_eq!(out.rows.len(), 5 * SETTINGS.len());
@@ -467,5 +504,28 @@ mod tests {
         let (loss, subsidy) = (out.metrics["lmsr.maker_loss"], out.metrics["lmsr.subsidy"]);
         assert!(loss <= subsidy + 1e-6, "loss {loss} > subsidy {subsidy}");
         assert_eq!(out.metrics["book.maker_loss"], 0.0);
+        // The market maker quotes both sides of every book from the start: everyone who acts
+        // can trade, at a spread far below the bare book's.
+        assert!(out.metrics["maker.traded_share"] >= out.metrics["book.traded_share"]);
+        assert!(out.metrics["maker.spread_mean"] < out.metrics["book.spread_mean"] / 2.0);
+        assert!(out.metrics["maker.trades"] > out.metrics["book.trades"]);
+        let (loss, subsidy) = (out.metrics["maker.maker_loss"], out.metrics["maker.subsidy"]);
+        // The engine rounds b ln 2 up to the micro-credit per series.
+        assert!(loss <= subsidy + 1e-5, "maker loss {loss} > subsidy {subsidy}");
+        assert!(loss != 0.0, "the maker traded, so it won or lost something");
+    }
+
+    #[test]
+    fn takers_who_walk_the_ladder_trade_more_units_with_the_maker() {
+        let run = |take: &str| {
+            let options = [("take".to_owned(), take.to_owned())].into_iter().collect();
+            simulate(RunCtx { run: 0, days: 5, rng: run_rng(3, 0), options }).unwrap()
+        };
+        let (best, belief) = (run("best"), run("belief"));
+        // Walking the ladder moves the maker's price further per visit: it ends closer to the
+        // traders' beliefs than when each taker takes one level.
+        assert!(belief.metrics["maker.price_error_mean"] < best.metrics["maker.price_error_mean"]);
+        let options = [("take".to_owned(), "all".to_owned())].into_iter().collect();
+        assert!(simulate(RunCtx { run: 0, days: 1, rng: run_rng(3, 0), options }).is_err());
     }
 }

@@ -4,4 +4,5 @@ pub mod arbiters;
 pub mod liquidity;
 pub mod random_traders;
 pub mod resource_economy;
+pub mod resource_market;
 pub mod worker_funder;

@@ -102,6 +102,8 @@ fn sweeps_are_byte_identical_with_one_and_two_threads() {
         ("worker-funder", vec![axis("workers", &["3", "10"]), axis("rule", &["reward", "risk-averse"])], 20),
         ("random-traders", vec![axis("agents", &["5", "10"])], 10),
         ("arbiters", vec![axis("b", &["50", "100"])], 2),
+        ("liquidity", vec![axis("b", &["30", "100"]), axis("traders", &["5", "10"])], 5),
+        ("resource-market", vec![axis("start_u", &["0.5", "2"])], 20),
     ];
     for (name, axes, days) in grids {
         let sc = registry::find(name).unwrap();

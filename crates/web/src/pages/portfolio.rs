@@ -1,7 +1,11 @@
 //! My portfolio: available and held credits, positions with cost basis, mark and P&L, open
 //! offers with cancel, my events, and a CSV export of the positions.
+//!
+//! Positions and open offers are shown [`PER_PAGE`] at a time (`?page=`, `?offers=`): a user
+//! holding thousands of positions still gets the page in a few milliseconds, and the CSV export
+//! has them all.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
@@ -11,7 +15,7 @@ use peerex_server::views::exchange as views;
 use serde_json::Value;
 
 use crate::fmt;
-use crate::layout::{frame, see_other, series_url, side_badge, Nav};
+use crate::layout::{frame, query, see_other, series_url, side_badge, Nav};
 use crate::pages::series::{cancel_form, kind_label};
 use crate::session::Viewer;
 use crate::Web;
@@ -23,22 +27,56 @@ pub struct Row {
     pub status: String,
 }
 
+/// Rows of positions, and of open offers, per page.
+pub const PER_PAGE: usize = 50;
+
 pub struct Portfolio {
     pub available: Amount,
     pub held: Amount,
+    /// The positions of the page asked for.
     pub rows: Vec<Row>,
+    /// How many positions there are in all.
+    pub positions: usize,
+    /// The open offers of the page asked for.
     pub offers: Vec<views::OfferView>,
+    /// How many open offers there are in all.
+    pub open_offers: usize,
     pub now: Timestamp,
 }
 
-/// The portfolio from the server's views (positions, offers, balance) and each series' view.
-pub fn portfolio(web: &Web, name: &str) -> Portfolio {
+/// Which page of positions and of open offers (0-based; past the end shows the last page).
+#[derive(Debug, Default, Clone, Copy, serde::Deserialize)]
+pub struct Pages {
+    #[serde(default)]
+    pub page: usize,
+    #[serde(default)]
+    pub offers: usize,
+}
+
+/// The page's index clamped to the pages there are, and how many pages there are.
+fn clamp(page: usize, total: usize) -> (usize, usize) {
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    (page.min(pages - 1), pages)
+}
+
+/// The portfolio from the server's views (positions, offers, balance) and each series' view:
+/// every position and open offer when `pages` is `None` (the CSV), else the pages asked for.
+pub fn portfolio(web: &Web, name: &str, pages: Option<Pages>) -> Portfolio {
     let now = web.app.shared.clock.now();
     let engine = web.app.shared.engine();
     let x = engine.exchange();
     let (available, held) = peerex_server::views::accounts::balance_of(&engine, name);
-    let rows = views::positions(&engine, name)
+    let all = views::positions(&engine, name);
+    let positions = all.len();
+    let window = |page: usize, total: usize| match pages {
+        Some(_) => (clamp(page, total).0 * PER_PAGE, PER_PAGE),
+        None => (0, usize::MAX),
+    };
+    let (skip, take) = window(pages.unwrap_or_default().page, positions);
+    let rows = all
         .into_iter()
+        .skip(skip)
+        .take(take)
         .map(|pos| {
             let sv = x
                 .issue_id(&pos.issue)
@@ -53,11 +91,39 @@ pub fn portfolio(web: &Web, name: &str) -> Portfolio {
             Row { pos, mark, status }
         })
         .collect();
-    let offers = views::offers_of(&engine, name, None)
+    let mut offers: Vec<views::OfferView> = views::offers_of(&engine, name, None)
         .into_iter()
         .filter(|o| o.status == "open" || o.status == "suspended")
         .collect();
-    Portfolio { available, held, rows, offers, now }
+    let open_offers = offers.len();
+    let (skip, take) = window(pages.unwrap_or_default().offers, open_offers);
+    offers = offers.into_iter().skip(skip).take(take).collect();
+    Portfolio { available, held, rows, positions, offers, open_offers, now }
+}
+
+/// The pager under a table: `key` is the query parameter it moves, `other` the other table's.
+fn pager(label: &str, key: &str, at: usize, total: usize, other: (&str, usize), anchor: &str) -> Markup {
+    let (at, pages) = clamp(at, total);
+    let link = |n: usize| {
+        let (a, b) = (n.to_string(), other.1.to_string());
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        if n > 0 {
+            pairs.push((key, &a));
+        }
+        if other.1 > 0 {
+            pairs.push((other.0, &b));
+        }
+        format!("/portfolio{}#{anchor}", if pairs.is_empty() { String::new() } else { format!("?{}", query(&pairs)) })
+    };
+    html! {
+        @if pages > 1 {
+            nav class="pager" aria-label=(label) {
+                @if at > 0 { a href=(link(at - 1)) rel="prev" { "← Previous" } }
+                span { "Page " (at + 1) " of " (pages) " · " (total) " in all" }
+                @if at + 1 < pages { a href=(link(at + 1)) rel="next" { "Next →" } }
+            }
+        }
+    }
 }
 
 fn pnl(a: Option<Amount>) -> Markup {
@@ -94,11 +160,12 @@ fn event_line(e: &Value) -> String {
     }
 }
 
-pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
+pub async fn page(State(web): State<Web>, v: Viewer, Query(at): Query<Pages>) -> Response {
     let Some(name) = v.name().map(str::to_owned) else { return see_other("/login") };
-    let p = portfolio(&web, &name);
-    let events = web.app.store.feed(&name, 0, 1_000).await.unwrap_or_default();
-    let events: Vec<Value> = events.iter().rev().take(30).filter_map(|(_, b)| serde_json::from_str(b).ok()).collect();
+    let p = portfolio(&web, &name, Some(at));
+    // The newest 30 events, newest first.
+    let events = web.app.store.feed_latest(&name, 30).await.unwrap_or_default();
+    let events: Vec<Value> = events.iter().filter_map(|(_, b)| serde_json::from_str(b).ok()).collect();
     let body = html! {
         h1 { "Portfolio" }
         div class="stats" {
@@ -139,6 +206,7 @@ pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
                         }
                     }
                 }
+                (pager("Pages of positions", "page", at.page, p.positions, ("offers", at.offers), "positions"))
             }
         }
         @if !p.offers.is_empty() {
@@ -160,6 +228,7 @@ pub async fn page(State(web): State<Web>, v: Viewer) -> Response {
                         }
                     }
                 }
+                (pager("Pages of open offers", "offers", at.offers, p.open_offers, ("page", at.page), "offers"))
             }
         }
         section class="card" id="events" {
@@ -186,7 +255,7 @@ fn csv_field(s: &str) -> String {
 
 pub async fn csv(State(web): State<Web>, v: Viewer) -> Response {
     let Some(name) = v.name() else { return see_other("/login") };
-    let p = portfolio(&web, name);
+    let p = portfolio(&web, name, None);
     let mut out = String::from("issue,maturation,side,units,held,cost_basis,mark,realized_pnl,unrealized_pnl,status\n");
     for r in &p.rows {
         out.push_str(&format!(

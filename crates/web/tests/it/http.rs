@@ -138,3 +138,100 @@ fn browser_sessions_are_not_api_tokens() {
     assert_eq!(r.status(), 401);
     assert!(r.text().unwrap().contains("invalid_credentials"));
 }
+
+/// A user with many positions and open offers sees them a page at a time, with links to the
+/// others; the CSV export still has every position.
+#[test]
+fn a_big_portfolio_is_shown_a_page_at_a_time() {
+    use axum::extract::State;
+    use peerex_engine::exchange::types::OfferKind;
+    use peerex_engine::{Amount, Price};
+    use peerex_server::http::admin::{self as adm, Money};
+    use peerex_server::http::exchange::{self as ex, OpenIssue, PlaceOffer};
+    use peerex_server::http::extract::{Body, IdempotencyKey, User};
+
+    let s = Server::start();
+    let c = client();
+    let (alice, _) = crate::markets_http::sign_up(&s, &c, "alice");
+    crate::markets_http::sign_up(&s, &c, "bob");
+    let st = s.state().clone();
+    let user = |name: &str, admin: bool| User { name: name.into(), admin, token_hash: String::new() };
+    let now = st.shared.clock.now();
+    s.rt.block_on(async {
+        for n in ["alice", "bob"] {
+            let m = Money { user: n.into(), amount: Amount::credits(1_000) };
+            adm::deposit(State(st.clone()), user(ADMIN, true), IdempotencyKey(None), Body(m)).await.unwrap();
+        }
+        let offer = |issue: usize, kind, bp| PlaceOffer {
+            kind,
+            issue: format!("local#{issue}"),
+            maturation: now.plus_days(30),
+            price: Price::from_bp(bp).unwrap(),
+            volume: 1,
+            aon: false,
+            poolable: false,
+            expiration: None,
+        };
+        // 60 positions of alice's (one trade on each of 60 issues), and 55 open offers of hers.
+        for i in 0..60 {
+            let b = OpenIssue { issue: format!("local#{i}"), title: format!("Issue {i}"), labels: vec![] };
+            ex::open_issue(State(st.clone()), user("alice", false), IdempotencyKey(None), Body(b)).await.unwrap();
+            let b = offer(i, OfferKind::BuyFixed, 5_000);
+            ex::place_offer(State(st.clone()), user("bob", false), IdempotencyKey(None), Body(b)).await.unwrap();
+            let b = offer(i, OfferKind::BuyUnfixed, 5_000);
+            ex::place_offer(State(st.clone()), user("alice", false), IdempotencyKey(None), Body(b)).await.unwrap();
+        }
+        for i in 0..55 {
+            let b = offer(i, OfferKind::BuyUnfixed, 1_000);
+            ex::place_offer(State(st.clone()), user("alice", false), IdempotencyKey(None), Body(b)).await.unwrap();
+        }
+    });
+    let get = |path: &str| {
+        let r = c.get(s.url(path)).header("cookie", &alice).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    };
+    let rows = |html: &str, section: &str| {
+        let start = html.find(&format!("id=\"{section}\"")).unwrap_or_else(|| panic!("no {section} in {html}"));
+        let part = &html[start..];
+        let end = part.find("</section>").unwrap();
+        part[..end].matches("<tr>").count() - 1 // the header row
+    };
+    let first = get("/portfolio");
+    assert_eq!(rows(&first, "positions"), 50, "the first page has 50 positions");
+    assert_eq!(rows(&first, "offers"), 50, "and 50 open offers");
+    assert!(first.contains("Page 1 of 2 · 60 in all") && first.contains("Page 1 of 2 · 55 in all"), "{first}");
+    assert!(first.contains("href=\"/portfolio?page=1#positions\""), "a link to the next page of positions");
+    assert!(first.contains("href=\"/portfolio?offers=1#offers\""), "a link to the next page of offers");
+    let second = get("/portfolio?page=1&offers=1");
+    assert_eq!(rows(&second, "positions"), 10);
+    assert_eq!(rows(&second, "offers"), 5);
+    assert!(second.contains("href=\"/portfolio?offers=1#positions\""), "back to the first page keeps the offers' page");
+    // Past the end shows the last page; the CSV has every position.
+    assert_eq!(rows(&get("/portfolio?page=99"), "positions"), 10);
+    let csv = get("/portfolio.csv");
+    assert_eq!(csv.lines().count(), 61, "a header and 60 positions");
+    // A page number that is not a number is refused, not a server error.
+    let r = c.get(s.url("/portfolio?page=-1")).header("cookie", &alice).send().unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+/// The per-address rate limit covers the pages as it covers the API: one address hammering the
+/// log-in page (or any page) is told to wait, with the API's error and a Retry-After.
+#[test]
+fn pages_are_under_the_per_address_rate_limit() {
+    let s = Server::start_with(|st| {
+        st.rate_per_sec = 1;
+        st.rate_burst = 5;
+    });
+    let c = client();
+    let statuses: Vec<u16> = (0..10).map(|_| c.get(s.url("/login")).send().unwrap().status().as_u16()).collect();
+    // The burst of 5, and at most a refill or two while the requests run (1 a second).
+    let served = statuses.iter().filter(|&&st| st == 200).count();
+    assert!((5..=7).contains(&served), "{statuses:?}");
+    assert!(statuses.iter().all(|&st| st == 200 || st == 429), "{statuses:?}");
+    let r = c.post(s.url("/login")).form(&[("name", "root"), ("password", "x")]).send().unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().unwrap().contains("rate_limited"));
+}

@@ -8,7 +8,7 @@ use crate::http::{client, cookie_of, csrf_in, log_in};
 use crate::support::{Server, ADMIN, PASSWORD};
 
 /// Signs `name` up through the form: (cookie header, csrf).
-fn sign_up(s: &Server, c: &Client, name: &str) -> (String, String) {
+pub(crate) fn sign_up(s: &Server, c: &Client, name: &str) -> (String, String) {
     let r = c.get(s.url("/signup")).send().unwrap();
     let sid = cookie_of(&r).unwrap();
     let csrf = csrf_in(&r.text().unwrap());

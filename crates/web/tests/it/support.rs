@@ -16,10 +16,16 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_with(|_| {})
+    }
+
+    /// [`Server::start`] with the test settings changed by `tune`.
+    pub fn start_with(tune: impl FnOnce(&mut Settings)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         let db = Database::Sqlite { data_dir: dir.path().join("data") };
-        let settings = Settings::for_tests(db.clone());
+        let mut settings = Settings::for_tests(db.clone());
+        tune(&mut settings);
         let running = rt.block_on(async {
             peerex_server::create_user(&db, ADMIN, PASSWORD, true, 64).await.expect("admin");
             peerex_server::start_with(settings, peerex_web::router).await.expect("server")
