@@ -289,7 +289,9 @@ fn extreme_price_is_ambiguous_no_rewards_and_nobody_charged() {
     let arb = last(&h, "arbitration");
     assert_eq!(arb["rewarded"], false);
     assert!(Amount::parse(arb["delta"].as_str().unwrap()).unwrap() <= cr("0.01"));
+    assert_eq!(arb["delta"], "0", "below half a micro-credit");
     assert!(market_events(&h, "reward").is_empty());
+    assert!(market_events(&h, "bond_shared").is_empty(), "no bond, nothing shared");
     let after: Vec<Amount> = ["x", "y", "z"].iter().map(|u| h.available(u)).collect();
     assert_eq!(before, after, "arbiters neither paid nor charged");
     assert_eq!(summary(&h, "m1")["status"], "resolved");
