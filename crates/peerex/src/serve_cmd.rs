@@ -62,6 +62,16 @@ pub struct ServeArgs {
     /// Argon2id memory cost in KiB [env: PEEREX_ARGON2_KIB]
     #[arg(long)]
     pub argon2_kib: Option<u32>,
+    /// See it work: a new demo exchange in DATA_DIR/demo/ (deleted and made again at each
+    /// start) where agents fund, work, trade, arbitrate and back up on a fast sandbox clock
+    #[arg(long)]
+    pub demo: bool,
+    /// Demo: simulated days per real minute
+    #[arg(long, default_value_t = 1.0, requires = "demo")]
+    pub demo_speed: f64,
+    /// Demo: the agents' random seed (the same seed gives the same demo, until you act in it)
+    #[arg(long, default_value_t = 1, requires = "demo")]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,7 +118,10 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         argon2_kib: a.argon2_kib,
         ..a.db.layer()
     };
-    let settings = resolve(flags, a.config.as_deref())?;
+    let mut settings = resolve(flags, a.config.as_deref())?;
+    if a.demo {
+        settings = demo_settings(settings, a.seed, a.demo_speed)?;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
@@ -118,6 +131,21 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .try_init();
     runtime()?.block_on(peerex_server::serve_with(settings, peerex_web::router))
+}
+
+/// The demo's settings: its own SQLite database in `DATA_DIR/demo/`, made anew (a demo always
+/// starts from nothing), the sandbox on, and the agents.
+fn demo_settings(mut settings: Settings, seed: u64, speed: f64) -> anyhow::Result<Settings> {
+    let Database::Sqlite { data_dir } = &settings.database else {
+        anyhow::bail!("--demo runs on its own embedded SQLite database: drop --database");
+    };
+    let demo = peerex_server::demo::DemoSettings::new(seed, speed)?;
+    let dir = data_dir.join("demo");
+    peerex_server::store::reset_sqlite(&dir)?;
+    settings.database = Database::Sqlite { data_dir: dir };
+    settings.sandbox = true;
+    settings.demo = Some(demo);
+    Ok(settings)
 }
 
 /// Exit status 0 when the ledger of the database is consistent, 1 otherwise.
@@ -161,5 +189,30 @@ pub fn admin(cmd: AdminCommand) -> anyhow::Result<()> {
             println!("created {}{name}", if admin { "admin " } else { "user " });
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_has_its_own_sqlite_directory_and_a_bounded_speed() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Settings::for_tests(Database::Sqlite { data_dir: dir.path().to_owned() });
+        std::fs::create_dir_all(dir.path().join("demo")).unwrap();
+        std::fs::write(dir.path().join("demo").join("peerex.db"), b"an old demo").unwrap();
+        std::fs::write(dir.path().join("keep.txt"), b"mine").unwrap();
+        let s = demo_settings(base.clone(), 3, 2.0).unwrap();
+        assert_eq!(s.database, Database::Sqlite { data_dir: dir.path().join("demo") });
+        assert!(s.sandbox);
+        assert_eq!(s.demo.as_ref().map(|d| (d.seed, d.days_per_minute)), Some((3, 2.0)));
+        assert!(!dir.path().join("demo").join("peerex.db").exists(), "a demo starts anew");
+        assert!(dir.path().join("keep.txt").exists(), "nothing else is touched");
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+            assert!(demo_settings(base.clone(), 1, bad).is_err(), "{bad}");
+        }
+        let pg = Settings::for_tests(Database::Postgres { url: "postgres://u@h/db".into() });
+        assert!(demo_settings(pg, 1, 1.0).unwrap_err().to_string().contains("SQLite"));
     }
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod conn;
+pub mod demo;
 pub mod http;
 pub mod jobs;
 pub mod limiter;
@@ -50,6 +51,8 @@ pub struct Running {
     writer: JoinHandle<()>,
     ticker: JoinHandle<()>,
     syncers: Vec<JoinHandle<()>>,
+    /// The demo's agents (`peerex serve --demo`).
+    demo: Option<JoinHandle<()>>,
     lock: Option<WriterLock>,
 }
 
@@ -64,6 +67,10 @@ impl Running {
         for s in &self.syncers {
             s.abort();
         }
+        if let Some(d) = self.demo.take() {
+            // It stops at the shutdown signal, between two steps.
+            let _ = d.await;
+        }
         let http = self.http.await;
         // The last sender (in the state) goes with `self`; the writer then drains and stops.
         let store = self.state.store.clone();
@@ -73,6 +80,13 @@ impl Running {
         drop(self.lock.take());
         http.context("http task")?.context("http server")?;
         Ok(())
+    }
+
+    /// Waits until the demo's agents stop (after `stop_after_days`); at once without a demo.
+    pub async fn demo_finished(&mut self) {
+        if let Some(d) = self.demo.take() {
+            let _ = d.await;
+        }
     }
 
     /// Whether the writer is still able to commit.
@@ -92,6 +106,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<Running> {
     let (store, lock) = Store::open(&settings.database, true).await?;
     let log = store.load_log().await?;
+    if settings.demo.is_some() && !log.is_empty() {
+        anyhow::bail!("the demo starts from an empty database, and this one has {} commands", log.len());
+    }
     let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
     if !rebuilt.mismatches.is_empty() {
         // The engine no longer does what it did when the log was written: serving would build
@@ -109,7 +126,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let shared = Arc::new(Shared {
         engine: RwLock::new(rebuilt.engine.clone()),
         accounts: RwLock::new(Accounts::from_loaded(&loaded, settings.session_ttl)),
-        clock: Clock::with_offset(offset),
+        clock: if settings.demo.is_some() { Clock::stepped(demo::start()) } else { Clock::with_offset(offset) },
         metrics: Metrics::default(),
         public_events: events_tx,
         healthy: AtomicBool::new(true),
@@ -152,6 +169,10 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     }
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
     let syncers = trackers::start_sync(&state, &settings);
+    let demo = match settings.demo {
+        Some(_) => Some(tokio::spawn(demo::run(state.clone(), demo::setup(&state).await?))),
+        None => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     let addr = listener.local_addr()?;
@@ -165,7 +186,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         rebuilt.commands,
         state.store.backend()
     );
-    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, lock })
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, demo, lock })
 }
 
 /// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and
@@ -197,7 +218,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 /// [`serve`] with `extra` routes (see [`start_with`]).
 pub async fn serve_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<()> {
     let running = start_with(settings, extra).await?;
-    println!("peerex serving on http://{}", running.addr);
+    match &running.state.settings.demo {
+        Some(d) => println!("{}", demo::banner(running.addr, d)),
+        None => println!("peerex serving on http://{}", running.addr),
+    }
     let shared = running.state.shared.clone();
     let failed = async move {
         while shared.is_healthy() {

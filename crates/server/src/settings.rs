@@ -232,6 +232,9 @@ pub struct Settings {
     pub gitlab: Option<TrackerSettings>,
     /// Gitea/Forgejo sync and webhooks, likewise.
     pub gitea: Option<TrackerSettings>,
+    /// The demo (`peerex serve --demo`): agents trade on a stepped sandbox clock. Only ever set
+    /// by that flag, never from the environment or a file.
+    pub demo: Option<crate::demo::DemoSettings>,
 }
 
 /// One tracker's settings: repositories to poll, token, webhook secret, API URL, poll period.
@@ -327,6 +330,7 @@ impl Settings {
             github,
             gitlab,
             gitea,
+            demo: None,
         };
         Ok(s)
     }
@@ -356,6 +360,7 @@ impl Settings {
             github: None,
             gitlab: None,
             gitea: None,
+            demo: None,
         }
     }
 }

@@ -405,6 +405,22 @@ async fn open_sqlite(dir: &Path, writer: bool) -> anyhow::Result<(Store, Option<
     Ok((store, lock))
 }
 
+/// Deletes the SQLite database in `dir` (the demo's, made anew at each start), under the writer
+/// lock: refused while another process serves it.
+pub fn reset_sqlite(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let _lock = lock_file(&dir.join("peerex.lock"))?;
+    for file in ["peerex.db", "peerex.db-wal", "peerex.db-shm"] {
+        match std::fs::remove_file(dir.join(file)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                anyhow::bail!("removing {}: {e}", dir.join(file).display())
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// An exclusive, non-blocking `flock` that the kernel releases when the process dies.
 fn lock_file(path: &Path) -> anyhow::Result<std::fs::File> {
     use std::os::fd::AsRawFd;

@@ -26,7 +26,7 @@ use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
 use crate::state::Shared;
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
-use crate::views::{self, After, View};
+use crate::views::{self, After, BatchItemView, BatchView, View};
 
 /// What a caller asks the writer to do.
 #[derive(Debug)]
@@ -38,6 +38,14 @@ pub enum Action {
         op: Op,
         actor: Option<String>,
         view: After,
+    },
+    /// Engine operations of one user (`actor`), applied in order in the same commit, each with
+    /// its own result ([`View::Batch`]). `atomic`: the first refusal undoes the operations
+    /// before it and refuses the whole batch (its error names the command), nothing logged.
+    Batch {
+        items: Vec<(Op, After)>,
+        actor: String,
+        atomic: bool,
     },
     /// A new account (answers [`View::Account`]); refused with [`WriteError::NameTaken`].
     CreateAccount {
@@ -361,6 +369,7 @@ impl Writer {
         let done = |view: Option<View>| Ok(Outcome { seq: None, view, events: Vec::new(), replayed: false });
         match action {
             Action::Engine { op, actor, view } => self.apply_op(op, actor, &view, p),
+            Action::Batch { items, actor, atomic } => self.apply_batch(items, &actor, atomic, p),
             Action::CreateAccount { row } => {
                 let taken = p.names.contains(&row.name) || self.shared.accounts().users.contains_key(&row.name);
                 if taken {
@@ -451,6 +460,49 @@ impl Writer {
         }
     }
 
+    fn apply_batch(&mut self, items: Vec<(Op, After)>, actor: &str, atomic: bool, p: &mut Pending) -> WriteResult {
+        // All-or-nothing needs the state to go back to: the engine (cloned once per atomic
+        // batch; its cost grows with the exchange, see docs/server.md) and what this batch
+        // added to the pending commit.
+        let mark = atomic.then(|| Mark::of(self, p));
+        let (mut results, mut events, mut last) = (Vec::with_capacity(items.len()), Vec::new(), None);
+        let (mut applied, mut refused) = (0, 0);
+        for (i, (op, after)) in items.into_iter().enumerate() {
+            match self.apply_op(op, Some(actor.to_owned()), &after, p) {
+                Ok(o) => {
+                    applied += 1;
+                    last = o.seq.or(last);
+                    events.extend(o.events);
+                    results.push(BatchItemView { ok: true, seq: o.seq, view: o.view, code: None, message: None });
+                }
+                Err(e) => {
+                    if let Some(mark) = mark {
+                        mark.restore(self, p);
+                        return Err(match e {
+                            WriteError::Engine { code, message, class } => WriteError::Engine {
+                                code,
+                                message: format!("command {i} of the batch: {message}"),
+                                class,
+                            },
+                            other => other,
+                        });
+                    }
+                    refused += 1;
+                    let (code, message) = (e.code().to_owned(), e.to_string());
+                    results.push(BatchItemView {
+                        ok: false,
+                        seq: None,
+                        view: None,
+                        code: Some(code),
+                        message: Some(message),
+                    });
+                }
+            }
+        }
+        let view = View::Batch(Box::new(BatchView { atomic, applied, refused, results }));
+        Ok(Outcome { seq: last, view: Some(view), events, replayed: false })
+    }
+
     fn event_row(&mut self, command_seq: i64, t: &Timed) -> EventRow {
         let seq = self.next_event_seq;
         self.next_event_seq += 1;
@@ -479,6 +531,50 @@ impl Writer {
             body: body.to_string(),
             users,
         }
+    }
+}
+
+/// Where an all-or-nothing batch started: the writer's state and how much of the pending commit
+/// was there before it.
+struct Mark {
+    engine: Engine,
+    next_seq: i64,
+    next_event_seq: i64,
+    last_at: Option<Timestamp>,
+    lens: [usize; 6],
+    counts: (u64, u64),
+}
+
+impl Mark {
+    fn of(w: &Writer, p: &Pending) -> Mark {
+        Mark {
+            engine: w.engine.clone(),
+            next_seq: w.next_seq,
+            next_event_seq: w.next_event_seq,
+            last_at: w.last_at,
+            lens: [
+                p.write.commands.len(),
+                p.write.events.len(),
+                p.write.issue_openers.len(),
+                p.commands.len(),
+                p.accounts.len(),
+                p.public.len(),
+            ],
+            counts: (p.applied, p.refused),
+        }
+    }
+
+    fn restore(self, w: &mut Writer, p: &mut Pending) {
+        w.engine = self.engine;
+        (w.next_seq, w.next_event_seq, w.last_at) = (self.next_seq, self.next_event_seq, self.last_at);
+        let [commands, events, openers, cmds, accounts, public] = self.lens;
+        p.write.commands.truncate(commands);
+        p.write.events.truncate(events);
+        p.write.issue_openers.truncate(openers);
+        p.commands.truncate(cmds);
+        p.accounts.truncate(accounts);
+        p.public.truncate(public);
+        (p.applied, p.refused) = self.counts;
     }
 }
 

@@ -16,9 +16,14 @@ pub struct Point {
     pub volume: u64,
 }
 
+/// How many of the latest trades (of all series) the home page can show.
+pub const LATEST: usize = 8;
+
 #[derive(Default)]
 pub struct History {
     series: RwLock<HashMap<(String, i64), Vec<Point>>>,
+    /// The last [`LATEST`] trades of any series, oldest first: (issue, maturation, trade).
+    latest: RwLock<std::collections::VecDeque<(String, i64, Point)>>,
 }
 
 impl History {
@@ -34,6 +39,12 @@ impl History {
         f(map.get(&(issue.to_owned(), maturation.millis())).map_or(&[], |v| v.as_slice()))
     }
 
+    /// The latest trades of any series, newest first.
+    pub fn latest(&self) -> Vec<(String, Timestamp, Point)> {
+        let l = self.latest.read().unwrap_or_else(|e| e.into_inner());
+        l.iter().rev().map(|(i, m, p)| (i.clone(), Timestamp::from_millis(*m), *p)).collect()
+    }
+
     /// Records one public event (only trades matter here).
     pub fn record(&self, json: &str) {
         let Ok(v) = serde_json::from_str::<Value>(json) else { return };
@@ -45,8 +56,15 @@ impl History {
         let Some(price) = v["price"].as_str().and_then(|p| Price::parse(p).ok()) else { return };
         let volume = v["volume"].as_u64().unwrap_or(0);
         let Some(issue) = v["issue"].as_str() else { return };
+        let point = Point { at: at.millis(), price, volume };
         let mut map = self.series.write().unwrap_or_else(|e| e.into_inner());
-        map.entry((issue.to_owned(), mat.millis())).or_default().push(Point { at: at.millis(), price, volume });
+        map.entry((issue.to_owned(), mat.millis())).or_default().push(point);
+        drop(map);
+        let mut latest = self.latest.write().unwrap_or_else(|e| e.into_inner());
+        if latest.len() == LATEST {
+            latest.pop_front();
+        }
+        latest.push_back((issue.to_owned(), mat.millis(), point));
     }
 }
 
@@ -75,5 +93,11 @@ mod tests {
         assert_eq!(p[0].price, Price::parse("0.62").unwrap());
         assert_eq!(p[0].volume, 10);
         assert!(h.points("i2", mat).is_empty());
+        for n in 0..LATEST + 2 {
+            h.record(&format!(r#"{{"type":"traded","at":"2026-12-01T00:00:00Z","issue":"i{n}","maturation":"2026-12-15T00:00:00Z","price":"0.5","volume":1}}"#));
+        }
+        let latest = h.latest();
+        assert_eq!(latest.len(), LATEST, "bounded");
+        assert_eq!(latest[0].0, format!("i{}", LATEST + 1), "newest first");
     }
 }

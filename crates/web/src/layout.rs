@@ -35,6 +35,12 @@ pub fn frame(v: &Viewer, title: &str, nav: Nav, live: Option<&str>, body: Markup
                 }
                 body data-live=[live] {
                     a class="skip" href="#main" { "Skip to content" }
+                    @if v.demo {
+                        div class="demo-banner" role="note" {
+                            strong { "Demo" } " · play money on a fast sandbox clock; the other traders are simulated agents. "
+                            @if v.login.is_none() { a href="/login" { "Log in as a demo user" } " to trade beside them." }
+                        }
+                    }
                     header class="top" {
                         a class="brand" href="/" { "peerex" }
                         nav aria-label="Main" {

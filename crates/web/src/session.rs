@@ -161,6 +161,8 @@ pub struct Viewer {
     pub sid: String,
     pub csrf: String,
     pub login: Option<Login>,
+    /// The server runs the demo (`peerex serve --demo`): every page says so.
+    pub demo: bool,
 }
 
 impl Viewer {
@@ -188,7 +190,7 @@ pub fn viewer(web: &Web, sid: String) -> Viewer {
         let account = accounts.authenticate(&token)?;
         Some(Login { name: account.name.clone(), admin: account.admin, token: token.clone() })
     });
-    Viewer { sid, csrf, login }
+    Viewer { sid, csrf, login, demo: web.app.settings.demo.is_some() }
 }
 
 /// Form fields, in order (repeated names allowed).

@@ -155,6 +155,32 @@ fn execute(cmd: Command, server: &str, api: &Api) -> Result<Output> {
             let text = list_or_json(&r, &cols);
             out(r, text)
         }
+        Command::Batch { file, atomic } => {
+            require_token(api)?;
+            let commands = read_batch(&file)?;
+            let r = api.post(&["batch"], &json!({"commands": commands, "atomic": atomic}))?;
+            let mut text = format!(
+                "applied {}, refused {}",
+                r["applied"].as_u64().unwrap_or(0),
+                r["refused"].as_u64().unwrap_or(0)
+            );
+            for (i, item) in r["results"].as_array().into_iter().flatten().enumerate() {
+                let what = if item["ok"].as_bool() == Some(true) {
+                    match item["view"]["id"].as_str() {
+                        Some(id) => format!("ok {id}"),
+                        None => "ok".to_owned(),
+                    }
+                } else {
+                    format!(
+                        "refused {}: {}",
+                        item["code"].as_str().unwrap_or("?"),
+                        item["message"].as_str().unwrap_or("")
+                    )
+                };
+                text.push_str(&format!("\n{:>4}  {what}", i + 1));
+            }
+            out(r, text)
+        }
         Command::Positions => {
             require_token(api)?;
             let r = api.get(&["positions"], &[])?;
@@ -853,6 +879,36 @@ fn events_table(v: &Value) -> String {
         })
         .collect();
     render(&rows, &[("#", "cursor"), ("AT", "at"), ("EVENT", "kind"), ("DETAILS", "details")])
+}
+
+/// The commands of a batch file (`-`: stdin), one JSON object per line, checked before
+/// anything is sent.
+fn read_batch(file: &std::path::Path) -> Result<Vec<Value>> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    }
+    let mut commands = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("{} line {}: not a JSON command: {e}", file.display(), n + 1))?;
+        if !v.is_object() || !v["op"].is_string() {
+            anyhow::bail!("{} line {}: a command is a JSON object with an \"op\"", file.display(), n + 1);
+        }
+        commands.push(v);
+    }
+    match commands.len() {
+        0 => anyhow::bail!("{}: no commands", file.display()),
+        n if n > 1_000 => anyhow::bail!("{}: {n} commands; a batch has at most 1,000", file.display()),
+        _ => Ok(commands),
+    }
 }
 
 #[cfg(test)]

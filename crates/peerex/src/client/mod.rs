@@ -57,7 +57,7 @@ pub enum Command {
         #[arg(long, env = "PEEREX_PASSWORD", hide_env = true)]
         password: Option<String>,
     },
-    /// Forget the stored token for this server.
+    /// Revoke the stored token on the server and forget it.
     Logout,
     /// Your name and balances.
     Me,
@@ -106,6 +106,19 @@ pub enum Command {
     },
     /// Your positions and P&L.
     Positions,
+    /// Send many commands in one request and one commit (POST /batch): FILE holds one JSON
+    /// command per line (`-` reads stdin), e.g. {"op": "place_offer", "kind": "buy_fixed",
+    /// "issue": "demo/app#1", "maturation": "2030-01-15T00:00:00Z", "price": "0.3", "volume": 10},
+    /// {"op": "cancel_offer", "offer": "o12"}, {"op": "resume_offer", "offer": "o12"} or
+    /// {"op": "trade", "market": "m1", "shares": "5"}; at most 1,000.
+    Batch {
+        /// The file of commands, one JSON object per line (blank lines and lines starting with #
+        /// are skipped).
+        file: std::path::PathBuf,
+        /// All-or-nothing: the first refusal refuses the whole batch.
+        #[arg(long)]
+        atomic: bool,
+    },
     /// The series of an issue.
     Series {
         /// The issue, e.g. demo/app#1.

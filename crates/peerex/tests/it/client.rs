@@ -523,3 +523,39 @@ fn logout_forgets_the_token_even_when_the_server_refuses_to_revoke_it() {
     let r = peerex(&api, dir.path(), &["me"]);
     assert_eq!(r.code, 1, "the token is forgotten");
 }
+
+/// `peerex batch FILE` sends the file's commands in one request and prints each result; a bad
+/// line is refused before anything is sent.
+#[test]
+fn batch_sends_a_file_of_commands_in_one_request() {
+    let api = FakeApi::start();
+    let dir = logged_in(&api);
+    let file = dir.path().join("quotes.jsonl");
+    std::fs::write(
+        &file,
+        "# re-quote\n{\"op\": \"cancel_offer\", \"offer\": \"o7\"}\n\n{\"op\": \"place_offer\", \"kind\": \"buy_fixed\", \"issue\": \"demo/app#1\", \"maturation\": \"2030-01-15T00:00:00Z\", \"price\": \"0.3\", \"volume\": 10}\n",
+    )
+    .unwrap();
+    api.answer(
+        "POST",
+        "/api/v1/batch",
+        200,
+        json!({"atomic": true, "applied": 1, "refused": 1, "results": [
+            {"ok": false, "code": "unknown_offer", "message": "no offer o7"},
+            {"ok": true, "seq": 12, "view": {"id": "o12"}}]}),
+    );
+    let text = ok(&api, dir.path(), &["batch", file.to_str().unwrap(), "--atomic"]);
+    assert_eq!(text, "applied 1, refused 1\n   1  refused unknown_offer: no offer o7\n   2  ok o12\n");
+    let r = api.last();
+    assert_eq!((r.method.as_str(), r.target.as_str()), ("POST", "/api/v1/batch"));
+    assert_eq!(r.body["atomic"], true);
+    assert_eq!(r.body["commands"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["commands"][0], json!({"op": "cancel_offer", "offer": "o7"}));
+
+    let n = api.requests().len();
+    std::fs::write(&file, "{\"op\": \"cancel_offer\", \"offer\": \"o7\"}\nnot json\n").unwrap();
+    let r = peerex(&api, dir.path(), &["batch", file.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("line 2: not a JSON command"), "{}", r.stderr);
+    assert_eq!(api.requests().len(), n, "nothing is sent");
+}

@@ -3,5 +3,6 @@
 
 mod client;
 mod crash;
+mod demo;
 mod fake_api;
 mod session;

@@ -22,7 +22,7 @@ pub const MAX_ISSUE: usize = 200;
 pub const MAX_TITLE: usize = 500;
 pub const MAX_LABELS: usize = 20;
 
-fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
+pub(crate) fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResult<()> {
     let n = v.chars().count();
     if n < min || n > max {
         return Err(ApiError::bad_request("invalid_argument", format!("{field} has {min} to {max} characters")));
@@ -188,6 +188,24 @@ pub struct PlaceOffer {
     pub expiration: Option<Timestamp>,
 }
 
+impl PlaceOffer {
+    /// The `offer` command of `user` (the server assigns the id).
+    pub fn into_command(self, user: &str) -> OfferCommand {
+        OfferCommand {
+            id: String::new(),
+            user: user.to_owned(),
+            kind: self.kind,
+            issue: self.issue,
+            maturation: self.maturation,
+            price: self.price,
+            volume: self.volume,
+            aon: self.aon,
+            poolable: self.poolable,
+            expiration: self.expiration,
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/offers", tag = "exchange", security(("bearer" = [])), request_body = PlaceOffer,
     responses((status = 201, description = "the offer (its id is the server's) and the trades it made", body = OfferView), Refused))]
 pub async fn place_offer(
@@ -198,18 +216,7 @@ pub async fn place_offer(
 ) -> ApiResult<Written> {
     check_len("issue", &b.issue, 1, MAX_ISSUE)?;
     // The open-offer limit is the engine's (`set_limits`, logged at start), checked in order.
-    let cmd = OfferCommand {
-        id: String::new(),
-        user: user.name.clone(),
-        kind: b.kind,
-        issue: b.issue,
-        maturation: b.maturation,
-        price: b.price,
-        volume: b.volume,
-        aon: b.aon,
-        poolable: b.poolable,
-        expiration: b.expiration,
-    };
+    let cmd = b.into_command(&user.name);
     let r = state
         .submit(Action::engine(Op::Offer(cmd), Some(&user.name), After::PlacedOffer), key.scoped(&user.name))
         .await;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod backups;
+pub mod batch;
 pub mod error;
 pub mod exchange;
 pub mod extract;
@@ -42,6 +43,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(exchange::my_offers, exchange::place_offer))
         .routes(routes!(exchange::get_offer, exchange::cancel_offer))
         .routes(routes!(exchange::resume_offer))
+        .merge(
+            // A batch may carry up to 1,000 offers: its own, larger body limit.
+            OpenApiRouter::new().routes(routes!(batch::submit)).layer(DefaultBodyLimit::max(batch::BATCH_BODY_LIMIT)),
+        )
         .routes(routes!(exchange::positions))
         .routes(routes!(exchange::series))
         .routes(routes!(exchange::book))
@@ -141,7 +146,12 @@ async fn fingerprint(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.settings.body_limit).await {
+    let limit = if parts.uri.path() == "/api/v1/batch" {
+        batch::BATCH_BODY_LIMIT.max(state.settings.body_limit)
+    } else {
+        state.settings.body_limit
+    };
+    let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(413, "invalid_body", "the body is larger than the limit").into_response();

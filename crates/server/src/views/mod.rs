@@ -9,6 +9,7 @@
 //! single writer builds it with [`after`] before the next command changes anything.
 
 pub mod accounts;
+pub mod batch;
 pub mod exchange;
 pub mod markets;
 pub mod ops;
@@ -22,6 +23,7 @@ use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
 pub use accounts::{AccountView, BalanceView, BalancesView, MeView, RevokedView, SessionView, SignedUpView};
+pub use batch::{BatchItemView, BatchView};
 pub use exchange::{
     BookView, IssueView, LevelView, OfferView, PositionView, PricePoint, PricesView, SeriesView, TradeView, TradesPage,
 };
@@ -129,6 +131,7 @@ pub enum View {
     Backup(Box<resources::BackupView>),
     Restore(resources::RestoreView),
     FragmentReport(resources::FragmentReportView),
+    Batch(Box<batch::BatchView>),
     /// An Idempotency-Key retry: the first answer's view, as recorded.
     Recorded(serde_json::Value),
 }

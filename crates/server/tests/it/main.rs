@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod batch;
+mod demo;
 mod durability;
 mod errors;
 mod feeds;

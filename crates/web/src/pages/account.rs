@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use maud::html;
+use maud::{html, Markup};
 use peerex_server::http::accounts::{self as api, Credentials};
 use peerex_server::http::error::{ApiResult, Written};
 use peerex_server::http::extract::{Body, IdempotencyKey};
@@ -84,7 +84,34 @@ pub async fn signup_page(v: Viewer) -> Response {
 }
 
 pub async fn login_page(v: Viewer) -> Response {
-    frame(&v, "Log in", Nav::Account, None, form(&v, "/login", "Log in", "Log in", "", &[])).into_response()
+    let body = html! {
+        (form(&v, "/login", "Log in", "Log in", "", &[]))
+        @if v.demo { (demo_accounts()) }
+    };
+    frame(&v, "Log in", Nav::Account, None, body).into_response()
+}
+
+/// The demo's accounts (shown on the login page in demo mode only).
+fn demo_accounts() -> Markup {
+    html! {
+        section class="card demo-accounts" aria-labelledby="demo-accounts" {
+            h2 id="demo-accounts" { "Demo accounts" }
+            p { "Every demo account has the password " code { (peerex_server::demo::PASSWORD) } ". "
+                "Agents act for all of them except " code { "you" } " and " code { "admin" } "." }
+            table {
+                thead { tr { th scope="col" { "Role" } th scope="col" { "Accounts" } th scope="col" { "What they do" } } }
+                tbody {
+                    @for (role, names) in peerex_server::demo::credentials() {
+                        tr {
+                            th scope="row" { (role.title()) }
+                            td { @for (i, n) in names.iter().enumerate() { @if i > 0 { ", " } code { (n) } } }
+                            td { (role.label()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn place(body: &Value) -> FormError {

@@ -272,6 +272,8 @@ fn body(web: &Web, v: &Viewer, f: &Filter, errors: &[FormError], fields: (&str, 
     html! {
         h1 { "Issues" }
         p class="lead" { "Each price is the market's chance that the issue is fixed by the date. Fund a fix, or get paid for fixing." }
+        // A demo starts empty and fills while the person watches: its card is there from the start.
+        @if any || v.demo { (latest_trades(web)) }
         @if any {
             (filters(f, &trackers))
             (table(web, f, &rows, total, now))
@@ -301,7 +303,32 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(f): Query<Filter>) ->
 pub async fn live(State(web): State<Web>, Query(f): Query<Filter>) -> Response {
     let now = web.app.shared.clock.now();
     let (rows, total, _) = rows(&web, &f);
-    axum::response::Html(table(&web, &f, &rows, total, now).into_string()).into_response()
+    let html = html! { (latest_trades(&web)) (table(&web, &f, &rows, total, now)) };
+    axum::response::Html(html.into_string()).into_response()
+}
+
+/// The latest trades of any series (a live part: new trades appear without a reload).
+fn latest_trades(web: &Web) -> Markup {
+    let latest = web.history.latest();
+    let now = web.app.shared.clock.now();
+    html! {
+        section class="card" id="latest-trades" data-part="latest-trades" aria-labelledby="latest-h" {
+            h2 id="latest-h" { "Latest trades" }
+            @if latest.is_empty() {
+                p class="muted small" { "No trades yet." }
+            } @else {
+                ul class="latest" {
+                    @for (issue, mat, p) in &latest {
+                        li class="trade" {
+                            a class="issue-name" href=(series_url(issue, &mat.to_rfc3339())) { (issue) }
+                            span { (crate::fmt::pct(p.price)) " chance of a fix by " (crate::fmt::day(*mat)) }
+                            span class="muted small" { (crate::fmt::units(p.volume)) " unit" @if p.volume != 1 { "s" } " · " (crate::fmt::time(crate::fmt::ts(p.at), now)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub async fn open(State(web): State<Web>, p: Posted) -> Response {

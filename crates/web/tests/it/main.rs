@@ -4,6 +4,7 @@
 
 mod browser;
 mod cdp;
+mod demo_browser;
 mod http;
 mod markets_browser;
 mod markets_http;

@@ -34,6 +34,17 @@ impl Server {
         Server { rt, running: Some(running), base, _dir: dir }
     }
 
+    /// A demo server (`peerex serve --demo`) at `days_per_minute`.
+    pub fn start_demo(days_per_minute: f64) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let mut settings = Settings::for_tests(Database::Sqlite { data_dir: dir.path().join("data") });
+        settings.demo = Some(peerex_server::demo::DemoSettings::new(1, days_per_minute).expect("speed"));
+        let running = rt.block_on(peerex_server::start_with(settings, peerex_web::router)).expect("server");
+        let base = format!("http://{}", running.addr);
+        Server { rt, running: Some(running), base, _dir: dir }
+    }
+
     pub fn state(&self) -> &peerex_server::state::AppState {
         &self.running.as_ref().expect("running").state
     }

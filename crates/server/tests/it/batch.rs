@@ -1,0 +1,131 @@
+//! `POST /batch`: many commands of one user in one request and one commit, each with its own
+//! result, or all-or-nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::on_both;
+use crate::support::{offer, Backend, Server, ISSUE};
+
+fn place(mat: &str, price: &str, volume: u64) -> Value {
+    let mut o = offer("buy_fixed", mat, price, volume);
+    o["op"] = json!("place_offer");
+    o
+}
+
+async fn open_offers(s: &Server, token: &str) -> usize {
+    let (st, body) = s.client.get("/offers?status=open", token).await;
+    assert_eq!(st, 200, "{body}");
+    body.as_array().unwrap().len()
+}
+
+/// Each command stands alone: a refusal is listed with its code and the others apply; the
+/// results come in order with the view each command's own endpoint answers.
+async fn each_command_gets_its_own_result(backend: Backend) {
+    let mut s = Server::start(backend).await;
+    let c = s.client.clone();
+    let ann = s.funded("ann", "100").await;
+    assert_eq!(c.post("/issues", &ann, json!({"issue": ISSUE})).await.0, 201);
+    let mat = s.days_from_now(30).await;
+    let body = json!({"commands": [
+        place(&mat, "0.4", 10),
+        {"op": "cancel_offer", "offer": "o999999"},
+        place(&mat, "0.3", 10),
+        place(&mat, "0.3", 1000),
+    ]});
+    let (st, v) = c.post("/batch", &ann, body).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!((v["applied"].as_u64(), v["refused"].as_u64(), v["atomic"].as_bool()), (Some(2), Some(2), Some(false)));
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 4);
+    assert_eq!(r[0]["ok"], true);
+    assert_eq!(r[0]["view"]["price"], "0.4", "{v}");
+    assert!(r[0]["seq"].as_i64().unwrap() < r[2]["seq"].as_i64().unwrap(), "applied in order");
+    assert_eq!((r[1]["ok"].as_bool(), r[1]["code"].as_str()), (Some(false), Some("unknown_offer")), "{v}");
+    assert_eq!((r[3]["ok"].as_bool(), r[3]["code"].as_str()), (Some(false), Some("insufficient_funds")), "{v}");
+    assert_eq!(open_offers(&s, &ann).await, 2);
+    // The two offers hold 4 + 3 credits.
+    assert_eq!(c.me(&ann).await["held"], "7");
+    // Cancel both in one batch.
+    let ids: Vec<String> = [0, 2].iter().map(|&i| r[i]["view"]["id"].as_str().unwrap().to_owned()).collect();
+    let cancel =
+        json!({"commands": ids.iter().map(|id| json!({"op": "cancel_offer", "offer": id})).collect::<Vec<_>>()});
+    let (st, v) = c.post("/batch", &ann, cancel).await;
+    assert_eq!((st, v["applied"].as_u64()), (200, Some(2)), "{v}");
+    assert_eq!(open_offers(&s, &ann).await, 0);
+    s.restart().await;
+    assert_eq!(s.client.me(&ann).await["held"], "0", "the log replays the batches");
+    s.stop().await;
+    let report = peerex_server::check(&s.db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+on_both!(each_command_gets_its_own_result);
+
+/// All-or-nothing: the first refusal refuses the batch with that command's code and index, and
+/// nothing of it is applied or logged, also after a restart.
+async fn an_atomic_batch_applies_all_or_nothing(backend: Backend) {
+    let mut s = Server::start(backend).await;
+    let c = s.client.clone();
+    let ann = s.funded("ann", "100").await;
+    assert_eq!(c.post("/issues", &ann, json!({"issue": ISSUE})).await.0, 201);
+    let mat = s.days_from_now(30).await;
+    let before = c.me(&ann).await;
+    let bad =
+        json!({"atomic": true, "commands": [place(&mat, "0.4", 10), place(&mat, "0.4", 10), place(&mat, "0.5", 1000)]});
+    let (st, v) = c.post("/batch", &ann, bad).await;
+    assert_eq!((st, v["code"].as_str()), (422, Some("insufficient_funds")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("command 2 of the batch"), "{v}");
+    assert_eq!(c.me(&ann).await, before, "nothing held");
+    assert_eq!(open_offers(&s, &ann).await, 0);
+    let good = json!({"atomic": true, "commands": [place(&mat, "0.4", 10), place(&mat, "0.4", 10)]});
+    let (st, v) = c.post("/batch", &ann, good).await;
+    assert_eq!((st, v["applied"].as_u64()), (200, Some(2)), "{v}");
+    // The ids the server gave follow the log: the refused batch took no sequence numbers.
+    let ids: Vec<&str> = v["results"].as_array().unwrap().iter().map(|r| r["view"]["id"].as_str().unwrap()).collect();
+    assert_eq!(open_offers(&s, &ann).await, 2, "{ids:?}");
+    s.restart().await;
+    assert_eq!(open_offers(&s, &ann).await, 2);
+    assert_eq!(s.client.me(&ann).await["held"], "8");
+    s.stop().await;
+    let report = peerex_server::check(&s.db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+on_both!(an_atomic_batch_applies_all_or_nothing);
+
+/// The bounds: 1 to 1,000 commands (a full batch of offers is larger than the ordinary body
+/// limit and still accepted), known ops only, fields checked as by their own endpoints, and
+/// an Idempotency-Key retry applies nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_are_bounded_and_retries_apply_once() {
+    let s = Server::start(Backend::Sqlite).await;
+    let c = s.client.clone();
+    let ann = s.funded("ann", "10000").await;
+    assert_eq!(c.post("/issues", &ann, json!({"issue": ISSUE})).await.0, 201);
+    let mat = s.days_from_now(30).await;
+    for (body, code) in [
+        (json!({"commands": []}), "invalid_argument"),
+        (json!({"commands": [{"op": "withdraw", "amount": "5"}]}), "invalid_body"),
+        (json!({"commands": [{"op": "cancel_offer", "offer": "x".repeat(201)}]}), "invalid_argument"),
+        (json!({"commands": [{"op": "place_offer", "kind": "buy_fixed"}]}), "invalid_body"),
+        (json!({"commands": (0..1001).map(|_| place(&mat, "0.01", 1)).collect::<Vec<_>>()}), "invalid_argument"),
+    ] {
+        let (st, v) = c.post("/batch", &ann, body).await;
+        assert_eq!((st, v["code"].as_str()), (400, Some(code)), "{v}");
+    }
+    assert_eq!(open_offers(&s, &ann).await, 0, "a refused request changes nothing");
+    let full = json!({"commands": (0..1000).map(|i| place(&mat, if i % 2 == 0 { "0.01" } else { "0.02" }, 1)).collect::<Vec<_>>()});
+    assert!(full.to_string().len() > 64 * 1024, "bigger than the ordinary body limit");
+    let first = c.call_with(Method::POST, "/batch", Some(&ann), Some(full.clone()), Some("k-1")).await;
+    assert_eq!((first.0, first.1["applied"].as_u64()), (200, Some(1000)), "{}", first.1);
+    let again = c.call_with(Method::POST, "/batch", Some(&ann), Some(full), Some("k-1")).await;
+    assert_eq!(again, first, "the retry answers the first answer");
+    assert_eq!(open_offers(&s, &ann).await, 1000, "and applies nothing twice");
+    // A trade on a prediction market works in a batch too.
+    let market = json!({"statement": "It ships", "deadline": s.days_from_now(5).await, "b": "10"});
+    let (st, m) = c.post("/markets", &ann, market).await;
+    assert_eq!(st, 201, "{m}");
+    let id = m["id"].as_str().unwrap();
+    let trades = json!({"commands": [{"op": "trade", "market": id, "shares": "2"}, {"op": "trade", "market": id, "shares": "-1"}]});
+    let (st, v) = c.post("/batch", &ann, trades).await;
+    assert_eq!((st, v["applied"].as_u64()), (200, Some(2)), "{v}");
+}
