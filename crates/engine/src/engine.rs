@@ -337,3 +337,23 @@ fn execute_resources(r: &mut ResourceMarket, op: Op, ctx: &mut Ctx) -> EngineRes
         other => Err(EngineError::Internal(format!("unrouted operation {other:?}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::{ISSUE, T};
+    use crate::exchange::Limits;
+    use crate::Engine;
+
+    #[test]
+    fn an_engine_made_with_limits_applies_them() {
+        let mut t = T { engine: Engine::with_limits(Limits { max_open_offers_per_user: 1 }), events: Vec::new() };
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"100"}));
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":ISSUE}));
+        t.offer("2026-12-01T10:00:00Z", "o1", "a", "buy_fixed", "0.1", 1, json!({}));
+        let second = json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"o2","user":"a","kind":"buy_fixed",
+            "issue":ISSUE,"maturation":"2026-12-15T00:00:00Z","price":"0.1","volume":1});
+        assert_eq!(t.try_run(&second).unwrap_err().code(), "limit_exceeded");
+    }
+}

@@ -133,3 +133,19 @@ pub(crate) fn overflow(what: &str) -> EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+#[cfg(test)]
+mod tests {
+    use super::EngineError::*;
+
+    #[test]
+    fn every_class_of_error_has_its_status() {
+        let s = |e: super::EngineError| e.status();
+        assert_eq!(s(InvalidPrice(String::new())), 400);
+        assert_eq!(s(NotOwner(String::new())), 403);
+        assert_eq!(s(UnknownOffer(String::new())), 404);
+        assert_eq!(s(DuplicateId(String::new())), 409);
+        assert_eq!(s(InsufficientFunds(String::new())), 422);
+        assert_eq!(s(Internal(String::new())), 500);
+    }
+}

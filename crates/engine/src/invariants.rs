@@ -170,3 +170,30 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::T;
+
+    #[test]
+    fn a_series_whose_fixed_or_unfixed_units_differ_from_its_count_is_reported() {
+        let mut t = T::new(&[("a", "100"), ("b", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "u", "b", "buy_unfixed", "0.5", 10, json!({}));
+        let a = t.engine.user_id("a").unwrap();
+        let key = *t.engine.exchange.positions.keys().find(|(u, _)| *u == a).unwrap();
+        for fixed in [true, false] {
+            let mut e = t.engine.clone();
+            let p = e.exchange.positions.get_mut(&key).unwrap();
+            if fixed {
+                p.fixed.units += 1;
+            } else {
+                p.unfixed.units += 1;
+            }
+            let err = e.check_series().unwrap_err();
+            assert!(err.contains("fixed and"), "{err}");
+        }
+    }
+}

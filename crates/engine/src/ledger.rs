@@ -184,4 +184,20 @@ mod tests {
         let mut l = Ledger::default();
         assert_eq!(l.transfer(Account::Mint, Account::Rounding, Amount(-1)).unwrap_err().code(), "internal");
     }
+
+    #[test]
+    fn self_and_zero_transfers_change_nothing() {
+        let mut l = Ledger::default();
+        let u = Account::Available(UserId(0));
+        l.transfer(Account::Mint, u, Amount::credits(10)).unwrap();
+        let count = l.transfer_count();
+        assert_eq!(count, 1);
+        // A transfer to the same account would otherwise write the balance twice (-5 then +5 on
+        // the old value) and mint 5.
+        l.transfer(u, u, Amount::credits(5)).unwrap();
+        assert_eq!(l.balance(u), Amount::credits(10));
+        l.transfer(u, Account::Held(UserId(0)), Amount::ZERO).unwrap();
+        assert_eq!(l.transfer_count(), count, "neither counts as a transfer");
+        l.check().unwrap();
+    }
 }

@@ -306,3 +306,28 @@ impl Engine {
 pub fn kind_name(k: OfferKind) -> &'static str {
     k.as_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::exchange::testing::{ISSUE, T};
+    use crate::exchange::types::CloseReason;
+    use crate::{Event, Timed};
+
+    #[test]
+    fn each_issue_event_renders_with_its_own_type() {
+        let t = T::new(&[]);
+        let issue = t.engine.exchange.issue_id(ISSUE).unwrap();
+        let at = t.engine.now().unwrap();
+        let render = |event| t.engine.render_event(&Timed { at, event });
+        for (event, ty) in [
+            (Event::IssueOpened { issue }, "issue_opened"),
+            (Event::IssueReopened { issue }, "issue_reopened"),
+            (Event::IssueSynced { issue }, "issue_synced"),
+            (Event::IssueClosed { issue, reason: CloseReason::Duplicate }, "issue_closed"),
+        ] {
+            let v = render(event);
+            assert_eq!((v["type"].as_str(), v["issue"].as_str()), (Some(ty), Some(ISSUE)));
+        }
+        assert_eq!(render(Event::IssueClosed { issue, reason: CloseReason::Duplicate })["reason"], "duplicate");
+    }
+}

@@ -191,6 +191,7 @@ mod tests {
         assert!(text("title", "nul\u{0}", MAX_TEXT_LEN).is_err());
         assert_eq!(clean_text("a\u{0}b\r\nc", MAX_TEXT_LEN), "a b \nc");
         assert_eq!(clean_text("ééé", 5), "éé");
+        assert_eq!(clean_text("ééé", 6), "ééé", "text of exactly max bytes is kept whole");
         assert!(text("t", &clean_text(&"\u{1}é".repeat(3000), MAX_TEXT_LEN), MAX_TEXT_LEN).is_ok());
         let c = Command::from_json(r#"{"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"a\u0000b"}"#).unwrap();
         assert_eq!(c.op.validate().unwrap_err().code(), "invalid_argument");

@@ -339,3 +339,63 @@ impl Exchange {
         self.close_maker(ctx, s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::{cr, ISSUE, T};
+    use crate::exchange::types::OfferStatus;
+
+    const T1: &str = "2026-12-01T10:00:00Z";
+
+    /// Offer `e1` expires at `expiry`; another series of the issue matures at `maturation`; one
+    /// tick passes both. Returns the expiry and the maturation events, in emission order.
+    fn expiry_and_maturation(expiry: &str, maturation: &str) -> Vec<String> {
+        let mut t = T::new(&[("a", "100")]);
+        t.offer(T1, "e1", "a", "buy_fixed", "0.5", 10, json!({"expiration":expiry}));
+        t.run(json!({"at":T1,"op":"offer","id":"o2","user":"a","kind":"buy_fixed","issue":ISSUE,
+            "maturation":maturation,"price":"0.5","volume":10}));
+        let from = t.events.len();
+        t.run(json!({"at":"2026-12-12T00:00:00Z","op":"tick"}));
+        assert!(t.events[from..].windows(2).all(|w| w[0].at <= w[1].at), "events in time order");
+        assert_eq!((t.status("e1"), t.status("o2")), (OfferStatus::Expired, OfferStatus::Cancelled));
+        t.event_types(from).into_iter().filter(|e| e == "offer_expired" || e == "series_matured").collect()
+    }
+
+    #[test]
+    fn a_tick_applies_expiries_and_maturations_in_time_order_expiries_first_at_one_instant() {
+        assert_eq!(
+            expiry_and_maturation("2026-12-11T00:00:00Z", "2026-12-10T00:00:00Z"),
+            ["series_matured", "offer_expired"]
+        );
+        assert_eq!(
+            expiry_and_maturation("2026-12-10T00:00:00Z", "2026-12-11T00:00:00Z"),
+            ["offer_expired", "series_matured"]
+        );
+        assert_eq!(
+            expiry_and_maturation("2026-12-10T00:00:00Z", "2026-12-10T00:00:00Z"),
+            ["offer_expired", "series_matured"]
+        );
+    }
+
+    #[test]
+    fn resuming_needs_the_missing_part_of_the_requirement_available() {
+        // m's pooled bids of 0.5 and 0.4 x 100 from 80 credits: the first fill leaves 30 of the
+        // 40 the second needs, so it is suspended.
+        let mut t = T::new(&[("m", "80"), ("t", "1000")]);
+        t.offer(T1, "m1", "m", "buy_fixed", "0.5", 100, json!({"poolable":true}));
+        t.offer(T1, "m2", "m", "buy_fixed", "0.4", 100, json!({"poolable":true}));
+        t.offer(T1, "t1", "t", "buy_unfixed", "0.6", 100, json!({}));
+        assert_eq!(t.status("m2"), OfferStatus::Suspended);
+        let resume = json!({"at":T1,"op":"resume","user":"m","offer":"m2"});
+        let before = t.engine.clone();
+        assert_eq!(t.try_run(&resume).unwrap_err().code(), "insufficient_funds");
+        assert!(t.engine == before, "a refused resume changes nothing");
+        // 40 available for 40 missing: enough.
+        t.run(json!({"at":T1,"op":"deposit","user":"m","amount":"10"}));
+        t.run(resume);
+        assert_eq!(t.status("m2"), OfferStatus::Open);
+        assert_eq!(t.balance("m"), (cr("0"), cr("40")));
+    }
+}

@@ -35,8 +35,6 @@ struct SimPool {
     funds: i64,
     /// Pooled offers a planned fill would suspend.
     suspended: FxHashSet<OfferId>,
-    /// Volume planned per pooled offer (their requirement shrinks as they fill).
-    planned: FxHashMap<OfferId, u64>,
 }
 
 impl Exchange {
@@ -64,8 +62,9 @@ impl Exchange {
                 self.fill(ctx, taker, maker, volume)?;
             }
         }
+        // Open means unfilled: a fill that takes the last unit marks the offer filled.
         let t = &self.offers[taker.index()];
-        if t.status == OfferStatus::Open && t.remaining > 0 {
+        if t.status == OfferStatus::Open {
             let (series, bid, bp) = (t.series, t.kind.is_bid(), t.book_bp());
             self.books[series.index()].insert(bid, bp, taker);
         }
@@ -113,15 +112,13 @@ impl Exchange {
                     });
                     if pooled {
                         sim.funds -= amount;
-                        *sim.planned.entry(id).or_default() += volume;
+                        // The rebalance after this fill suspends every pooled offer the funds no
+                        // longer cover. Marking more than those is harmless: offers that are not
+                        // open, and this one (already planned; a book lists it once), are never
+                        // looked up again.
                         for &p in &traders[o.user.index()].pooled {
                             let po = &offers[p.index()];
-                            if po.status != OfferStatus::Open || sim.suspended.contains(&p) {
-                                continue;
-                            }
-                            let left = po.remaining - sim.planned.get(&p).copied().unwrap_or(0);
-                            let req = po.price.cost(left).map_or(i64::MAX, |a| a.0);
-                            if req > sim.funds {
+                            if po.price.cost(po.remaining).map_or(i64::MAX, |a| a.0) > sim.funds {
                                 sim.suspended.insert(p);
                             }
                         }
@@ -296,5 +293,102 @@ impl Exchange {
             _ => Event::OfferCancelled { offer: id, user, reason },
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::error::EngineError;
+    use crate::exchange::testing::{cr, T};
+    use crate::exchange::types::OfferStatus;
+    use crate::exchange::Ctx;
+
+    const T1: &str = "2026-12-01T10:00:00Z";
+    const T2: &str = "2026-12-01T11:00:00Z";
+    const T3: &str = "2026-12-01T12:00:00Z";
+
+    /// Maker `m` (with `deposit` credits) bids 0.5 and 0.4 for 100 units each from one pool
+    /// (hold 50); `t` sells into both in one sweep. The first fill pays 50, leaving
+    /// `deposit - 50` for the second's requirement of 40.
+    fn two_pooled_bids_one_sweep(deposit: &str) -> T {
+        let mut t = T::new(&[("m", deposit), ("t", "1000")]);
+        t.offer(T1, "m1", "m", "buy_fixed", "0.5", 100, json!({"poolable":true}));
+        t.offer(T1, "m2", "m", "buy_fixed", "0.4", 100, json!({"poolable":true}));
+        assert_eq!(t.balance("m").1, cr("50"), "one pool hold: the larger requirement");
+        t.offer(T2, "t1", "t", "buy_unfixed", "0.6", 200, json!({}));
+        t
+    }
+
+    #[test]
+    fn a_sweep_fills_every_pooled_offer_the_funds_still_cover() {
+        // 50 left for 40: both fill (this fails if the plan loses the available funds).
+        let t = two_pooled_bids_one_sweep("100");
+        assert_eq!(
+            (t.status("m1"), t.status("m2"), t.status("t1")),
+            (OfferStatus::Filled, OfferStatus::Filled, OfferStatus::Filled)
+        );
+        assert_eq!(t.balance("m"), (cr("10"), cr("0")));
+        // Exactly enough (40 for 40) still fills: only a requirement above the funds suspends.
+        let t = two_pooled_bids_one_sweep("90");
+        assert_eq!((t.status("m2"), t.status("t1")), (OfferStatus::Filled, OfferStatus::Filled));
+        assert_eq!(t.balance("m"), (cr("0"), cr("0")));
+    }
+
+    #[test]
+    fn a_sweep_skips_the_pooled_offers_an_earlier_fill_suspends() {
+        // 30 left for 40: the first fill suspends m2, so the plan must not count it (executing
+        // it would fail) and the rest of t1 rests on the book.
+        let t = two_pooled_bids_one_sweep("80");
+        assert_eq!((t.status("m1"), t.status("m2")), (OfferStatus::Filled, OfferStatus::Suspended));
+        assert_eq!((t.status("t1"), t.remaining("t1")), (OfferStatus::Open, 100));
+        assert_eq!(t.balance("m"), (cr("30"), cr("0")));
+        let x = &t.engine.exchange;
+        let s = x.offers[t.id("t1").index()].series;
+        assert_eq!(x.books[s.index()].all().collect::<Vec<_>>(), [t.id("t1")], "the rest of t1 rests alone");
+    }
+
+    #[test]
+    fn a_makers_sale_earlier_in_the_sweep_funds_its_later_pooled_fills() {
+        let mut t = T::new(&[("m", "140"), ("x", "1000"), ("t", "1000")]);
+        // m buys 100 fixed units (pays 50), then offers them at 0.3 and bids for unfixed units
+        // from a pool: u1 needs 60, u2 needs 50; pool 60, 30 available.
+        t.offer(T1, "mb", "m", "buy_fixed", "0.5", 100, json!({}));
+        t.offer(T1, "xb", "x", "buy_unfixed", "0.5", 100, json!({}));
+        t.offer(T2, "s1", "m", "sell_fixed", "0.3", 100, json!({}));
+        t.offer(T2, "u1", "m", "buy_unfixed", "0.6", 100, json!({"poolable":true}));
+        t.offer(T2, "u2", "m", "buy_unfixed", "0.5", 100, json!({"poolable":true}));
+        assert_eq!(t.balance("m"), (cr("30"), cr("60")));
+        // t's bid takes s1 (m receives 30), u1 (m pays 60) and u2: 60 left covers its 50.
+        t.offer(T3, "tb", "t", "buy_fixed", "0.6", 300, json!({}));
+        for o in ["s1", "u1", "u2", "tb"] {
+            assert_eq!(t.status(o), OfferStatus::Filled, "{o}");
+        }
+        assert_eq!(t.balance("m"), (cr("10"), cr("0")));
+    }
+
+    #[test]
+    fn a_fill_the_plan_got_wrong_is_an_internal_error() {
+        // b rests; u, all-or-none for more than b offers, crosses it without trading.
+        let mut t = T::new(&[("a", "100"), ("c", "100")]);
+        t.offer(T1, "b", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.offer(T2, "u", "c", "buy_unfixed", "0.5", 20, json!({"aon":true}));
+        assert_eq!((t.status("b"), t.status("u")), (OfferStatus::Open, OfferStatus::Open));
+        let (u, b) = (t.id("u"), t.id("b"));
+        let fill = |t: &T, volume: u64, status: OfferStatus| {
+            let (mut x, mut ledger, mut out) = (t.engine.exchange.clone(), t.engine.ledger.clone(), Vec::new());
+            x.offers[b.index()].status = status;
+            let now = t.engine.now().unwrap();
+            let r = x.fill(&mut Ctx { ledger: &mut ledger, out: &mut out, now }, u, b, volume);
+            (r, x)
+        };
+        let internal =
+            |r: Result<(), EngineError>| matches!(r, Err(EngineError::Internal(m)) if m.contains("no longer possible"));
+        assert!(internal(fill(&t, 11, OfferStatus::Open).0), "more than the maker has left");
+        assert!(internal(fill(&t, 1, OfferStatus::Suspended).0), "a maker that is no longer open");
+        let (r, x) = fill(&t, 10, OfferStatus::Open);
+        r.unwrap();
+        assert_eq!(x.offers[b.index()].status, OfferStatus::Filled);
     }
 }

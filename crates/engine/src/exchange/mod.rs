@@ -264,3 +264,83 @@ impl Exchange {
         }
     }
 }
+
+/// A harness for the exchange's unit tests: JSON commands applied to a whole engine, every
+/// invariant checked after each one.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::{json, Value};
+
+    use crate::exchange::types::OfferStatus;
+    use crate::ids::OfferId;
+    use crate::{Amount, Command, Engine, EngineResult, Timed};
+
+    pub const ISSUE: &str = "t/r#1";
+    pub const MAT: &str = "2026-12-15T00:00:00Z";
+
+    pub struct T {
+        pub engine: Engine,
+        pub events: Vec<Timed>,
+    }
+
+    impl T {
+        /// Users with the given deposits and the issue `ISSUE` open, at day 1.
+        pub fn new(deposits: &[(&str, &str)]) -> T {
+            let mut t = T { engine: Engine::new(), events: Vec::new() };
+            for (user, amount) in deposits {
+                t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":user,"amount":amount}));
+            }
+            t.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":ISSUE}));
+            t
+        }
+
+        pub fn try_run(&mut self, cmd: &Value) -> EngineResult<()> {
+            let parsed = Command::from_json(&cmd.to_string()).unwrap();
+            let r = self.engine.apply(parsed, &mut self.events);
+            self.engine.check_invariants().unwrap_or_else(|v| panic!("invariant broken after {cmd}: {v}"));
+            r
+        }
+
+        pub fn run(&mut self, cmd: Value) {
+            if let Err(e) = self.try_run(&cmd) {
+                panic!("{cmd} refused: {} {e}", e.code());
+            }
+        }
+
+        /// Places an offer on `ISSUE` at `MAT`; `extra` adds fields (poolable, aon, expiration).
+        #[allow(clippy::too_many_arguments)] // one per field of the command, in its order
+        pub fn offer(&mut self, at: &str, id: &str, user: &str, kind: &str, price: &str, volume: u64, extra: Value) {
+            let mut cmd = json!({"at":at,"op":"offer","id":id,"user":user,"kind":kind,"issue":ISSUE,
+                "maturation":MAT,"price":price,"volume":volume});
+            if let (Some(c), Some(e)) = (cmd.as_object_mut(), extra.as_object()) {
+                c.extend(e.clone());
+            }
+            self.run(cmd);
+        }
+
+        pub fn id(&self, offer: &str) -> OfferId {
+            self.engine.exchange.offer_id(offer).unwrap()
+        }
+        pub fn status(&self, offer: &str) -> OfferStatus {
+            self.engine.exchange.offers[self.id(offer).index()].status
+        }
+        pub fn remaining(&self, offer: &str) -> u64 {
+            self.engine.exchange.offers[self.id(offer).index()].remaining
+        }
+        /// (available, held) of `user`.
+        pub fn balance(&self, user: &str) -> (Amount, Amount) {
+            self.engine.balance(self.engine.user_id(user).unwrap())
+        }
+        /// The types of the events emitted since event `from`, as rendered.
+        pub fn event_types(&self, from: usize) -> Vec<String> {
+            self.events[from..]
+                .iter()
+                .map(|e| self.engine.render_event(e)["type"].as_str().unwrap_or_default().to_string())
+                .collect()
+        }
+    }
+
+    pub fn cr(s: &str) -> Amount {
+        Amount::parse(s).unwrap()
+    }
+}

@@ -173,4 +173,17 @@ mod tests {
         // A price of exactly 1 (far from the origin) is ambiguous too, not a division by zero.
         assert!(!compute(1.0, &arbiters, 1.0).paid);
     }
+
+    #[test]
+    fn an_arbiter_who_never_reports_one_makes_the_market_ambiguous() {
+        // a = c = 0: Pr[x_i = 1] is 0 whatever happens, so Pr[X = 1 | x_i = 1] is 0/0.
+        assert_eq!(posterior(0.0, 0.0, 0.5), None);
+        let arbiters = [
+            Arbiter { a: 0.0, c: 0.0, position: 1.0, report: false, peer: 1 },
+            Arbiter { a: 0.8, c: 0.2, position: 0.0, report: false, peer: 0 },
+        ];
+        let r = compute(0.5, &arbiters, 1.0);
+        assert!(!r.paid);
+        assert_eq!((r.mu1, r.mu0, r.owed.clone()), (0.0, 0.0, vec![0.0, 0.0]), "nothing computed from a 0/0");
+    }
 }

@@ -202,22 +202,7 @@ impl Markets {
                     pending.push((Some(*u), MarketDetail::Excluded { report: *v, reason: (*why).to_owned() }));
                 }
             }
-            pending.push((
-                None,
-                MarketDetail::Arbitration {
-                    seed: Seed(adm.seed),
-                    mu: p(r.mu),
-                    mu1: p(r.mu1),
-                    mu0: p(r.mu0),
-                    delta: Amount(prob_micros(r.delta.abs()) * if r.delta < 0.0 { -1 } else { 1 }),
-                    midpoint: p(r.midpoint),
-                    k: Amount(floor_micros(r.k)?),
-                    rewarded: r.paid,
-                    admitted: adm.admitted.len(),
-                    budget: Amount(adm.budget),
-                    worst_case: Amount(adm.worst),
-                },
-            ));
+            pending.push((None, arbitration_detail(adm)?));
             let users: Vec<(UserId, u32)> = adm.admitted.iter().filter_map(|&i| m.reports.get(i).copied()).collect();
             if r.paid {
                 let owed: Vec<i64> = r.owed.iter().map(|x| floor_micros(*x)).collect::<EngineResult<_>>()?;
@@ -440,7 +425,7 @@ pub(crate) fn arbitration_detail(adm: &Admission) -> EngineResult<MarketDetail> 
         mu: p(r.mu),
         mu1: p(r.mu1),
         mu0: p(r.mu0),
-        delta: Amount(prob_micros(r.delta.abs()) * if r.delta < 0.0 { -1 } else { 1 }),
+        delta: Amount(prob_micros(r.delta.abs()) * r.delta.signum() as i64),
         midpoint: p(r.midpoint),
         k: Amount(floor_micros(r.k)?),
         rewarded: r.paid,
@@ -448,4 +433,24 @@ pub(crate) fn arbitration_detail(adm: &Admission) -> EngineResult<MarketDetail> 
         budget: Amount(adm.budget),
         worst_case: Amount(adm.worst),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewards_over_budget_are_paid_pro_rata_and_the_shortfall_says_what_is_missing() {
+        assert_eq!(within_budget(&[3, 1], 4).unwrap(), (vec![3, 1], None));
+        let (paid, shortfall) = within_budget(&[3_000_000, 1_000_000], 2_000_000).unwrap();
+        assert_eq!(paid, [1_500_000, 500_000]);
+        assert_eq!(
+            shortfall,
+            Some(MarketDetail::Shortfall {
+                owed: Amount(4_000_000),
+                paid: Amount(2_000_000),
+                missing: Amount(2_000_000)
+            })
+        );
+    }
 }

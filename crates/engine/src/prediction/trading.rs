@@ -53,7 +53,8 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
     let mut mine = held;
     let size = shares.checked_abs().ok_or_else(|| overflow("shares"))?;
     let (liquidated, increased, q_mid);
-    if shares > 0 {
+    // Not zero (refused above): positive buys, negative sells.
+    if shares.is_positive() {
         let others = (0..n).filter(|&j| j != outcome).map(|j| mine[j]).min().unwrap_or(0);
         liquidated = size.min(others);
         increased = size - liquidated;
@@ -88,7 +89,7 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
         i64::try_from(x).map_err(|_| overflow("a fee"))?
     } else {
         let p = prices_after.get(outcome).copied().unwrap_or(0.0);
-        let rate = if shares > 0 { p } else { 1.0 - p };
+        let rate = if shares.is_positive() { p } else { 1.0 - p };
         fee_micros(m.fee, rate)?
     };
     Ok(Quote { cost, fee, liquidated, increased, q_after: q, shares_after: mine, prices_after })

@@ -289,7 +289,9 @@ fn extreme_price_is_ambiguous_no_rewards_and_nobody_charged() {
     let arb = last(&h, "arbitration");
     assert_eq!(arb["rewarded"], false);
     assert!(Amount::parse(arb["delta"].as_str().unwrap()).unwrap() <= cr("0.01"));
+    assert_eq!(arb["delta"], "0", "below half a micro-credit");
     assert!(market_events(&h, "reward").is_empty());
+    assert!(market_events(&h, "bond_shared").is_empty(), "no bond, nothing shared");
     let after: Vec<Amount> = ["x", "y", "z"].iter().map(|u| h.available(u)).collect();
     assert_eq!(before, after, "arbiters neither paid nor charged");
     assert_eq!(summary(&h, "m1")["status"], "resolved");
@@ -312,6 +314,11 @@ fn too_few_reports_void_refunds_everyone() {
         assert_eq!(h.available(u), cr("100"), "{u} got back what they paid");
     }
     assert!(market_events(&h, "shortfall").is_empty());
+    let remainder = last(&h, "remainder");
+    assert_eq!(remainder["user"], "alice");
+    // The subsidy, 10 ln 2, comes back as the remainder; her initial shares are refunded as any
+    // holder's.
+    assert_eq!(remainder["amount"], "6.931472");
     h.refuse(json!({"at":LATER,"op":"resolve_market","user":"alice","market":"m1"}), "already_resolved");
 }
 
@@ -378,6 +385,9 @@ fn categorical_market_uses_the_same_path() {
     h.run(json!({"at":LATER,"op":"tick"}));
     let s = summary(&h, "m1");
     assert_eq!(s["outcome"], json!(["0.666666", "0", "0.333333"]));
+    // Categorical reports build no reliability history (it is about binary markets).
+    let x = h.engine.markets().reliability(h.engine.user_id("x").unwrap());
+    assert_eq!((x.mostly_one, x.mostly_zero), (0, 0));
     // Bob's 5 shares of outcome 0 pay 2/3 each.
     let payouts = market_events(&h, "payout");
     assert_eq!(payouts.iter().find(|p| p["user"] == "bob").unwrap()["amount"], "3.333333");

@@ -240,6 +240,7 @@ fn bad_resource_commands_are_refused_and_change_nothing() {
     let t = at(14);
     h.refuse(json!({"at": t, "op": "register_peer", "peer": "a"}), "duplicate_id");
     h.refuse(json!({"at": t, "op": "register_peer", "peer": ""}), "invalid_argument");
+    h.refuse(json!({"at": t, "op": "register_peer", "peer": "p".repeat(201)}), "invalid_argument");
     h.refuse(json!({"at": t, "op": "report_online", "peer": "zed", "fraction": "0.5"}), "unknown_user");
     h.refuse(json!({"at": t, "op": "report_online", "peer": "a", "fraction": "1.5"}), "invalid_argument");
     h.refuse(
@@ -271,6 +272,8 @@ fn bad_resource_commands_are_refused_and_change_nothing() {
     h.refuse(json!({"at": t, "op": "set_resource_prices", "p_u": "abc", "p_d": "1"}), "invalid_price");
     h.refuse(json!({"at": t, "op": "set_resource_prices", "p_u": "1001", "p_d": "1"}), "invalid_price");
     h.refuse(json!({"at": t, "op": "configure_resources", "epoch_days": 0}), "invalid_argument");
+    // The longest name allowed (200 bytes) registers.
+    h.run(json!({"at": t, "op": "register_peer", "peer": "q".repeat(200)}));
 }
 
 /// One random resource-market command.
