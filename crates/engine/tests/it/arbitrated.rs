@@ -103,7 +103,14 @@ fn disputed_series_goes_to_arbitration_and_settles_once() {
     h.refuse(json!({"at":"2026-12-11T00:00:00Z","op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}), "invalid_state");
     h.run(json!({"at":REPORT,"op":"tick"}));
     assert_eq!(h.engine.summary()["series"][0]["status"], "matured", "waiting out the dispute window");
+    // What the views read: the window, its end for this series, and who decides it.
+    let x = h.engine.exchange();
+    assert_eq!(x.dispute_window_ms(), 48 * 3_600_000);
+    let sid = x.series_id(x.issue_id("demo/app#9").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    assert_eq!(x.dispute_until(sid), Some(peerex_engine::Timestamp::parse("2026-12-17T00:00:00Z").unwrap()));
+    assert!(!x.is_arbitrated(sid), "the tracker decides until a dispute");
     h.run(json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}));
+    assert!(h.engine.exchange().is_arbitrated(sid), "a dispute hands it to the arbiters");
     h.refuse(
         json!({"at":REPORT,"op":"dispute","user":"adam","issue":"demo/app#9","maturation":MAT,"bond":"30"}),
         "already_disputed",
