@@ -43,6 +43,24 @@ pub(crate) fn log_in(s: &Server, c: &Client, name: &str, password: &str) -> (Str
     (new_sid, csrf)
 }
 
+/// Signs `name` up through the form: (cookie header, csrf).
+pub(crate) fn sign_up(s: &Server, c: &Client, name: &str) -> (String, String) {
+    let r = c.get(s.url("/signup")).send().unwrap();
+    let sid = cookie_of(&r).unwrap();
+    let csrf = csrf_in(&r.text().unwrap());
+    let r = c
+        .post(s.url("/signup"))
+        .header("cookie", format!("peerex_session={sid}"))
+        .header("origin", &s.base)
+        .form(&[("csrf", csrf.as_str()), ("name", name), ("password", "correct horse battery")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = format!("peerex_session={}", cookie_of(&r).unwrap());
+    let page = c.get(s.url("/markets")).header("cookie", &cookie).send().unwrap().text().unwrap();
+    (cookie, csrf_in(&page))
+}
+
 #[test]
 fn pages_carry_a_strict_policy_and_a_safe_cookie() {
     let s = Server::start();
@@ -152,8 +170,8 @@ fn a_big_portfolio_is_shown_a_page_at_a_time() {
 
     let s = Server::start();
     let c = client();
-    let (alice, _) = crate::markets_http::sign_up(&s, &c, "alice");
-    crate::markets_http::sign_up(&s, &c, "bob");
+    let (alice, _) = sign_up(&s, &c, "alice");
+    sign_up(&s, &c, "bob");
     let st = s.state().clone();
     let user = |name: &str, admin: bool| User { name: name.into(), admin, token_hash: String::new() };
     let now = st.shared.clock.now();

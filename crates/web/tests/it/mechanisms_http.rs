@@ -8,28 +8,10 @@ use serde_json::{json, Value};
 
 use peerex_web::layout::series_url;
 
-use crate::http::{client, cookie_of, csrf_in};
+use crate::http::{client, sign_up};
 use crate::support::{Server, ADMIN, PASSWORD};
 
 const PW: &str = "correct horse battery";
-
-/// Signs `name` up through the form: (cookie header, csrf).
-fn sign_up(s: &Server, c: &Client, name: &str) -> (String, String) {
-    let r = c.get(s.url("/signup")).send().unwrap();
-    let sid = cookie_of(&r).unwrap();
-    let csrf = csrf_in(&r.text().unwrap());
-    let r = c
-        .post(s.url("/signup"))
-        .header("cookie", format!("peerex_session={sid}"))
-        .header("origin", &s.base)
-        .form(&[("csrf", csrf.as_str()), ("name", name), ("password", PW)])
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let cookie = format!("peerex_session={}", cookie_of(&r).unwrap());
-    let page = c.get(s.url("/markets")).header("cookie", &cookie).send().unwrap().text().unwrap();
-    (cookie, csrf_in(&page))
-}
 
 fn post(s: &Server, c: &Client, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String) {
     let r = c.post(s.url(path)).header("cookie", cookie).header("origin", &s.base).form(form).send().unwrap();
