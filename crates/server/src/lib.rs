@@ -77,7 +77,11 @@ impl Running {
         drop(self.state);
         let _ = self.writer.await;
         store.close().await;
-        drop(self.lock.take());
+        // Explicitly: a dropped PostgreSQL connection keeps the advisory lock until the server
+        // notices, so a process started right after (a restart) could find it still held.
+        if let Some(lock) = self.lock.take() {
+            lock.release().await;
+        }
         http.context("http task")?.context("http server")?;
         Ok(())
     }
