@@ -35,14 +35,14 @@ pub const DEFAULT_REPORT_DAYS: i64 = 3;
 pub const MAX_REPORT_DAYS: i64 = 365;
 pub const MAX_DISPUTE_HOURS: i64 = 24 * 90;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseKind {
     Statement,
     Dispute,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
     pub kind: CaseKind,
     pub statement: String,
@@ -63,7 +63,7 @@ pub struct Case {
 }
 
 /// Every arbitrated series, the dispute window, and what is due when.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cases {
     pub(crate) cases: BTreeMap<SeriesId, Case>,
     /// Report windows closing: (instant, series).

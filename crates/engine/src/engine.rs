@@ -14,7 +14,7 @@ use crate::prediction::Markets;
 use crate::resources::ResourceMarket;
 use crate::time::Timestamp;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     now: Option<Timestamp>,
     pub(crate) ledger: Ledger,

@@ -8,7 +8,7 @@ use serde::Serialize;
 macro_rules! dense_id {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
         pub struct $name(pub u32);
         impl $name {
             pub const fn index(self) -> usize { self.0 as usize }
@@ -41,7 +41,7 @@ pub fn server_assigned_form(prefix: char, id: &str) -> bool {
 /// A two-way map between client names and dense ids, handed out in order of first use so that
 /// replaying the same commands always gives the same ids. Each name is stored once: its index
 /// in the set is its id.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Names {
     set: IndexSet<String, FxBuildHasher>,
 }

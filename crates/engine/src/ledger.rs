@@ -12,7 +12,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::ids::{MarketId, PeerId, SeriesId, UserId};
 use crate::money::Amount;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Account {
     /// Issues play money (deposits) and takes it back (withdrawals). Negative by design.
@@ -50,7 +50,7 @@ impl Account {
 
 /// Balances in micro-credits. The accounts touched on every trade (users' available and held
 /// funds, series escrows) live in vectors indexed by dense id; the rest in a map.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     available: Vec<i64>,
     held: Vec<i64>,

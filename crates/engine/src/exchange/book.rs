@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use crate::ids::OfferId;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Book {
     /// Price (basis points) -> level slot. Best bid = highest key.
     bids: BTreeMap<u16, u32>,

@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 /// The tracker name of the built-in local tracker.
 pub const LOCAL_TRACKER: &str = "local";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Issue {
     pub tracker: String,
     pub title: String,

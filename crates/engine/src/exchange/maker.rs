@@ -32,7 +32,7 @@ pub const MAX_MAKER_B: i64 = 1_000_000;
 /// Re-quote rounds after one command (each round that trades consumes resting volume).
 const MAX_ROUNDS: u32 = 64;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Maker {
     /// The maker's own account holder (a reserved name `~maker/<series>`).
     pub user: UserId,

@@ -21,7 +21,7 @@ use crate::ledger::Account;
 use crate::money::{Amount, Price};
 
 /// Reusable buffers of the matcher.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scratch {
     plan: Vec<(OfferId, u64)>,
     own: Vec<OfferId>,
@@ -29,7 +29,7 @@ pub struct Scratch {
 }
 
 /// A maker's pool as the plan simulates it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct SimPool {
     /// pool hold + available, after the planned fills so far.
     funds: i64,

@@ -39,7 +39,7 @@ use types::{OfferKind, OfferStatus, Outcome, SeriesStatus};
 pub const MAX_VOLUME: u64 = 1_000_000_000;
 
 /// Configurable limits (defaults suit a public sandbox; the simulator raises them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub max_open_offers_per_user: u32,
 }
@@ -50,7 +50,7 @@ impl Default for Limits {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     pub user: UserId,
     pub series: SeriesId,
@@ -89,7 +89,7 @@ impl Offer {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Series {
     pub issue: IssueId,
     pub maturation: Timestamp,
@@ -112,7 +112,7 @@ pub struct Series {
 }
 
 /// Per-user exchange state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trader {
     /// The one hold shared by this user's active poolable buy offers: the largest requirement.
     pub pool_hold: Amount,
@@ -122,7 +122,7 @@ pub struct Trader {
     pub live_offers: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Exchange {
     pub(crate) issue_names: Names,
     pub(crate) issues: Vec<Issue>,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::error::{overflow, EngineResult};
 use crate::money::Amount;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Holding {
     /// Units owned.
     pub units: u64,
@@ -52,7 +52,7 @@ impl Holding {
 }
 
 /// Both sides of one user's position in one series (a user may own units of both).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     pub fixed: Holding,
     pub unfixed: Holding,

@@ -19,7 +19,7 @@ use crate::error::{overflow, EngineError, EngineResult};
 use crate::money::MICROS_PER_CREDIT;
 
 /// An LMSR with liquidity `b` (micro-credits; one share pays at most one credit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Lmsr {
     pub b: i64,
 }

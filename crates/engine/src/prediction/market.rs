@@ -11,7 +11,7 @@ use crate::ids::{IssueId, UserId};
 use crate::prediction::lmsr::Lmsr;
 use crate::time::Timestamp;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Trading until the deadline.
@@ -58,7 +58,7 @@ pub enum FeeMode {
 }
 
 /// A trader's stake in one market.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Holding {
     /// Micro-shares per outcome (all >= 0).
     pub shares: Vec<i64>,
@@ -82,14 +82,14 @@ impl Holding {
 }
 
 /// How a resolved market got its outcome.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resolution {
     /// Weight of each outcome (report counts, or 0/1 from the tracker) and their total.
     pub weights: Vec<u64>,
     pub total: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Market {
     pub name: String,
     pub statement: String,

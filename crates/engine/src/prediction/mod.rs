@@ -51,7 +51,7 @@ pub const DEFAULT_REPORT_WINDOW_DAYS: i64 = 7;
 pub const DEFAULT_K_FLOOR: Amount = Amount::credits(1);
 
 /// All prediction markets.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Markets {
     names: Names,
     markets: Vec<Market>,

@@ -15,7 +15,7 @@ use serde::Serialize;
 pub const PRIOR_A: (u64, u64) = (4, 5);
 pub const PRIOR_C: (u64, u64) = (1, 5);
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct History {
     /// Resolved markets whose outcome was mostly 1, and how often this arbiter reported 1 there.
     pub mostly_one: u64,

@@ -16,7 +16,7 @@ pub const TEST_PERIOD_DAYS: u32 = 14;
 pub const MIN_STORAGE_AVAILABILITY_PPM: i64 = 170_000;
 
 /// The smoothed availability of one peer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Availability {
     /// Estimate in parts per million, 0..=1_000_000.
     pub ppm: i64,

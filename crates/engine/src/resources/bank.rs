@@ -34,7 +34,7 @@ pub fn max_deficit(bills: &[Amount]) -> Amount {
 }
 
 /// A peer account's standing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     #[default]

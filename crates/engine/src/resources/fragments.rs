@@ -16,7 +16,7 @@ use crate::error::{overflow, EngineError, EngineResult};
 use crate::ids::PeerId;
 
 /// Metered bytes of one peer since its last settlement.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Meter {
     /// Supplied upload (fragments sent), bytes.
     pub uploaded: i64,
@@ -29,7 +29,7 @@ pub struct Meter {
 }
 
 /// One backed-up file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FileRecord {
     pub owner: PeerId,
     pub k: u32,
@@ -44,7 +44,7 @@ impl FileRecord {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fragments {
     files: BTreeMap<String, FileRecord>,
     /// Fragment bytes each peer holds (supplied space in use).

@@ -35,7 +35,7 @@ pub const DEMAND_DAYS: usize = 30;
 pub const DEFAULT_EPOCH_DAYS: u32 = 7;
 
 /// One peer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Peer {
     pub availability: Availability,
     /// Slider caps: raw space (bytes), upload and download (bytes per day).
@@ -61,7 +61,7 @@ impl Peer {
 }
 
 /// The market.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResourceMarket {
     names: Names,
     peers: Vec<Peer>,

@@ -73,7 +73,7 @@ impl Technology {
 }
 
 /// A with coefficients in parts per million (integers), for posted prices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TechnologyPpm {
     pub r: i64,
     pub u_rt: i64,

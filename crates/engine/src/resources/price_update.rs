@@ -17,7 +17,7 @@ use super::matrix::{NANO_PER_CREDIT, RES_D, RES_S, RES_U};
 pub const COORDS: [usize; 2] = [RES_U, RES_D];
 
 /// g and e of one observation.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Imbalance {
     pub g: [f64; 2],
     pub e: [f64; 2],
@@ -54,7 +54,7 @@ pub fn raw_secant(p_t: f64, p_prev: f64, g_t: f64, g_prev: f64) -> f64 {
 }
 
 /// Tunables of the safeguarded update (design values in `Default`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Safeguards {
     /// Rule 1: |e| at or below this keeps the price.
     pub deadband: f64,
@@ -73,7 +73,7 @@ impl Default for Safeguards {
 }
 
 /// One coordinate's observation at a price.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Point {
     pub p: f64,
     pub g: f64,
@@ -81,7 +81,7 @@ pub struct Point {
 }
 
 /// What is known from the previous observation of a coordinate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Previous {
     #[default]
@@ -232,7 +232,7 @@ pub fn safeguarded_step(p: f64, current: Current, previous: Previous, s: &Safegu
 }
 
 /// The safeguarded per-coordinate updater: remembers the last observation of each coordinate.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Updater {
     pub safeguards: Safeguards,
     pub previous: [Previous; 2],
@@ -320,7 +320,7 @@ impl RawUpdater {
 /// uses the mean supply and demand of the epoch's days instead (design option against
 /// measurement noise: within an epoch prices do not move, so the mean of E noisy samples is as
 /// unbiased as one sample and sqrt(E) times less noisy, as long as users have finished reacting).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct EpochUpdater {
     pub epoch_days: u32,
     pub day_in_epoch: u32,
