@@ -16,6 +16,7 @@ pub mod limiter;
 pub mod metrics;
 pub mod rebuild;
 pub mod settings;
+pub mod snapshot;
 pub mod state;
 pub mod store;
 pub mod trackers;
@@ -109,11 +110,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 /// API's router. `extra` gets the state the API handlers share.
 pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<Running> {
     let (store, lock) = Store::open(&settings.database, true).await?;
-    let log = store.load_log().await?;
-    if settings.demo.is_some() && !log.is_empty() {
-        anyhow::bail!("the demo starts from an empty database, and this one has {} commands", log.len());
+    let rebuilt = rebuild::load(&store).await.context("rebuilding state from the snapshots and the command log")?;
+    if settings.demo.is_some() && rebuilt.commands > 0 {
+        anyhow::bail!("the demo starts from an empty database, and this one has {} commands", rebuilt.commands);
     }
-    let rebuilt = rebuild::replay(&log).context("rebuilding state from the command log")?;
     if !rebuilt.mismatches.is_empty() {
         // The engine no longer does what it did when the log was written: serving would build
         // on a state nobody acknowledged. Stop; `peerex check` lists the same differences.
@@ -147,6 +147,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         idempotency,
         batch_max: settings.batch_max,
         fence: lock.as_ref().map(|l| l.epoch()),
+        snapshots: snapshot::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
     };
     let (tx, rx) = mpsc::channel(settings.queue);
     let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));

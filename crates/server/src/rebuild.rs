@@ -1,9 +1,13 @@
 //! Rebuilding market state: the engine is deterministic, so replaying the command log in order
-//! into a fresh [`Engine`] gives back exactly the state (and the events) it had.
+//! into a fresh [`Engine`] gives back exactly the state (and the events) it had. A start
+//! ([`load`]) begins from the newest valid snapshot (snapshot.rs) and replays only the commands
+//! after it; `peerex check` replays the whole log ([`replay`]).
 
+use anyhow::Context;
 use peerex_engine::{Command, Engine, Timestamp};
 
-use crate::store::LoggedCommand;
+use crate::snapshot::{self, Snapshot, SnapshotError, FORMAT_VERSION};
+use crate::store::{LoggedCommand, Store};
 
 pub struct Rebuilt {
     pub engine: Engine,
@@ -14,16 +18,27 @@ pub struct Rebuilt {
     pub events: u64,
     /// Commands whose replayed outcome differs from the logged one (should never happen).
     pub mismatches: Vec<String>,
+    /// The seq of the snapshot the state started from (`None`: the whole log was replayed).
+    pub snapshot: Option<i64>,
+    /// Snapshots skipped, newest first: (seq, why).
+    pub skipped: Vec<(i64, SnapshotError)>,
 }
 
 /// Replays the log. A body that does not parse is corruption and fails the rebuild.
 pub fn replay(log: &[LoggedCommand]) -> anyhow::Result<Rebuilt> {
-    let mut engine = Engine::new();
+    replay_from(None, log)
+}
+
+/// Replays `log` (the commands after the snapshot's seq) onto the snapshot's state, or onto a
+/// fresh engine without one.
+pub fn replay_from(start: Option<Snapshot>, log: &[LoggedCommand]) -> anyhow::Result<Rebuilt> {
+    let snapshot = start.as_ref().map(|s| s.seq);
+    let (mut engine, mut events, mut last_at, mut next_seq, before) = match start {
+        Some(s) => (s.engine, s.events, s.last_at, s.seq + 1, s.seq as usize),
+        None => (Engine::new(), 0, None, 1, 0),
+    };
     let mut out = Vec::new();
-    let mut events = 0u64;
     let mut mismatches = Vec::new();
-    let mut last_at = None;
-    let mut next_seq = 1;
     for c in log {
         let cmd = Command::from_json(&c.body)
             .map_err(|e| anyhow::anyhow!("command {} in the log does not parse: {e}", c.seq))?;
@@ -37,7 +52,64 @@ pub fn replay(log: &[LoggedCommand]) -> anyhow::Result<Rebuilt> {
         }
         next_seq = c.seq + 1;
     }
-    Ok(Rebuilt { engine, last_at, next_seq, commands: log.len(), events, mismatches })
+    Ok(Rebuilt {
+        engine,
+        last_at,
+        next_seq,
+        commands: before + log.len(),
+        events,
+        mismatches,
+        snapshot,
+        skipped: Vec::new(),
+    })
+}
+
+/// The state on start: the newest snapshot that passes every check (snapshot.rs), then the
+/// commands after it. A snapshot that fails one (corrupt, an older format or engine, ahead of
+/// the log) is skipped with a warning naming its seq and why, for the next older one or, with
+/// none left, a replay of the whole log.
+pub async fn load(store: &Store) -> anyhow::Result<Rebuilt> {
+    let last_logged = store.last_seq().await?;
+    let mut skipped = Vec::new();
+    let mut start = None;
+    for row in store.snapshots().await? {
+        let checked = if row.version != FORMAT_VERSION as i32 {
+            Err(SnapshotError::Version { found: row.version as u32 })
+        } else if row.seq > last_logged {
+            // The log lost commands the snapshot includes (a restored backup?): never build on it.
+            Err(SnapshotError::AheadOfLog { seq: row.seq, last: last_logged })
+        } else {
+            match store.snapshot_body(row.seq).await? {
+                Some(bytes) => {
+                    let r = row.clone();
+                    tokio::task::spawn_blocking(move || snapshot::decode_row(&r, &bytes))
+                        .await
+                        .context("decoding a snapshot")?
+                }
+                // Deleted since listed (another process keeps the newest few): try the next.
+                None => continue,
+            }
+        };
+        match checked {
+            Ok(s) => {
+                start = Some(s);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!("skipping the snapshot at seq {}: {e} ({})", row.seq, e.code());
+                skipped.push((row.seq, e));
+            }
+        }
+    }
+    let after = start.as_ref().map_or(0, |s| s.seq);
+    let tail = store.load_log_after(after).await?;
+    let mut rebuilt = replay_from(start, &tail)?;
+    match rebuilt.snapshot {
+        Some(seq) => tracing::info!("state from the snapshot at seq {seq} and the {} commands after it", tail.len()),
+        None => tracing::info!("state from a replay of the whole log ({} commands)", tail.len()),
+    }
+    rebuilt.skipped = skipped;
+    Ok(rebuilt)
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct SettingsLayer {
     pub tick_ms: Option<u64>,
     /// Most commands committed in one transaction.
     pub batch_max: Option<usize>,
+    /// Commands between two snapshots of the engine (0: never).
+    pub snapshot_every: Option<u64>,
     /// Requests waiting for the writer before the API answers 429.
     pub queue: Option<usize>,
     /// Sustained requests per second allowed per user and per address.
@@ -123,6 +125,7 @@ impl SettingsLayer {
             sandbox: parse(get, "PEEREX_SANDBOX")?,
             tick_ms: parse(get, "PEEREX_TICK_MS")?,
             batch_max: parse(get, "PEEREX_BATCH_MAX")?,
+            snapshot_every: parse(get, "PEEREX_SNAPSHOT_EVERY")?,
             queue: parse(get, "PEEREX_QUEUE")?,
             rate_per_sec: parse(get, "PEEREX_RATE_PER_SEC")?,
             rate_burst: parse(get, "PEEREX_RATE_BURST")?,
@@ -168,6 +171,7 @@ impl SettingsLayer {
             sandbox: self.sandbox.or(lower.sandbox),
             tick_ms: self.tick_ms.or(lower.tick_ms),
             batch_max: self.batch_max.or(lower.batch_max),
+            snapshot_every: self.snapshot_every.or(lower.snapshot_every),
             queue: self.queue.or(lower.queue),
             rate_per_sec: self.rate_per_sec.or(lower.rate_per_sec),
             rate_burst: self.rate_burst.or(lower.rate_burst),
@@ -200,6 +204,9 @@ impl SettingsLayer {
     }
 }
 
+/// Commands between two snapshots unless configured.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
+
 /// Resolved settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -208,6 +215,8 @@ pub struct Settings {
     pub sandbox: bool,
     pub tick_ms: u64,
     pub batch_max: usize,
+    /// Commands between two snapshots of the engine (0: never); see `snapshot.rs`.
+    pub snapshot_every: u64,
     pub queue: usize,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
@@ -305,6 +314,7 @@ impl Settings {
             sandbox: l.sandbox.unwrap_or(false),
             tick_ms: l.tick_ms.unwrap_or(1_000).max(10),
             batch_max: l.batch_max.unwrap_or(1_024).max(1),
+            snapshot_every: l.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY),
             queue: l.queue.unwrap_or(16_384).max(1),
             rate_per_sec: l.rate_per_sec.unwrap_or(50).max(1),
             rate_burst: l.rate_burst.unwrap_or(200).max(1),
@@ -344,6 +354,7 @@ impl Settings {
             sandbox: true,
             tick_ms: 200,
             batch_max: 1_024,
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             queue: 16_384,
             rate_per_sec: 100_000,
             rate_burst: 100_000,
@@ -375,6 +386,7 @@ mod tests {
         let env = SettingsLayer::from_env(&|k| match k {
             "PEEREX_ADDR" => Some("127.0.0.1:9001".into()),
             "PEEREX_TICK_MS" => Some("250".into()),
+            "PEEREX_SNAPSHOT_EVERY" => Some("0".into()),
             _ => None,
         })
         .unwrap();
@@ -385,6 +397,7 @@ mod tests {
         assert!(s.sandbox);
         assert_eq!(s.rate_per_sec, 7);
         assert_eq!(s.batch_max, 1_024);
+        assert_eq!(s.snapshot_every, 0, "0 (never) is kept, not raised to a minimum");
         assert_eq!(s.database, Database::Sqlite { data_dir: PathBuf::from("./peerex-data") });
     }
 

@@ -138,6 +138,16 @@ impl BatchWrite {
     }
 }
 
+/// A stored snapshot's row (snapshot.rs): its seq, format version, checksum (hex) and
+/// when it was written (wall-clock ms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotRow {
+    pub seq: i64,
+    pub version: i32,
+    pub checksum: String,
+    pub created_at: i64,
+}
+
 /// What the server loads on start besides the command log.
 #[derive(Clone, Debug, Default)]
 pub struct Loaded {
@@ -182,6 +192,66 @@ impl Store {
                 out.push(LoggedCommand { seq: row.try_get("seq")?, body: row.try_get("body")?, error: row.try_get("error")? });
             }
             Ok(out)
+        })
+    }
+
+    /// The commands after `seq`, in order (the tail replayed after a snapshot).
+    pub async fn load_log_after(&self, seq: i64) -> anyhow::Result<Vec<LoggedCommand>> {
+        on_pool!(self, p => {
+            let mut rows = sqlx::query("SELECT seq, body, error FROM commands WHERE seq > $1 ORDER BY seq").bind(seq).fetch(p);
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().await {
+                let row = row?;
+                out.push(LoggedCommand { seq: row.try_get("seq")?, body: row.try_get("body")?, error: row.try_get("error")? });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The seq of the last logged command (0 for an empty log).
+    pub async fn last_seq(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => {
+            let max: Option<i64> = sqlx::query("SELECT MAX(seq) FROM commands").fetch_one(p).await?.try_get(0)?;
+            Ok(max.unwrap_or(0))
+        })
+    }
+
+    /// Stores a snapshot of the engine after command `seq` and deletes all but the newest
+    /// `keep` (at least one: the one just written).
+    pub async fn save_snapshot(&self, row: &SnapshotRow, body: &[u8], keep: usize) -> anyhow::Result<()> {
+        let keep = keep.max(1) as i64;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO snapshots (seq, version, checksum, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
+                .bind(row.seq).bind(row.version).bind(&row.checksum).bind(body).bind(row.created_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)")
+                .bind(keep).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The stored snapshots, newest first (without their bodies).
+    pub async fn snapshots(&self) -> anyhow::Result<Vec<SnapshotRow>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT seq, version, checksum, created_at FROM snapshots ORDER BY seq DESC").fetch_all(p).await?;
+            rows.iter().map(|r| Ok(SnapshotRow { seq: r.try_get(0)?, version: r.try_get(1)?, checksum: r.try_get(2)?, created_at: r.try_get(3)? })).collect()
+        })
+    }
+
+    /// The body of the snapshot at `seq`, if it is still stored.
+    pub async fn snapshot_body(&self, seq: i64) -> anyhow::Result<Option<Vec<u8>>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT body FROM snapshots WHERE seq = $1").bind(seq).fetch_optional(p).await?;
+            Ok(match row { Some(r) => Some(r.try_get(0)?), None => None })
+        })
+    }
+
+    /// Replaces a stored snapshot's body (tests: corruption must be detected).
+    pub async fn overwrite_snapshot_body(&self, seq: i64, body: &[u8]) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE snapshots SET body = $2 WHERE seq = $1").bind(seq).bind(body).execute(p).await?;
+            Ok(())
         })
     }
 

@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
+use crate::snapshot::{Snapshot, Snapshots};
 use crate::state::Shared;
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
 use crate::views::{self, After, BatchItemView, BatchView, View};
@@ -258,6 +259,8 @@ pub struct Writer {
     pub batch_max: usize,
     /// The writer epoch of this process's lock: every batch commits fenced by it.
     pub fence: Option<i64>,
+    /// When to write the next snapshot of the engine (snapshot.rs).
+    pub snapshots: Snapshots,
 }
 
 /// What one batch produced, applied to shared state after its commit.
@@ -334,6 +337,17 @@ impl Writer {
             m.batches.fetch_add(1, Ordering::Relaxed);
         }
         self.publish(p);
+        let seq = self.next_seq - 1;
+        if self.snapshots.due(seq) {
+            // The committed state; encoding and storing happen in the background.
+            let s = Snapshot {
+                seq,
+                last_at: self.last_at,
+                events: (self.next_event_seq - 1) as u64,
+                engine: self.engine.clone(),
+            };
+            self.snapshots.write(&self.store, s);
+        }
         true
     }
 

@@ -1,0 +1,393 @@
+//! Snapshots of the engine: the state after the command `seq`, so that a start replays only the
+//! commands after it instead of the whole log (docs/server.md, "Snapshots").
+//!
+//! A snapshot is a header and a body:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `PEEREXSN` |
+//! | 4 | format version (u32, little endian), [`FORMAT_VERSION`] |
+//! | 32 | engine fingerprint: SHA-256 of the encoded state of a probe engine ([`fingerprint`]) |
+//! | 8 | seq of the last command the state includes (i64) |
+//! | 8 | body length (u64) |
+//! | 32 | checksum: SHA-256 of all of the above and the body |
+//! | n | body: CBOR of the engine, the time of the last command and the event count |
+//!
+//! [`decode`] trusts nothing: a wrong magic, another format version, a wrong length or checksum,
+//! another engine's fingerprint, or a body that does not decode is a typed [`SnapshotError`],
+//! and the start (`rebuild::load`) then skips that snapshot. The fingerprint changes whenever
+//! the engine's state layout or its behaviour on the probe commands changes, so a snapshot of
+//! an older engine is never loaded into a newer one (it replays the log instead, then writes
+//! a new snapshot).
+//!
+//! Writing ([`Snapshots`]): after a commit that takes the log `every` commands past the last
+//! snapshot, the writer clones its engine (committed state) and a background task encodes it
+//! (on a blocking thread) and stores it; the writer goes on meanwhile. One at a time.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use peerex_engine::{Command, Engine, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::store::{SnapshotRow, Store};
+
+pub const MAGIC: [u8; 8] = *b"PEEREXSN";
+/// The layout of header and body. Bump it when either changes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Snapshots kept in the database: the newest, and one older in case the newest is damaged.
+pub const KEEP: usize = 2;
+const HEADER_LEN: usize = 8 + 4 + 32 + 8 + 8 + 32;
+const CHECKSUM_AT: usize = HEADER_LEN - 32;
+
+/// The engine's state after the command `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub seq: i64,
+    /// Time of the last logged command (the writer never stamps earlier).
+    pub last_at: Option<Timestamp>,
+    /// Events the commands up to `seq` emitted.
+    pub events: u64,
+    pub engine: Engine,
+}
+
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    last_at: Option<Timestamp>,
+    events: u64,
+    engine: &'a Engine,
+}
+
+#[derive(Deserialize)]
+struct Body {
+    last_at: Option<Timestamp>,
+    events: u64,
+    engine: Engine,
+}
+
+/// Why a snapshot was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("truncated: {0} bytes, shorter than its header or its stated length")]
+    Truncated(usize),
+    #[error("not a peerex snapshot (wrong magic)")]
+    BadMagic,
+    #[error("format version {found}, this server reads version {FORMAT_VERSION}")]
+    Version { found: u32 },
+    #[error("checksum mismatch: the snapshot is corrupt")]
+    Checksum,
+    #[error("written by another engine (its state fingerprint differs from this build's)")]
+    OtherEngine,
+    #[error("the header says seq {found}, its row says {expected}")]
+    Seq { found: i64, expected: i64 },
+    #[error("it includes commands up to seq {seq}, but the log ends at {last}")]
+    AheadOfLog { seq: i64, last: i64 },
+    #[error("the body does not decode: {0}")]
+    Body(String),
+    #[error("encoding failed: {0}")]
+    Encode(String),
+}
+
+impl SnapshotError {
+    /// A stable code for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SnapshotError::Truncated(_) => "truncated",
+            SnapshotError::BadMagic => "bad_magic",
+            SnapshotError::Version { .. } => "old_version",
+            SnapshotError::Checksum => "bad_checksum",
+            SnapshotError::OtherEngine => "other_engine",
+            SnapshotError::Seq { .. } => "wrong_seq",
+            SnapshotError::AheadOfLog { .. } => "ahead_of_log",
+            SnapshotError::Body(_) => "bad_body",
+            SnapshotError::Encode(_) => "encode_failed",
+        }
+    }
+}
+
+/// An encoded snapshot and its checksum (hex, also stored in its row).
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub checksum: String,
+}
+
+/// Encodes a snapshot (CPU-bound: run it on a blocking thread for a large engine).
+pub fn encode(s: &Snapshot) -> Result<Encoded, SnapshotError> {
+    encode_as(s, FORMAT_VERSION, fingerprint())
+}
+
+fn encode_as(s: &Snapshot, version: u32, fingerprint: &[u8; 32]) -> Result<Encoded, SnapshotError> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + 1024);
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&version.to_le_bytes());
+    bytes.extend_from_slice(fingerprint);
+    bytes.extend_from_slice(&s.seq.to_le_bytes());
+    bytes.extend_from_slice(&[0u8; 8]); // length, set below
+    bytes.extend_from_slice(&[0u8; 32]); // checksum, set below
+    let body = BodyRef { last_at: s.last_at, events: s.events, engine: &s.engine };
+    ciborium::into_writer(&body, &mut bytes).map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    let len = (bytes.len() - HEADER_LEN) as u64;
+    bytes[CHECKSUM_AT - 8..CHECKSUM_AT].copy_from_slice(&len.to_le_bytes());
+    let sum = checksum(&bytes);
+    bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum);
+    Ok(Encoded { bytes, checksum: hex::encode(sum) })
+}
+
+/// SHA-256 of the header (without the checksum field) and the body.
+fn checksum(bytes: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(&bytes[..CHECKSUM_AT]);
+    h.update(&bytes[HEADER_LEN..]);
+    h.finalize().into()
+}
+
+/// The header's fields, read without trusting them.
+fn field<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes[at..at + N]);
+    out
+}
+
+/// Decodes and verifies a snapshot: magic, format version, length, checksum, fingerprint,
+/// then the body.
+pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+    decode_with(bytes, fingerprint())
+}
+
+fn decode_with(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<Snapshot, SnapshotError> {
+    if bytes.len() < 12 {
+        return Err(SnapshotError::Truncated(bytes.len()));
+    }
+    if bytes[..8] != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    // The version first: it says how to read the rest.
+    let found = u32::from_le_bytes(field(bytes, 8));
+    if found != FORMAT_VERSION {
+        return Err(SnapshotError::Version { found });
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(SnapshotError::Truncated(bytes.len()));
+    }
+    let len = u64::from_le_bytes(field(bytes, CHECKSUM_AT - 8));
+    if (bytes.len() - HEADER_LEN) as u64 != len {
+        return Err(SnapshotError::Truncated(bytes.len()));
+    }
+    if checksum(bytes) != field::<32>(bytes, CHECKSUM_AT) {
+        return Err(SnapshotError::Checksum);
+    }
+    if field::<32>(bytes, 12) != *fingerprint {
+        return Err(SnapshotError::OtherEngine);
+    }
+    let seq = i64::from_le_bytes(field(bytes, 44));
+    let body: Body = ciborium::from_reader(&bytes[HEADER_LEN..]).map_err(|e| SnapshotError::Body(e.to_string()))?;
+    Ok(Snapshot { seq, last_at: body.last_at, events: body.events, engine: body.engine })
+}
+
+/// [`decode`], and checks the snapshot against its row (seq, checksum).
+pub fn decode_row(row: &SnapshotRow, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+    let s = decode(bytes)?;
+    if s.seq != row.seq {
+        return Err(SnapshotError::Seq { found: s.seq, expected: row.seq });
+    }
+    if hex::encode(field::<32>(bytes, CHECKSUM_AT)) != row.checksum {
+        return Err(SnapshotError::Checksum);
+    }
+    Ok(s)
+}
+
+/// Commands the probe engine of [`fingerprint`] applies: the repository's replay examples
+/// without their last third (so that books, holds, markets and cases are still open).
+const PROBE: &[&str] = &[
+    include_str!("../../../examples/exchange/adam-beth-fixed.jsonl"),
+    include_str!("../../../examples/exchange/beth-charles-resale.jsonl"),
+    include_str!("../../../examples/exchange/market-maker.jsonl"),
+    include_str!("../../../examples/exchange/arbitrated-statement.jsonl"),
+    include_str!("../../../examples/exchange/dispute.jsonl"),
+    include_str!("../../../examples/prediction.jsonl"),
+];
+
+/// This build's engine fingerprint: SHA-256 of the format version and the encoded state of a
+/// probe engine (the examples' commands). Another state layout, or another result of the same
+/// commands, gives another fingerprint.
+pub fn fingerprint() -> &'static [u8; 32] {
+    static F: OnceLock<[u8; 32]> = OnceLock::new();
+    F.get_or_init(|| {
+        let mut h = Sha256::new();
+        h.update(MAGIC);
+        h.update(FORMAT_VERSION.to_le_bytes());
+        for file in PROBE {
+            let mut engine = Engine::new();
+            let lines: Vec<&str> = file.lines().filter(|l| l.trim_start().starts_with('{')).collect();
+            let mut out = Vec::new();
+            for line in &lines[..lines.len() * 2 / 3] {
+                if let Ok(cmd) = Command::from_json(line) {
+                    let _ = engine.apply(cmd, &mut out);
+                }
+            }
+            let mut bytes = Vec::new();
+            // Encoding an engine into memory does not fail; if it ever did, the fingerprint
+            // would still differ from any real one.
+            let _ = ciborium::into_writer(&engine, &mut bytes);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(&bytes);
+        }
+        h.finalize().into()
+    })
+}
+
+/// The writer's snapshot schedule: a snapshot every `every` commands (0: never), one in flight
+/// at a time.
+#[derive(Debug)]
+pub struct Snapshots {
+    every: u64,
+    /// Seq of the last snapshot written or started.
+    last: i64,
+    busy: Arc<AtomicBool>,
+}
+
+impl Snapshots {
+    /// `last`: the seq of the newest stored snapshot (0 if none).
+    pub fn new(every: u64, last: i64) -> Snapshots {
+        Snapshots { every, last, busy: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// Whether a snapshot at `seq` is due (and none is being written).
+    pub fn due(&self, seq: i64) -> bool {
+        self.every > 0 && seq.saturating_sub(self.last) >= self.every as i64 && !self.busy.load(Ordering::SeqCst)
+    }
+
+    /// Encodes and stores `s` in the background. A failure is logged; the next commit past
+    /// the schedule tries again.
+    pub fn write(&mut self, store: &Store, s: Snapshot) {
+        self.last = s.seq;
+        self.busy.store(true, Ordering::SeqCst);
+        let busy = self.busy.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let seq = s.seq;
+            let started = std::time::Instant::now();
+            match write(&store, s).await {
+                Ok(bytes) => {
+                    tracing::info!("snapshot at seq {seq} stored ({bytes} bytes, {} ms)", started.elapsed().as_millis())
+                }
+                Err(e) => tracing::warn!("snapshot at seq {seq} not stored: {e:#}"),
+            }
+            busy.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Encodes `s` on a blocking thread and stores it (keeping the newest [`KEEP`]); the size.
+pub async fn write(store: &Store, s: Snapshot) -> anyhow::Result<usize> {
+    let seq = s.seq;
+    let enc = tokio::task::spawn_blocking(move || encode(&s)).await??;
+    let row = SnapshotRow { seq, version: FORMAT_VERSION as i32, checksum: enc.checksum, created_at: Clock::wall_ms() };
+    store.save_snapshot(&row, &enc.bytes, KEEP).await?;
+    Ok(enc.bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> Engine {
+        let mut e = Engine::new();
+        let mut out = Vec::new();
+        for line in PROBE[2].lines().chain(PROBE[5].lines()).filter(|l| l.starts_with('{')).take(12) {
+            let _ = e.apply(Command::from_json(line).unwrap(), &mut out);
+        }
+        e
+    }
+
+    fn snapshot() -> Snapshot {
+        let engine = engine();
+        Snapshot { seq: 42, last_at: engine.now(), events: 7, engine }
+    }
+
+    #[test]
+    fn round_trips_to_an_equal_engine() {
+        let s = snapshot();
+        assert!(s.engine.user_count() > 0, "the test engine has state");
+        let enc = encode(&s).unwrap();
+        assert_eq!(&enc.bytes[..8], b"PEEREXSN");
+        assert_eq!(enc.checksum.len(), 64);
+        let back = decode(&enc.bytes).unwrap();
+        assert_eq!(back, s);
+        let row = SnapshotRow { seq: 42, version: 1, checksum: enc.checksum.clone(), created_at: 0 };
+        assert_eq!(decode_row(&row, &enc.bytes).unwrap(), s);
+        let other = SnapshotRow { seq: 41, ..row.clone() };
+        assert_eq!(decode_row(&other, &enc.bytes), Err(SnapshotError::Seq { found: 42, expected: 41 }));
+        let bad_sum = SnapshotRow { checksum: "00".repeat(32), ..row };
+        assert_eq!(decode_row(&bad_sum, &enc.bytes), Err(SnapshotError::Checksum));
+    }
+
+    #[test]
+    fn any_flipped_byte_is_refused() {
+        let enc = encode(&snapshot()).unwrap().bytes;
+        // Every byte of the header and a spread of the body's.
+        let step = (enc.len() / 200).max(1);
+        for i in (0..HEADER_LEN).chain((HEADER_LEN..enc.len()).step_by(step)) {
+            let mut bad = enc.clone();
+            bad[i] ^= 0x55;
+            let err = decode(&bad).expect_err("a flipped byte must be refused");
+            let expected = match i {
+                0..8 => SnapshotError::BadMagic,
+                8..12 => SnapshotError::Version { found: u32::from_le_bytes(field(&bad, 8)) },
+                // The length no longer matches the size.
+                52..60 => SnapshotError::Truncated(bad.len()),
+                // Fingerprint, seq, the checksum itself and the body: all under the checksum.
+                _ => SnapshotError::Checksum,
+            };
+            assert_eq!(err, expected, "byte {i}");
+        }
+    }
+
+    #[test]
+    fn truncated_other_version_and_other_engine_are_refused() {
+        let s = snapshot();
+        let enc = encode(&s).unwrap().bytes;
+        for n in [0, 5, 11, 12, HEADER_LEN - 1, HEADER_LEN, enc.len() - 1] {
+            assert_eq!(decode(&enc[..n]).unwrap_err(), SnapshotError::Truncated(n), "{n} bytes");
+        }
+        let old = encode_as(&s, 0, fingerprint()).unwrap().bytes;
+        assert_eq!(decode(&old).unwrap_err(), SnapshotError::Version { found: 0 });
+        assert_eq!(decode(&old).unwrap_err().code(), "old_version");
+        let other = encode_as(&s, FORMAT_VERSION, &[7; 32]).unwrap().bytes;
+        assert_eq!(decode(&other).unwrap_err(), SnapshotError::OtherEngine);
+        assert!(decode_with(&other, &[7; 32]).is_ok());
+        assert_eq!(decode(b"SQLite format 3\0 and more").unwrap_err(), SnapshotError::BadMagic);
+    }
+
+    #[test]
+    fn a_body_that_does_not_decode_is_refused_even_with_a_right_checksum() {
+        let mut bytes = encode(&snapshot()).unwrap().bytes;
+        bytes.truncate(HEADER_LEN);
+        bytes.extend_from_slice(b"\xa1\x61x\x01"); // CBOR {"x": 1}: no engine
+        let len = (bytes.len() - HEADER_LEN) as u64;
+        bytes[CHECKSUM_AT - 8..CHECKSUM_AT].copy_from_slice(&len.to_le_bytes());
+        let sum = checksum(&bytes);
+        bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum);
+        assert!(matches!(decode(&bytes), Err(SnapshotError::Body(_))));
+    }
+
+    #[test]
+    fn the_fingerprint_is_stable_within_a_build_and_covers_state() {
+        assert_eq!(fingerprint(), fingerprint());
+        assert_ne!(fingerprint(), &[0; 32]);
+    }
+
+    #[test]
+    fn the_schedule_waits_for_every_commands() {
+        let s = Snapshots::new(100, 0);
+        assert!(!s.due(99) && s.due(100) && s.due(250));
+        let s = Snapshots::new(100, 250);
+        assert!(!s.due(300) && s.due(350));
+        assert!(!Snapshots::new(0, 0).due(1_000_000), "0 means never");
+        let busy = Snapshots::new(1, 0);
+        busy.busy.store(true, Ordering::SeqCst);
+        assert!(!busy.due(10), "one snapshot at a time");
+    }
+}
