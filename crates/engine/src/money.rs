@@ -63,14 +63,22 @@ impl fmt::Display for Amount {
     }
 }
 
+/// Decimal text in human-readable formats (JSON, TOML: the command language); the micro-credits
+/// as an integer in binary ones (the server's snapshots).
 impl Serialize for Amount {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_i64(self.0);
+        }
         s.serialize_str(&self.to_string())
     }
 }
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            return i64::deserialize(d).map(Amount);
+        }
         let s = DecimalText::deserialize(d)?;
         Amount::parse(&s.0).map_err(serde::de::Error::custom)
     }
@@ -123,14 +131,23 @@ impl fmt::Display for Price {
     }
 }
 
+/// Decimal text in human-readable formats; basis points (at most 10,000) in binary ones.
 impl Serialize for Price {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_u16(self.0);
+        }
         s.serialize_str(&self.to_string())
     }
 }
 
 impl<'de> Deserialize<'de> for Price {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            let bp = u16::deserialize(d)?;
+            return Price::from_bp(bp as u32)
+                .ok_or_else(|| serde::de::Error::custom(format!("{bp} basis points is above 1")));
+        }
         let s = DecimalText::deserialize(d)?;
         Price::parse(&s.0).map_err(serde::de::Error::custom)
     }
@@ -227,6 +244,28 @@ pub fn format_fixed(v: i64, decimals: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
+        let mut b = Vec::new();
+        ciborium::into_writer(v, &mut b).unwrap();
+        b
+    }
+
+    #[test]
+    fn binary_formats_carry_integers_and_json_keeps_decimal_text() {
+        let a = Amount(-1_500_000);
+        assert_eq!(cbor(&a), cbor(&-1_500_000i64));
+        assert_eq!(ciborium::from_reader::<Amount, _>(&cbor(&a)[..]).unwrap(), a);
+        assert_eq!(serde_json::to_string(&a).unwrap(), "\"-1.5\"");
+        assert_eq!(serde_json::from_str::<Amount>("\"-1.5\"").unwrap(), a);
+        let p = Price::from_bp(8_000).unwrap();
+        assert_eq!(cbor(&p), cbor(&8_000u16));
+        assert_eq!(ciborium::from_reader::<Price, _>(&cbor(&p)[..]).unwrap(), p);
+        assert_eq!(ciborium::from_reader::<Price, _>(&cbor(&10_000u16)[..]).unwrap(), Price::ONE);
+        assert!(ciborium::from_reader::<Price, _>(&cbor(&10_001u16)[..]).is_err(), "above 1");
+        assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
+        assert_eq!(serde_json::from_str::<Price>("\"0.8\"").unwrap(), p);
+    }
 
     #[test]
     fn parses_and_formats_amounts_exactly() {

@@ -83,14 +83,21 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// RFC 3339 text in human-readable formats (JSON); milliseconds in binary ones (snapshots).
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return s.serialize_i64(self.0);
+        }
         s.serialize_str(&self.to_rfc3339())
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if !d.is_human_readable() {
+            return i64::deserialize(d).map(Timestamp);
+        }
         let s = String::deserialize(d)?;
         Timestamp::parse(&s).map_err(serde::de::Error::custom)
     }
@@ -99,6 +106,18 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_formats_carry_milliseconds_and_json_keeps_rfc3339() {
+        let t = Timestamp::parse("2026-12-01T09:00:00.250Z").unwrap();
+        let (mut b, mut raw) = (Vec::new(), Vec::new());
+        ciborium::into_writer(&t, &mut b).unwrap();
+        ciborium::into_writer(&t.0, &mut raw).unwrap();
+        assert_eq!(b, raw);
+        assert_eq!(ciborium::from_reader::<Timestamp, _>(&b[..]).unwrap(), t);
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-12-01T09:00:00.250Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>("\"2026-12-01T09:00:00.250Z\"").unwrap(), t);
+    }
 
     #[test]
     fn round_trips_rfc3339() {

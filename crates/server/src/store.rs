@@ -247,6 +247,14 @@ impl Store {
         })
     }
 
+    /// Deletes every snapshot (the next start replays the whole log; benchmarks).
+    pub async fn delete_snapshots(&self) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM snapshots").execute(p).await?;
+            Ok(())
+        })
+    }
+
     /// Replaces a stored snapshot's body (tests: corruption must be detected).
     pub async fn overwrite_snapshot_body(&self, seq: i64, body: &[u8]) -> anyhow::Result<()> {
         on_pool!(self, p => {

@@ -1,0 +1,126 @@
+//! Restart benchmark (not a test): a SQLite database whose command log holds N commands of the
+//! engine bench's stream (crates/bench: 1,000 users, 100 series, resting offers, cancels and
+//! crossing offers), then the time `peerex_server::start` takes to serve, from a snapshot and
+//! from the whole log. See docs/benchmarks.md.
+//!
+//! cargo run --release -p peerex-server --example restart -- [commands, default 10000000] [tail after the snapshot, default 50000] [--no-full]
+//!
+//! The log is written straight to the database (as the writer would: each command's body and
+//! its logged outcome), in transactions of 50,000 commands; events are not stored (a start does
+//! not read them). The snapshot is the one the server writes, at `commands - tail`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use peerex_engine::{Command, Engine, Op};
+use peerex_server::settings::{Database, Settings};
+use peerex_server::snapshot::{self, Snapshot};
+use peerex_server::store::{BatchWrite, Store};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const OPEN_OFFERS: u32 = 1_000_000;
+
+fn rss_mib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<u64>().ok())
+        .map_or(0, |k| k / 1024)
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let tail: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50_000);
+    let full = !args.iter().any(|a| a == "--no-full");
+    let dir = std::env::temp_dir().join(format!("peerex_restart_{}", std::process::id()));
+    let db = Database::Sqlite { data_dir: dir.clone() };
+
+    // 1. The log: the limit the server would log first, the setup, then the stream.
+    let t = Instant::now();
+    let (store, lock) = Store::open(&db, true).await.unwrap();
+    let mut engine = Engine::new();
+    let mut out = Vec::new();
+    let mut seq = 0i64;
+    let mut batch = BatchWrite::default();
+    let mut snap: Option<Snapshot> = None;
+    let steps = peerex_bench::stream(1, n.saturating_sub(peerex_bench::USERS + peerex_bench::SERIES + 1));
+    let first = peerex_bench::setup();
+    let limit = Command::new(first[0].at, Op::SetLimits { max_open_offers_per_user: OPEN_OFFERS });
+    let head = std::iter::once(limit).chain(first);
+    let mut chunks = steps.chunks(50_000);
+    let mut pending: Vec<Command> = head.collect();
+    loop {
+        for cmd in pending.drain(..) {
+            seq += 1;
+            let body = cmd.to_json();
+            let at = cmd.at.0;
+            out.clear();
+            let error = engine.apply(cmd, &mut out).err().map(|e| e.code().to_owned());
+            batch.commands.push((seq, at, body, error));
+            if seq as usize == n - tail.min(n) {
+                snap = Some(Snapshot { seq, last_at: engine.now(), events: 0, engine: engine.clone() });
+            }
+        }
+        if batch.commands.len() >= 50_000 {
+            store.write_batch(&batch).await.unwrap();
+            batch = BatchWrite::default();
+        }
+        match chunks.next() {
+            Some(c) => pending = peerex_bench::commands(c),
+            None => break,
+        }
+    }
+    store.write_batch(&batch).await.unwrap();
+    let open: usize = engine.exchange().offer_count();
+    println!("log: {seq} commands, {open} offers (open and closed) in the engine, written in {:.1} s", t.elapsed().as_secs_f64());
+
+    // 2. The snapshot the server would have written.
+    let s = snap.expect("a snapshot point inside the log");
+    let at = s.seq;
+    let t = Instant::now();
+    let enc = snapshot::encode(&s).unwrap();
+    let encode_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let back = snapshot::decode(&enc.bytes).unwrap();
+    let decode_s = t.elapsed().as_secs_f64();
+    assert!(back == s, "the snapshot decodes to the same engine");
+    drop((back, s));
+    let t = Instant::now();
+    let bytes = snapshot::write(&store, Snapshot { seq: at, ..snapshot::decode(&enc.bytes).unwrap() }).await.unwrap();
+    println!(
+        "snapshot at seq {at}: {:.1} MiB, encode {encode_s:.2} s, decode {decode_s:.2} s, encode+store {:.2} s",
+        bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+    store.close().await;
+    drop(lock);
+    drop(engine);
+
+    // 3. Restarts.
+    let mut settings = Settings::for_tests(db.clone());
+    settings.max_open_offers = OPEN_OFFERS;
+    let t = Instant::now();
+    let running = peerex_server::start(settings.clone()).await.unwrap();
+    let from_snapshot = t.elapsed().as_secs_f64();
+    let state_open = running.state.shared.engine().exchange().offer_count();
+    running.stop().await.unwrap();
+    println!("restart from the snapshot + {tail} commands: {from_snapshot:.2} s ({state_open} offers)");
+    if full {
+        let (store, lock) = Store::open(&db, true).await.unwrap();
+        store.delete_snapshots().await.unwrap();
+        store.close().await;
+        drop(lock);
+        let t = Instant::now();
+        let running = peerex_server::start(settings).await.unwrap();
+        let whole = t.elapsed().as_secs_f64();
+        running.stop().await.unwrap();
+        println!("restart replaying the whole log ({seq} commands): {whole:.2} s");
+    }
+    println!("peak RSS {} MiB", rss_mib());
+    let _ = std::fs::remove_dir_all(&dir);
+}
