@@ -77,7 +77,10 @@ async fn main() {
     }
     store.write_batch(&batch).await.unwrap();
     let open: usize = engine.exchange().offer_count();
-    println!("log: {seq} commands, {open} offers (open and closed) in the engine, written in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "log: {seq} commands, {open} offers (open and closed) in the engine, written in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // 2. The snapshot the server would have written.
     let s = snap.expect("a snapshot point inside the log");

@@ -216,13 +216,14 @@ impl Store {
         })
     }
 
-    /// Stores a snapshot of the engine after command `seq` and deletes all but the newest
-    /// `keep` (at least one: the one just written).
+    /// Stores a snapshot of the engine after command `seq` (replacing one at the same seq: a
+    /// start that skipped a damaged snapshot writes a good one, maybe at the same seq) and
+    /// deletes all but the newest `keep` (at least one: the one just written).
     pub async fn save_snapshot(&self, row: &SnapshotRow, body: &[u8], keep: usize) -> anyhow::Result<()> {
         let keep = keep.max(1) as i64;
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO snapshots (seq, version, checksum, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING")
+            sqlx::query("INSERT INTO snapshots (seq, version, checksum, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, body = excluded.body, created_at = excluded.created_at")
                 .bind(row.seq).bind(row.version).bind(&row.checksum).bind(body).bind(row.created_at).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)")
                 .bind(keep).execute(&mut *tx).await?;

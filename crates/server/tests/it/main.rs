@@ -16,6 +16,7 @@ mod mechanisms;
 mod ops;
 mod peers;
 mod rebuild_props;
+mod snapshots;
 mod support;
 mod tracker_sync;
 mod webhooks;
