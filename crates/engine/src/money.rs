@@ -245,24 +245,22 @@ pub fn format_fixed(v: i64, decimals: u32) -> String {
 mod tests {
     use super::*;
 
-    fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
-        let mut b = Vec::new();
-        ciborium::into_writer(v, &mut b).unwrap();
-        b
+    fn packed<T: Serialize>(v: &T) -> Vec<u8> {
+        rmp_serde::to_vec(v).unwrap()
     }
 
     #[test]
     fn binary_formats_carry_integers_and_json_keeps_decimal_text() {
         let a = Amount(-1_500_000);
-        assert_eq!(cbor(&a), cbor(&-1_500_000i64));
-        assert_eq!(ciborium::from_reader::<Amount, _>(&cbor(&a)[..]).unwrap(), a);
+        assert_eq!(packed(&a), packed(&-1_500_000i64));
+        assert_eq!(rmp_serde::from_slice::<Amount>(&packed(&a)).unwrap(), a);
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"-1.5\"");
         assert_eq!(serde_json::from_str::<Amount>("\"-1.5\"").unwrap(), a);
         let p = Price::from_bp(8_000).unwrap();
-        assert_eq!(cbor(&p), cbor(&8_000u16));
-        assert_eq!(ciborium::from_reader::<Price, _>(&cbor(&p)[..]).unwrap(), p);
-        assert_eq!(ciborium::from_reader::<Price, _>(&cbor(&10_000u16)[..]).unwrap(), Price::ONE);
-        assert!(ciborium::from_reader::<Price, _>(&cbor(&10_001u16)[..]).is_err(), "above 1");
+        assert_eq!(packed(&p), packed(&8_000u16));
+        assert_eq!(rmp_serde::from_slice::<Price>(&packed(&p)).unwrap(), p);
+        assert_eq!(rmp_serde::from_slice::<Price>(&packed(&10_000u16)).unwrap(), Price::ONE);
+        assert!(rmp_serde::from_slice::<Price>(&packed(&10_001u16)).is_err(), "above 1");
         assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
         assert_eq!(serde_json::from_str::<Price>("\"0.8\"").unwrap(), p);
     }

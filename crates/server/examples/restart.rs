@@ -12,10 +12,10 @@
 
 use std::time::Instant;
 
-use peerex_engine::{Command, Engine, Op};
+use peerex_engine::{Command, Engine, Op, Timestamp};
 use peerex_server::settings::{Database, Settings};
 use peerex_server::snapshot::{self, Snapshot};
-use peerex_server::store::{BatchWrite, Store};
+use peerex_server::store::{BatchWrite, SnapshotRow, Store};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -48,9 +48,12 @@ async fn main() {
     let mut seq = 0i64;
     let mut batch = BatchWrite::default();
     let mut snap: Option<Snapshot> = None;
+    let mut refused = std::collections::BTreeMap::<String, u64>::new();
     let steps = peerex_bench::stream(1, n.saturating_sub(peerex_bench::USERS + peerex_bench::SERIES + 1));
     let first = peerex_bench::setup();
-    let limit = Command::new(first[0].at, Op::SetLimits { max_open_offers_per_user: OPEN_OFFERS });
+    let start = first[0].at;
+    let mut step = 0usize;
+    let limit = Command::new(start, Op::SetLimits { max_open_offers_per_user: OPEN_OFFERS });
     let head = std::iter::once(limit).chain(first);
     let mut chunks = steps.chunks(50_000);
     let mut pending: Vec<Command> = head.collect();
@@ -61,6 +64,9 @@ async fn main() {
             let at = cmd.at.0;
             out.clear();
             let error = engine.apply(cmd, &mut out).err().map(|e| e.code().to_owned());
+            if let Some(code) = &error {
+                *refused.entry(code.clone()).or_default() += 1;
+            }
             batch.commands.push((seq, at, body, error));
             if seq as usize == n - tail.min(n) {
                 snap = Some(Snapshot { seq, last_at: engine.now(), events: 0, engine: engine.clone() });
@@ -71,20 +77,29 @@ async fn main() {
             batch = BatchWrite::default();
         }
         match chunks.next() {
-            Some(c) => pending = peerex_bench::commands(c),
+            Some(c) => {
+                // The bench numbers a slice's commands from its start: number them in the stream.
+                pending = peerex_bench::commands(c);
+                for cmd in &mut pending {
+                    cmd.at = Timestamp(start.0 + 1 + step as i64);
+                    step += 1;
+                }
+            }
             None => break,
         }
     }
     store.write_batch(&batch).await.unwrap();
     let open: usize = engine.exchange().offer_count();
+    println!("refused: {refused:?}");
     println!(
         "log: {seq} commands, {open} offers (open and closed) in the engine, written in {:.1} s",
         t.elapsed().as_secs_f64()
     );
 
-    // 2. The snapshot the server would have written.
+    drop(engine);
+
+    // 2. The snapshot the server would have written (what `snapshot::write` does, timed apart).
     let s = snap.expect("a snapshot point inside the log");
-    let at = s.seq;
     let t = Instant::now();
     let enc = snapshot::encode(&s).unwrap();
     let encode_s = t.elapsed().as_secs_f64();
@@ -92,17 +107,24 @@ async fn main() {
     let back = snapshot::decode(&enc.bytes).unwrap();
     let decode_s = t.elapsed().as_secs_f64();
     assert!(back == s, "the snapshot decodes to the same engine");
+    let at = s.seq;
     drop((back, s));
     let t = Instant::now();
-    let bytes = snapshot::write(&store, Snapshot { seq: at, ..snapshot::decode(&enc.bytes).unwrap() }).await.unwrap();
+    let row = SnapshotRow {
+        seq: at,
+        version: snapshot::FORMAT_VERSION as i32,
+        checksum: enc.checksum.clone(),
+        created_at: 0,
+    };
+    store.save_snapshot(&row, &enc.bytes, snapshot::KEEP).await.unwrap();
     println!(
-        "snapshot at seq {at}: {:.1} MiB, encode {encode_s:.2} s, decode {decode_s:.2} s, encode+store {:.2} s",
-        bytes as f64 / 1048576.0,
+        "snapshot at seq {at}: {:.1} MiB, encode {encode_s:.2} s, decode {decode_s:.2} s, store {:.2} s",
+        enc.bytes.len() as f64 / 1048576.0,
         t.elapsed().as_secs_f64()
     );
+    drop(enc);
     store.close().await;
     drop(lock);
-    drop(engine);
 
     // 3. Restarts.
     let mut settings = Settings::for_tests(db.clone());

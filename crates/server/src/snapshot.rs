@@ -11,7 +11,7 @@
 //! | 8 | seq of the last command the state includes (i64) |
 //! | 8 | body length (u64) |
 //! | 32 | checksum: SHA-256 of all of the above and the body |
-//! | n | body: CBOR of the engine, the time of the last command and the event count |
+//! | n | body: MessagePack (named fields) of the engine, the time of the last command and the event count |
 //!
 //! [`decode`] trusts nothing: a wrong magic, another format version, a wrong length or checksum,
 //! another engine's fingerprint, or a body that does not decode is a typed [`SnapshotError`],
@@ -127,7 +127,7 @@ fn encode_as(s: &Snapshot, version: u32, fingerprint: &[u8; 32]) -> Result<Encod
     bytes.extend_from_slice(&[0u8; 8]); // length, set below
     bytes.extend_from_slice(&[0u8; 32]); // checksum, set below
     let body = BodyRef { last_at: s.last_at, events: s.events, engine: &s.engine };
-    ciborium::into_writer(&body, &mut bytes).map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    rmp_serde::encode::write_named(&mut bytes, &body).map_err(|e| SnapshotError::Encode(e.to_string()))?;
     let len = (bytes.len() - HEADER_LEN) as u64;
     bytes[CHECKSUM_AT - 8..CHECKSUM_AT].copy_from_slice(&len.to_le_bytes());
     let sum = checksum(&bytes);
@@ -182,7 +182,7 @@ fn decode_with(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<Snapshot, Snapsho
         return Err(SnapshotError::OtherEngine);
     }
     let seq = i64::from_le_bytes(field(bytes, 44));
-    let body: Body = ciborium::from_reader(&bytes[HEADER_LEN..]).map_err(|e| SnapshotError::Body(e.to_string()))?;
+    let body: Body = rmp_serde::from_slice(&bytes[HEADER_LEN..]).map_err(|e| SnapshotError::Body(e.to_string()))?;
     Ok(Snapshot { seq, last_at: body.last_at, events: body.events, engine: body.engine })
 }
 
@@ -230,7 +230,7 @@ pub fn fingerprint() -> &'static [u8; 32] {
             let mut bytes = Vec::new();
             // Encoding an engine into memory does not fail; if it ever did, the fingerprint
             // would still differ from any real one.
-            let _ = ciborium::into_writer(&engine, &mut bytes);
+            let _ = rmp_serde::encode::write_named(&mut bytes, &engine);
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(&bytes);
         }
@@ -365,7 +365,7 @@ mod tests {
     fn a_body_that_does_not_decode_is_refused_even_with_a_right_checksum() {
         let mut bytes = encode(&snapshot()).unwrap().bytes;
         bytes.truncate(HEADER_LEN);
-        bytes.extend_from_slice(b"\xa1\x61x\x01"); // CBOR {"x": 1}: no engine
+        bytes.extend_from_slice(b"\x81\x01"); // MessagePack [1]: no engine
         let len = (bytes.len() - HEADER_LEN) as u64;
         bytes[CHECKSUM_AT - 8..CHECKSUM_AT].copy_from_slice(&len.to_le_bytes());
         let sum = checksum(&bytes);
