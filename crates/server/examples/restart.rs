@@ -69,7 +69,11 @@ async fn main() {
             }
             batch.commands.push((seq, at, body, error));
             if seq as usize == n - tail.min(n) {
-                snap = Some(Snapshot { seq, last_at: engine.now(), events: 0, engine: engine.clone() });
+                // What the writer does on its path when a snapshot is due.
+                let t = Instant::now();
+                let copy = engine.clone();
+                println!("clone of the engine at seq {seq} (the writer's pause): {} ms", t.elapsed().as_millis());
+                snap = Some(Snapshot { seq, last_at: engine.now(), events: 0, engine: copy });
             }
         }
         if batch.commands.len() >= 50_000 {

@@ -138,6 +138,9 @@ impl BatchWrite {
     }
 }
 
+/// Largest part of a snapshot's body in one row (both backends refuse values over 1 GB).
+pub const SNAPSHOT_PART: usize = 64 << 20;
+
 /// A stored snapshot's row (snapshot.rs): its seq, format version, checksum (hex) and
 /// when it was written (wall-clock ms).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,15 +221,23 @@ impl Store {
 
     /// Stores a snapshot of the engine after command `seq` (replacing one at the same seq: a
     /// start that skipped a damaged snapshot writes a good one, maybe at the same seq) and
-    /// deletes all but the newest `keep` (at least one: the one just written).
+    /// deletes all but the newest `keep` (at least one: the one just written). The body goes
+    /// in parts of [`SNAPSHOT_PART`] bytes: neither backend stores one value over 1 GB.
     pub async fn save_snapshot(&self, row: &SnapshotRow, body: &[u8], keep: usize) -> anyhow::Result<()> {
         let keep = keep.max(1) as i64;
+        let parts: Vec<&[u8]> = body.chunks(SNAPSHOT_PART).collect();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO snapshots (seq, version, checksum, body, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, body = excluded.body, created_at = excluded.created_at")
-                .bind(row.seq).bind(row.version).bind(&row.checksum).bind(body).bind(row.created_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshot_parts WHERE seq = $1").bind(row.seq).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO snapshots (seq, version, checksum, parts, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, parts = excluded.parts, created_at = excluded.created_at")
+                .bind(row.seq).bind(row.version).bind(&row.checksum).bind(parts.len() as i32).bind(row.created_at).execute(&mut *tx).await?;
+            for (i, part) in parts.iter().enumerate() {
+                sqlx::query("INSERT INTO snapshot_parts (seq, part, body) VALUES ($1, $2, $3)")
+                    .bind(row.seq).bind(i as i32).bind(*part).execute(&mut *tx).await?;
+            }
             sqlx::query("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)")
                 .bind(keep).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshot_parts WHERE seq NOT IN (SELECT seq FROM snapshots)").execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -240,26 +251,42 @@ impl Store {
         })
     }
 
-    /// The body of the snapshot at `seq`, if it is still stored.
+    /// The body of the snapshot at `seq` (its parts joined), if it is still stored.
     pub async fn snapshot_body(&self, seq: i64) -> anyhow::Result<Option<Vec<u8>>> {
         on_pool!(self, p => {
-            let row = sqlx::query("SELECT body FROM snapshots WHERE seq = $1").bind(seq).fetch_optional(p).await?;
-            Ok(match row { Some(r) => Some(r.try_get(0)?), None => None })
-        })
-    }
-
-    /// Deletes every snapshot (the next start replays the whole log; benchmarks).
-    pub async fn delete_snapshots(&self) -> anyhow::Result<()> {
-        on_pool!(self, p => {
-            sqlx::query("DELETE FROM snapshots").execute(p).await?;
-            Ok(())
+            if sqlx::query("SELECT seq FROM snapshots WHERE seq = $1").bind(seq).fetch_optional(p).await?.is_none() {
+                return Ok(None);
+            }
+            // A missing part leaves a body shorter than its header says: the decoder refuses it.
+            let mut body = Vec::new();
+            let mut rows = sqlx::query("SELECT body FROM snapshot_parts WHERE seq = $1 ORDER BY part").bind(seq).fetch(p);
+            while let Some(r) = rows.next().await {
+                let part: Vec<u8> = r?.try_get(0)?;
+                body.extend_from_slice(&part);
+            }
+            Ok(Some(body))
         })
     }
 
     /// Replaces a stored snapshot's body (tests: corruption must be detected).
     pub async fn overwrite_snapshot_body(&self, seq: i64, body: &[u8]) -> anyhow::Result<()> {
         on_pool!(self, p => {
-            sqlx::query("UPDATE snapshots SET body = $2 WHERE seq = $1").bind(seq).bind(body).execute(p).await?;
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM snapshot_parts WHERE seq = $1").bind(seq).execute(&mut *tx).await?;
+            for (i, part) in body.chunks(SNAPSHOT_PART).enumerate() {
+                sqlx::query("INSERT INTO snapshot_parts (seq, part, body) VALUES ($1, $2, $3)")
+                    .bind(seq).bind(i as i32).bind(part).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes every snapshot (the next start replays the whole log; benchmarks).
+    pub async fn delete_snapshots(&self) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("DELETE FROM snapshot_parts").execute(p).await?;
+            sqlx::query("DELETE FROM snapshots").execute(p).await?;
             Ok(())
         })
     }
