@@ -5,4 +5,5 @@ mod client;
 mod crash;
 mod demo;
 mod fake_api;
+mod procs;
 mod session;
