@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Integration tests of the `peerex` binary.
 
+mod bank;
 mod client;
 mod crash;
 mod demo;
