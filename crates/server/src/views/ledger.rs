@@ -199,7 +199,8 @@ mod tests {
                 assert_eq!(parts.iter().map(|a| a.0).sum::<i64>(), v.minted.0, "{}", path.display());
                 assert_eq!(v.accounts, v.minted);
                 assert_eq!(v.users.0, v.users_available.0 + v.users_held.0);
-                let kinds = [v.users_held, v.escrows, v.market_makers, v.arbitration_pools, v.case_bonds, v.peer_balances];
+                let kinds =
+                    [v.users_held, v.escrows, v.market_makers, v.arbitration_pools, v.case_bonds, v.peer_balances];
                 for (s, k) in seen.iter_mut().zip(kinds) {
                     *s |= k.0 != 0;
                 }
