@@ -604,6 +604,7 @@ async fn bank_under_writer_kills_and_a_postgres_restart() {
     let test = "bank::bank_under_writer_kills_and_a_postgres_restart";
     let name = format!("peerex_bank_{}", std::process::id());
     let Some(ctl) = postgres_ctl(test) else { return };
+    let _alone = crate::procs::postgres_alone().await;
     let Some(db) = fresh_postgres(test, &name).await else { return };
     bank(db, ctl, 14, 12).await;
     drop_database(&name).await;
@@ -709,6 +710,7 @@ async fn kills_while_starting(db: Db, seed: u64) {
 async fn kills_during_start_up_and_rebuild_leave_nothing_inconsistent() {
     let test = "bank::kills_during_start_up_and_rebuild_leave_nothing_inconsistent";
     let name = format!("peerex_bank_start_{}", std::process::id());
+    let _cluster = crate::procs::postgres_shared().await;
     let Some(db) = fresh_postgres(test, &name).await else { return };
     kills_while_starting(db, 41).await;
     drop_database(&name).await;

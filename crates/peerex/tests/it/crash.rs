@@ -169,6 +169,7 @@ async fn sigkill_loop_loses_nothing_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loop_loses_nothing_on_postgres() {
     let name = format!("peerex_crash_{}", std::process::id());
+    let _cluster = crate::procs::postgres_shared().await;
     let Some(db) = fresh_postgres("crash::sigkill_loop_loses_nothing_on_postgres", &name).await else { return };
     kill_loop(db, 11, 12).await;
     drop_database(&name).await;

@@ -113,6 +113,18 @@ pub fn check_clean(db: &Db, context: &str) {
     assert!(stdout.contains("ok:"), "{stdout}");
 }
 
+/// The PostgreSQL tests of this binary share one cluster, and one of them restarts it: that one
+/// holds [`postgres_alone`] for its run, the others [`postgres_shared`].
+static POSTGRES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+pub async fn postgres_shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    POSTGRES.read().await
+}
+
+pub async fn postgres_alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    POSTGRES.write().await
+}
+
 /// A fresh PostgreSQL database `name` on the test cluster (`PEEREX_TEST_POSTGRES_URL`), or
 /// `None` after a visible skip when no cluster is configured. Drop it with [`drop_database`].
 pub async fn fresh_postgres(test: &str, name: &str) -> Option<Db> {
