@@ -53,8 +53,6 @@ struct Ctx {
     placed: Mutex<Vec<(String, String)>>,
     /// Cancels acknowledged (200 to the attempt that applied them), by owner.
     cancelled: Mutex<Vec<(String, String)>>,
-    /// Cancels retried after a cut answer and then refused: applied by the cut attempt or not.
-    uncertain_cancels: AtomicU64,
     deposited: AtomicI64,
     withdrawn: AtomicI64,
     deposits: AtomicU64,
@@ -76,8 +74,6 @@ impl Ctx {
 struct Answer {
     status: u16,
     body: Value,
-    /// Whether an earlier attempt of the same request was cut or refused as retryable.
-    retried: bool,
 }
 
 /// Sends one request to random processes until it gets an answer that is not a retryable
@@ -93,7 +89,6 @@ async fn send(
 ) -> Answer {
     let deadline = Instant::now() + ANSWER_WITHIN;
     let write = method != Method::GET;
-    let mut retried = false;
     loop {
         assert!(Instant::now() < deadline, "{method} {path}: no answer in {ANSWER_WITHIN:?}");
         if let Some(base) = ctx.pick(rng) {
@@ -124,12 +119,11 @@ async fn send(
                                 ctx.max_seq.fetch_max(s, Ordering::SeqCst);
                             }
                         }
-                        return Answer { status, body, retried };
+                        return Answer { status, body };
                     }
                 }
             }
         }
-        retried = true;
         ctx.retries.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(rng.gen_range(20..60))).await;
     }
@@ -145,13 +139,13 @@ async fn trader(ctx: Arc<Ctx>, name: &'static str, token: String, seed: u64) {
         n += 1;
         if !mine.is_empty() && rng.gen_bool(0.25) {
             let id = mine.swap_remove(rng.gen_range(0..mine.len()));
-            let a = send(&ctx, &mut rng, Method::DELETE, &format!("/offers/{id}"), Some(&token), None, None).await;
+            // With its key, a retry after a cut answer gets the first attempt's answer.
+            let key = format!("{name}-cancel-{n}");
+            let path = format!("/offers/{id}");
+            let a = send(&ctx, &mut rng, Method::DELETE, &path, Some(&token), None, Some(&key)).await;
             match a.status {
                 200 => ctx.cancelled.lock().unwrap().push((name.to_owned(), id)),
-                // Filled meanwhile, or (after a cut answer) cancelled by the first attempt.
-                422 if a.retried => {
-                    ctx.uncertain_cancels.fetch_add(1, Ordering::Relaxed);
-                }
+                // Filled before the cancel.
                 422 => {}
                 st => panic!("cancel of {id} answered {st} {}", a.body),
             }
@@ -553,7 +547,7 @@ async fn bank(db: Db, ctl: String, seed: u64, kills: usize) {
     eprintln!(
         "bank (seed {seed}, {} processes): {kills} writer kills, kill to next accepted write p50 {:.0} ms, max {:.0} ms; \
          PostgreSQL restarted in {:.0} ms, back up to next accepted write {:.0} ms; {} offers and {} cancels acknowledged \
-         ({} cancels uncertain after a cut answer), {} deposits and {} withdrawals, minted {}; {} ledger reads balanced; \
+         {} deposits and {} withdrawals, minted {}; {} ledger reads balanced; \
          {} retries; none lost or doubled; {:.1} s",
         procs.children.len(),
         ms(percentile(&to_write, 0.5)),
@@ -562,7 +556,6 @@ async fn bank(db: Db, ctl: String, seed: u64, kills: usize) {
         pg_restart.map_or(f64::NAN, |r| ms(r.1)),
         placed.len(),
         cancelled.len(),
-        ctx.uncertain_cancels.load(Ordering::Relaxed),
         ctx.deposits.load(Ordering::Relaxed),
         ctx.withdrawals.load(Ordering::Relaxed),
         Amount(expected),

@@ -272,9 +272,15 @@ pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): Pa
 
 #[utoipa::path(delete, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
     responses((status = 200, description = "the cancelled offer", body = OfferView), Refused))]
-pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Written> {
+pub async fn cancel_offer(
+    State(state): State<AppState>,
+    user: User,
+    key: IdempotencyKey,
+    PathId(id): PathId,
+) -> ApiResult<Written> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
-    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), None).await;
+    // With a key, a retry after a cut answer gets the first answer, not "the offer is not open".
+    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), key.scoped(&user.name)).await;
     written(StatusCode::OK, r)
 }
 

@@ -7,7 +7,7 @@
 //! * `operationId` is `<method>_<path words>` (`delete /api/v1/offers/{id}` -> `delete_offers_id`);
 //! * every operation may answer 408 (request timeout) and 429 (rate limits); one with a bearer token 401; one with
 //!   parameters or a body 400 (and 413 for a body); a write (POST, PUT, DELETE) 503 when the
-//!   writer has stopped; a POST or PUT takes an `Idempotency-Key` and answers 422
+//!   writer has stopped; a POST, PUT or DELETE (but a log-out) takes an `Idempotency-Key` and answers 422
 //!   `idempotency_key_reused` when the key comes back with another request.
 //!
 //! Errors are all `{"code", "message"}` ([`ErrorView`]).
@@ -78,7 +78,9 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             let Some(op) = op.as_object_mut() else { continue };
             op.insert("operationId".into(), json!(operation_id(method, path)));
             let write = matches!(method.as_str(), "post" | "put" | "delete");
-            let takes_key = matches!(method.as_str(), "post" | "put");
+            // A log-out's retry has no valid token left to be answered with: it takes no key.
+            let takes_key = matches!(method.as_str(), "post" | "put")
+                || (method == "delete" && path.as_str() != "/api/v1/sessions");
             if takes_key {
                 let params = op.entry("parameters").or_insert_with(|| json!([]));
                 if let Some(list) = params.as_array_mut() {
