@@ -503,9 +503,10 @@ impl Store {
         })
     }
 
-    /// Number of stored events (checked against a replay by `peerex check`).
-    pub async fn event_count(&self) -> anyhow::Result<i64> {
-        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(p).await?.try_get(0)?))
+    /// Number of stored events that commands up to `upto` emitted (checked against a replay by
+    /// `peerex check`; bounded by the log it read, so a writer committing meanwhile is no mismatch).
+    pub async fn event_count_upto(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq <= $1").bind(upto).fetch_one(p).await?.try_get(0)?))
     }
 
     /// Increments the writer epoch (on taking the writer lock) and returns the new one.
