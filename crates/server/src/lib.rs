@@ -336,12 +336,23 @@ pub struct CheckReport {
 pub async fn check(db: &Database) -> anyhow::Result<CheckReport> {
     let (store, _) = Store::open(db, false).await?;
     let log = store.load_log().await?;
-    let events_stored = store.event_count_upto(log.last().map_or(0, |c| c.seq)).await?;
+    let upto = log.last().map_or(0, |c| c.seq);
+    let events_stored = store.event_count_upto(upto).await?;
+    // Events of later commands are a writer's commits since the log was read, unless no such
+    // command exists: then they are events no command explains.
+    let unexplained = match store.event_count_after(upto).await? {
+        0 => 0,
+        n if store.head_seq().await? <= upto => n,
+        _ => 0,
+    };
     store.close().await;
     let rebuilt = rebuild::replay(&log)?;
     let mut problems = rebuilt.mismatches.clone();
     if let Err(e) = rebuilt.engine.check_invariants() {
         problems.push(format!("ledger invariant violated: {e}"));
+    }
+    if unexplained > 0 {
+        problems.push(format!("{unexplained} events stored for commands that are not in the log"));
     }
     if rebuilt.events as i64 != events_stored {
         problems.push(format!("{} events stored but the replay emits {}", events_stored, rebuilt.events));

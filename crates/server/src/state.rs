@@ -138,6 +138,24 @@ impl AppState {
         rx.await.unwrap_or(Err(gone))
     }
 
+    /// The (name, admin) of the account behind a bearer token. A replica that does not know the
+    /// token yet (made on another process an instant ago: its tail reloads sessions a moment
+    /// later) looks it up in the database once, and keeps it.
+    pub async fn authenticate(&self, token: &str) -> Option<(String, bool)> {
+        if let Some(a) = self.shared.accounts().authenticate(token) {
+            return Some((a.name.clone(), a.admin));
+        }
+        let cluster = &self.shared.cluster;
+        if !cluster.enabled || cluster.is_writer() {
+            return None;
+        }
+        let hash = crate::accounts::token_hash(token);
+        let (account, created_at) = self.store.session_account(&hash).await.ok()??;
+        let mut accounts = self.shared.accounts_mut();
+        accounts.learn_session(hash, account, created_at, self.shared.clock.offset_ms());
+        accounts.authenticate(token).map(|a| (a.name.clone(), a.admin))
+    }
+
     pub fn queue_depth(&self) -> usize {
         let tx = self.writer.sender();
         tx.max_capacity().saturating_sub(tx.capacity())

@@ -366,6 +366,19 @@ impl Store {
         })
     }
 
+    /// The account behind a live (not revoked) session, and when the session was made (on the
+    /// server's clock): a replica's look-up of a token its tail has not loaded yet.
+    pub async fn session_account(&self, token_hash: &str) -> anyhow::Result<Option<(AccountRow, i64)>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT a.name, a.password_hash, a.admin, s.created_at FROM sessions s JOIN accounts a ON a.name = s.user_name WHERE s.token_hash = $1 AND s.revoked_at IS NULL")
+                .bind(token_hash).fetch_optional(p).await?;
+            Ok(match row {
+                Some(r) => Some((AccountRow { name: r.try_get(0)?, password_hash: r.try_get(1)?, admin: r.try_get(2)? }, r.try_get(3)?)),
+                None => None,
+            })
+        })
+    }
+
     /// The current writer as it advertised itself: (epoch, address, secret).
     pub async fn leader(&self) -> anyhow::Result<Option<Leader>> {
         on_pool!(self, p => {
@@ -507,6 +520,11 @@ impl Store {
     /// `peerex check`; bounded by the log it read, so a writer committing meanwhile is no mismatch).
     pub async fn event_count_upto(&self, upto: i64) -> anyhow::Result<i64> {
         on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq <= $1").bind(upto).fetch_one(p).await?.try_get(0)?))
+    }
+
+    /// Number of stored events of commands after `upto`.
+    pub async fn event_count_after(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq > $1").bind(upto).fetch_one(p).await?.try_get(0)?))
     }
 
     /// Increments the writer epoch (on taking the writer lock) and returns the new one.

@@ -93,6 +93,14 @@ async fn a_replica_serves_reads_forwards_writes_and_takes_over_from_a_stopped_wr
     assert_eq!((st, body["code"].as_str()), (422, Some("insufficient_funds")), "{body}");
     assert_eq!(b.client.me(&ann).await["held"], "4", "two offers of 10 at 0.2, the atomic batch left nothing");
 
+    // A token made through one process works at once on another (a replica that has not
+    // tailed the session yet looks it up in the database).
+    for _ in 0..10 {
+        let token = a.client.login("ann", PASSWORD).await;
+        let (st, me) = b.client.get("/me", &token).await;
+        assert_eq!((st, &me["name"]), (200, &json!("ann")), "{me}");
+    }
+
     // A read asking for a position no process has reached waits, then answers 503 (retryable).
     let (st, body) = get_at_least(&b.client, "/me", &ann, "999999").await;
     assert_eq!((st, body["code"].as_str()), (503, Some("lagging")), "{body}");
