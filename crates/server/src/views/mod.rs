@@ -18,7 +18,7 @@ pub mod privacy;
 pub mod resources;
 
 use peerex_engine::{Engine, Timed};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -80,7 +80,7 @@ impl PartialSchema for TimeText {
 impl ToSchema for TimeText {}
 
 /// Which view of the state right after a command its caller wants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum After {
     /// Nothing (background jobs).
     Nothing,
