@@ -146,9 +146,17 @@ fn open_offers(n: usize) {
     for i in 0..n {
         let (user, series) = (i % users, (i / users) % SERIES);
         let level = (i / (users * SERIES)) as u32 % 190;
-        let (kind, bp) =
-            if (i / 7) % 2 == 0 { (OfferKind::BuyFixed, 3_000 + level) } else { (OfferKind::BuyUnfixed, 3_000 + level) };
-        apply(&mut engine, &mut out, START + 1 + i as i64, offer(i as u64, user, series, kind, bp, 1 + (i % 100) as u64));
+        let (kind, bp) = if (i / 7) % 2 == 0 {
+            (OfferKind::BuyFixed, 3_000 + level)
+        } else {
+            (OfferKind::BuyUnfixed, 3_000 + level)
+        };
+        apply(
+            &mut engine,
+            &mut out,
+            START + 1 + i as i64,
+            offer(i as u64, user, series, kind, bp, 1 + (i % 100) as u64),
+        );
     }
     let secs = started.elapsed().as_secs_f64();
     let (heap, rss) = (live(), proc_status("VmRSS"));
