@@ -196,7 +196,7 @@ fn positions(n: usize) {
     let users = n.div_ceil(SERIES).max(1);
     let maker = users;
     let mut out = Vec::with_capacity(64);
-    let mut engine = ready(users + 1, 10, &mut out);
+    let mut engine = ready(users + 1, SERIES, &mut out);
     let mut at = START + 1;
     let mut id = 0u64;
     for s in 0..SERIES {
