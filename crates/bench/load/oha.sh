@@ -10,7 +10,8 @@
 #   crates/bench/load/oha.sh batch        # POST /api/v1/batch, 1,000 offers a request
 #
 # Environment: DURATION (30s), CONNS (64 connections; in `cross` per user), BATCH (1000 offers
-# a batch), PORT (18080), PEEREX (target/release/peerex), OHA (oha), CHECK=1 to run
+# a batch), PORT (18080), PEEREX (target/release/peerex), OHA (oha), OHA_ARGS (more options for
+# oha, e.g. "--db-url /tmp/requests.db" to keep every request's times), CHECK=1 to run
 # `peerex check` on the database afterwards, KEEP=1 to keep the data directory.
 #
 # Workloads (each stays valid for the whole run):
@@ -85,7 +86,7 @@ offer() { # offer KIND PRICE
 # $4 = that file, $5 = connections
 run_oha() {
     "$OHA" --no-tui -z "$DURATION" -c "$5" -m POST -T application/json \
-        -H "authorization: Bearer $1" "$3" "$4" "$BASE$2"
+        -H "authorization: Bearer $1" ${OHA_ARGS:-} "$3" "$4" "$BASE$2"
 }
 
 echo "peerex: $("$PEEREX" --version); oha: $("$OHA" --version); $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
