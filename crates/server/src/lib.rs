@@ -336,7 +336,7 @@ pub struct CheckReport {
 pub async fn check(db: &Database) -> anyhow::Result<CheckReport> {
     let (store, _) = Store::open(db, false).await?;
     let log = store.load_log().await?;
-    let events_stored = store.event_count().await?;
+    let events_stored = store.event_count_upto(log.last().map_or(0, |c| c.seq)).await?;
     store.close().await;
     let rebuilt = rebuild::replay(&log)?;
     let mut problems = rebuilt.mismatches.clone();

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use peerex_engine::{Command, Timestamp};
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnection, PgListener};
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -56,6 +57,8 @@ pub struct Node {
     pub state_version: i64,
     /// The cursor of the last public event broadcast.
     pub events_cursor: i64,
+    /// The connection a replica bids for the lock on (kept between bids).
+    bid_conn: Option<PgConnection>,
 }
 
 impl Node {
@@ -77,6 +80,7 @@ impl Node {
             last_at,
             state_version: state.store.state_version().await?,
             events_cursor: state.store.last_event_seq_upto(applied).await?,
+            bid_conn: None,
         })
     }
 
@@ -222,7 +226,18 @@ impl Node {
 
     /// Tries to take the writer lock; with it, catches up and starts the writer.
     async fn bid(&mut self) -> anyhow::Result<()> {
-        let Some(lock) = self.state.store.try_writer_lock(&self.url).await? else { return Ok(()) };
+        let conn = match self.bid_conn.take() {
+            Some(c) => c,
+            None => PgConnection::connect(&self.url).await?,
+        };
+        // An error drops the connection (a new one next time: the database may have restarted).
+        let lock = match self.state.store.try_writer_lock_on(conn).await? {
+            Ok(lock) => lock,
+            Err(conn) => {
+                self.bid_conn = Some(conn);
+                return Ok(());
+            }
+        };
         // From here on the old writer's commits are fenced: the log is final up to its end.
         match self.take_over(&lock).await {
             Ok(writer) => {

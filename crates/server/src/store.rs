@@ -407,20 +407,43 @@ impl Store {
     /// Tries to take the writer lock of a PostgreSQL database without waiting (a replica's
     /// bid to become the writer): on success, runs the migrations and takes the next epoch.
     pub async fn try_writer_lock(&self, url: &str) -> anyhow::Result<Option<WriterLock>> {
+        let conn = PgConnection::connect(url).await?;
+        match self.try_writer_lock_on(conn).await? {
+            Ok(lock) => Ok(Some(lock)),
+            Err(conn) => {
+                let _ = conn.close().await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`Store::try_writer_lock`] on a connection the caller keeps between bids (a replica
+    /// bids every 200 ms: one connection, not one per bid). Gives the connection back when the
+    /// lock is held by another process.
+    pub async fn try_writer_lock_on(&self, mut conn: PgConnection) -> anyhow::Result<Result<WriterLock, PgConnection>> {
         let Store::Postgres(pool) = self else { anyhow::bail!("several processes need PostgreSQL") };
-        let mut conn = PgConnection::connect(url).await?;
         let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
             .bind(PG_WRITER_LOCK)
             .fetch_one(&mut conn)
             .await?
             .try_get(0)?;
         if !got {
-            let _ = conn.close().await;
-            return Ok(None);
+            return Ok(Err(conn));
         }
-        sqlx::migrate!("./migrations").run(pool).await.context("running migrations")?;
-        let epoch = self.next_epoch().await?;
-        Ok(Some(WriterLock { _file: None, _pg: Some(conn), epoch }))
+        let lock = WriterLock { _file: None, _pg: Some(conn), epoch: 0 };
+        let migrated = sqlx::migrate!("./migrations").run(pool).await.context("running migrations");
+        let epoch = match migrated {
+            Ok(()) => self.next_epoch().await,
+            Err(e) => Err(e),
+        };
+        match epoch {
+            Ok(epoch) => Ok(Ok(WriterLock { epoch, ..lock })),
+            Err(e) => {
+                // Released now, not when the server notices the dropped connection.
+                lock.release().await;
+                Err(e)
+            }
+        }
     }
 
     /// How many idempotency records are stored (expired ones are pruned by the writer).
@@ -500,9 +523,10 @@ impl Store {
         })
     }
 
-    /// Number of stored events (checked against a replay by `peerex check`).
-    pub async fn event_count(&self) -> anyhow::Result<i64> {
-        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(p).await?.try_get(0)?))
+    /// Number of stored events that commands up to `upto` emitted (checked against a replay by
+    /// `peerex check`; bounded by the log it read, so a writer committing meanwhile is no mismatch).
+    pub async fn event_count_upto(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq <= $1").bind(upto).fetch_one(p).await?.try_get(0)?))
     }
 
     /// Increments the writer epoch (on taking the writer lock) and returns the new one.

@@ -78,6 +78,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_user))
         .routes(routes!(admin::deposit))
         .routes(routes!(admin::withdraw))
+        .routes(routes!(admin::ledger))
         .routes(routes!(admin::decide))
         .routes(routes!(admin::set_clock))
         .routes(routes!(admin::sync_issue))

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod batch;
 pub mod exchange;
+pub mod ledger;
 pub mod markets;
 pub mod mechanisms;
 pub mod ops;
@@ -28,6 +29,7 @@ pub use batch::{BatchItemView, BatchView};
 pub use exchange::{
     BookView, IssueView, LevelView, OfferView, PositionView, PricePoint, PricesView, SeriesView, TradeView, TradesPage,
 };
+pub use ledger::LedgerView;
 pub use markets::{MarketSetupView, MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
 pub use mechanisms::{ArbitrationView, DisputeSettingsView, MakerQuoteView, MakerSummaryView, MakerView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
