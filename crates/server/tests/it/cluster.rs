@@ -80,6 +80,19 @@ async fn a_replica_serves_reads_forwards_writes_and_takes_over_from_a_stopped_wr
     let (st, me) = get_at_least(&a.client, "/me", &ann, &seq).await;
     assert_eq!((st, &me["available"]), (200, &json!("100")));
 
+    // A batch through the replica (the writer applies it in one commit), atomic or not.
+    let (st, _) = a.client.post("/issues", &ann, json!({"issue": crate::support::ISSUE})).await;
+    assert_eq!(st, 201);
+    let mut o = crate::support::offer("buy_fixed", "2099-01-01T00:00:00Z", "0.2", 10);
+    o["op"] = json!("place_offer");
+    let (st, body) = b.client.post("/batch", &ann, json!({"commands": [o.clone(), o.clone()]})).await;
+    assert_eq!((st, &body["applied"]), (200, &json!(2)), "{body}");
+    let mut too_big = o.clone();
+    too_big["volume"] = json!(1_000_000);
+    let (st, body) = b.client.post("/batch", &ann, json!({"commands": [o, too_big], "atomic": true})).await;
+    assert_eq!((st, body["code"].as_str()), (422, Some("insufficient_funds")), "{body}");
+    assert_eq!(b.client.me(&ann).await["held"], "4", "two offers of 10 at 0.2, the atomic batch left nothing");
+
     // A read asking for a position no process has reached waits, then answers 503 (retryable).
     let (st, body) = get_at_least(&b.client, "/me", &ann, "999999").await;
     assert_eq!((st, body["code"].as_str()), (503, Some("lagging")), "{body}");
@@ -98,7 +111,7 @@ async fn a_replica_serves_reads_forwards_writes_and_takes_over_from_a_stopped_wr
         .unwrap();
     let seq = r.headers()["peerex-seq"].to_str().unwrap().to_owned();
     let (st, me) = get_at_least(&b.client, "/me", &ann, &seq).await;
-    assert_eq!((st, &me["available"]), (200, &json!("105")));
+    assert_eq!((st, &me["available"]), (200, &json!("101")));
 
     // The writer stops: the replica takes the lock, catches up and writes.
     a.stop().await;
@@ -106,7 +119,7 @@ async fn a_replica_serves_reads_forwards_writes_and_takes_over_from_a_stopped_wr
     assert!(took < Duration::from_secs(5), "took over in {took:?}");
     let (st, body) = b.client.post("/admin/deposits", &admin, json!({"user": "ann", "amount": "1"})).await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(b.client.me(&ann).await["available"], "106");
+    assert_eq!(b.client.me(&ann).await["available"], "102");
     let metrics = b.client.http.get(format!("{}/metrics", b.client.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("peerex_failovers_total 1\n"), "{metrics}");
     assert!(metrics.contains("peerex_writer 1\n"), "{metrics}");
@@ -116,8 +129,8 @@ async fn a_replica_serves_reads_forwards_writes_and_takes_over_from_a_stopped_wr
     assert_eq!(health(&a.client).await["role"], "replica");
     let (st, body) = a.client.post("/admin/deposits", &admin, json!({"user": "ann", "amount": "2"})).await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(a.client.me(&ann).await["available"], "108");
-    assert_eq!(b.client.me(&ann).await["available"], "108");
+    assert_eq!(a.client.me(&ann).await["available"], "104");
+    assert_eq!(b.client.me(&ann).await["available"], "104");
 
     b.stop().await;
     a.stop().await;
