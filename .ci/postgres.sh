@@ -2,8 +2,13 @@
 # Starts a throwaway PostgreSQL cluster on 127.0.0.1 for the server's PostgreSQL tests.
 # Installs Debian's `postgresql` package if missing (needs root), runs the cluster as the
 # `postgres` user, creates a database, and prints the URL on stdout (last line).
-# Use: eval "$(bash .ci/postgres.sh --export)"   # sets PEEREX_TEST_POSTGRES_URL
+# Use: eval "$(bash .ci/postgres.sh --export)"   # sets PEEREX_TEST_POSTGRES_URL, and
+#                                                # PEEREX_TEST_POSTGRES_CTL (this script, by its
+#                                                # absolute path) with PEEREX_PG_DIR/PORT, so a
+#                                                # test can restart the same cluster
 #      bash .ci/postgres.sh --stop               # stops the cluster
+#      bash .ci/postgres.sh --restart            # stops it (fast: connections are cut) and
+#                                                # starts it again on the same data
 set -euo pipefail
 
 PORT="${PEEREX_PG_PORT:-55432}"
@@ -21,10 +26,11 @@ bindir() {
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-if [ "${1:-}" = "--stop" ]; then
+if [ "${1:-}" = "--stop" ] || [ "${1:-}" = "--restart" ]; then
     B=$(bindir)
-    [ -n "$B" ] && as_pg "$B/pg_ctl" -D "$DIR/data" -m fast stop >&2 || true
-    exit 0
+    [ -n "$B" ] && as_pg "$B/pg_ctl" -D "$DIR/data" -w -m fast stop >&2 || true
+    [ "$1" = "--stop" ] && exit 0
+    log "restarting"
 fi
 
 if [ -z "$(bindir)" ]; then
@@ -52,6 +58,8 @@ if ! as_pg "$B/psql" -h 127.0.0.1 -p "$PORT" -U postgres -tAc "SELECT 1 FROM pg_
 fi
 if [ "${1:-}" = "--export" ]; then
     echo "export PEEREX_TEST_POSTGRES_URL='$URL'"
+    echo "export PEEREX_TEST_POSTGRES_CTL='$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")'"
+    echo "export PEEREX_PG_DIR='$DIR' PEEREX_PG_PORT='$PORT'"
 else
     echo "$URL"
 fi

@@ -47,6 +47,13 @@ pub struct ServeArgs {
     /// TOML settings file (lowest precedence) [env: PEEREX_CONFIG]
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Join a cluster on one PostgreSQL database: this process is the writer or a replica that
+    /// forwards writes and takes over when the writer dies (docs/deploy.md) [env: PEEREX_CLUSTER]
+    #[arg(long)]
+    pub cluster: bool,
+    /// The URL the cluster's other processes reach this one at (default: http://ADDR) [env: PEEREX_ADVERTISE]
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
     /// Background tick period in ms [env: PEEREX_TICK_MS]
     #[arg(long)]
     pub tick_ms: Option<u64>,
@@ -111,6 +118,8 @@ pub fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let flags = SettingsLayer {
         addr: a.addr,
         sandbox: a.sandbox.then_some(true),
+        cluster: a.cluster.then_some(true),
+        advertise: a.advertise,
         tick_ms: a.tick_ms,
         rate_per_sec: a.rate_per_sec,
         rate_burst: a.rate_burst,

@@ -117,6 +117,14 @@ impl Accounts {
         }
     }
 
+    /// Adds a committed session read from the database (made at `created_at` on the server's
+    /// clock, which runs `offset_ms` ahead of the wall clock) with its account.
+    pub fn learn_session(&mut self, token_hash: String, account: AccountRow, created_at: i64, offset_ms: i64) {
+        let created_ms = created_at.saturating_sub(offset_ms.max(0));
+        self.sessions.insert(token_hash, Session { user: account.name.clone(), created_ms });
+        self.users.insert(account.name.clone(), account);
+    }
+
     /// The account behind a bearer token, if the session is live (not revoked, not expired).
     pub fn authenticate(&self, token: &str) -> Option<&AccountRow> {
         self.authenticate_at(token, Clock::wall_ms())
@@ -282,5 +290,18 @@ mod tests {
         assert!(check_user_name(&"a".repeat(65)).is_err());
         assert!(check_password("short").is_err());
         assert!(check_password("long enough").is_ok());
+    }
+
+    #[test]
+    fn a_learnt_session_authenticates_and_expires_by_its_stored_time() {
+        let mut a = Accounts { session_ttl: Duration::from_secs(60), ..Accounts::default() };
+        let (token, hash) = new_token();
+        let row = AccountRow { name: "ann".into(), password_hash: "h".into(), admin: false };
+        let now = Clock::wall_ms();
+        // Made 50 s ago by the wall clock, stored on a clock running 1 day ahead.
+        a.learn_session(hash, row, now - 50_000 + 86_400_000, 86_400_000);
+        assert_eq!(a.authenticate_at(&token, now).map(|u| u.name.as_str()), Some("ann"));
+        assert!(a.users.contains_key("ann"));
+        assert!(a.authenticate_at(&token, now + 11_000).is_none(), "expired 60 s after it was made");
     }
 }

@@ -51,6 +51,12 @@ impl Clock {
             v
         }
     }
+    /// A replica follows the writer's sandbox clock: the offset only moves forward.
+    pub fn advance_offset_to(&self, offset_ms: i64) {
+        if !self.is_stepped() {
+            self.offset_ms.fetch_max(offset_ms, Ordering::SeqCst);
+        }
+    }
     /// Moves the clock forward so that it reads at least `to`; returns the new offset.
     pub fn advance_to(&self, to: Timestamp) -> i64 {
         let behind = to.millis().saturating_sub(self.now().millis());

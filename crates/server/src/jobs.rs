@@ -40,6 +40,12 @@ pub async fn tick_loop(state: AppState, period: Duration) {
         if state.settings.demo.is_some() {
             continue;
         }
+        if !state.shared.cluster.is_writer() {
+            // A replica: the writer runs the jobs. If this process becomes the writer, it counts
+            // days from then on, as a restart does.
+            resource_day = day_of(state.shared.clock.now());
+            continue;
+        }
         if resource_day_job(&state, &mut resource_day).await.is_err() {
             break;
         }

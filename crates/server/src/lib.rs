@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod clock;
+pub mod cluster;
 pub mod conn;
 pub mod demo;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod jobs;
 pub mod limiter;
 pub mod metrics;
 pub mod rebuild;
+pub mod replica;
 pub mod settings;
 pub mod snapshot;
 pub mod state;
@@ -34,10 +36,11 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::Accounts;
 use crate::clock::{Clock, OFFSET_KEY};
+use crate::cluster::Cluster;
 use crate::limiter::Limiter;
 use crate::metrics::Metrics;
 use crate::settings::{Database, Settings};
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, Queue, Shared};
 use crate::store::{AccountRow, Store, WriterLock};
 use crate::writer::{IdempotencyRecords, Writer};
 
@@ -55,6 +58,9 @@ pub struct Running {
     /// The demo's agents (`peerex serve --demo`).
     demo: Option<JoinHandle<()>>,
     lock: Option<WriterLock>,
+    /// In a cluster: tells the process's node (`replica::Node`, which then owns the writer and
+    /// the lock) to stop, once the HTTP server has.
+    node: Option<oneshot::Sender<()>>,
 }
 
 impl Running {
@@ -73,7 +79,14 @@ impl Running {
             let _ = d.await;
         }
         let http = self.http.await;
-        // The last sender (in the state) goes with `self`; the writer then drains and stops.
+        // Closing the queue lets the writer drain what is in it and stop (in a cluster the node
+        // does it, then releases the lock).
+        match self.node.take() {
+            Some(node) => {
+                let _ = node.send(());
+            }
+            None => self.state.writer.close(),
+        }
         let store = self.state.store.clone();
         drop(self.state);
         let _ = self.writer.await;
@@ -109,8 +122,25 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
 /// [`start`], with `extra` routes (the web UI, which lives in its own crate) merged into the
 /// API's router. `extra` gets the state the API handlers share.
 pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum::Router) -> anyhow::Result<Running> {
-    let (store, lock) = Store::open(&settings.database, true).await?;
-    let rebuilt = rebuild::load(&store).await.context("rebuilding state from the snapshots and the command log")?;
+    // In a cluster the process is the writer if it gets the lock, else a replica.
+    let cluster_url = match (&settings.database, settings.cluster) {
+        (Database::Postgres { url }, true) => Some(url.clone()),
+        _ => None,
+    };
+    let (store, lock) = match &cluster_url {
+        None => Store::open(&settings.database, true).await?,
+        Some(url) => {
+            let (store, _) = Store::open(&settings.database, false).await?;
+            let lock = store.try_writer_lock(url).await?;
+            (store, lock)
+        }
+    };
+    // The writer starts from the newest valid snapshot (snapshot.rs); a replica from the log.
+    let rebuilt = match (&cluster_url, &lock) {
+        (Some(_), None) => rebuild::replay(&replica::load_log_when_ready(&store).await?),
+        _ => rebuild::load(&store).await,
+    }
+    .context("rebuilding state from the command log")?;
     if settings.demo.is_some() && rebuilt.commands > 0 {
         anyhow::bail!("the demo starts from an empty database, and this one has {} commands", rebuilt.commands);
     }
@@ -123,6 +153,8 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
             rebuilt.mismatches[0]
         );
     }
+    let applied = rebuilt.next_seq - 1;
+    let is_writer = lock.is_some();
     let logged_limit = rebuilt.engine.exchange().limits().max_open_offers_per_user;
     let loaded = store.load_rest().await?;
     let offset = loaded.meta.iter().find(|(k, _)| k == OFFSET_KEY).map_or(0, |(_, v)| *v);
@@ -135,22 +167,38 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         public_events: events_tx,
         healthy: AtomicBool::new(true),
         shutdown: tokio::sync::watch::channel(false).0,
+        cluster: Cluster::new(cluster_url.is_some(), is_writer, applied),
     });
-    let idempotency = IdempotencyRecords::new(Duration::from_secs(settings.idempotency_ttl_secs), &loaded.idempotency);
-    let writer = Writer {
-        engine: rebuilt.engine,
-        shared: shared.clone(),
-        store: store.clone(),
-        next_seq: rebuilt.next_seq,
-        next_event_seq: loaded.last_event_seq + 1,
-        last_at: rebuilt.last_at,
-        idempotency,
-        batch_max: settings.batch_max,
-        fence: lock.as_ref().map(|l| l.epoch()),
-        snapshots: snapshot::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
+    let listener =
+        tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
+    let addr = listener.local_addr()?;
+    let (queue, writer) = if is_writer {
+        let idempotency =
+            IdempotencyRecords::new(Duration::from_secs(settings.idempotency_ttl_secs), &loaded.idempotency);
+        let writer = Writer {
+            engine: rebuilt.engine,
+            shared: shared.clone(),
+            store: store.clone(),
+            next_seq: rebuilt.next_seq,
+            next_event_seq: loaded.last_event_seq + 1,
+            last_at: rebuilt.last_at,
+            idempotency,
+            batch_max: settings.batch_max,
+            fence: lock.as_ref().map(|l| l.epoch()),
+            snapshots: snapshot::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
+        };
+        let (tx, rx) = mpsc::channel(settings.queue);
+        // In a cluster the node watches the writer (a stop makes it a replica); alone, a panic
+        // makes the process unhealthy.
+        let task = match cluster_url {
+            Some(_) => tokio::spawn(writer.run(rx)),
+            None => tokio::spawn(supervise(writer.shared.clone(), writer.run(rx))),
+        };
+        (Queue::new(tx), Some(task))
+    } else {
+        drop(rebuilt.engine);
+        (Queue::closed(), None)
     };
-    let (tx, rx) = mpsc::channel(settings.queue);
-    let writer = tokio::spawn(supervise(writer.shared.clone(), writer.run(rx)));
     // The decoy an unknown name is verified against, made now so that the first such log-in
     // costs no more than any other.
     let kib = settings.argon2_kib;
@@ -159,7 +207,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
     let state = AppState {
         shared,
         store,
-        writer: tx,
+        writer: queue,
         limiter: Arc::new(Limiter::new(
             settings.rate_per_sec,
             settings.rate_burst,
@@ -169,7 +217,25 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         settings: Arc::new(settings.clone()),
         trackers,
     };
-    if logged_limit != settings.max_open_offers {
+    let (writer, lock, node) = match cluster_url {
+        None => (writer.context("a process alone is the writer")?, lock, None),
+        Some(url) => {
+            let advertise = settings.advertise.clone().unwrap_or_else(|| replica::default_advertise(addr));
+            let writer = match (writer, lock) {
+                (Some(task), Some(lock)) => {
+                    let (secret, _) = accounts::new_token();
+                    state.store.advertise(lock.epoch(), &advertise, &secret).await?;
+                    state.shared.cluster.set_writer(Some(secret));
+                    Some((task, lock))
+                }
+                _ => None,
+            };
+            let node = replica::Node::new(&state, url, advertise, writer, rebuilt.last_at, applied).await?;
+            let (finish, on_finish) = oneshot::channel();
+            (tokio::spawn(node.run(on_finish)), None, Some(finish))
+        }
+    };
+    if is_writer && logged_limit != settings.max_open_offers {
         set_limits(&state, settings.max_open_offers).await?;
     }
     let ticker = tokio::spawn(jobs::tick_loop(state.clone(), Duration::from_millis(settings.tick_ms)));
@@ -178,20 +244,22 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         Some(_) => Some(tokio::spawn(demo::run(state.clone(), demo::setup(&state).await?))),
         None => None,
     };
-    let listener =
-        tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
-    let addr = listener.local_addr()?;
     let app = http::router_with(state.clone(), extra(state.clone()));
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let http = tokio::spawn(conn::serve(listener, app, settings.conn, async move {
         let _ = on_shutdown.await;
     }));
     tracing::info!(
-        "peerex serving on http://{addr} ({} commands replayed, {} backend)",
+        "peerex serving on http://{addr} ({} commands replayed, {} backend{})",
         rebuilt.commands,
-        state.store.backend()
+        state.store.backend(),
+        if state.shared.cluster.enabled {
+            format!(", {} of a cluster", state.shared.cluster.role())
+        } else {
+            String::new()
+        }
     );
-    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, demo, lock })
+    Ok(Running { addr, state, shutdown: Some(shutdown), http, writer, ticker, syncers, demo, lock, node })
 }
 
 /// Runs the writer; if it panics, marks the server unhealthy (so `/healthz` answers 503 and
@@ -270,12 +338,23 @@ pub struct CheckReport {
 pub async fn check(db: &Database) -> anyhow::Result<CheckReport> {
     let (store, _) = Store::open(db, false).await?;
     let log = store.load_log().await?;
-    let events_stored = store.event_count().await?;
+    let upto = log.last().map_or(0, |c| c.seq);
+    let events_stored = store.event_count_upto(upto).await?;
+    // Events of later commands are a writer's commits since the log was read, unless no such
+    // command exists: then they are events no command explains.
+    let unexplained = match store.event_count_after(upto).await? {
+        0 => 0,
+        n if store.head_seq().await? <= upto => n,
+        _ => 0,
+    };
     store.close().await;
     let rebuilt = rebuild::replay(&log)?;
     let mut problems = rebuilt.mismatches.clone();
     if let Err(e) = rebuilt.engine.check_invariants() {
         problems.push(format!("ledger invariant violated: {e}"));
+    }
+    if unexplained > 0 {
+        problems.push(format!("{unexplained} events stored for commands that are not in the log"));
     }
     if rebuilt.events as i64 != events_stored {
         problems.push(format!("{} events stored but the replay emits {}", events_stored, rebuilt.events));
@@ -332,6 +411,7 @@ mod tests {
             public_events: broadcast::channel(1).0,
             healthy: AtomicBool::new(true),
             shutdown: tokio::sync::watch::channel(false).0,
+            cluster: Cluster::new(false, true, 0),
         });
         supervise(shared.clone(), async {}).await;
         assert!(shared.is_healthy(), "a writer that ends normally (shutdown) is not a failure");

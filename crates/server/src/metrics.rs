@@ -63,6 +63,13 @@ pub struct Gauges {
     pub queue_depth: usize,
     pub open_offers: usize,
     pub users: usize,
+    /// Whether this process is the writer (always, without `--cluster`).
+    pub writer: bool,
+    /// The last log seq applied, and how far behind the database's log that is.
+    pub applied_seq: i64,
+    pub lag: i64,
+    /// Times this process became the writer after starting as a replica.
+    pub failovers: u64,
 }
 
 impl Metrics {
@@ -82,6 +89,14 @@ impl Metrics {
         gauge(&mut out, "peerex_queue_depth", "Requests waiting for the writer.", g.queue_depth);
         gauge(&mut out, "peerex_open_offers", "Open or suspended offers.", g.open_offers);
         gauge(&mut out, "peerex_users", "Users known to the engine.", g.users);
+        let _ = writeln!(
+            out,
+            "# HELP peerex_writer 1 if this process is the writer, 0 if a replica.\n# TYPE peerex_writer gauge\npeerex_writer {}",
+            u8::from(g.writer)
+        );
+        let _ = writeln!(out, "# HELP peerex_applied_seq The last command log seq applied.\n# TYPE peerex_applied_seq gauge\npeerex_applied_seq {}", g.applied_seq);
+        let _ = writeln!(out, "# HELP peerex_replication_lag_commands Commands committed but not yet applied here.\n# TYPE peerex_replication_lag_commands gauge\npeerex_replication_lag_commands {}", g.lag);
+        let _ = writeln!(out, "# HELP peerex_failovers_total Times this process took over as the writer.\n# TYPE peerex_failovers_total counter\npeerex_failovers_total {}", g.failovers);
         self.command_latency.render(
             "peerex_command_latency_seconds",
             "Time from queueing a command to its durable acknowledgement.",
@@ -102,7 +117,18 @@ mod tests {
         m.commands_applied.fetch_add(3, Ordering::Relaxed);
         m.command_latency.observe(Duration::from_micros(700));
         m.command_latency.observe(Duration::from_secs(9));
-        let text = m.render(&Gauges { queue_depth: 2, open_offers: 5, users: 1 });
+        let text = m.render(&Gauges {
+            queue_depth: 2,
+            open_offers: 5,
+            users: 1,
+            writer: false,
+            applied_seq: 40,
+            lag: 2,
+            failovers: 1,
+        });
+        assert!(text.contains("peerex_writer 0\n"));
+        assert!(text.contains("peerex_replication_lag_commands 2\n"));
+        assert!(text.contains("peerex_failovers_total 1\n"));
         assert!(text.contains("peerex_commands_applied_total 3\n"));
         assert!(text.contains("peerex_queue_depth 2\n"));
         assert!(text.contains("peerex_open_offers 5\n"));

@@ -76,6 +76,11 @@ pub struct SettingsLayer {
     pub max_conns_per_ip: Option<usize>,
     /// Seconds an Idempotency-Key's first answer is kept (default 24 hours).
     pub idempotency_ttl_secs: Option<u64>,
+    /// Several processes on one PostgreSQL database: the writer and replicas (docs/deploy.md).
+    pub cluster: Option<bool>,
+    /// The base URL the other processes of a cluster forward writes to (default: the bound
+    /// address, `http://127.0.0.1:PORT` when bound to all interfaces).
+    pub advertise: Option<String>,
     /// GitHub repositories to sync (`owner/name`, comma-separated in the environment).
     pub github_repos: Option<Vec<String>>,
     pub github_token: Option<String>,
@@ -140,6 +145,8 @@ impl SettingsLayer {
             request_timeout_ms: parse(get, "PEEREX_REQUEST_TIMEOUT_MS")?,
             max_conns_per_ip: parse(get, "PEEREX_MAX_CONNS_PER_IP")?,
             idempotency_ttl_secs: parse(get, "PEEREX_IDEMPOTENCY_TTL_SECS")?,
+            cluster: parse(get, "PEEREX_CLUSTER")?,
+            advertise: parse(get, "PEEREX_ADVERTISE")?,
             github_token: parse(get, "PEEREX_GITHUB_TOKEN")?,
             github_webhook_secret: parse(get, "PEEREX_GITHUB_WEBHOOK_SECRET")?,
             github_url: parse(get, "PEEREX_GITHUB_URL")?,
@@ -185,6 +192,8 @@ impl SettingsLayer {
             request_timeout_ms: self.request_timeout_ms.or(lower.request_timeout_ms),
             max_conns_per_ip: self.max_conns_per_ip.or(lower.max_conns_per_ip),
             idempotency_ttl_secs: self.idempotency_ttl_secs.or(lower.idempotency_ttl_secs),
+            cluster: self.cluster.or(lower.cluster),
+            advertise: self.advertise.or(lower.advertise),
             github_repos: self.github_repos.or(lower.github_repos),
             github_token: self.github_token.or(lower.github_token),
             github_webhook_secret: self.github_webhook_secret.or(lower.github_webhook_secret),
@@ -235,6 +244,10 @@ pub struct Settings {
     pub conn: crate::conn::ConnLimits,
     /// Seconds an Idempotency-Key's first answer is kept, in memory and in the database.
     pub idempotency_ttl_secs: u64,
+    /// Several processes on one PostgreSQL database (`--cluster`).
+    pub cluster: bool,
+    /// The URL other processes forward writes to (see [`SettingsLayer::advertise`]).
+    pub advertise: Option<String>,
     /// GitHub sync and webhooks, when repositories or a webhook secret are configured.
     pub github: Option<TrackerSettings>,
     /// GitLab sync and webhooks, likewise.
@@ -337,11 +350,18 @@ impl Settings {
                 }
             },
             idempotency_ttl_secs: l.idempotency_ttl_secs.unwrap_or(86_400).max(1),
+            cluster: l.cluster.unwrap_or(false),
+            advertise: l.advertise,
             github,
             gitlab,
             gitea,
             demo: None,
         };
+        if s.cluster && !matches!(s.database, Database::Postgres { .. }) {
+            anyhow::bail!(
+                "--cluster needs PostgreSQL (--database postgres://...): SQLite has one process per database"
+            );
+        }
         Ok(s)
     }
 
@@ -368,6 +388,8 @@ impl Settings {
             // Test clients open many parallel connections from 127.0.0.1.
             conn: crate::conn::ConnLimits { max_per_address: 4_096, ..crate::conn::ConnLimits::default() },
             idempotency_ttl_secs: 86_400,
+            cluster: false,
+            advertise: None,
             github: None,
             gitlab: None,
             gitea: None,

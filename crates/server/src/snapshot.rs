@@ -21,15 +21,17 @@
 //! a new snapshot).
 //!
 //! Writing ([`Snapshots`]): after a commit that takes the log `every` commands past the last
-//! snapshot, the writer clones its engine (committed state) and a background task encodes it
-//! (on a blocking thread) and stores it; the writer goes on meanwhile. One at a time.
+//! snapshot, the writer wakes a background task and goes on. The task keeps its own engine,
+//! brings it to the end of the stored log (from the snapshots and the log the first time, then
+//! the commands after its seq), encodes it on a blocking thread and stores it. The writer never
+//! clones or encodes an engine (a 10 M-command engine's clone alone takes 2 s).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use peerex_engine::{Command, Engine, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::store::{SnapshotRow, Store};
@@ -238,46 +240,109 @@ pub fn fingerprint() -> &'static [u8; 32] {
     })
 }
 
-/// The writer's snapshot schedule: a snapshot every `every` commands (0: never), one in flight
-/// at a time.
+/// The writer's snapshot schedule: a snapshot every `every` commands (0: never). The writer
+/// only says which seq is committed; a background task keeps its own engine, brought up to date
+/// from the stored log (the snapshots and the commands after them), and encodes and stores it.
+/// So the writer never clones or encodes an engine: a large engine's clone alone takes seconds.
 #[derive(Debug)]
 pub struct Snapshots {
     every: u64,
-    /// Seq of the last snapshot written or started.
+    /// The seq the last snapshot was asked for at.
     last: i64,
-    busy: Arc<AtomicBool>,
+    /// Wakes the background task (started at the first snapshot due) with a committed seq.
+    task: Option<watch::Sender<i64>>,
 }
 
 impl Snapshots {
     /// `last`: the seq of the newest stored snapshot (0 if none).
     pub fn new(every: u64, last: i64) -> Snapshots {
-        Snapshots { every, last, busy: Arc::new(AtomicBool::new(false)) }
+        Snapshots { every, last, task: None }
     }
 
-    /// Whether a snapshot at `seq` is due (and none is being written).
+    /// Whether a snapshot at `seq` is due.
     pub fn due(&self, seq: i64) -> bool {
-        self.every > 0 && seq.saturating_sub(self.last) >= self.every as i64 && !self.busy.load(Ordering::SeqCst)
+        self.every > 0 && seq.saturating_sub(self.last) >= self.every as i64
     }
 
-    /// Encodes and stores `s` in the background. A failure is logged; the next commit past
-    /// the schedule tries again.
-    pub fn write(&mut self, store: &Store, s: Snapshot) {
-        self.last = s.seq;
-        self.busy.store(true, Ordering::SeqCst);
-        let busy = self.busy.clone();
-        let store = store.clone();
-        tokio::spawn(async move {
-            let seq = s.seq;
-            let started = std::time::Instant::now();
-            match write(&store, s).await {
-                Ok(bytes) => {
-                    tracing::info!("snapshot at seq {seq} stored ({bytes} bytes, {} ms)", started.elapsed().as_millis())
-                }
-                Err(e) => tracing::warn!("snapshot at seq {seq} not stored: {e:#}"),
+    /// After a commit up to `seq`: wakes the background task if a snapshot is due (the task
+    /// takes the newest seq when it is free: snapshots never queue up).
+    pub fn committed(&mut self, store: &Store, seq: i64) {
+        if !self.due(seq) {
+            return;
+        }
+        self.last = seq;
+        match &self.task {
+            Some(tx) => {
+                tx.send_replace(seq);
             }
-            busy.store(false, Ordering::SeqCst);
-        });
+            None => {
+                let (tx, rx) = watch::channel(seq);
+                tokio::spawn(keep_snapshots(store.clone(), rx));
+                self.task = Some(tx);
+            }
+        }
     }
+}
+
+/// The background task: at each wake-up, brings its engine to the end of the stored log (the
+/// first time from `rebuild::load`, then the commands after its seq), then encodes and stores
+/// it. Ends when the writer goes (its sender is dropped).
+async fn keep_snapshots(store: Store, mut wake: watch::Receiver<i64>) {
+    let mut state: Option<Snapshot> = None;
+    loop {
+        wake.borrow_and_update();
+        let started = std::time::Instant::now();
+        match snapshot_once(&store, state.take()).await {
+            Ok((s, bytes)) => {
+                tracing::info!(
+                    "snapshot at seq {} stored ({bytes} bytes, {} ms)",
+                    s.seq,
+                    started.elapsed().as_millis()
+                );
+                state = Some(s);
+            }
+            // The next wake-up starts again from the stored snapshots and log.
+            Err(e) => tracing::warn!("snapshot not stored: {e:#}"),
+        }
+        if wake.changed().await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Brings `state` (or, without one, the state `rebuild::load` gives) to the end of the log,
+/// then stores its snapshot. The state and the snapshot's size.
+async fn snapshot_once(store: &Store, state: Option<Snapshot>) -> anyhow::Result<(Snapshot, usize)> {
+    let rebuilt = match state {
+        None => crate::rebuild::load(store).await?,
+        Some(s) => {
+            let tail = store.load_log_after(s.seq).await?;
+            tokio::task::spawn_blocking(move || crate::rebuild::replay_from(Some(s), &tail)).await??
+        }
+    };
+    if let Some(m) = rebuilt.mismatches.first() {
+        anyhow::bail!("the log does not replay as recorded ({m})");
+    }
+    let s = Snapshot {
+        seq: rebuilt.next_seq - 1,
+        last_at: rebuilt.last_at,
+        events: rebuilt.events,
+        engine: rebuilt.engine,
+    };
+    let (s, enc) = tokio::task::spawn_blocking(move || {
+        let enc = encode(&s);
+        (s, enc)
+    })
+    .await?;
+    let enc = enc?;
+    let row = SnapshotRow {
+        seq: s.seq,
+        version: FORMAT_VERSION as i32,
+        checksum: enc.checksum,
+        created_at: Clock::wall_ms(),
+    };
+    store.save_snapshot(&row, &enc.bytes, KEEP).await?;
+    Ok((s, enc.bytes.len()))
 }
 
 /// Encodes `s` on a blocking thread and stores it (keeping the newest [`KEEP`]); the size.
@@ -386,8 +451,5 @@ mod tests {
         let s = Snapshots::new(100, 250);
         assert!(!s.due(300) && s.due(350));
         assert!(!Snapshots::new(0, 0).due(1_000_000), "0 means never");
-        let busy = Snapshots::new(1, 0);
-        busy.busy.store(true, Ordering::SeqCst);
-        assert!(!busy.due(10), "one snapshot at a time");
     }
 }

@@ -64,6 +64,28 @@ impl WriterLock {
     }
 }
 
+/// The meta key of the state version ([`Store::state_version`]).
+pub const STATE_VERSION_KEY: &str = "state_version";
+/// The PostgreSQL channel a commit notifies replicas on.
+pub const LOG_CHANNEL: &str = "peerex_log";
+
+/// The writer as it advertised itself in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leader {
+    pub epoch: i64,
+    /// The base URL it takes forwarded writes on.
+    pub address: String,
+    /// What a forwarded write must carry (known only to processes that read this database).
+    pub secret: String,
+}
+
+/// A command read by a replica's tail, and whether it ends its batch.
+#[derive(Clone, Debug)]
+pub struct Tailed {
+    pub cmd: LoggedCommand,
+    pub batch_end: bool,
+}
+
 /// One logged command.
 #[derive(Clone, Debug)]
 pub struct LoggedCommand {
@@ -72,7 +94,7 @@ pub struct LoggedCommand {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AccountRow {
     pub name: String,
     pub password_hash: String,
@@ -125,6 +147,15 @@ pub struct BatchWrite {
 }
 
 impl BatchWrite {
+    /// Whether the batch changes state outside the command log that replicas mirror.
+    pub fn changes_state(&self) -> bool {
+        !(self.accounts.is_empty()
+            && self.sessions.is_empty()
+            && self.revoked.is_empty()
+            && self.issue_openers.is_empty()
+            && self.meta.is_empty())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.commands.is_empty()
             && self.events.is_empty()
@@ -162,6 +193,10 @@ pub struct Loaded {
     pub meta: Vec<(String, i64)>,
     pub last_event_seq: i64,
 }
+
+/// Rows in one multi-row INSERT of a batch: at 8 columns (events) 32,000 parameters, under
+/// SQLite's limit of 32,766 and PostgreSQL's of 65,535.
+const ROWS_PER_INSERT: usize = 4_000;
 
 impl Store {
     /// Opens the database. A writer creates it (and the data directory) if needed, runs the
@@ -338,18 +373,36 @@ impl Store {
                     anyhow::bail!("fenced: another process took the writer lock after epoch {epoch}; this one may not commit");
                 }
             }
-            for (seq, at, body, error) in &b.commands {
-                sqlx::query("INSERT INTO commands (seq, at, body, error) VALUES ($1, $2, $3, $4)")
-                    .bind(seq).bind(at).bind(body).bind(error).execute(&mut *tx).await?;
+            // Multi-row INSERTs (ROWS_PER_INSERT rows a statement): one statement per table
+            // and chunk instead of one per row. Each statement is a round trip to the database
+            // (on SQLite, to sqlx's worker thread and back), and under load those round trips,
+            // not the fsync, were most of a commit's time. Same rows, same transaction.
+            let last = b.commands.len().saturating_sub(1);
+            for (n, chunk) in b.commands.chunks(ROWS_PER_INSERT).enumerate() {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO commands (seq, at, body, error, batch_end) ");
+                q.push_values(chunk.iter().enumerate(), |mut row, (i, (seq, at, body, error))| {
+                    // Replicas apply whole batches only: they stop at the last command of one.
+                    let batch_end = n * ROWS_PER_INSERT + i == last;
+                    row.push_bind(seq).push_bind(at).push_bind(body).push_bind(error).push_bind(batch_end);
+                });
+                q.build().execute(&mut *tx).await?;
             }
-            for e in &b.events {
-                sqlx::query("INSERT INTO events (seq, command_seq, at, kind, public, issue, maturation, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(e.seq).bind(e.command_seq).bind(e.at).bind(&e.kind).bind(e.public)
-                    .bind(&e.issue).bind(e.maturation).bind(&e.body).execute(&mut *tx).await?;
-                for u in &e.users {
-                    sqlx::query("INSERT INTO event_users (user_name, event_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(u).bind(e.seq).execute(&mut *tx).await?;
-                }
+            for chunk in b.events.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO events (seq, command_seq, at, kind, public, issue, maturation, body) ");
+                q.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.seq).push_bind(e.command_seq).push_bind(e.at).push_bind(&e.kind)
+                        .push_bind(e.public).push_bind(&e.issue).push_bind(e.maturation).push_bind(&e.body);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            let users: Vec<(&String, i64)> = b.events.iter().flat_map(|e| e.users.iter().map(move |u| (u, e.seq))).collect();
+            for chunk in users.chunks(ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO event_users (user_name, event_seq) ");
+                q.push_values(chunk, |mut row, (u, seq)| {
+                    row.push_bind(*u).push_bind(*seq);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *tx).await?;
             }
             for (a, at) in &b.accounts {
                 sqlx::query("INSERT INTO accounts (name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4)")
@@ -379,9 +432,137 @@ impl Store {
                 sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                     .bind(key).bind(value).execute(&mut *tx).await?;
             }
+            if b.changes_state() {
+                // Replicas reload accounts, sessions, openers and the clock offset when this moves.
+                sqlx::query("INSERT INTO meta (key, value) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET value = meta.value + 1")
+                    .bind(STATE_VERSION_KEY).execute(&mut *tx).await?;
+            }
+            if self.backend() == "postgres" && (!b.commands.is_empty() || b.changes_state()) {
+                // Wakes the replicas' tails (delivered at commit; a poll covers a lost one).
+                sqlx::query("SELECT pg_notify($1, '')").bind(LOG_CHANNEL).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Commands after `after` in log order, at most `limit` (a replica's tail).
+    pub async fn log_after(&self, after: i64, limit: i64) -> anyhow::Result<Vec<Tailed>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT seq, body, error, batch_end FROM commands WHERE seq > $1 ORDER BY seq LIMIT $2")
+                .bind(after).bind(limit).fetch_all(p).await?;
+            rows.iter().map(|r| Ok(Tailed {
+                cmd: LoggedCommand { seq: r.try_get(0)?, body: r.try_get(1)?, error: r.try_get(2)? },
+                batch_end: r.try_get(3)?,
+            })).collect()
+        })
+    }
+
+    /// Public events after the cursor `after` that commands up to `upto` emitted, in order.
+    pub async fn public_events_upto(&self, after: i64, upto: i64) -> anyhow::Result<Vec<(i64, String)>> {
+        on_pool!(self, p => {
+            let rows = sqlx::query("SELECT seq, body FROM events WHERE public = $1 AND seq > $2 AND command_seq <= $3 ORDER BY seq")
+                .bind(true).bind(after).bind(upto).fetch_all(p).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
+    }
+
+    /// The last committed command's seq (0 when the log is empty).
+    pub async fn head_seq(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => {
+            let max: Option<i64> = sqlx::query("SELECT MAX(seq) FROM commands").fetch_one(p).await?.try_get(0)?;
+            Ok(max.unwrap_or(0))
+        })
+    }
+
+    /// The last event's seq that a command up to `upto` emitted (0 when there is none).
+    pub async fn last_event_seq_upto(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => {
+            let max: Option<i64> = sqlx::query("SELECT MAX(seq) FROM events WHERE command_seq <= $1").bind(upto).fetch_one(p).await?.try_get(0)?;
+            Ok(max.unwrap_or(0))
+        })
+    }
+
+    /// The version of the state outside the command log (accounts, sessions, openers, the
+    /// clock offset): it moves with every batch that changes any of it.
+    pub async fn state_version(&self) -> anyhow::Result<i64> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(STATE_VERSION_KEY).fetch_optional(p).await?;
+            Ok(match row { Some(r) => r.try_get(0)?, None => 0 })
+        })
+    }
+
+    /// The account behind a live (not revoked) session, and when the session was made (on the
+    /// server's clock): a replica's look-up of a token its tail has not loaded yet.
+    pub async fn session_account(&self, token_hash: &str) -> anyhow::Result<Option<(AccountRow, i64)>> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT a.name, a.password_hash, a.admin, s.created_at FROM sessions s JOIN accounts a ON a.name = s.user_name WHERE s.token_hash = $1 AND s.revoked_at IS NULL")
+                .bind(token_hash).fetch_optional(p).await?;
+            Ok(match row {
+                Some(r) => Some((AccountRow { name: r.try_get(0)?, password_hash: r.try_get(1)?, admin: r.try_get(2)? }, r.try_get(3)?)),
+                None => None,
+            })
+        })
+    }
+
+    /// The current writer as it advertised itself: (epoch, address, secret).
+    pub async fn leader(&self) -> anyhow::Result<Option<Leader>> {
+        on_pool!(self, p => {
+            let r = sqlx::query("SELECT epoch, address, secret FROM writer_epoch WHERE id = 1").fetch_one(p).await?;
+            let (epoch, address, secret): (i64, Option<String>, Option<String>) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            Ok(address.zip(secret).map(|(address, secret)| Leader { epoch, address, secret }))
+        })
+    }
+
+    /// Records where the writer of `epoch` takes forwarded writes (only while it is current).
+    pub async fn advertise(&self, epoch: i64, address: &str, secret: &str) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            sqlx::query("UPDATE writer_epoch SET address = $2, secret = $3 WHERE id = 1 AND epoch = $1")
+                .bind(epoch).bind(address).bind(secret).execute(p).await?;
+            Ok(())
+        })
+    }
+
+    /// Tries to take the writer lock of a PostgreSQL database without waiting (a replica's
+    /// bid to become the writer): on success, runs the migrations and takes the next epoch.
+    pub async fn try_writer_lock(&self, url: &str) -> anyhow::Result<Option<WriterLock>> {
+        let conn = PgConnection::connect(url).await?;
+        match self.try_writer_lock_on(conn).await? {
+            Ok(lock) => Ok(Some(lock)),
+            Err(conn) => {
+                let _ = conn.close().await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`Store::try_writer_lock`] on a connection the caller keeps between bids (a replica
+    /// bids every 200 ms: one connection, not one per bid). Gives the connection back when the
+    /// lock is held by another process.
+    pub async fn try_writer_lock_on(&self, mut conn: PgConnection) -> anyhow::Result<Result<WriterLock, PgConnection>> {
+        let Store::Postgres(pool) = self else { anyhow::bail!("several processes need PostgreSQL") };
+        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
+            .bind(PG_WRITER_LOCK)
+            .fetch_one(&mut conn)
+            .await?
+            .try_get(0)?;
+        if !got {
+            return Ok(Err(conn));
+        }
+        let lock = WriterLock { _file: None, _pg: Some(conn), epoch: 0 };
+        let migrated = sqlx::migrate!("./migrations").run(pool).await.context("running migrations");
+        let epoch = match migrated {
+            Ok(()) => self.next_epoch().await,
+            Err(e) => Err(e),
+        };
+        match epoch {
+            Ok(epoch) => Ok(Ok(WriterLock { epoch, ..lock })),
+            Err(e) => {
+                // Released now, not when the server notices the dropped connection.
+                lock.release().await;
+                Err(e)
+            }
+        }
     }
 
     /// How many idempotency records are stored (expired ones are pruned by the writer).
@@ -461,9 +642,15 @@ impl Store {
         })
     }
 
-    /// Number of stored events (checked against a replay by `peerex check`).
-    pub async fn event_count(&self) -> anyhow::Result<i64> {
-        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events").fetch_one(p).await?.try_get(0)?))
+    /// Number of stored events that commands up to `upto` emitted (checked against a replay by
+    /// `peerex check`; bounded by the log it read, so a writer committing meanwhile is no mismatch).
+    pub async fn event_count_upto(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq <= $1").bind(upto).fetch_one(p).await?.try_get(0)?))
+    }
+
+    /// Number of stored events of commands after `upto`.
+    pub async fn event_count_after(&self, upto: i64) -> anyhow::Result<i64> {
+        on_pool!(self, p => Ok(sqlx::query("SELECT COUNT(*) FROM events WHERE command_seq > $1").bind(upto).fetch_one(p).await?.try_get(0)?))
     }
 
     /// Increments the writer epoch (on taking the writer lock) and returns the new one.
@@ -551,23 +738,19 @@ async fn open_postgres(url: &str, writer: bool) -> anyhow::Result<(Store, Option
         .connect(url)
         .await
         .context("connecting to PostgreSQL")?;
+    let store = Store::Postgres(pool);
     let lock = if writer {
-        let mut conn = PgConnection::connect(url).await?;
-        let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
-            .bind(PG_WRITER_LOCK)
-            .fetch_one(&mut conn)
-            .await?
-            .try_get(0)?;
-        if !got {
-            anyhow::bail!("another peerex process is the writer of this PostgreSQL database (advisory lock held)");
+        // Taking the next epoch waits for a commit of the previous writer still in flight (it
+        // holds the epoch row), so the log loaded after this includes it; later ones are fenced.
+        match store.try_writer_lock(url).await? {
+            Some(lock) => Some(lock),
+            None => anyhow::bail!(
+                "another peerex process is the writer of this PostgreSQL database (advisory lock held); \
+                 run several with --cluster"
+            ),
         }
-        sqlx::migrate!("./migrations").run(&pool).await.context("running migrations")?;
-        // Waits for a commit of the previous writer still in flight (it holds the epoch row),
-        // so the log loaded after this includes it; later ones are fenced.
-        let epoch = Store::Postgres(pool.clone()).next_epoch().await?;
-        Some(WriterLock { _file: None, _pg: Some(conn), epoch })
     } else {
         None
     };
-    Ok((Store::Postgres(pool), lock))
+    Ok((store, lock))
 }

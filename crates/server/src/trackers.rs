@@ -195,7 +195,19 @@ pub async fn apply(state: &AppState, observations: &[Observation]) -> Result<App
     if ops.is_empty() {
         return Ok(Applied::default());
     }
-    let permits = state.writer.reserve_many(ops.len()).await.map_err(|_| WriteError::Unavailable)?;
+    if !state.shared.cluster.is_writer() {
+        // A replica (a webhook it received): each observation goes to the writer.
+        let mut applied = Applied { submitted: ops.len(), accepted: 0 };
+        for (issue, op) in ops {
+            match state.submit(Action::engine(op, None, After::Sync), None).await {
+                Ok(_) => applied.accepted += 1,
+                Err(e) => tracing::warn!("sync of {issue} refused: {e} ({})", e.code()),
+            }
+        }
+        return Ok(applied);
+    }
+    let queue = state.writer.sender();
+    let permits = queue.reserve_many(ops.len()).await.map_err(|_| WriteError::Unavailable)?;
     let mut answers = Vec::with_capacity(ops.len());
     for (permit, (issue, op)) in permits.zip(ops) {
         let (tx, rx) = oneshot::channel();
@@ -223,7 +235,9 @@ pub async fn sync_loop(state: AppState, kind: Kind, tracker: Arc<dyn Tracker>, s
     }
     loop {
         let now = state.shared.clock.now();
-        for repo in schedule.due(now) {
+        // In a cluster only the writer polls the trackers.
+        let due = if state.shared.cluster.is_writer() { schedule.due(now) } else { Vec::new() };
+        for repo in due {
             let started = state.shared.clock.now();
             let result = tracker.fetch_repo(&repo).await;
             schedule.record(&repo, started, &result);

@@ -24,13 +24,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
-use crate::snapshot::{Snapshot, Snapshots};
+use crate::snapshot::Snapshots;
 use crate::state::Shared;
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
 use crate::views::{self, After, BatchItemView, BatchView, View};
 
-/// What a caller asks the writer to do.
-#[derive(Debug)]
+/// What a caller asks the writer to do (a replica forwards it as JSON: `crate::cluster`).
+#[derive(Debug, Serialize, Deserialize)]
 pub enum Action {
     /// An engine operation. `actor` is the authenticated user (recorded as issue opener).
     /// An `offer` (or market `trade`) with an empty id gets the id `o<seq>` (`t<seq>`).
@@ -108,6 +108,12 @@ pub enum WriteError {
     /// The database refused the commit; the writer stops.
     #[error("the database refused the commit")]
     Storage,
+    /// In a cluster: no process is the writer right now (it died, lost its lock, or is being
+    /// replaced), or it could not be reached. Retry shortly, with the same Idempotency-Key.
+    #[error(
+        "no writer is reachable right now (a failover may be under way); retry shortly with the same Idempotency-Key"
+    )]
+    NoWriter,
 }
 
 impl From<&EngineError> for WriteError {
@@ -126,6 +132,7 @@ impl WriteError {
             WriteError::Busy => "busy",
             WriteError::Unavailable => "unavailable",
             WriteError::Storage => "storage_failure",
+            WriteError::NoWriter => "writer_unavailable",
         }
     }
 }
@@ -133,7 +140,7 @@ impl WriteError {
 pub type WriteResult = Result<Outcome, WriteError>;
 
 /// An Idempotency-Key, scoped to its caller, with a hash of the request it came with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Idempotency {
     pub scope: String,
     pub key: String,
@@ -324,10 +331,19 @@ impl Writer {
 
         let started = Instant::now();
         if let Err(e) = self.store.write_batch(&p.write).await {
-            tracing::error!("commit failed, stopping the writer: {e:#}");
-            self.shared.healthy.store(false, Ordering::SeqCst);
+            // In a cluster the process steps down to a replica (`crate::replica`): the readers'
+            // engine holds only what committed, and the log tells whether this batch did. A
+            // client retries with its Idempotency-Key, through any process.
+            let clustered = self.shared.cluster.enabled;
+            if clustered {
+                tracing::warn!("commit failed, this process stops being the writer: {e:#}");
+            } else {
+                tracing::error!("commit failed, stopping the writer: {e:#}");
+                self.shared.healthy.store(false, Ordering::SeqCst);
+            }
+            let error = if clustered { WriteError::NoWriter } else { WriteError::Storage };
             for (tx, _, _) in p.replies {
-                let _ = tx.send(Err(WriteError::Storage));
+                let _ = tx.send(Err(error.clone()));
             }
             return false;
         }
@@ -337,22 +353,14 @@ impl Writer {
             m.batches.fetch_add(1, Ordering::Relaxed);
         }
         self.publish(p);
-        let seq = self.next_seq - 1;
-        if self.snapshots.due(seq) {
-            // The committed state; encoding and storing happen in the background.
-            let s = Snapshot {
-                seq,
-                last_at: self.last_at,
-                events: (self.next_event_seq - 1) as u64,
-                engine: self.engine.clone(),
-            };
-            self.snapshots.write(&self.store, s);
-        }
+        // A snapshot, if due, is made in the background from the stored log (snapshot.rs).
+        self.snapshots.committed(&self.store, self.next_seq - 1);
         true
     }
 
     /// After the commit: readers' engine, accounts, live stream, metrics, answers.
     fn publish(&self, p: Pending) {
+        let last = p.write.commands.last().map(|c| c.0);
         if !p.commands.is_empty() {
             let mut engine = self.shared.engine_mut();
             let mut scratch = Vec::new();
@@ -360,6 +368,9 @@ impl Writer {
                 scratch.clear();
                 let _ = engine.apply(cmd, &mut scratch);
             }
+        }
+        if let Some(seq) = last {
+            self.shared.cluster.set_applied(seq);
         }
         if !p.accounts.is_empty() {
             let mut accounts = self.shared.accounts_mut();

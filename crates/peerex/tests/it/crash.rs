@@ -5,8 +5,7 @@
 //! operation is there: each acknowledged offer exists, each acknowledged cancellation holds.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,95 +14,18 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_peerex");
-const PASSWORD: &str = "password-1";
+use crate::procs::{
+    check_clean, drop_database, fresh_postgres, login, peerex, post, serve, service_or_skip, Db, PASSWORD,
+};
+
 const ISSUE: &str = "demo/app#1";
 const TRADERS: [&str; 4] = ["ann", "bob", "cid", "dee"];
-
-/// Whether the service a test needs is there (`ok`). If not: under `CI=true` the test fails;
-/// locally it prints a SKIPPED line past the harness's output capture and returns false.
-fn service_or_skip(test: &str, ok: bool, what: &str) -> bool {
-    if ok {
-        return true;
-    }
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{test}: CI=true but {what} is missing");
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {what} is missing");
-    false
-}
-
-/// Where a test's data lives: an SQLite directory or a PostgreSQL database.
-#[derive(Clone, Debug)]
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    fn args(&self) -> Vec<String> {
-        match self {
-            Db::Sqlite(dir) => vec!["--data-dir".into(), dir.display().to_string()],
-            Db::Postgres(url) => vec!["--database".into(), url.clone()],
-        }
-    }
-}
-
-fn peerex(args: &[&str], db: &Db) -> Command {
-    let mut c = Command::new(BIN);
-    c.args(args)
-        .args(db.args())
-        .env_remove("PEEREX_DATABASE")
-        .env_remove("DATABASE_URL")
-        .env("PEEREX_ARGON2_KIB", "64")
-        .env("PEEREX_RATE_PER_SEC", "100000")
-        .env("PEEREX_RATE_BURST", "100000")
-        .env("RUST_LOG", "warn");
-    c
-}
-
-/// Starts `peerex serve` on a free port; returns the child and its base URL.
-fn serve(db: &Db) -> (Child, String) {
-    let mut child = peerex(&["serve", "--addr", "127.0.0.1:0", "--sandbox"], db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap().to_owned();
-    assert!(addr.starts_with("127.0.0.1:"), "the server did not start: first line {line:?}");
-    (child, format!("http://{addr}/api/v1"))
-}
-
-async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> reqwest::Result<(u16, Value)> {
-    let mut req = http.post(url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await?;
-    let st = resp.status().as_u16();
-    Ok((st, resp.json().await.unwrap_or(Value::Null)))
-}
-
-async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let (st, body) =
-        post(http, &format!("{base}/sessions"), None, json!({"name": name, "password": PASSWORD})).await.unwrap();
-    assert_eq!(st, 200, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
 
 /// What the clients were told: offers placed (by owner) and offers cancelled.
 #[derive(Clone, Default)]
 struct Acked {
     placed: Vec<(String, String)>,
     cancelled: Vec<(String, String)>,
-}
-
-fn check_clean(db: &Db, context: &str) {
-    let out = peerex(&["check"], db).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{context}: check failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("ok:"), "{stdout}");
 }
 
 /// After a restart: every acknowledged offer is there and every acknowledged cancel holds.
@@ -246,23 +168,11 @@ async fn sigkill_loop_loses_nothing_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loop_loses_nothing_on_postgres() {
-    let url = std::env::var("PEEREX_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
-    if !service_or_skip(
-        "crash::sigkill_loop_loses_nothing_on_postgres",
-        url.is_some(),
-        "PostgreSQL (set PEEREX_TEST_POSTGRES_URL, see .ci/postgres.sh)",
-    ) {
-        return;
-    }
-    use sqlx::Connection;
-    let url = url.unwrap();
     let name = format!("peerex_crash_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-    let base = url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    kill_loop(Db::Postgres(format!("{base}/{name}")), 11, 12).await;
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+    let _cluster = crate::procs::postgres_shared().await;
+    let Some(db) = fresh_postgres("crash::sigkill_loop_loses_nothing_on_postgres", &name).await else { return };
+    kill_loop(db, 11, 12).await;
+    drop_database(&name).await;
 }
 
 /// `peerex check` exits non-zero when the ledger of a database is broken.

@@ -167,7 +167,8 @@ async fn submit_all(
     if decisions.is_empty() {
         return Ok(());
     }
-    let permits = state.writer.reserve_many(decisions.len()).await.map_err(|_| WriteError::Unavailable)?;
+    let queue = state.writer.sender();
+    let permits = queue.reserve_many(decisions.len()).await.map_err(|_| WriteError::Unavailable)?;
     let mut answers = Vec::with_capacity(decisions.len());
     for (permit, d) in permits.zip(decisions) {
         let (tx, rx) = oneshot::channel();

@@ -14,7 +14,9 @@ use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
 use crate::http::exchange::MAX_ISSUE;
 use crate::http::extract::{Body, IdempotencyKey, User};
 use crate::state::AppState;
-use crate::views::{AccountView, After, BalanceView, ClockMovedView, Credits, ErrorView, IssueView, TimeText};
+use crate::views::{
+    AccountView, After, BalanceView, ClockMovedView, Credits, ErrorView, IssueView, LedgerView, TimeText,
+};
 use crate::writer::Action;
 
 #[derive(Deserialize, ToSchema)]
@@ -85,6 +87,15 @@ pub async fn withdraw(
     let op = Op::Withdraw { user: b.user, amount: b.amount };
     let r = state.submit(Action::engine(op, Some(&user.name), view), key.scoped(&user.name)).await;
     written(StatusCode::OK, r)
+}
+
+/// The ledger's totals by kind of account, from one read of this process's engine: what was
+/// minted (deposits minus withdrawals) and where it is (users, escrows, the internal accounts).
+#[utoipa::path(get, path = "/admin/ledger", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "the ledger's totals; `accounts` equals `minted` when it balances", body = LedgerView), (status = 403, description = "admins only", body = ErrorView)))]
+pub async fn ledger(State(state): State<AppState>, user: User) -> ApiResult<axum::Json<LedgerView>> {
+    user.require_admin()?;
+    Ok(axum::Json(crate::views::ledger::ledger(&state.shared.engine())))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
-use crate::http::exchange::{check_len, PlaceOffer, MAX_ISSUE};
+use crate::http::exchange::{check_issue, check_len, PlaceOffer, MAX_ISSUE};
 use crate::http::extract::{Body, IdempotencyKey, User};
 use crate::state::AppState;
 use crate::views::{After, BatchView, Credits};
@@ -54,7 +54,7 @@ impl BatchCommand {
         let id = |field: &str, v: &str| check_len(field, v, 1, MAX_ISSUE);
         Ok(match self {
             BatchCommand::PlaceOffer(b) => {
-                check_len("issue", &b.issue, 1, MAX_ISSUE)?;
+                check_issue(&b.issue)?;
                 (Op::Offer(b.into_command(user)), After::PlacedOffer)
             }
             BatchCommand::CancelOffer { offer } => {

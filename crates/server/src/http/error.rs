@@ -57,10 +57,10 @@ impl From<WriteError> for ApiError {
             WriteError::NameTaken(_) => 409,
             WriteError::IdempotencyKeyReused => 422,
             WriteError::Busy => 429,
-            WriteError::Unavailable | WriteError::Storage => 503,
+            WriteError::Unavailable | WriteError::Storage | WriteError::NoWriter => 503,
         };
         let mut err = ApiError::new(status, e.code(), e.to_string());
-        if matches!(e, WriteError::Busy) {
+        if matches!(e, WriteError::Busy | WriteError::NoWriter) {
             err.retry_after = Some(1);
         }
         err

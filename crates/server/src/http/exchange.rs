@@ -30,6 +30,19 @@ pub(crate) fn check_len(field: &str, v: &str, min: usize, max: usize) -> ApiResu
     Ok(())
 }
 
+/// The one rule for an issue key in a request: 1 to [`MAX_ISSUE`] characters, without
+/// surrounding spaces (" demo/app#1" would otherwise be another issue than "demo/app#1").
+pub(crate) fn check_issue(issue: &str) -> ApiResult<()> {
+    let n = issue.chars().count();
+    if n == 0 || n > MAX_ISSUE || issue.trim() != issue {
+        return Err(ApiError::bad_request(
+            "invalid_argument",
+            format!("issue has 1 to {MAX_ISSUE} characters, without surrounding spaces"),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct IssueListQuery {
     /// Only issues in this state: open or closed.
@@ -89,7 +102,7 @@ pub async fn open_issue(
     key: IdempotencyKey,
     Body(b): Body<OpenIssue>,
 ) -> ApiResult<Written> {
-    check_len("issue", &b.issue, 1, MAX_ISSUE)?;
+    check_issue(&b.issue)?;
     check_len("title", &b.title, 0, MAX_TITLE)?;
     if b.labels.len() > MAX_LABELS || b.labels.iter().any(|l| l.is_empty() || l.chars().count() > 100) {
         return Err(ApiError::bad_request(
@@ -138,7 +151,7 @@ pub async fn close_issue(
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
 ) -> ApiResult<Written> {
-    check_len("issue", &b.issue, 1, MAX_ISSUE)?;
+    check_issue(&b.issue)?;
     may_change(&state, &user, &b.issue)?;
     let view = After::Issue(b.issue.clone());
     let op = Op::CloseIssue { issue: b.issue, reason: b.reason.unwrap_or_default() };
@@ -154,7 +167,7 @@ pub async fn reopen_issue(
     key: IdempotencyKey,
     Body(b): Body<IssueChange>,
 ) -> ApiResult<Written> {
-    check_len("issue", &b.issue, 1, MAX_ISSUE)?;
+    check_issue(&b.issue)?;
     may_change(&state, &user, &b.issue)?;
     let view = After::Issue(b.issue.clone());
     let op = Op::ReopenIssue { issue: b.issue };
@@ -214,7 +227,7 @@ pub async fn place_offer(
     key: IdempotencyKey,
     Body(b): Body<PlaceOffer>,
 ) -> ApiResult<Written> {
-    check_len("issue", &b.issue, 1, MAX_ISSUE)?;
+    check_issue(&b.issue)?;
     // The open-offer limit is the engine's (`set_limits`, logged at start), checked in order.
     let cmd = b.into_command(&user.name);
     let r = state
@@ -259,9 +272,15 @@ pub async fn get_offer(State(state): State<AppState>, user: User, PathId(id): Pa
 
 #[utoipa::path(delete, path = "/offers/{id}", tag = "exchange", security(("bearer" = [])), params(("id" = String, Path, description = "the offer's id")),
     responses((status = 200, description = "the cancelled offer", body = OfferView), Refused))]
-pub async fn cancel_offer(State(state): State<AppState>, user: User, PathId(id): PathId) -> ApiResult<Written> {
+pub async fn cancel_offer(
+    State(state): State<AppState>,
+    user: User,
+    key: IdempotencyKey,
+    PathId(id): PathId,
+) -> ApiResult<Written> {
     let op = Op::Cancel { user: user.name.clone(), offer: id.clone() };
-    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), None).await;
+    // With a key, a retry after a cut answer gets the first answer, not "the offer is not open".
+    let r = state.submit(Action::engine(op, Some(&user.name), After::Offer(id)), key.scoped(&user.name)).await;
     written(StatusCode::OK, r)
 }
 

@@ -86,11 +86,8 @@ impl FromRequestParts<AppState> for User {
         let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 256) else {
             return Err(ApiError::unauthorized());
         };
-        let user = {
-            let accounts = state.shared.accounts();
-            let account = accounts.authenticate(token).ok_or_else(ApiError::unauthorized)?;
-            User { name: account.name.clone(), admin: account.admin, token_hash: crate::accounts::token_hash(token) }
-        };
+        let (name, admin) = state.authenticate(token).await.ok_or_else(ApiError::unauthorized)?;
+        let user = User { name, admin, token_hash: crate::accounts::token_hash(token) };
         if let Err(wait) = state.limiter.check(&format!("user:{}", user.name)) {
             state.shared.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::too_many(wait));

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::{written, ApiError, ApiResult, Refused, Written};
-use crate::http::exchange::MAX_ISSUE;
+use crate::http::exchange::check_issue;
 use crate::http::extract::{Body, IdempotencyKey, Query, User};
 use crate::state::AppState;
 use crate::views::{self, After, Credits, DisputeSettingsView, IssueView, MakerView, TimeText};
@@ -20,17 +20,6 @@ use crate::writer::Action;
 
 /// Longest statement in words (characters).
 pub const MAX_STATEMENT: usize = 1000;
-
-fn check_issue(issue: &str) -> ApiResult<()> {
-    let n = issue.chars().count();
-    if n == 0 || n > MAX_ISSUE || issue.trim() != issue {
-        return Err(ApiError::bad_request(
-            "invalid_argument",
-            format!("issue has 1 to {MAX_ISSUE} characters, without surrounding spaces"),
-        ));
-    }
-    Ok(())
-}
 
 /// The optional arbitration parameters of a statement or a dispute.
 #[derive(Deserialize, ToSchema, Default)]

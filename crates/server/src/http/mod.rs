@@ -9,6 +9,7 @@ pub mod error;
 pub mod exchange;
 pub mod extract;
 pub mod feeds;
+pub mod internal;
 pub mod markets;
 pub mod mechanisms;
 pub mod openapi;
@@ -77,6 +78,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::create_user))
         .routes(routes!(admin::deposit))
         .routes(routes!(admin::withdraw))
+        .routes(routes!(admin::ledger))
         .routes(routes!(admin::decide))
         .routes(routes!(admin::set_clock))
         .routes(routes!(admin::sync_issue))
@@ -107,12 +109,24 @@ pub fn router(state: AppState) -> Router {
 /// body limit and the panic guard cover both; idempotency fingerprints are the API's.
 pub fn router_with(state: AppState, extra: Router) -> Router {
     let (routes, _) = api().split_for_parts();
+    // Forwarded writes of a cluster's other processes: only with --cluster, and not in the
+    // OpenAPI document (not an API for clients).
+    let internal = if state.shared.cluster.enabled {
+        Router::new()
+            .route(crate::cluster::FORWARD_PATH, axum::routing::post(internal::submit))
+            .layer(DefaultBodyLimit::max(internal::FORWARD_BODY_LIMIT))
+            .with_state(state.clone())
+    } else {
+        Router::new()
+    };
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), fingerprint))
         .with_state(state.clone())
+        .merge(internal)
         .merge(extra)
+        .layer(middleware::from_fn_with_state(state.clone(), log_position))
         .layer(middleware::from_fn_with_state(state.clone(), per_address))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
@@ -133,7 +147,10 @@ async fn method_not_allowed() -> ApiError {
 async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
     state.shared.metrics.http_requests.fetch_add(1, Ordering::Relaxed);
     let path = req.uri().path();
-    if path != "/healthz" && path != "/metrics" {
+    // A replica forwards every client's writes from one address: the writer does not count them
+    // against it (each client was limited where it came in).
+    let forwarded = path == crate::cluster::FORWARD_PATH && internal::authorised(&state, req.headers());
+    if path != "/healthz" && path != "/metrics" && !forwarded {
         let addr = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
         if let Some(ip) = addr {
             if let Err(wait) = state.limiter.check(&format!("ip:{ip}")) {
@@ -168,4 +185,40 @@ async fn fingerprint(State(state): State<AppState>, req: Request, next: Next) ->
     let hash = extract::RequestHash::of(parts.method.as_str(), target, &bytes);
     parts.extensions.insert(hash);
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// The request header a client sends to read at least its own write (the `Peerex-Seq` of its
+/// answer): the process waits up to [`MIN_SEQ_WAIT`] to have applied it, then answers 503.
+pub const MIN_SEQ_HEADER: &str = "peerex-min-seq";
+/// The response header with the log position this process had applied when it answered.
+pub const SEQ_HEADER: &str = "peerex-seq";
+/// How long a read waits for its minimum seq.
+pub const MIN_SEQ_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads that ask for a minimum log position wait for it; every answer says the position this
+/// process had applied (after a write: at least that write's).
+async fn log_position(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get(MIN_SEQ_HEADER) {
+        let Some(min) = v.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()) else {
+            return ApiError::bad_request("invalid_header", "Peerex-Min-Seq must be a whole number (a Peerex-Seq)")
+                .into_response();
+        };
+        if !state.shared.cluster.wait_applied(min, MIN_SEQ_WAIT).await {
+            let mut e = ApiError::new(
+                503,
+                "lagging",
+                format!(
+                    "this process has applied the log up to {}, not yet {min}; retry",
+                    state.shared.cluster.applied()
+                ),
+            );
+            e.retry_after = Some(1);
+            return e.into_response();
+        }
+    }
+    let mut resp = next.run(req).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&state.shared.cluster.applied().to_string()) {
+        resp.headers_mut().insert(SEQ_HEADER, v);
+    }
+    resp
 }

@@ -5,9 +5,9 @@
 //! test and by .ci/schemathesis.sh):
 //!
 //! * `operationId` is `<method>_<path words>` (`delete /api/v1/offers/{id}` -> `delete_offers_id`);
-//! * every operation may answer 429 (rate limits); one with a bearer token 401; one with
+//! * every operation may answer 408 (request timeout) and 429 (rate limits); one with a bearer token 401; one with
 //!   parameters or a body 400 (and 413 for a body); a write (POST, PUT, DELETE) 503 when the
-//!   writer has stopped; a POST or PUT takes an `Idempotency-Key` and answers 422
+//!   writer has stopped; a POST, PUT or DELETE (but a log-out) takes an `Idempotency-Key` and answers 422
 //!   `idempotency_key_reused` when the key comes back with another request.
 //!
 //! Errors are all `{"code", "message"}` ([`ErrorView`]).
@@ -78,7 +78,9 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             let Some(op) = op.as_object_mut() else { continue };
             op.insert("operationId".into(), json!(operation_id(method, path)));
             let write = matches!(method.as_str(), "post" | "put" | "delete");
-            let takes_key = matches!(method.as_str(), "post" | "put");
+            // A log-out's retry has no valid token left to be answered with: it takes no key.
+            let takes_key = matches!(method.as_str(), "post" | "put")
+                || (method == "delete" && path.as_str() != "/api/v1/sessions");
             if takes_key {
                 let params = op.entry("parameters").or_insert_with(|| json!([]));
                 if let Some(list) = params.as_array_mut() {
@@ -95,6 +97,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
             let mut add = |status: &str, description: &str| {
                 responses.entry(status.to_owned()).or_insert_with(|| error_response(description));
             };
+            add("408", "no answer within the request timeout (request_timeout_ms)");
             add("429", "too many requests (rate limit), or the writer's queue is full");
             if secured {
                 add("401", "no valid bearer token");
@@ -109,7 +112,11 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
                 add("422", "a rule refused it, or the Idempotency-Key was used for another request");
             }
             if write {
-                add("503", "the writer stopped; the server must restart");
+                add(
+                    "503",
+                    "the writer stopped (the server must restart), or in a cluster no writer is reachable \
+                     right now (`writer_unavailable`: retry with the same Idempotency-Key)",
+                );
             }
         }
     }
@@ -210,7 +217,7 @@ mod tests {
     fn shared_statuses_are_documented() {
         let doc = spec();
         let post = &doc["paths"]["/api/v1/offers"]["post"];
-        for status in ["400", "401", "413", "422", "429", "503"] {
+        for status in ["400", "401", "408", "413", "422", "429", "503"] {
             assert!(post["responses"][status].is_object(), "POST /offers documents {status}");
         }
         assert!(post["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "Idempotency-Key"));

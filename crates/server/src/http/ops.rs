@@ -22,7 +22,14 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<HealthV
     if !state.store.ping().await {
         return Err(ApiError::new(503, "unhealthy", "the database does not answer"));
     }
-    Ok(axum::Json(HealthView { status: "ok".into(), database: state.store.backend().into() }))
+    let c = &state.shared.cluster;
+    Ok(axum::Json(HealthView {
+        status: "ok".into(),
+        database: state.store.backend().into(),
+        role: c.role().into(),
+        applied_seq: c.applied(),
+        lag: c.lag(),
+    }))
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "ops",
@@ -31,7 +38,16 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let gauges = {
         let engine = state.shared.engine();
         let open_offers = engine.exchange().all_offers().filter(|(_, o)| o.is_live()).count();
-        Gauges { queue_depth: state.queue_depth(), open_offers, users: engine.user_count() }
+        let c = &state.shared.cluster;
+        Gauges {
+            queue_depth: state.queue_depth(),
+            open_offers,
+            users: engine.user_count(),
+            writer: c.is_writer(),
+            applied_seq: c.applied(),
+            lag: c.lag(),
+            failovers: c.failovers.load(std::sync::atomic::Ordering::Relaxed),
+        }
     };
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.shared.metrics.render(&gauges))
 }

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod batch;
 pub mod exchange;
+pub mod ledger;
 pub mod markets;
 pub mod mechanisms;
 pub mod ops;
@@ -18,7 +19,7 @@ pub mod privacy;
 pub mod resources;
 
 use peerex_engine::{Engine, Timed};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
@@ -28,6 +29,7 @@ pub use batch::{BatchItemView, BatchView};
 pub use exchange::{
     BookView, IssueView, LevelView, OfferView, PositionView, PricePoint, PricesView, SeriesView, TradeView, TradesPage,
 };
+pub use ledger::LedgerView;
 pub use markets::{MarketSetupView, MarketTradeView, MarketView, MarketsView, QuoteView, ShareView};
 pub use mechanisms::{ArbitrationView, DisputeSettingsView, MakerQuoteView, MakerSummaryView, MakerView};
 pub use ops::{ClockMovedView, ClockView, ErrorView, EventsPage, HealthView, SyncView, WebhookView};
@@ -80,7 +82,7 @@ impl PartialSchema for TimeText {
 impl ToSchema for TimeText {}
 
 /// Which view of the state right after a command its caller wants.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum After {
     /// Nothing (background jobs).
     Nothing,

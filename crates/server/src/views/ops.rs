@@ -21,6 +21,14 @@ pub struct HealthView {
     pub status: String,
     /// `sqlite` or `postgres`.
     pub database: String,
+    /// `writer` (the one process that commits), or `replica` (in a cluster: it serves reads from
+    /// the log it tails and forwards writes to the writer).
+    #[schema(example = "writer")]
+    pub role: String,
+    /// The last log seq this process has applied (what `Peerex-Min-Seq` waits for).
+    pub applied_seq: i64,
+    /// Commands committed in the database that this process has not applied yet.
+    pub lag: i64,
 }
 
 /// The server's clock and the engine's.

@@ -38,6 +38,17 @@ async fn authorization(backend: Backend) {
         assert_eq!((st, resp["code"].as_str()), (403, Some("forbidden")), "{path}: {resp}");
     }
     assert_eq!(c.me(&beth).await["available"], "1000");
+    // Nor read the ledger's totals, which an admin can: where the 2000 minted credits are.
+    let (st, resp) = c.get("/admin/ledger", &beth).await;
+    assert_eq!((st, resp["code"].as_str()), (403, Some("forbidden")), "{resp}");
+    let (st, ledger) = c.get("/admin/ledger", &s.admin().await).await;
+    assert_eq!(st, 200, "{ledger}");
+    let totals = ["minted", "users_available", "users_held", "users", "escrows", "accounts", "balanced"]
+        .map(|k| ledger[k].clone());
+    assert_eq!(
+        totals,
+        [json!("2000"), json!("1997"), json!("3"), json!("2000"), json!("0"), json!("2000"), json!(true)]
+    );
 
     // Only the opener (or an admin) closes an issue.
     let (st, _) = c.post("/issues/close", &beth, json!({"issue": ISSUE})).await;

@@ -27,6 +27,11 @@ async fn error_statuses(backend: Backend) {
     assert_error(c.post("/offers", &adam, offer("buy_fixed", &mat, "1.5", 1)).await, 400, "invalid_body");
     assert_error(c.post("/offers", &adam, offer("buy_fixed", &mat, "0.5", 0)).await, 400, "invalid_volume");
     assert_error(c.post("/offers", &adam, json!({"kind": "buy_fixed"})).await, 400, "invalid_body");
+    // One rule for issue keys everywhere: no surrounding spaces (another issue otherwise).
+    let mut spaced = offer("buy_fixed", &mat, "0.5", 1);
+    spaced["issue"] = json!(format!(" {ISSUE}"));
+    assert_error(c.post("/offers", &adam, spaced).await, 400, "invalid_argument");
+    assert_error(c.post("/issues", &adam, json!({"issue": format!("{ISSUE} ")})).await, 400, "invalid_argument");
     assert_error(
         c.call(Method::POST, "/users", None, Some(json!({"name": "a b", "password": PASSWORD}))).await,
         400,

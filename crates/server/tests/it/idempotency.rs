@@ -27,6 +27,12 @@ async fn idempotent_retries(backend: Backend) {
     // A different key acts again.
     let other = c.call_with(Method::POST, "/offers", Some(&adam), Some(body.clone()), Some("k-2")).await;
     assert_ne!(other.1["id"], first.1["id"]);
+    // A cancel retried with its key gets its first answer, not "the offer is not open".
+    let path = format!("/offers/{}", other.1["id"].as_str().unwrap());
+    let cancelled = c.call_with(Method::DELETE, &path, Some(&adam), None, Some("c-1")).await;
+    assert_eq!(cancelled.0, 200, "{}", cancelled.1);
+    assert_eq!(c.call_with(Method::DELETE, &path, Some(&adam), None, Some("c-1")).await, cancelled);
+    assert_eq!(c.call_with(Method::DELETE, &path, Some(&adam), None, None).await.0, 422, "without a key it acts again");
 
     // Deposits: once, however often retried; an error is also replayed as it was.
     for _ in 0..3 {
@@ -41,7 +47,7 @@ async fn idempotent_retries(backend: Backend) {
             .await;
         assert_eq!(st, 200);
     }
-    assert_eq!(c.me(&adam).await["available"], "985");
+    assert_eq!(c.me(&adam).await["available"], "995");
     let big = offer("buy_fixed", &mat, "0.99", 100_000);
     let refused = c.call_with(Method::POST, "/offers", Some(&adam), Some(big.clone()), Some("k-3")).await;
     assert_eq!(refused.0, 422);

@@ -4,6 +4,7 @@
 
 mod auth;
 mod batch;
+mod cluster;
 mod demo;
 mod durability;
 mod errors;

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use peerex_engine::exchange::types::{IssueState, OfferKind, Side};
 use peerex_engine::{Amount, Price, Timestamp};
 use peerex_server::http::exchange::{self as api, PlaceOffer};
-use peerex_server::http::extract::{Body, PathId};
+use peerex_server::http::extract::{Body, IdempotencyKey, PathId};
 use peerex_server::views::exchange as views;
 use serde::Deserialize;
 
@@ -654,7 +654,7 @@ pub async fn cancel(State(web): State<Web>, p: Posted) -> Response {
     let Some(login) = &p.viewer.login else { return see_other("/login") };
     let id = p.fields.str("offer");
     let back = p.fields.str("back");
-    match outcome(api::cancel_offer(State(web.app.clone()), login.user(), PathId(id)).await) {
+    match outcome(api::cancel_offer(State(web.app.clone()), login.user(), IdempotencyKey(None), PathId(id)).await) {
         Ok(_) => see_other(safe_back(&back)),
         Err(body) => error_page(
             &p.viewer,
