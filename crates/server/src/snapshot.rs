@@ -345,15 +345,6 @@ async fn snapshot_once(store: &Store, state: Option<Snapshot>) -> anyhow::Result
     Ok((s, enc.bytes.len()))
 }
 
-/// Encodes `s` on a blocking thread and stores it (keeping the newest [`KEEP`]); the size.
-pub async fn write(store: &Store, s: Snapshot) -> anyhow::Result<usize> {
-    let seq = s.seq;
-    let enc = tokio::task::spawn_blocking(move || encode(&s)).await??;
-    let row = SnapshotRow { seq, version: FORMAT_VERSION as i32, checksum: enc.checksum, created_at: Clock::wall_ms() };
-    store.save_snapshot(&row, &enc.bytes, KEEP).await?;
-    Ok(enc.bytes.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
