@@ -135,12 +135,12 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
             (store, lock)
         }
     };
-    // The writer starts from the newest valid snapshot (snapshot.rs); a replica from the log.
-    let rebuilt = match (&cluster_url, &lock) {
-        (Some(_), None) => rebuild::replay(&replica::load_log_when_ready(&store).await?),
-        _ => rebuild::load(&store).await,
+    // From the newest valid snapshot (snapshot.rs) and the log after it. A replica may start
+    // before any writer has created the database: it waits for it.
+    if cluster_url.is_some() && lock.is_none() {
+        replica::wait_for_database(&store).await?;
     }
-    .context("rebuilding state from the command log")?;
+    let rebuilt = rebuild::load(&store).await.context("rebuilding state from the command log")?;
     if settings.demo.is_some() && rebuilt.commands > 0 {
         anyhow::bail!("the demo starts from an empty database, and this one has {} commands", rebuilt.commands);
     }

@@ -316,12 +316,13 @@ pub fn default_advertise(addr: std::net::SocketAddr) -> String {
     format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
 }
 
-/// The command log, once a writer has created the database (a replica may start first).
-pub async fn load_log_when_ready(store: &crate::store::Store) -> anyhow::Result<Vec<crate::store::LoggedCommand>> {
+/// Waits until a writer has created the database (a replica may start first), at most a minute.
+pub async fn wait_for_database(store: &crate::store::Store) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
-        match store.load_log().await {
-            Ok(log) => return Ok(log),
+        // The newest table: once it answers, the migrations have run.
+        match store.snapshots().await {
+            Ok(_) => return Ok(()),
             Err(e) if started.elapsed() < Duration::from_secs(60) => {
                 tracing::info!("waiting for the writer to create the database: {e:#}");
                 tokio::time::sleep(Duration::from_millis(500)).await;
