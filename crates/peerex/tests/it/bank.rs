@@ -363,6 +363,21 @@ impl Procs {
 }
 
 /// A failed test does not leave its processes running.
+impl Procs {
+    /// Tells the clients to stop and tends the processes while they finish their last
+    /// requests (which may need a restarted process).
+    async fn stop_clients(&mut self, ctx: &Ctx, clients: Vec<JoinHandle<()>>) {
+        ctx.stop.store(true, Ordering::SeqCst);
+        for c in clients {
+            while !c.is_finished() {
+                self.tend().await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            c.await.unwrap();
+        }
+    }
+}
+
 impl Drop for Procs {
     fn drop(&mut self) {
         self.kill_all();
@@ -482,15 +497,7 @@ async fn bank(db: Db, ctl: String, seed: u64, kills: usize) {
         procs.kill(writer);
         to_write.push(procs.next_write_after(at, &format!("kill {}", k + 1)).await);
     }
-    ctx.stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        // Tend while the clients finish their last requests (they may need a restarted process).
-        while !c.is_finished() {
-            procs.tend().await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        c.await.unwrap();
-    }
+    procs.stop_clients(&ctx, clients).await;
     procs.all_up(Duration::from_secs(60)).await;
 
     // No acknowledged deposit or withdrawal lost or applied twice, on every process.
@@ -651,14 +658,7 @@ async fn kills_while_starting(db: Db, seed: u64) {
         procs.next_write_after(at, &format!("kill {} while starting", round + 1)).await;
         procs.all_up(Duration::from_secs(120)).await;
     }
-    ctx.stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        while !c.is_finished() {
-            procs.tend().await;
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        c.await.unwrap();
-    }
+    procs.stop_clients(&ctx, clients).await;
     procs.all_up(Duration::from_secs(120)).await;
     let expected = TRADERS.len() as i64 * START_CREDITS * 1_000_000;
     let urls: Vec<String> = ctx.urls.read().unwrap().iter().flatten().cloned().collect();
