@@ -132,4 +132,11 @@ mod tests {
         assert_eq!(min_n(f64::NAN, 1, 0.9), None);
         assert_eq!(min_n(0.0, 1, 0.9), None, "never-online holders reach no target");
     }
+
+    #[test]
+    fn the_largest_k_is_searched_and_a_larger_one_refused() {
+        // Always-online holders: n = k, up to k = MAX_FRAGMENTS itself.
+        assert_eq!(min_n(1.0, MAX_FRAGMENTS, 0.99999), Some(MAX_FRAGMENTS));
+        assert_eq!(min_n(1.0, MAX_FRAGMENTS + 1, 0.99999), None);
+    }
 }
