@@ -897,3 +897,120 @@ impl ResourceMarket {
         self.files.check()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::event::Timed;
+    use crate::time::Timestamp;
+
+    /// A market, its ledger and the events it emitted.
+    #[derive(Default)]
+    struct World {
+        m: ResourceMarket,
+        ledger: Ledger,
+        out: Vec<Timed>,
+    }
+
+    impl World {
+        fn with<R>(&mut self, f: impl FnOnce(&mut ResourceMarket, &mut Ctx) -> R) -> R {
+            let mut ctx = Ctx { ledger: &mut self.ledger, out: &mut self.out, now: Timestamp::from_millis(0) };
+            f(&mut self.m, &mut ctx)
+        }
+
+        /// Registers a peer with sliders (GB, GB/day) and an availability observed for `days` days.
+        fn peer(&mut self, name: &str, caps_gb: [i64; 3], online_ppm: i64, days: u32) -> PeerId {
+            self.with(|m, ctx| {
+                m.register(ctx, name).unwrap();
+                let [s, u, d] = caps_gb.map(|g| Amount(g * 1_000_000));
+                m.set_sliders(ctx, name, s, u, d).unwrap();
+                for _ in 0..days {
+                    m.report_online(ctx, name, Amount(online_ppm), None).unwrap();
+                }
+            });
+            self.m.peer_id(name).unwrap()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn aggregate_supply_weights_each_peers_space_by_its_availability() {
+        let mut w = World::default();
+        w.peer("a", [90, 5, 1], 800_000, 1);
+        w.peer("b", [90, 10, 2], 400_000, 1);
+        // No demand yet, so no ratio constraint: every slider counts in full. Space counts as
+        // effective space raw x a_i / (R x mean a) with R = 3 and mean a = 0.6:
+        // 90 x 0.8 / 1.8 + 90 x 0.4 / 1.8 = 40 + 20 GB.
+        let s = w.m.aggregate_supply();
+        assert!(close(s[RES_S], 60.0) && s[RES_U] == 15.0 && s[RES_D] == 3.0, "{s:?}");
+    }
+
+    #[test]
+    fn no_space_counts_while_the_mean_availability_is_zero() {
+        // One peer online 1 ppm of one day, two never seen: the mean availability is 1/3 ppm,
+        // 0 in whole ppm. Space is then worth nothing (rather than a / 0 = infinitely much).
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 1, 1);
+        w.peer("b", [100, 50, 50], 0, 0);
+        w.peer("c", [100, 50, 50], 0, 0);
+        assert_eq!(w.m.mean_holder_availability(), 0);
+        assert_eq!(w.m.aggregate_supply(), [0.0, 150.0, 150.0]);
+        let v = w.m.peer_view(&w.ledger, "a", false).unwrap();
+        assert_eq!(v.sliders.counted[RES_S], 0.0);
+    }
+
+    #[test]
+    fn a_refused_settlement_keeps_the_days_meters_for_the_next_try() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        w.peer("b", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
+        let ids: Vec<PeerId> = w.m.peers().map(|(id, _, _)| id).collect();
+        let meters = |w: &World| ids.iter().map(|id| w.m.fragments().meter(*id)).collect::<Vec<_>>();
+        let meters_before = meters(&w);
+        assert_eq!(w.m.fragments().meter(a).downloaded, 1_000_000_000);
+        // a's balance is at the top of the range: paying a for its download would overflow it,
+        // so the whole day is refused and nothing moves.
+        let top = Amount(i64::MAX);
+        w.ledger.transfer(Account::ResourceBank, Account::PeerBalance(a), top).unwrap();
+        let ledger_before = w.ledger.clone();
+        let err = w.with(|m, ctx| m.settle_day(ctx)).unwrap_err();
+        assert_eq!(err.code(), "overflow");
+        assert_eq!(w.ledger, ledger_before);
+        assert_eq!(meters(&w), meters_before, "the day's meters are kept");
+        assert_eq!(w.m.days_settled, 0);
+        // Once the balance is back in range the same day settles and pays the download.
+        w.ledger.transfer(Account::PeerBalance(a), Account::ResourceBank, top).unwrap();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!(w.m.days_settled, 1);
+        assert!(w.ledger.balance(Account::PeerBalance(a)) > Amount(1_000_000), "1 GB downloaded at p_D = 1, and space");
+        assert_eq!(w.m.fragments().meter(a), Meter::default());
+    }
+
+    #[test]
+    fn a_file_is_refused_as_a_bad_argument_only_past_the_largest_n_and_size() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [2_000, 50, 50], 800_000, 14);
+        }
+        // n = MAX_N is a valid request (three peers cannot take 256 fragments, a state the
+        // network may grow out of); n = MAX_N + 1 never is.
+        let e = w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, MAX_N, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_state");
+        let e = w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, MAX_N + 1, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        // A file of exactly MAX_FILE_BYTES (1 TB) is placed; one byte more is refused.
+        let target = Amount(990_000);
+        let e = w.with(|m, ctx| m.backup(ctx, "big", "o", MAX_FILE_BYTES + 1, target)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        w.with(|m, ctx| m.backup(ctx, "big", "o", MAX_FILE_BYTES, target)).unwrap();
+        let rec = w.m.fragments().file("big").unwrap();
+        assert!(rec.user_bytes() >= MAX_FILE_BYTES as i64, "{rec:?}");
+    }
+}
