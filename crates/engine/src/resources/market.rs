@@ -610,11 +610,7 @@ impl ResourceMarket {
             let m = meters.get(id.index()).copied().unwrap_or_default();
             let held = self.files.held_bytes(id);
             let stored = self.files.owned_bytes(id);
-            let eff = if held > 0 {
-                effective_space(held, peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0)
-            } else {
-                0
-            };
+            let eff = effective_space(held, peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0);
             let earned = atto(eff, p[RES_S]) + atto(m.uploaded, p[RES_U]) + atto(m.downloaded, p[RES_D]);
             let charged = atto(m.backed_up, q[0]) + atto(stored, q[1]) + atto(m.retrieved, q[2]);
             let services = [m.backed_up, stored, m.retrieved];
