@@ -506,6 +506,19 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_or_non_finite_supply_measurement_is_no_data() {
+        // Demand is fine, but a supply that cannot be a measurement (negative, NaN, infinite)
+        // says nothing: both prices are kept, rule 0. Taken at face value, a supply of -1 upload
+        // would read as a shortage (e_U = -2) and raise p_U by phi.
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(extended_e([1.0, bad, 1.0], [1.0, 1.0, 1.0]), None, "{bad}");
+            let up = Updater::new(sg()).update([1.0, 2.0, 2.0], [1.0, bad, 1.0], [1.0, 1.0, 1.0]);
+            assert_eq!(up.prices, [1.0, 2.0, 2.0], "{bad}");
+            assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::NoData; 2], "{bad}");
+        }
+    }
+
+    #[test]
     fn a_price_kept_at_the_edge_of_the_range_is_not_reported_as_clamped() {
         // A price already at the floor or the ceiling that no rule moves was not limited by the
         // range: the flag says "the range changed the price", not "the price is at an end".

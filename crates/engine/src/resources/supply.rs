@@ -89,6 +89,9 @@ mod tests {
         // count a negative or no supply).
         assert_eq!(ratio_limits([-0.0, 1.0, 2.0], 4.0), r);
         assert_eq!(counted_supply([5.0, 10.0, 100.0], &r), [5.0, 10.0, 80.0]);
+        // No slack (or a negative one) is no constraint, not a limit of zero on every supply.
+        assert_eq!(ratio_limits([1.0, 2.0, 4.0], 0.0), [[INF; 3]; 3]);
+        assert_eq!(ratio_limits([1.0, 2.0, 4.0], -1.0), [[INF; 3]; 3]);
     }
 
     #[test]
