@@ -605,6 +605,13 @@ mod tests {
         assert!(close(up.steps[0].proposed, 1.0 / 3.0));
         assert_eq!(up.steps[1].rule, Rule::NonPositiveSlope);
         assert_eq!(up.prices, [1.0, 0.4, 0.4]);
+        // A slope of 0 (g_D did not move) is no slope either: D starts at 0.5 / 0.5 = 1, and the
+        // correction (0, 0.5) x (-0.5) / 0.5 makes row D (-0.5, 0.5); a 0 there would have left
+        // B singular (no step at all).
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([0.5, 0.5]), [1.0, 1.0, 1.0]);
+        br.update([1.0, 0.5, 0.5], supply_for([0.125, 0.5]), [1.0, 1.0, 1.0]);
+        assert_eq!(br.jacobian, Some([[0.75, 0.0], [-0.5, 0.5]]));
     }
 
     #[test]
