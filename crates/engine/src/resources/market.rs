@@ -960,6 +960,25 @@ mod tests {
     }
 
     #[test]
+    fn a_holder_is_paid_for_the_space_it_holds_and_the_bytes_it_uploads_and_downloads() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        let b = w.peer("b", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
+        // One source (k = 1), the lowest balance then the lowest id: a uploads the fragment.
+        w.with(|m, ctx| m.retrieve_file(ctx, "f")).unwrap();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        // At p = (1, 1, 1) credit per GB: effective space 1 GB x 0.8 / (3 x 0.8) = 1/3 GB-day
+        // (333,333,333 bytes), 1 GB downloaded by each holder, 1 GB uploaded by a.
+        assert_eq!(w.ledger.balance(Account::PeerBalance(a)), Amount(2_333_333));
+        assert_eq!(w.ledger.balance(Account::PeerBalance(b)), Amount(1_333_333));
+        // The owner pays for 1 GB backed up at q_B = R p_D = 3, 1 GB-day stored at
+        // q_S = 1 + 0.021 + 0.007 and 1 GB retrieved at q_R = p_U = 1.
+        assert_eq!(w.ledger.balance(Account::PeerBalance(PeerId(0))), Amount(-5_028_000));
+    }
+
+    #[test]
     fn a_refused_settlement_keeps_the_days_meters_for_the_next_try() {
         let mut w = World::default();
         w.peer("o", [100, 50, 50], 800_000, 14);
