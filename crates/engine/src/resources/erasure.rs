@@ -123,6 +123,9 @@ mod tests {
         assert!((unavailability_equal(0.5, 2, 4) - 5.0 / 16.0).abs() < 1e-15);
         assert_eq!(unavailability(&[0.9, 0.9], 0), 0.0);
         assert_eq!(unavailability(&[0.9], 2), 1.0);
+        // k = n: every holder must be online, so the file is unavailable unless all are.
+        assert_eq!(unavailability(&[0.5, 0.5], 2), 0.75);
+        assert_eq!(unavailability(&[0.5, 0.5], 3), 1.0, "k > n: never available");
     }
 
     #[test]
