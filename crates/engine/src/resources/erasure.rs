@@ -134,6 +134,12 @@ mod tests {
         assert_eq!(min_n(0.5, 0, 0.9), None);
         assert_eq!(min_n(f64::NAN, 1, 0.9), None);
         assert_eq!(min_n(0.0, 1, 0.9), None, "never-online holders reach no target");
+        // The same for the heterogeneous search: a target outside [0, 1] or k = 0 is no
+        // request (a target of -0.5 would otherwise be met by any k holders, k = 0 by none).
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 1, -0.5), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 0, 0.9), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 1.5], 1, 0.9), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 1, 0.9), Some(1));
     }
 
     #[test]

@@ -95,6 +95,18 @@ mod tests {
     }
 
     #[test]
+    fn more_space_matters_as_long_as_it_lifts_the_limit_of_the_upload_it_binds() {
+        // Upload counts up to r_US = 2 x space, space up to r_SU = 0.25 x upload. With 100 GB/day
+        // of upload, space's own limit is 25 GB, but space keeps lifting upload's limit until
+        // 2 x S = 100, so its thick line ends at 50.
+        let r = [[INF, 0.25, INF], [2.0, INF, INF], [INF, INF, INF]];
+        let caps = [10.0, 100.0, 100.0];
+        assert_eq!(counted_supply(caps, &r), [10.0, 20.0, 100.0]);
+        assert_eq!(thick_line_end(caps, &r, 0), 50.0);
+        assert_eq!(counted_supply([50.0, 100.0, 100.0], &r), [25.0, 100.0, 100.0]);
+    }
+
+    #[test]
     fn a_resource_held_at_zero_whatever_x_does_not_stretch_xs_thick_line() {
         // r_US = 0: upload counts nothing whatever the space, so raising space never lifts
         // upload's limit; space's own limit is r_SU x S_U = 2 x 10 = 20.
