@@ -1027,5 +1027,48 @@ mod tests {
         w.with(|m, ctx| m.backup(ctx, "big", "o", MAX_FILE_BYTES, target)).unwrap();
         let rec = w.m.fragments().file("big").unwrap();
         assert!(rec.user_bytes() >= MAX_FILE_BYTES as i64, "{rec:?}");
+        // File names: 200 bytes is the longest (both ways of backing up), 201 is refused.
+        let (long, too_long) = ("f".repeat(200), "f".repeat(201));
+        let e = w.with(|m, ctx| m.backup_file(ctx, &too_long, "o", 1, 1, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        let e = w.with(|m, ctx| m.backup(ctx, &too_long, "o", 1_000, target)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        w.with(|m, ctx| m.backup_file(ctx, &long, "o", 1, 1, 1_000)).unwrap();
+        w.with(|m, ctx| m.backup(ctx, &"g".repeat(200), "o", 1_000, target)).unwrap();
+    }
+
+    #[test]
+    fn demand_is_the_mean_of_the_last_30_settled_days() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        // Day 1: 1 GB backed up (service B) and stored; then storage only.
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
+        let backups = |w: &World| w.m.demand_days.iter().map(|d| d[0]).sum::<i64>();
+        for _ in 0..30 {
+            w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        }
+        assert_eq!((w.m.demand_days.len(), backups(&w)), (30, 1_000_000_000), "day 1 is one of the last 30");
+        // The backup is 1/30 of a GB a day of the mean: q_B's resources are R x D = 3 GB of
+        // download per GB backed up, so d_D = 3 / 30 plus storage's 0.007 x 1 GB.
+        let d = w.m.aggregate_demand();
+        assert!(close(d[RES_D], 0.1 + 0.007), "{d:?}");
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!((w.m.demand_days.len(), backups(&w)), (30, 0), "day 31: day 1 has left the window");
+        assert!(close(w.m.aggregate_demand()[RES_D], 0.007));
+    }
+
+    #[test]
+    fn the_invariant_check_reports_a_price_outside_the_range() {
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 800_000, 1);
+        w.m.check(&w.ledger).unwrap();
+        // 0.000999999 credit per GB of upload, just under the floor of 0.001.
+        w.m.prices[RES_U] = NANO_PER_CREDIT / 1_000 - 1;
+        w.m.service_prices = w.m.tech.service_prices(w.m.prices).unwrap();
+        assert!(w.m.check(&w.ledger).unwrap_err().contains("outside [1e-3, 1e3]"));
+        w.m.prices[RES_U] = NANO_PER_CREDIT / 1_000;
+        w.m.service_prices = w.m.tech.service_prices(w.m.prices).unwrap();
+        w.m.check(&w.ledger).unwrap();
     }
 }
