@@ -399,8 +399,9 @@ impl BroydenUpdater {
                 let b = self.jacobian.unwrap_or_else(|| {
                     // First estimate: the diagonal secant slopes (positive, or a unit guess).
                     let d = |i: usize| {
-                        if dx[i] != 0.0 && dg[i] / dx[i] > 0.0 {
-                            dg[i] / dx[i]
+                        let slope = dg[i] / dx[i];
+                        if dx[i] != 0.0 && slope > 0.0 {
+                            slope
                         } else {
                             m.g[i].abs().max(1e-9) / x[i]
                         }
@@ -484,6 +485,11 @@ mod tests {
         assert_eq!(m.g, [1.0, -0.5]);
         assert_eq!(m.e, [2.0, -0.5]);
         assert_eq!(m.max_abs_e(), 2.0);
+        // g alone (the raw update's root form) is the same difference, and stays finite when
+        // nobody supplies upload: 0 - d_U/d_S = -0.5.
+        assert_eq!(root_g([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]), Some([1.0, -0.5]));
+        assert_eq!(root_g([2.0, 0.0, 1.0], [4.0, 2.0, 4.0]), Some([-0.5, -0.5]));
+        assert_eq!(root_g([0.0, 3.0, 1.0], [4.0, 2.0, 4.0]), None, "no space supplied: no g");
         // The same market ten times larger has the same e.
         assert_eq!(imbalance([20.0, 30.0, 10.0], [40.0, 20.0, 40.0]).unwrap().e, m.e);
         let m = Imbalance { g: [0.0; 2], e: [0.25, -0.75] };
@@ -612,6 +618,20 @@ mod tests {
         br.update([1.0, 1.0, 1.0], supply_for([0.5, 0.5]), [1.0, 1.0, 1.0]);
         br.update([1.0, 0.5, 0.5], supply_for([0.125, 0.5]), [1.0, 1.0, 1.0]);
         assert_eq!(br.jacobian, Some([[0.75, 0.0], [-0.5, 0.5]]));
+    }
+
+    #[test]
+    fn a_nearly_singular_jacobian_is_not_inverted() {
+        // g moved by 5e-8 for a price move of 0.5: slopes of 1e-7, det 1e-14 <= 1e-12. Newton's
+        // step g / 1e-7 would be 5e6; the per-coordinate rule stays (here: e moved within the
+        // noise, so the elasticity step 0.5 / (1 - 0.5), clamped to 0.5 x phi).
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([-0.5, -0.5]), [1.0, 1.0, 1.0]);
+        let up = br.update([1.0, 0.5, 0.5], supply_for([-0.5 - 5e-8, -0.5 - 5e-8]), [1.0, 1.0, 1.0]);
+        let b = br.jacobian.unwrap();
+        assert!(b[0][0] * b[1][1] - b[0][1] * b[1][0] < 1e-12);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::WithinNoise; 2]);
+        assert_eq!(up.prices, [1.0, 0.625, 0.625]);
     }
 
     #[test]
