@@ -143,6 +143,15 @@ mod tests {
     }
 
     #[test]
+    fn the_min_n_report_of_two_fragments_at_half_availability() {
+        // k = 2, a = 0.5, 99%: P(fewer than 2 of n online) = (1 + n) / 2^n is 11/1024 > 1% at
+        // n = 10 and 12/2048 at n = 11. Plain replication needs 0.5^7 <= 1%: 7 copies.
+        let r = min_n_report(0.5, 2, 0.99).unwrap();
+        assert_eq!((r.n, r.replication_factor, r.unavailability, r.plain_replicas), (11, 5.5, 12.0 / 2048.0, Some(7)));
+        assert_eq!(min_n_report(0.5, 0, 0.99), None);
+    }
+
+    #[test]
     fn the_largest_k_is_searched_and_a_larger_one_refused() {
         // Always-online holders: n = k, up to k = MAX_FRAGMENTS itself.
         assert_eq!(min_n(1.0, MAX_FRAGMENTS, 0.99999), Some(MAX_FRAGMENTS));

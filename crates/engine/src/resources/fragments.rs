@@ -268,6 +268,18 @@ mod tests {
     }
 
     #[test]
+    fn a_dropped_fragment_frees_its_holders_space_only() {
+        let mut f = Fragments::default();
+        f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
+        f.drop_fragment("x", B).unwrap();
+        assert_eq!(f.file("x").unwrap().holders, vec![A, C]);
+        assert_eq!((f.held_bytes(A), f.held_bytes(B), f.held_bytes(C)), (100, 0, 100));
+        assert_eq!(f.owned_bytes(O), 200, "the file is still backed up");
+        f.check().unwrap();
+        assert_eq!(f.drop_fragment("x", B).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
     fn meters_put_back_after_a_refused_settlement_are_the_days_meters() {
         let mut f = Fragments::default();
         f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
