@@ -490,10 +490,22 @@ mod tests {
         assert_eq!(root_g([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]), Some([1.0, -0.5]));
         assert_eq!(root_g([2.0, 0.0, 1.0], [4.0, 2.0, 4.0]), Some([-0.5, -0.5]));
         assert_eq!(root_g([0.0, 3.0, 1.0], [4.0, 2.0, 4.0]), None, "no space supplied: no g");
+        // e where only demand must be positive: the same e while all is supplied.
+        assert_eq!(extended_e([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]), Some([2.0, -0.5]));
         // The same market ten times larger has the same e.
         assert_eq!(imbalance([20.0, 30.0, 10.0], [40.0, 20.0, 40.0]).unwrap().e, m.e);
         let m = Imbalance { g: [0.0; 2], e: [0.25, -0.75] };
         assert_eq!(m.max_abs_e(), 0.75, "a shortage counts as much as a surplus");
+    }
+
+    #[test]
+    fn with_no_space_supplied_a_resource_nobody_supplies_either_keeps_its_price() {
+        // No space and no upload: e_U = 0 / 0, nothing to step on, p_U stays; download is
+        // supplied, so e_D = +inf and p_D falls by phi.
+        let e = extended_e([0.0, 0.0, 5.0], [1.0, 1.0, 1.0]).unwrap();
+        assert!(e[0].is_nan() && e[1] == f64::INFINITY, "{e:?}");
+        let up = Updater::new(sg()).update([1.0, 2.0, 2.0], [0.0, 0.0, 5.0], [1.0, 1.0, 1.0]);
+        assert_eq!(up.prices, [1.0, 2.0, 1.6]);
     }
 
     #[test]
@@ -534,6 +546,9 @@ mod tests {
             let s = safeguarded_step(p, Current::Valid { g: 0.0, e: 0.0005 }, Previous::None, &sg());
             assert_eq!((s.rule, s.price, s.range_clamped), (Rule::Deadband, p, false), "{p}");
         }
+        // A step that lands exactly on p / phi was not limited either: 2.5 / (1 + 0.25) = 2.
+        let s = safeguarded_step(2.5, Current::Valid { g: 0.25, e: 0.25 }, Previous::None, &sg());
+        assert_eq!((s.price, s.step_clamped), (2.0, false));
         // Just past an end it is.
         let s = safeguarded_step(1e-3, Current::Valid { g: 0.1, e: 0.1 }, Previous::None, &sg());
         assert_eq!((s.price, s.range_clamped), (1e-3, true));
@@ -632,6 +647,21 @@ mod tests {
         assert!(b[0][0] * b[1][1] - b[0][1] * b[1][0] < 1e-12);
         assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::WithinNoise; 2]);
         assert_eq!(up.prices, [1.0, 0.625, 0.625]);
+    }
+
+    #[test]
+    fn a_jacobian_determinant_of_exactly_1e_12_counts_as_singular() {
+        // The guard is |det| > 1e-12. With B = diag(1, 1e-12) (det exactly 1e-12) and no
+        // previous point to update it from, the per-coordinate step stays.
+        let mut br = BroydenUpdater::new(sg());
+        br.jacobian = Some([[1.0, 0.0], [0.0, 1e-12]]);
+        let up = br.update([1.0, 1.0, 1.0], supply_for([-0.1, -0.1]), [1.0, 1.0, 1.0]);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::NoPrevious; 2]);
+        // Just above the threshold the Broyden step is taken.
+        let mut br = BroydenUpdater::new(sg());
+        br.jacobian = Some([[1.0, 0.0], [0.0, 2e-12]]);
+        let up = br.update([1.0, 1.0, 1.0], supply_for([-0.1, -0.1]), [1.0, 1.0, 1.0]);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::Broyden; 2]);
     }
 
     #[test]
