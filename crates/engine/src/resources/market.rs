@@ -946,6 +946,79 @@ mod tests {
     }
 
     #[test]
+    fn the_mean_availability_is_over_the_holders_once_there_are_some() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 200_000, 14);
+        w.peer("a", [100, 50, 50], 900_000, 14);
+        w.peer("b", [100, 50, 50], 300_000, 14);
+        assert_eq!(w.m.mean_holder_availability(), (200_000 + 900_000 + 300_000) / 3, "no holder yet: all peers");
+        // One fragment, on a (the lowest balance, then the lowest id among o's candidates).
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000)).unwrap();
+        assert_eq!(w.m.mean_holder_availability(), 900_000, "the holders only");
+    }
+
+    #[test]
+    fn a_file_larger_than_any_peers_space_is_spread_over_all_of_them() {
+        // 100 GB over three always-online peers with 40 GB each: k = 1 or 2 fits nobody, k = 3
+        // (33.4 GB fragments) fits exactly the three, n = k = 3.
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 1_000_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [40, 50, 50], 1_000_000, 14);
+        }
+        let plan = w.m.plan_backup(&w.ledger, PeerId(0), 100 * BYTES_PER_GB as u64, 0.99999).unwrap();
+        assert_eq!(plan, (3, 33_333_333_334, vec![PeerId(1), PeerId(2), PeerId(3)]));
+    }
+
+    #[test]
+    fn a_plan_never_spreads_a_file_over_more_than_max_n_peers() {
+        // 280 peers at the lowest availability that gets storage work (0.17) and a target of
+        // 1 - 1e-8: k = 16 would need n = 273 (the fewest bytes, 17.1 x the file) but n is at
+        // most 256, so the plan is the best within that, k = 14 and n = 254 (18.1 x).
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for i in 0..280 {
+            w.peer(&format!("p{i}"), [100, 50, 50], 170_000, 14);
+        }
+        let (k, fb, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.999_999_99).unwrap();
+        assert_eq!((k, fb, holders.len()), (14, 71_428_572, 254));
+    }
+
+    #[test]
+    fn only_a_whole_day_offline_moves_a_peers_fragments_away() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        w.peer("b", [100, 50, 50], 800_000, 14);
+        w.peer("c", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000)).unwrap();
+        let holders = w.m.fragments().file("f").unwrap().holders.clone();
+        assert!(holders.contains(&a));
+        // Offline now but online half the day, or online now after a day at 0: a may be back,
+        // its fragment stays.
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(500_000), Some(false))).unwrap();
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(0), Some(true))).unwrap();
+        assert_eq!(w.m.fragments().file("f").unwrap().holders, holders);
+        // A whole day offline: the fragment is repaired onto c.
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(0), None)).unwrap();
+        assert!(!w.m.fragments().file("f").unwrap().holders.contains(&a));
+    }
+
+    #[test]
+    fn a_fragment_report_may_list_100000_files_and_no_more() {
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        // 100,000 names are read (and refused for naming files a does not hold); one more is
+        // refused unread.
+        let names = vec!["x".to_owned(); 100_000];
+        let e = w.with(|m, ctx| m.report_fragments(ctx, "a", &names)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        let names = vec!["x".to_owned(); 100_001];
+        let e = w.with(|m, ctx| m.report_fragments(ctx, "a", &names)).unwrap_err();
+        assert_eq!(e.code(), "limit_exceeded");
+    }
+
+    #[test]
     fn no_space_counts_while_the_mean_availability_is_zero() {
         // One peer online 1 ppm of one day, two never seen: the mean availability is 1/3 ppm,
         // 0 in whole ppm. Space is then worth nothing (rather than a / 0 = infinitely much).
@@ -976,6 +1049,32 @@ mod tests {
         // The owner pays for 1 GB backed up at q_B = R p_D = 3, 1 GB-day stored at
         // q_S = 1 + 0.021 + 0.007 and 1 GB retrieved at q_R = p_U = 1.
         assert_eq!(w.ledger.balance(Account::PeerBalance(PeerId(0))), Amount(-5_028_000));
+    }
+
+    #[test]
+    fn a_settlement_reports_the_peers_whose_money_moved_and_only_real_standing_changes() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        let idle = w.peer("idle", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
+        w.out.clear();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        let details: Vec<(Option<PeerId>, ResourceDetail)> = w
+            .out
+            .iter()
+            .filter_map(|t| match &t.event {
+                Event::Resource { peer, detail } => Some((*peer, (**detail).clone())),
+                _ => None,
+            })
+            .collect();
+        // The owner paid and the holder earned; the idle peer had nothing to settle.
+        let settled: Vec<Option<PeerId>> =
+            details.iter().filter(|(_, d)| matches!(d, ResourceDetail::Settled { .. })).map(|(p, _)| *p).collect();
+        assert_eq!(settled, vec![Some(PeerId(0)), Some(PeerId(1))]);
+        assert!(!settled.contains(&Some(idle)));
+        // Everybody is still in normal standing: no standing event.
+        assert!(!details.iter().any(|(_, d)| matches!(d, ResourceDetail::StandingChanged { .. })), "{details:?}");
     }
 
     #[test]
