@@ -982,6 +982,9 @@ mod tests {
         }
         let (k, fb, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.999_999_99).unwrap();
         assert_eq!((k, fb, holders.len()), (14, 71_428_572, 254));
+        // A target where k = 14 needs exactly n = 256: allowed (k = 13 would need 246, 18.9 x).
+        let (k, _, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.999_999_992_631_4).unwrap();
+        assert_eq!((k, holders.len()), (14, 256));
     }
 
     #[test]
@@ -1002,6 +1005,27 @@ mod tests {
         // A whole day offline: the fragment is repaired onto c.
         w.with(|m, ctx| m.report_online(ctx, "a", Amount(0), None)).unwrap();
         assert!(!w.m.fragments().file("f").unwrap().holders.contains(&a));
+    }
+
+    #[test]
+    fn a_fragment_report_concerns_only_the_files_the_peer_holds() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [100, 50, 50], 800_000, 14);
+        }
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000)).unwrap();
+        w.with(|m, ctx| m.backup_file(ctx, "g", "o", 1, 2, 1_000)).unwrap();
+        let holder = |w: &World, f: &str| w.m.fragments().file(f).unwrap().holders.clone();
+        let (f_on, g_on) = (holder(&w, "f"), holder(&w, "g"));
+        assert_eq!((f_on.clone(), g_on.clone()), (vec![PeerId(1)], vec![PeerId(1), PeerId(2)]));
+        // b reports g, the one file it holds: nothing is lost, and f (held by a only) is none of
+        // its business.
+        w.out.clear();
+        w.with(|m, ctx| m.report_fragments(ctx, "b", &["g".to_owned()])).unwrap();
+        assert_eq!((holder(&w, "f"), holder(&w, "g")), (f_on, g_on));
+        assert!(!w.out.iter().any(|t| matches!(&t.event, Event::Resource { detail, .. }
+            if matches!(**detail, ResourceDetail::FragmentLost { .. }))));
     }
 
     #[test]
@@ -1155,6 +1179,10 @@ mod tests {
         w.with(|m, ctx| m.settle_day(ctx)).unwrap();
         assert_eq!((w.m.demand_days.len(), backups(&w)), (30, 0), "day 31: day 1 has left the window");
         assert!(close(w.m.aggregate_demand()[RES_D], 0.007));
+        // The owner's bills (for B_max) cover the last 7 days, its service history 30.
+        let o = w.m.peer(PeerId(0)).unwrap();
+        assert_eq!((o.bills.len(), o.history.len()), (bank::BILL_WINDOW, PROFILE_DAYS));
+        assert_eq!(o.history[0], [0, 1_000_000_000, 0], "day 2: storage only");
     }
 
     #[test]

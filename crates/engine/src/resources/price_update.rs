@@ -506,6 +506,8 @@ mod tests {
         assert!(e[0].is_nan() && e[1] == f64::INFINITY, "{e:?}");
         let up = Updater::new(sg()).update([1.0, 2.0, 2.0], [0.0, 0.0, 5.0], [1.0, 1.0, 1.0]);
         assert_eq!(up.prices, [1.0, 2.0, 1.6]);
+        // A space supply of -0 is no space too (not a division by -0 giving -inf and a rise).
+        assert_eq!(extended_e([-0.0, 5.0, 5.0], [1.0, 1.0, 1.0]), Some([f64::INFINITY; 2]));
     }
 
     #[test]
