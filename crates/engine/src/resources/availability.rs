@@ -87,6 +87,18 @@ mod tests {
         assert_eq!(a.ppm, 1_000_000, "the first day is the estimate");
         a.observe(0);
         assert_eq!(a.ppm, 500_000, "running mean for the first 30 days");
+        // Each step rounds to the nearest ppm: (1 + 0 + 0) / 3 = 333,333.3 -> 333,333, and
+        // (3 x 1,000,000 + 2) / 4 = 750,000.5 -> 750,000 (the step 999,998 / 4 rounded).
+        let mut b = Availability::default();
+        for x in [1_000_000, 0, 0] {
+            b.observe(x);
+        }
+        assert_eq!(b.ppm, 333_333);
+        let mut c = Availability::default();
+        for x in [1_000_000, 1_000_000, 1_000_000, 2] {
+            c.observe(x);
+        }
+        assert_eq!(c.ppm, 750_000);
         for _ in 2..30 {
             a.observe(500_000);
         }

@@ -64,6 +64,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_capacity_price_adds_the_services_a_stored_gb_brings_along() {
+        // Per GB stored a day: storage itself, 0.5 GB backed up at q_B = 3 and 0.25 GB
+        // retrieved at q_R = 2.
+        let q = [3.0, 1.25, 2.0];
+        assert_eq!(capacity_price(q, ServiceProfile { theta_b: 0.5, theta_r: 0.25 }), 1.25 + 1.5 + 0.5);
+        assert_eq!(capacity_price(q, ServiceProfile::default()), 1.25);
+    }
+
+    #[test]
     fn capacity_is_income_over_the_capacity_price_and_nothing_without_a_price() {
         // Income 10 x 1 + 5 x 2 + 5 x 0.5 = 22.5 credits a day; at Q = 2 that buys 11.25 GB.
         assert_eq!(capacity([10.0, 5.0, 5.0], [1.0, 2.0, 0.5], 2.0), 11.25);

@@ -899,6 +899,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::event::Timed;
+    use crate::resources::price_update::imbalance;
     use crate::time::Timestamp;
 
     /// A market, its ledger and the events it emitted.
@@ -971,6 +972,41 @@ mod tests {
     }
 
     #[test]
+    fn the_operator_reads_the_epoch_the_technology_and_the_last_imbalance() {
+        let mut w = World::default();
+        assert_eq!(w.m.epoch_days(), DEFAULT_EPOCH_DAYS);
+        assert_eq!(w.m.technology(), TechnologyPpm::default());
+        let other = TechnologyPpm { r: 2 * PPM, ..TechnologyPpm::default() };
+        w.m.tech = other;
+        assert_eq!(w.m.technology(), other, "a restored snapshot's technology");
+        w.m.tech = TechnologyPpm::default();
+        w.with(|m, ctx| m.configure(ctx, 1)).unwrap();
+        assert_eq!(w.m.epoch_days(), 1);
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!(w.m.last_imbalance(), None, "no update yet");
+        let want = imbalance(w.m.aggregate_supply(), w.m.aggregate_demand());
+        assert!(want.is_some());
+        w.with(|m, ctx| m.update_prices(ctx)).unwrap();
+        assert_eq!(w.m.last_imbalance(), want, "the observation of the one-day epoch");
+    }
+
+    #[test]
+    fn a_plan_stores_the_fewest_bytes() {
+        // Four peers at 0.9, 99%: k = 1 needs n = 2 (0.1^2 = 1%), k = 2 needs n = 4; both store
+        // 2 GB for a 1 GB file, and the tie goes to fewer fragments: k = 1, n = 2.
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for i in 0..4 {
+            w.peer(&format!("p{i}"), [100, 50, 50], 900_000, 14);
+        }
+        let (k, fb, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.99).unwrap();
+        assert_eq!((k, fb, holders.len()), (1, 1_000_000_000, 2));
+    }
+
+    #[test]
     fn a_plan_never_spreads_a_file_over_more_than_max_n_peers() {
         // 280 peers at the lowest availability that gets storage work (0.17) and a target of
         // 1 - 1e-8: k = 16 would need n = 273 (the fewest bytes, 17.1 x the file) but n is at
@@ -1026,6 +1062,8 @@ mod tests {
         assert_eq!((holder(&w, "f"), holder(&w, "g")), (f_on, g_on));
         assert!(!w.out.iter().any(|t| matches!(&t.event, Event::Resource { detail, .. }
             if matches!(**detail, ResourceDetail::FragmentLost { .. }))));
+        let held_by_b: Vec<&str> = w.m.fragments_of(PeerId(2)).map(|(f, _)| f).collect();
+        assert_eq!(held_by_b, vec!["g"]);
     }
 
     #[test]
@@ -1073,6 +1111,11 @@ mod tests {
         // The owner pays for 1 GB backed up at q_B = R p_D = 3, 1 GB-day stored at
         // q_S = 1 + 0.021 + 0.007 and 1 GB retrieved at q_R = p_U = 1.
         assert_eq!(w.ledger.balance(Account::PeerBalance(PeerId(0))), Amount(-5_028_000));
+        // That day is the owner's service profile (1 GB backed up and 1 retrieved per GB
+        // stored), so a GB of backup space costs it 1.028 + 3 + 1 a day.
+        let debug = w.m.peer_view(&w.ledger, "o", true).unwrap().debug.unwrap();
+        assert!(close(debug.capacity_price, 5.028), "{debug:?}");
+        assert_eq!(debug.balance, Amount(-5_028_000));
     }
 
     #[test]
@@ -1099,6 +1142,35 @@ mod tests {
         assert!(!settled.contains(&Some(idle)));
         // Everybody is still in normal standing: no standing event.
         assert!(!details.iter().any(|(_, d)| matches!(d, ResourceDetail::StandingChanged { .. })), "{details:?}");
+    }
+
+    #[test]
+    fn a_day_of_sub_micro_credit_amounts_is_still_reported_as_settled() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        // A 100-byte file: a earns 0.13 micro-credits on day 1 (100 bytes downloaded, 33 bytes
+        // of effective space), the owner pays 0.3 for the backup (1 micro, rounded down, with
+        // 0.7 carried), and on day 2 its 0.1 of storage is covered by that carry.
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 100)).unwrap();
+        let settled = |w: &World| -> Vec<(PeerId, Amount)> {
+            w.out
+                .iter()
+                .filter_map(|t| match &t.event {
+                    Event::Resource { peer: Some(p), detail } => match **detail {
+                        ResourceDetail::Settled { net, .. } => Some((*p, net)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        };
+        w.out.clear();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!(settled(&w), vec![(PeerId(0), Amount(-1)), (a, Amount(0))]);
+        w.out.clear();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!(settled(&w), vec![(PeerId(0), Amount(0)), (a, Amount(0))]);
     }
 
     #[test]
