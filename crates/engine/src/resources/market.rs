@@ -1269,5 +1269,12 @@ mod tests {
         w.m.prices[RES_U] = NANO_PER_CREDIT / 1_000;
         w.m.service_prices = w.m.tech.service_prices(w.m.prices).unwrap();
         w.m.check(&w.ledger).unwrap();
+        // A balance of -60 credits is past the alert level (-0.5 x B_max = -50) of a peer still
+        // in normal standing.
+        let a = w.m.peer_id("a").unwrap();
+        w.ledger.transfer(Account::PeerBalance(a), Account::ResourceBank, Amount::credits(60)).unwrap();
+        assert!(w.m.check(&w.ledger).unwrap_err().contains("past the alert level but normal"));
+        w.m.peers[a.index()].standing = Standing::Alert;
+        w.m.check(&w.ledger).unwrap();
     }
 }
