@@ -356,4 +356,12 @@ mod tests {
             "issue":ISSUE,"maturation":"2026-12-15T00:00:00Z","price":"0.1","volume":1});
         assert_eq!(t.try_run(&second).unwrap_err().code(), "limit_exceeded");
     }
+
+    #[test]
+    fn users_are_counted_once_each() {
+        let mut t = T::new(&[("a", "1"), ("b", "1")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));
+        assert_eq!(t.engine.user_count(), 2);
+        assert_eq!(t.engine.users().map(|(_, n)| n).collect::<Vec<_>>(), ["a", "b"]);
+    }
 }

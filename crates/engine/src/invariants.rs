@@ -196,4 +196,22 @@ mod tests {
             assert!(err.contains("fixed and"), "{err}");
         }
     }
+
+    #[test]
+    fn units_held_for_no_open_sell_are_reported() {
+        let mut t = T::new(&[("a", "100"), ("b", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "u", "b", "buy_unfixed", "0.5", 10, json!({}));
+        let a = t.engine.user_id("a").unwrap();
+        let key = *t.engine.exchange.positions.keys().find(|(u, _)| *u == a).unwrap();
+        // a owns 10 fixed units and offers none: holding 1 of them (within what a owns) is wrong.
+        let mut e = t.engine.clone();
+        e.exchange.positions.get_mut(&key).unwrap().fixed.held = 1;
+        let err = e.check_holds().unwrap_err();
+        assert!(err.contains("fixed units held 1 of 10 but open sells offer 0"), "{err}");
+        // Holding more than it owns is wrong even if open sells offered that many.
+        let mut e = t.engine.clone();
+        e.exchange.positions.get_mut(&key).unwrap().unfixed.held = 1;
+        assert!(e.check_holds().unwrap_err().contains("unfixed units held 1 of 0"));
+    }
 }

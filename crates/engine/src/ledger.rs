@@ -200,4 +200,17 @@ mod tests {
         assert_eq!(l.transfer_count(), count, "neither counts as a transfer");
         l.check().unwrap();
     }
+
+    #[test]
+    fn an_account_back_at_zero_is_no_longer_listed() {
+        let mut l = Ledger::default();
+        let u = Account::Available(UserId(0));
+        l.transfer(Account::Mint, Account::Rounding, Amount(3)).unwrap();
+        assert!(l.balances().contains(&(Account::Rounding, Amount(3))));
+        l.transfer(Account::Rounding, u, Amount(3)).unwrap();
+        // Sparse accounts (all but users' and series') are dropped at zero, so the listing (and
+        // the ledger's size) does not grow with every market or peer that ever held a balance.
+        assert_eq!(l.balances(), vec![(Account::Mint, Amount(-3)), (u, Amount(3))]);
+        assert_eq!(l.balance(Account::Rounding), Amount::ZERO);
+    }
 }

@@ -256,6 +256,9 @@ mod tests {
         assert_eq!(rmp_serde::from_slice::<Amount>(&packed(&a)).unwrap(), a);
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"-1.5\"");
         assert_eq!(serde_json::from_str::<Amount>("\"-1.5\"").unwrap(), a);
+        // Any other JSON type is refused with a message that says what is expected.
+        let err = serde_json::from_str::<Amount>("true").unwrap_err().to_string();
+        assert!(err.contains("expected a decimal string such as \"0.80\""), "{err}");
         let p = Price::from_bp(8_000).unwrap();
         assert_eq!(packed(&p), packed(&8_000u16));
         assert_eq!(rmp_serde::from_slice::<Price>(&packed(&p)).unwrap(), p);

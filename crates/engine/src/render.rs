@@ -309,7 +309,9 @@ pub fn kind_name(k: OfferKind) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use crate::exchange::testing::{ISSUE, T};
+    use serde_json::json;
+
+    use crate::exchange::testing::{ISSUE, MAT, T};
     use crate::exchange::types::CloseReason;
     use crate::{Event, Timed};
 
@@ -329,5 +331,17 @@ mod tests {
             assert_eq!((v["type"].as_str(), v["issue"].as_str()), (Some(ty), Some(ISSUE)));
         }
         assert_eq!(render(Event::IssueClosed { issue, reason: CloseReason::Duplicate })["reason"], "duplicate");
+    }
+
+    #[test]
+    fn series_and_offer_events_name_their_issue_and_maturation() {
+        let mut t = T::new(&[("a", "10")]);
+        let from = t.events.len();
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
+        let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
+        for ty in ["series_created", "offer_placed"] {
+            let v = rendered.iter().find(|v| v["type"] == ty).unwrap_or_else(|| panic!("no {ty} in {rendered:?}"));
+            assert_eq!((v["issue"].as_str(), v["maturation"].as_str()), (Some(ISSUE), Some(MAT)), "{v}");
+        }
     }
 }

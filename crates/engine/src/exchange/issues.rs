@@ -41,10 +41,6 @@ impl Issue {
     pub fn current(&self) -> IssueState {
         self.history.last().map(|(_, s)| *s).unwrap_or(IssueState::Open)
     }
-    /// When the state last changed.
-    pub fn changed_at(&self) -> Option<Timestamp> {
-        self.history.last().map(|(t, _)| *t)
-    }
     /// Whether the statement "closed as completed" can be decided for instant `t` yet.
     pub fn decidable_at(&self, t: Timestamp) -> bool {
         self.is_local() || self.last_synced.is_some_and(|s| s > t)
@@ -277,5 +273,31 @@ mod tests {
         assert_eq!(i.state_at(Timestamp(10)), IssueState::Closed(CloseReason::Completed));
         assert_eq!(i.state_at(Timestamp(25)), IssueState::Open);
         assert_eq!(i.state_at(Timestamp(-5)), IssueState::Open);
+    }
+
+    #[test]
+    fn a_sync_needs_both_an_issue_key_and_a_tracker() {
+        let mut e = Engine::new();
+        for (issue, tracker) in [("gh#2", ""), ("", "github")] {
+            let cmd = format!(
+                r#"{{"at":"2026-12-01T00:00:00Z","op":"sync_issue","issue":"{issue}","tracker":"{tracker}","state":"open"}}"#
+            );
+            let err = run(&mut e, &cmd).unwrap_err();
+            assert_eq!((err.code(), e.exchange().issue_count()), ("invalid_argument", 0), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn a_change_observed_at_the_instant_of_the_sync_is_accepted() {
+        let mut e = Engine::new();
+        let at = "2026-12-02T00:00:00Z";
+        let cmd = format!(
+            r#"{{"at":"{at}","op":"sync_issue","issue":"gh#3","tracker":"github","state":"closed","reason":"completed","changed_at":"{at}"}}"#
+        );
+        run(&mut e, &cmd).unwrap();
+        let x = e.exchange();
+        let issue = x.issue(x.issue_id("gh#3").unwrap()).unwrap();
+        assert_eq!(issue.current(), IssueState::Closed(CloseReason::Completed));
+        assert_eq!(issue.history.last().map(|(t, _)| *t), Some(Timestamp::parse(at).unwrap()));
     }
 }

@@ -238,8 +238,10 @@ impl Exchange {
         if series.status != SeriesStatus::Matured || !issue.decidable_at(series.maturation) {
             return Ok(());
         }
-        // Under arbitration, or still in its dispute window: not the tracker's call (yet).
-        if self.arbitrated.contains(&s) || self.dispute_until.get(&s).is_some_and(|t| ctx.now < *t) {
+        // Under arbitration, or still in its dispute window: not the tracker's call (yet). A
+        // window is removed by `advance` at its end, before anything else runs at that instant,
+        // so one that is still there has not ended.
+        if self.arbitrated.contains(&s) || self.dispute_until.contains_key(&s) {
             return Ok(());
         }
         let outcome = match issue.state_at(series.maturation) {

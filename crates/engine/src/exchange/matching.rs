@@ -369,6 +369,25 @@ mod tests {
     }
 
     #[test]
+    fn a_makers_sale_too_small_for_its_later_pooled_fill_suspends_that_offer() {
+        let mut t = T::new(&[("m", "140"), ("x", "1000"), ("t", "1000")]);
+        // As above, but m offers its fixed units at 0.1: the sale brings 10, so after u1 (60)
+        // 40 are left for u2's 50, and the plan must skip u2 (executing it would fail).
+        t.offer(T1, "mb", "m", "buy_fixed", "0.5", 100, json!({}));
+        t.offer(T1, "xb", "x", "buy_unfixed", "0.5", 100, json!({}));
+        t.offer(T2, "s1", "m", "sell_fixed", "0.1", 100, json!({}));
+        t.offer(T2, "u1", "m", "buy_unfixed", "0.6", 100, json!({"poolable":true}));
+        t.offer(T2, "u2", "m", "buy_unfixed", "0.5", 100, json!({"poolable":true}));
+        t.offer(T3, "tb", "t", "buy_fixed", "0.6", 300, json!({}));
+        assert_eq!(
+            (t.status("s1"), t.status("u1"), t.status("u2")),
+            (OfferStatus::Filled, OfferStatus::Filled, OfferStatus::Suspended)
+        );
+        assert_eq!((t.status("tb"), t.remaining("tb")), (OfferStatus::Open, 100));
+        assert_eq!(t.balance("m"), (cr("40"), cr("0")));
+    }
+
+    #[test]
     fn a_fill_the_plan_got_wrong_is_an_internal_error() {
         // b rests; u, all-or-none for more than b offers, crosses it without trading.
         let mut t = T::new(&[("a", "100"), ("c", "100")]);
