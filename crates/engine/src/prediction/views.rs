@@ -195,3 +195,29 @@ impl Markets {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::T;
+
+    #[test]
+    fn traders_payments_or_fees_that_do_not_add_up_are_reported() {
+        let mut t = T::new(&[("alice", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"3"}));
+        let ledger = t.engine.ledger.clone();
+        for paid in [true, false] {
+            let mut markets = t.engine.markets.clone();
+            let h = markets.markets[0].holdings.values_mut().next().unwrap();
+            if paid {
+                h.paid += 1;
+            } else {
+                h.fees += 1;
+            }
+            assert_eq!(markets.check(&ledger).unwrap_err(), "market m1: per-trader payments do not add up");
+        }
+    }
+}

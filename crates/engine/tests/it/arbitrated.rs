@@ -251,3 +251,99 @@ fn replay_examples_show_the_stated_balances() {
     assert_eq!(s["series"][0]["maker"]["active"], false);
     assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
 }
+
+/// Opens the statement `stmt/x` with a 50-credit bond and `params`, and trades 100 units at
+/// `fixed_price`: Adam holds the unfixed side, Beth the fixed side.
+fn statement_traded_at(h: &mut H, fixed_price: &str, params: Value) {
+    people(h);
+    let mut cmd = json!({"at":T0,"op":"open_statement","user":"sam","issue":"stmt/x","statement":"s",
+        "maturation":MAT,"bond":"50"});
+    if let (Value::Object(c), Value::Object(p)) = (&mut cmd, params) {
+        c.extend(p);
+    }
+    h.run(cmd);
+    let unfixed = format!("{:.4}", 1.0 - fixed_price.parse::<f64>().unwrap());
+    h.run(json!({"at":T0,"op":"offer","id":"u","user":"adam","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":unfixed,"volume":100}));
+    h.run(json!({"at":T0,"op":"offer","id":"f","user":"beth","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":fixed_price,"volume":100}));
+}
+
+fn report_series(h: &mut H, user: &str, value: u8) -> Result<(), peerex_engine::EngineError> {
+    h.try_run(json!({"at":REPORT,"op":"report_series","user":user,"issue":"stmt/x","maturation":MAT,"value":value}))
+}
+
+#[test]
+fn arbiters_record_their_reports_against_the_outcome() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.30", json!({}));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    for (u, v) in [("x", 1), ("y", 1), ("z", 0)] {
+        report_series(&mut h, u, v).unwrap();
+    }
+    h.run(json!({"at":END,"op":"tick"}));
+    // X = 2/3 is mostly 1: x and y reported 1 there, z did not.
+    let record = |u: &str| h.engine.markets().reliability(h.engine.user_id(u).unwrap());
+    assert_eq!((record("x").mostly_one, record("x").ones_when_one), (1, 1));
+    assert_eq!((record("z").mostly_one, record("z").ones_when_one), (1, 0));
+    assert_eq!(record("z").mostly_zero, 0);
+}
+
+#[test]
+fn an_arbiter_at_the_position_cap_reports_and_one_above_it_does_not() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.30", json!({"position_cap":"100"}));
+    // x and y trade 101 units as well.
+    h.run(json!({"at":T0,"op":"offer","id":"xf","user":"x","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":101}));
+    h.run(json!({"at":T0,"op":"offer","id":"yu","user":"y","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":101}));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    // Adam (100 unfixed) and Beth (100 fixed) are at the cap; x and y are one unit over it.
+    report_series(&mut h, "adam", 0).unwrap();
+    report_series(&mut h, "beth", 1).unwrap();
+    for u in ["x", "y"] {
+        assert_eq!(report_series(&mut h, u, 1).unwrap_err().code(), "not_eligible", "{u}");
+    }
+}
+
+#[test]
+fn statement_bounds_are_inclusive() {
+    let mut h = H::new();
+    h.run(json!({"at":T0,"op":"deposit","user":"sam","amount":"50"}));
+    let cmd = json!({"at":T0,"op":"open_statement","user":"sam","issue":"i".repeat(200),
+        "statement":"s".repeat(2_000),"maturation":MAT,"bond":"50"});
+    let with = |k: &str, v: Value| {
+        let mut c = cmd.clone();
+        c[k] = v;
+        c
+    };
+    h.refuse(with("issue", json!("")), "invalid_argument");
+    h.refuse(with("issue", json!("i".repeat(201))), "invalid_argument");
+    h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
+    h.refuse(with("bond", json!("50.000001")), "insufficient_funds");
+    // The whole balance as the bond, the longest key and statement.
+    h.run(cmd);
+    assert_eq!(h.available("sam"), Amount::ZERO);
+    // The dispute window: at most 90 days.
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":2160}));
+    h.refuse(json!({"at":T0,"op":"configure_disputes","hours":2161}), "invalid_argument");
+}
+
+#[test]
+fn without_rewards_the_arbiters_without_a_stake_share_the_bond() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.9999", json!({}));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    for u in ["x", "y", "z"] {
+        report_series(&mut h, u, 1).unwrap();
+    }
+    h.run(json!({"at":END,"op":"tick"}));
+    assert_eq!(events(&h, "arbitration")[0]["rewarded"], false, "{:?}", events(&h, "arbitration"));
+    // 50 / 3 = 16.666666 each; the 0.000002 left goes back to the sponsor.
+    let shared: Vec<Value> = events(&h, "bond_shared").iter().map(|e| e["amount"].clone()).collect();
+    assert_eq!(shared, [json!("16.666666"), json!("16.666666"), json!("16.666666")]);
+    assert_eq!(events(&h, "remainder")[0]["amount"], "0.000002");
+    assert_eq!(h.available("x"), cr("1016.666666"));
+    assert_eq!(h.available("sam"), cr("950.000002"));
+}

@@ -188,6 +188,7 @@ fn whole_market_life_with_three_arbiters() {
     h.run(json!({"at":LATER,"op":"tick"}));
     let s = summary(&h, "m1");
     assert_eq!((s["status"].clone(), s["outcome"].clone()), (json!("resolved"), json!("1")));
+    assert_eq!(last(&h, "resolved")["outcome"], json!(["0", "1"]));
     // Holders: YES shares pay 1, NO shares pay 0.
     let payouts = market_events(&h, "payout");
     let bob = payouts.iter().find(|p| p["user"] == "bob").unwrap();
@@ -449,6 +450,38 @@ fn refusals_change_nothing() {
     h.refuse(late, "market_closed");
     h.refuse(json!({"at":AFTER,"op":"report","user":"bob","market":"m1","value":2}), "invalid_argument");
     h.refuse(json!({"at":AFTER,"op":"resolve_market","user":"bob","market":"m1"}), "not_owner");
+}
+
+/// Every limit admits its bound and refuses one past it; blank statements and trade ids are
+/// refused; a market's events carry its name.
+#[test]
+fn limits_admit_their_bounds() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob"], "100");
+    let long_id = "m".repeat(200);
+    create(&mut h, &long_id, "alice", "10", "0", json!({"statement":"s".repeat(2_000)}));
+    assert!(h
+        .events
+        .iter()
+        .map(|e| h.engine.render_event(e))
+        .filter(|e| e["type"] == "market")
+        .all(|e| e["market"] == json!(long_id)));
+    let c = json!({"at":T0,"op":"create_market","id":"m2","user":"alice","statement":"s","deadline":DEADLINE,
+        "b":"10","fee":"0.05","initial_shares":"0"});
+    let with = |k: &str, v: Value| {
+        let mut c = c.clone();
+        c[k] = v;
+        c
+    };
+    h.refuse(with("id", json!("m".repeat(201))), "invalid_argument");
+    h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
+    h.refuse(with("statement", json!("  ")), "invalid_argument");
+    h.refuse(with("b", json!("1000000001")), "invalid_argument");
+    let t = json!({"at":T1,"op":"trade","id":"","user":"bob","market":long_id,"shares":"1"});
+    h.refuse(t.clone(), "invalid_argument");
+    let mut t = t;
+    t["id"] = json!("t".repeat(200));
+    h.run(t);
 }
 
 /// The replay example: its summary shows the reference values.
