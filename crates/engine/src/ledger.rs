@@ -208,6 +208,7 @@ mod tests {
         l.transfer(Account::Mint, Account::Rounding, Amount(3)).unwrap();
         assert!(l.balances().contains(&(Account::Rounding, Amount(3))));
         l.transfer(Account::Rounding, u, Amount(3)).unwrap();
+        assert_eq!(l.transfer_count(), 2);
         // Sparse accounts (all but users' and series') are dropped at zero, so the listing (and
         // the ledger's size) does not grow with every market or peer that ever held a balance.
         assert_eq!(l.balances(), vec![(Account::Mint, Amount(-3)), (u, Amount(3))]);

@@ -300,4 +300,27 @@ mod tests {
         assert_eq!(issue.current(), IssueState::Closed(CloseReason::Completed));
         assert_eq!(issue.history.last().map(|(t, _)| *t), Some(Timestamp::parse(at).unwrap()));
     }
+
+    #[test]
+    fn an_observation_at_the_maturation_instant_does_not_decide_the_series() {
+        let mut e = traded();
+        run(&mut e, r#"{"at":"2026-12-01T00:00:00Z","op":"configure_disputes","hours":1}"#).unwrap();
+        run(&mut e, r#"{"at":"2026-12-15T00:00:00Z","op":"tick"}"#).unwrap();
+        // Seen closed at the very instant of maturation: it may have closed at that instant, so
+        // the state at maturation is not known yet, neither now nor when the window ends.
+        run(
+            &mut e,
+            r#"{"at":"2026-12-15T00:30:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-14T00:00:00Z","observed_at":"2026-12-15T00:00:00Z"}"#,
+        )
+        .unwrap();
+        run(&mut e, r#"{"at":"2026-12-15T02:00:00Z","op":"tick"}"#).unwrap();
+        assert_eq!(status(&e), SeriesStatus::Matured);
+        // The next observation decides it.
+        run(
+            &mut e,
+            r#"{"at":"2026-12-15T03:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-14T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(status(&e), SeriesStatus::Settled);
+    }
 }
