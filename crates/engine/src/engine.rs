@@ -344,7 +344,9 @@ mod tests {
 
     use crate::exchange::testing::{ISSUE, T};
     use crate::exchange::Limits;
-    use crate::Engine;
+    use crate::ids::SeriesId;
+    use crate::ledger::Account;
+    use crate::{Amount, Engine};
 
     #[test]
     fn an_engine_made_with_limits_applies_them() {
@@ -355,6 +357,19 @@ mod tests {
         let second = json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"o2","user":"a","kind":"buy_fixed",
             "issue":ISSUE,"maturation":"2026-12-15T00:00:00Z","price":"0.1","volume":1});
         assert_eq!(t.try_run(&second).unwrap_err().code(), "limit_exceeded");
+        assert_eq!(t.engine.exchange.limits(), Limits { max_open_offers_per_user: 1 });
+    }
+
+    #[test]
+    fn a_statement_bond_that_does_not_match_its_case_breaks_the_invariants() {
+        let mut t = T::new(&[("sam", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_statement","user":"sam","issue":"stmt/x",
+            "statement":"s","maturation":"2026-12-15T00:00:00Z","bond":"50"}));
+        let mut e = t.engine.clone();
+        let sam = e.user_id("sam").unwrap();
+        e.ledger.transfer(Account::CaseBond(SeriesId(0)), Account::Available(sam), Amount(1)).unwrap();
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("bond account 49.999999 but bond 50"), "{err}");
     }
 
     #[test]

@@ -220,4 +220,17 @@ mod tests {
             assert_eq!(markets.check(&ledger).unwrap_err(), "market m1: per-trader payments do not add up");
         }
     }
+
+    #[test]
+    fn an_open_market_missing_from_the_schedule_is_reported() {
+        let mut t = T::new(&[("alice", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        let mut markets = t.engine.markets.clone();
+        markets.due.clear();
+        assert_eq!(
+            markets.check(&t.engine.ledger).unwrap_err(),
+            "market m1 (open) is not scheduled for 2026-12-10T00:00:00Z"
+        );
+    }
 }

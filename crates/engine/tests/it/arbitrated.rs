@@ -281,7 +281,9 @@ fn arbiters_record_their_reports_against_the_outcome() {
     for (u, v) in [("x", 1), ("y", 1), ("z", 0)] {
         report_series(&mut h, u, v).unwrap();
     }
-    h.run(json!({"at":END,"op":"tick"}));
+    // The window closes at the instant it ends (3 days after maturation).
+    h.run(json!({"at":"2026-12-18T00:00:00Z","op":"tick"}));
+    assert_eq!(h.engine.summary()["series"][0]["status"], "settled");
     // X = 2/3 is mostly 1: x and y reported 1 there, z did not.
     let record = |u: &str| h.engine.markets().reliability(h.engine.user_id(u).unwrap());
     assert_eq!((record("x").mostly_one, record("x").ones_when_one), (1, 1));
@@ -298,10 +300,22 @@ fn an_arbiter_at_the_position_cap_reports_and_one_above_it_does_not() {
         "maturation":MAT,"price":"0.5","volume":101}));
     h.run(json!({"at":T0,"op":"offer","id":"yu","user":"y","kind":"buy_unfixed","issue":"stmt/x",
         "maturation":MAT,"price":"0.5","volume":101}));
+    // z buys 150 fixed units from y and 100 unfixed units from x: its net stake is 50.
+    h.run(json!({"at":T0,"op":"offer","id":"zf","user":"z","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":150}));
+    h.run(json!({"at":T0,"op":"offer","id":"yu2","user":"y","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":150}));
+    h.run(json!({"at":T0,"op":"offer","id":"zu","user":"z","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":100}));
+    h.run(json!({"at":T0,"op":"offer","id":"xf2","user":"x","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":100}));
+    assert_eq!((h.units("z", "stmt/x", MAT, Side::Fixed), h.units("z", "stmt/x", MAT, Side::Unfixed)), (150, 100));
     h.run(json!({"at":REPORT,"op":"tick"}));
-    // Adam (100 unfixed) and Beth (100 fixed) are at the cap; x and y are one unit over it.
+    // Adam (100 unfixed) and Beth (100 fixed) are at the cap, z (net 50) below it; x and y are
+    // over it.
     report_series(&mut h, "adam", 0).unwrap();
     report_series(&mut h, "beth", 1).unwrap();
+    report_series(&mut h, "z", 1).unwrap();
     for u in ["x", "y"] {
         assert_eq!(report_series(&mut h, u, 1).unwrap_err().code(), "not_eligible", "{u}");
     }

@@ -158,6 +158,8 @@ fn maker_quotes_one_unit_per_level_at_each_marginal_lmsr_price() {
     // Ask k (k = 0..4) is C(k+1) - C(k) with C(q) = 10 ln(e^(q/10) + 1), rounded up to a basis
     // point: 0.5124948, 0.5374221, 0.5621638, 0.5866001, 0.6106173.
     assert_eq!(asks(&h), [(5125, 1), (5375, 1), (5622, 1), (5867, 1), (6107, 1)]);
+    // Placed in one round: nothing traded, so nothing was cancelled and placed again.
+    assert_eq!((h.count("offer_placed"), h.count("offer_cancelled")), (10, 0));
 }
 
 #[test]

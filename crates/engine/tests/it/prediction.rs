@@ -484,6 +484,24 @@ fn limits_admit_their_bounds() {
     h.run(t);
 }
 
+/// A trader who sold everything back holds nothing at resolution and gets no payout line.
+#[test]
+fn a_trader_who_sold_out_gets_no_payout() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "carol", "x", "y", "z"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    trade(&mut h, "t1", "bob", "m1", "3");
+    trade(&mut h, "t2", "bob", "m1", "-3");
+    trade(&mut h, "t3", "carol", "m1", "2");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    let payouts = market_events(&h, "payout");
+    assert_eq!(payouts.len(), 1, "{payouts:?}");
+    assert_eq!((payouts[0]["user"].clone(), payouts[0]["amount"].clone()), (json!("carol"), json!("2")));
+}
+
 /// The replay example: its summary shows the reference values.
 #[test]
 fn replay_example_shows_the_reference_values() {
