@@ -188,3 +188,18 @@ pub struct Timed {
 pub fn offer_kind_name(kind: OfferKind) -> &'static str {
     kind.as_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_belongs_to_the_feeds_of_the_users_it_concerns() {
+        let (a, b) = (UserId(1), UserId(2));
+        let funded = Event::MakerFunded { series: SeriesId(0), funder: a, maker: b, b: Amount(1), subsidy: Amount(1) };
+        assert_eq!(funded.users().collect::<Vec<_>>(), [a, b]);
+        let closed = Event::MakerClosed { series: SeriesId(0), funder: a, returned: Amount(1) };
+        assert_eq!(closed.users().collect::<Vec<_>>(), [a]);
+        assert_eq!(Event::SeriesCreated { series: SeriesId(0) }.users().count(), 0);
+    }
+}

@@ -400,4 +400,15 @@ mod tests {
         assert_eq!(t.status("m2"), OfferStatus::Open);
         assert_eq!(t.balance("m"), (cr("0"), cr("40")));
     }
+
+    #[test]
+    fn the_next_due_instant_is_the_earliest_expiry_or_maturation() {
+        let mut t = T::new(&[("a", "100")]);
+        assert_eq!(t.engine.exchange.next_due(), None);
+        t.offer(T1, "e1", "a", "buy_fixed", "0.5", 10, json!({"expiration":"2026-12-11T00:00:00Z"}));
+        let at = |s: &str| Some(crate::Timestamp::parse(s).unwrap());
+        assert_eq!(t.engine.exchange.next_due(), at("2026-12-11T00:00:00Z"));
+        t.run(json!({"at":"2026-12-12T00:00:00Z","op":"tick"}));
+        assert_eq!(t.engine.exchange.next_due(), at(crate::exchange::testing::MAT));
+    }
 }
