@@ -323,4 +323,18 @@ mod tests {
         .unwrap();
         assert_eq!(status(&e), SeriesStatus::Settled);
     }
+
+    #[test]
+    fn a_second_observation_made_at_the_same_instant_is_applied() {
+        let mut e = Engine::new();
+        let sync = |state: &str, at: &str| {
+            format!(
+                r#"{{"at":"{at}","op":"sync_issue","issue":"gh#4","tracker":"github","state":"{state}","observed_at":"2026-12-02T00:00:00Z"}}"#
+            )
+        };
+        run(&mut e, &sync("open", "2026-12-02T00:00:00Z")).unwrap();
+        run(&mut e, &sync("closed", "2026-12-02T01:00:00Z")).unwrap();
+        let x = e.exchange();
+        assert_eq!(x.issue(x.issue_id("gh#4").unwrap()).unwrap().current(), IssueState::Closed(CloseReason::Unknown));
+    }
 }

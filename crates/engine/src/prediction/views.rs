@@ -232,5 +232,11 @@ mod tests {
             markets.check(&t.engine.ledger).unwrap_err(),
             "market m1 (open) is not scheduled for 2026-12-10T00:00:00Z"
         );
+        // Past its deadline, it must be scheduled for the end of its reporting window.
+        t.run(json!({"at":"2026-12-11T00:00:00Z","op":"tick"}));
+        let mut markets = t.engine.markets.clone();
+        markets.due.clear();
+        let err = markets.check(&t.engine.ledger).unwrap_err();
+        assert!(err.starts_with("market m1 (reporting) is not scheduled for"), "{err}");
     }
 }

@@ -477,6 +477,8 @@ fn limits_admit_their_bounds() {
     h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
     h.refuse(with("statement", json!("  ")), "invalid_argument");
     h.refuse(with("b", json!("1000000001")), "invalid_argument");
+    // b at its bound passes the bound; its subsidy (b ln 2) is what alice lacks.
+    h.refuse(with("b", json!("1000000000")), "insufficient_funds");
     let t = json!({"at":T1,"op":"trade","id":"","user":"bob","market":long_id,"shares":"1"});
     h.refuse(t.clone(), "invalid_argument");
     let mut t = t;
