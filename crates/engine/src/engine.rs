@@ -373,6 +373,17 @@ mod tests {
     }
 
     #[test]
+    fn user_names_have_1_to_200_bytes() {
+        let mut t = T::new(&[]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"u".repeat(200),"amount":"1"}));
+        for bad in [String::new(), "u".repeat(201)] {
+            let cmd = json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":bad,"amount":"1"});
+            assert_eq!(t.try_run(&cmd).unwrap_err().code(), "invalid_argument");
+        }
+        assert_eq!(t.engine.user_count(), 1);
+    }
+
+    #[test]
     fn users_are_counted_once_each() {
         let mut t = T::new(&[("a", "1"), ("b", "1")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));

@@ -337,4 +337,19 @@ mod tests {
         let x = e.exchange();
         assert_eq!(x.issue(x.issue_id("gh#4").unwrap()).unwrap().current(), IssueState::Closed(CloseReason::Unknown));
     }
+
+    #[test]
+    fn a_sync_with_a_title_sets_it_and_one_without_keeps_it() {
+        let mut e = Engine::new();
+        let sync = |at: &str, title: &str| {
+            format!(
+                r#"{{"at":"{at}","op":"sync_issue","issue":"gh#5","tracker":"github","state":"open","title":"{title}"}}"#
+            )
+        };
+        let title = |e: &Engine| e.exchange().issue(e.exchange().issue_id("gh#5").unwrap()).unwrap().title.clone();
+        run(&mut e, &sync("2026-12-02T00:00:00Z", "Crash on start")).unwrap();
+        assert_eq!(title(&e), "Crash on start");
+        run(&mut e, &sync("2026-12-03T00:00:00Z", "")).unwrap();
+        assert_eq!(title(&e), "Crash on start");
+    }
 }

@@ -469,4 +469,24 @@ mod tests {
             assert!(matches!(err, Err(EngineError::Internal(_))), "{err:?}");
         }
     }
+
+    #[test]
+    fn a_market_maker_that_cannot_cover_the_payouts_stops_the_resolution() {
+        use serde_json::json;
+        let mut t = crate::exchange::testing::T::new(&[("alice", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"20"}));
+        t.run(json!({"at":"2026-12-11T00:00:00Z","op":"tick"}));
+        let now = t.engine.now().unwrap();
+        let (mut ledger, mut out) = (t.engine.ledger.clone(), Vec::new());
+        // Drain the market maker (as a bug would) below bob's 20 credits of YES.
+        let mm = ledger.balance(Account::MarketMaker(MarketId(0)));
+        ledger.transfer(Account::MarketMaker(MarketId(0)), Account::Mint, Amount(mm.0 - 19_000_000)).unwrap();
+        let before = ledger.clone();
+        let mut ctx = Ctx { ledger: &mut ledger, out: &mut out, now };
+        let err = t.engine.markets.clone().resolve(&mut ctx, MarketId(0), vec![0, 1], 1, "tracker", None);
+        assert!(matches!(&err, Err(EngineError::Internal(m)) if m.contains("cannot cover its payouts")), "{err:?}");
+        assert!(ledger == before, "no money moved");
+    }
 }

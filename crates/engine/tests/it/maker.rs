@@ -207,3 +207,25 @@ fn resuming_into_the_makers_quotes_trades_and_requotes() {
     assert_eq!(makers_bids.last(), Some(&5124), "the maker's best bid after the re-quote");
     assert!(events(&h, "offer_cancelled").iter().filter(|e| e["reason"] == "requote").count() > requotes);
 }
+
+#[test]
+fn a_maker_holding_fixed_units_offers_them_first() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    // Bob buys 2 unfixed units from the maker's bids: the maker now holds 2 fixed units.
+    h.run(json!({"at":T0,"op":"offer","id":"b1","user":"bob","kind":"buy_unfixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.55","volume":2}));
+    assert_eq!(h.offer_status("b1"), "filled");
+    assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Fixed), 2);
+    // Its five asks: those 2 units for sale, then 3 offers to buy unfixed units (a sale of new
+    // fixed exposure).
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let ask_kinds: Vec<&str> = x
+        .book(s)
+        .unwrap()
+        .levels(false)
+        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
+        .collect();
+    assert_eq!(ask_kinds, ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
+}

@@ -412,7 +412,11 @@ fn refusals_change_nothing() {
     h.refuse(with("max_cost", json!("6.2")), "slippage_exceeded");
     h.refuse(with("user", json!("poor")), "insufficient_funds");
     h.refuse(with("user", json!("nobody")), "unknown_user");
-    h.run(with("max_cost", json!("6.24")));
+    // A max_cost of exactly the total (fee included) is enough.
+    let m1 = h.engine.markets().market_id("m1").unwrap();
+    let bob = h.engine.user_id("bob").unwrap();
+    let total = h.engine.markets().quote(m1, Some(bob), 1, cr("10")).unwrap().total().unwrap();
+    h.run(with("max_cost", json!(Amount(total).to_string())));
     h.refuse(base.clone(), "duplicate_id");
     // A sale with a minimum of proceeds (negative max_cost).
     let sale = json!({"at":T1,"op":"trade","id":"s1","user":"bob","market":"m1","shares":"-10","max_cost":"-6.3"});
