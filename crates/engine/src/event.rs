@@ -201,5 +201,19 @@ mod tests {
         let closed = Event::MakerClosed { series: SeriesId(0), funder: a, returned: Amount(1) };
         assert_eq!(closed.users().collect::<Vec<_>>(), [a]);
         assert_eq!(Event::SeriesCreated { series: SeriesId(0) }.users().count(), 0);
+        let arbitration = |user| Event::SeriesArbitration {
+            series: SeriesId(0),
+            user,
+            detail: Box::new(crate::prediction::events::MarketDetail::BondShared { amount: Amount(1) }),
+        };
+        assert_eq!(arbitration(Some(a)).users().collect::<Vec<_>>(), [a]);
+        assert_eq!(arbitration(None).users().count(), 0);
+    }
+
+    #[test]
+    fn only_market_data_is_public() {
+        assert!(Event::SeriesCreated { series: SeriesId(0) }.is_public());
+        assert!(!Event::Deposited { user: UserId(1), amount: Amount(1) }.is_public());
+        assert!(!Event::UserCreated { user: UserId(1) }.is_public());
     }
 }

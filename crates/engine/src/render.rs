@@ -339,6 +339,10 @@ mod tests {
         let from = t.events.len();
         t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
         let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"deposit","user":"b","amount":"10"}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_unfixed", "0.5", 1, json!({}));
+        let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
+        assert_eq!(rendered.iter().filter(|v| v["type"] == "offer_filled").count(), 2, "{rendered:?}");
         for ty in ["series_created", "offer_placed"] {
             let v = rendered.iter().find(|v| v["type"] == ty).unwrap_or_else(|| panic!("no {ty} in {rendered:?}"));
             assert_eq!((v["issue"].as_str(), v["maturation"].as_str()), (Some(ISSUE), Some(MAT)), "{v}");

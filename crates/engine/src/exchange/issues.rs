@@ -352,4 +352,21 @@ mod tests {
         run(&mut e, &sync("2026-12-03T00:00:00Z", "")).unwrap();
         assert_eq!(title(&e), "Crash on start");
     }
+
+    #[test]
+    fn every_change_of_state_is_recorded() {
+        let mut e = Engine::new();
+        for (at, state) in
+            [("2026-12-02", "open"), ("2026-12-03", "closed"), ("2026-12-04", "closed"), ("2026-12-05", "open")]
+        {
+            let cmd = format!(
+                r#"{{"at":"{at}T00:00:00Z","op":"sync_issue","issue":"gh#6","tracker":"github","state":"{state}"}}"#
+            );
+            run(&mut e, &cmd).unwrap();
+        }
+        let x = e.exchange();
+        let issue = x.issue(x.issue_id("gh#6").unwrap()).unwrap();
+        let states: Vec<IssueState> = issue.history.iter().map(|(_, s)| *s).collect();
+        assert_eq!(states, [IssueState::Open, IssueState::Closed(CloseReason::Unknown), IssueState::Open]);
+    }
 }

@@ -252,9 +252,9 @@ impl Exchange {
         let (user, series, bid, bp, exp, poolable) =
             (o.user, o.series, o.kind.is_bid(), o.book_bp(), o.expiration, o.poolable);
         self.books[series.index()].remove(bid, bp, id);
-        if exp < self.series[series.index()].maturation {
-            self.expiries.remove(&(exp, id));
-        }
+        // Only expirations before the maturation are scheduled; removing one that is not is a
+        // no-op.
+        self.expiries.remove(&(exp, id));
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         if poolable {
@@ -282,9 +282,7 @@ impl Exchange {
         if was_open {
             self.books[series.index()].remove(bid, bp, id);
         }
-        if exp < self.series[series.index()].maturation {
-            self.expiries.remove(&(exp, id));
-        }
+        self.expiries.remove(&(exp, id));
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         self.release(ctx, id, was_open)?;

@@ -186,4 +186,19 @@ mod tests {
         assert!(!r.paid);
         assert_eq!((r.mu1, r.mu0, r.owed.clone()), (0.0, 0.0, vec![0.0, 0.0]), "nothing computed from a 0/0");
     }
+
+    #[test]
+    fn uninformative_arbiters_are_ambiguous_and_the_midpoint_is_the_mean_of_the_posteriors() {
+        // a = c = 1/2: a report says nothing, so the peer reports 1 with probability 1/2 whatever
+        // one saw: mu1 = mu0 = 1/2 (delta 0).
+        let arbiters = [
+            Arbiter { a: 0.5, c: 0.5, position: 0.0, report: true, peer: 1 },
+            Arbiter { a: 0.5, c: 0.5, position: 0.0, report: true, peer: 0 },
+        ];
+        let r = compute_robust(0.3, &[0.3], &arbiters, 1.0);
+        assert!(!r.paid);
+        assert!((r.mu1 - 0.5).abs() < 1e-12 && (r.mu0 - 0.5).abs() < 1e-12, "{r:?}");
+        assert!((r.midpoint - 0.5).abs() < 1e-12, "{r:?}");
+        assert_eq!((r.k, r.owed.as_slice()), (0.0, &[0.0, 0.0][..]));
+    }
 }

@@ -336,9 +336,11 @@ fn statement_bounds_are_inclusive() {
     h.refuse(with("issue", json!("i".repeat(201))), "invalid_argument");
     h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
     h.refuse(with("bond", json!("50.000001")), "insufficient_funds");
+    h.refuse(with("bond", json!("1000000001")), "invalid_amount");
     // The whole balance as the bond, the longest key and statement.
     h.run(cmd);
     assert_eq!(h.available("sam"), Amount::ZERO);
+    assert_eq!(h.engine.cases().all().map(|(_, c)| c.bond).collect::<Vec<_>>(), [cr("50").micros()]);
     // The dispute window: at most 90 days.
     h.run(json!({"at":T0,"op":"configure_disputes","hours":2160}));
     h.refuse(json!({"at":T0,"op":"configure_disputes","hours":2161}), "invalid_argument");
