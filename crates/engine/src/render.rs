@@ -338,7 +338,6 @@ mod tests {
         let mut t = T::new(&[("a", "10")]);
         let from = t.events.len();
         t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
-        let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
         t.run(json!({"at":"2026-12-01T10:00:00Z","op":"deposit","user":"b","amount":"10"}));
         t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_unfixed", "0.5", 1, json!({}));
         let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
