@@ -390,6 +390,29 @@ mod tests {
     }
 
     #[test]
+    fn a_maker_with_less_cash_than_the_lmsr_bound_breaks_the_invariants() {
+        let mut t = T::new(&[("funder", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
+        t.engine.check_invariants().unwrap();
+        let mut e = t.engine.clone();
+        let maker = e.user_id("~maker/0").unwrap();
+        let cash = e.balance(maker).0;
+        e.ledger.transfer(Account::Available(maker), Account::Mint, cash).unwrap();
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("below the LMSR bound"), "{err}");
+    }
+
+    #[test]
+    fn an_issue_has_at_most_max_labels_labels() {
+        let mut t = T::new(&[]);
+        let labels = |n: usize| (0..n).map(|i| format!("l{i}")).collect::<Vec<_>>();
+        let open = |issue: &str, n: usize| json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":issue,"labels":labels(n)});
+        t.run(open("a#1", crate::validate::MAX_LABELS));
+        assert_eq!(t.try_run(&open("a#2", crate::validate::MAX_LABELS + 1)).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
     fn users_are_counted_once_each() {
         let mut t = T::new(&[("a", "1"), ("b", "1")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));

@@ -115,12 +115,14 @@ impl Exchange {
             }
         }
         self.trader_mut(user).pooled = pooled;
-        if needed > pool {
-            let diff = Amount(needed.0 - pool.0);
-            ctx.ledger.transfer(Account::Available(user), Account::Held(user), diff)?;
-        } else if pool > needed {
-            let diff = Amount(pool.0 - needed.0);
-            ctx.ledger.transfer(Account::Held(user), Account::Available(user), diff)?;
+        match needed.cmp(&pool) {
+            std::cmp::Ordering::Greater => {
+                ctx.ledger.transfer(Account::Available(user), Account::Held(user), Amount(needed.0 - pool.0))?
+            }
+            std::cmp::Ordering::Less => {
+                ctx.ledger.transfer(Account::Held(user), Account::Available(user), Amount(pool.0 - needed.0))?
+            }
+            std::cmp::Ordering::Equal => {}
         }
         self.trader_mut(user).pool_hold = needed;
         Ok(())

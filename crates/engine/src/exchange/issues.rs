@@ -189,7 +189,8 @@ impl Exchange {
             .awaiting
             .iter()
             .copied()
-            .filter(|s| self.series[s.index()].issue == id && self.series[s.index()].maturation < observed)
+            // settle_from_tracker decides only those that matured before `observed`.
+            .filter(|s| self.series[s.index()].issue == id)
             .collect();
         for s in now_decidable {
             self.settle_from_tracker(ctx, s)?;
