@@ -370,6 +370,10 @@ mod tests {
         e.ledger.transfer(Account::CaseBond(SeriesId(0)), Account::Available(sam), Amount(1)).unwrap();
         let err = e.check_invariants().unwrap_err();
         assert!(err.contains("bond account 49.999999 but bond 50"), "{err}");
+        // Open, but its series no longer under arbitration.
+        let mut e = t.engine.clone();
+        e.exchange.arbitrated.clear();
+        assert!(e.check_invariants().unwrap_err().contains("settled outside arbitration"));
         // Marked decided, its bond paid out, but its series never settled.
         let mut e = t.engine.clone();
         e.ledger.transfer(Account::CaseBond(SeriesId(0)), Account::Available(sam), Amount::credits(50)).unwrap();

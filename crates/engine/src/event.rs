@@ -184,11 +184,6 @@ pub struct Timed {
     pub event: Event,
 }
 
-/// Kinds of events that carry a kind-of-offer for rendering.
-pub fn offer_kind_name(kind: OfferKind) -> &'static str {
-    kind.as_str()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,4 +201,16 @@ mod tests {
         assert!((r.midpoint - 0.5).abs() < 1e-12, "{r:?}");
         assert_eq!((r.k, r.owed.as_slice()), (0.0, &[0.0, 0.0][..]));
     }
+
+    #[test]
+    fn without_a_prior_strictly_inside_0_and_1_it_is_ambiguous() {
+        let arbiters = [
+            Arbiter { a: 0.9, c: 0.2, position: 0.0, report: true, peer: 1 },
+            Arbiter { a: 0.8, c: 0.1, position: 0.0, report: true, peer: 0 },
+        ];
+        for priors in [&[][..], &[1.0], &[0.5, 0.0]] {
+            let r = compute_robust(0.5, priors, &arbiters, 1.0);
+            assert_eq!((r.paid, r.mu1, r.mu0, r.delta), (false, 0.0, 0.0, 0.0), "{priors:?}");
+        }
+    }
 }

@@ -226,6 +226,7 @@ mod tests {
         let mut t = T::new(&[("alice", "100")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
             "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        assert_eq!(t.engine.markets.all().map(|(_, m)| m.name.as_str()).collect::<Vec<_>>(), ["m1"]);
         let mut markets = t.engine.markets.clone();
         markets.due.clear();
         assert_eq!(

@@ -337,10 +337,19 @@ fn statement_bounds_are_inclusive() {
     h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
     h.refuse(with("bond", json!("50.000001")), "insufficient_funds");
     h.refuse(with("bond", json!("1000000001")), "invalid_amount");
+    h.refuse(with("bond", json!("1000000000")), "insufficient_funds");
     // The whole balance as the bond, the longest key and statement.
     h.run(cmd);
     assert_eq!(h.available("sam"), Amount::ZERO);
     assert_eq!(h.engine.cases().all().map(|(_, c)| c.bond).collect::<Vec<_>>(), [cr("50").micros()]);
+    // Only the statement's own issue is limited to one series: another issue takes offers at
+    // two maturations.
+    h.run(json!({"at":T0,"op":"deposit","user":"ann","amount":"10"}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#1"}));
+    for (id, maturation) in [("o1", MAT), ("o2", END)] {
+        h.run(json!({"at":T0,"op":"offer","id":id,"user":"ann","kind":"buy_fixed","issue":"demo/app#1",
+            "maturation":maturation,"price":"0.1","volume":1}));
+    }
     // The dispute window: at most 90 days.
     h.run(json!({"at":T0,"op":"configure_disputes","hours":2160}));
     h.refuse(json!({"at":T0,"op":"configure_disputes","hours":2161}), "invalid_argument");

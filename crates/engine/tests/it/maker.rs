@@ -229,3 +229,15 @@ fn a_maker_holding_fixed_units_offers_them_first() {
         .collect();
     assert_eq!(ask_kinds, ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
 }
+
+#[test]
+fn a_matured_maker_awaiting_settlement_keeps_its_cash() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":24}));
+    // At maturation the quotes are cancelled (nothing held); the dispute window delays the
+    // settlement, and the maker's cash still covers the LMSR bound (the invariants hold).
+    h.run(json!({"at":MAT,"op":"tick"}));
+    assert_eq!(h.engine.summary()["series"][0]["status"], "matured");
+    assert_eq!((h.held("~maker/0"), h.available("~maker/0")), (Amount::ZERO, cr("6.931472")));
+}
