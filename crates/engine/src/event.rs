@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::exchange::types::{CancelReason, CloseReason, OfferKind, Outcome, Side, TradeKind};
+use crate::exchange::types::{CancelReason, CloseReason, Outcome, Side, TradeKind};
 use crate::ids::{IssueId, MarketId, OfferId, SeriesId, UserId};
 use crate::money::{Amount, Price};
 use crate::time::Timestamp;
