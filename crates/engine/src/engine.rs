@@ -408,6 +408,18 @@ mod tests {
     }
 
     #[test]
+    fn a_settled_maker_must_have_returned_its_cash() {
+        let mut t = T::new(&[("funder", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
+        t.run(json!({"at":"2026-12-16T00:00:00Z","op":"tick"}));
+        t.engine.check_invariants().unwrap();
+        let mut e = t.engine.clone();
+        e.exchange.makers.values_mut().for_each(|m| m.returned = None);
+        assert!(e.check_invariants().unwrap_err().contains("left after settlement"));
+    }
+
+    #[test]
     fn an_issue_has_at_most_max_labels_labels() {
         let mut t = T::new(&[]);
         let labels = |n: usize| (0..n).map(|i| format!("l{i}")).collect::<Vec<_>>();

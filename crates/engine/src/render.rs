@@ -312,7 +312,7 @@ mod tests {
     use serde_json::json;
 
     use crate::exchange::testing::{ISSUE, MAT, T};
-    use crate::exchange::types::CloseReason;
+    use crate::exchange::types::{CloseReason, Side};
     use crate::{Event, Timed};
 
     #[test]
@@ -346,5 +346,21 @@ mod tests {
             let v = rendered.iter().find(|v| v["type"] == ty).unwrap_or_else(|| panic!("no {ty} in {rendered:?}"));
             assert_eq!((v["issue"].as_str(), v["maturation"].as_str()), (Some(ISSUE), Some(MAT)), "{v}");
         }
+    }
+
+    #[test]
+    fn the_summary_lists_only_the_sides_users_hold() {
+        let mut t = T::new(&[("a", "10"), ("b", "10")]);
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 4, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_unfixed", "0.5", 4, json!({}));
+        let positions = &t.engine.summary()["positions"];
+        let held: Vec<(&str, &str, u64)> = positions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["user"].as_str().unwrap(), p["side"].as_str().unwrap(), p["units"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(held, [("a", "fixed", 4), ("b", "unfixed", 4)]);
+        assert_eq!((Side::Fixed.as_str(), Side::Unfixed.as_str()), ("fixed", "unfixed"));
     }
 }

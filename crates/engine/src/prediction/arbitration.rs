@@ -213,4 +213,11 @@ mod tests {
             assert_eq!((r.paid, r.mu1, r.mu0, r.delta), (false, 0.0, 0.0, 0.0), "{priors:?}");
         }
     }
+
+    #[test]
+    fn one_arbiter_alone_is_ambiguous() {
+        let one = [Arbiter { a: 0.9, c: 0.2, position: 0.0, report: true, peer: 0 }];
+        let r = compute_robust(0.5, &[0.5], &one, 1.0);
+        assert_eq!((r.paid, r.mu1, r.mu0), (false, 0.0, 0.0));
+    }
 }

@@ -109,7 +109,14 @@ fn disputed_series_goes_to_arbitration_and_settles_once() {
     let sid = x.series_id(x.issue_id("demo/app#9").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
     assert_eq!(x.dispute_until(sid), Some(peerex_engine::Timestamp::parse("2026-12-17T00:00:00Z").unwrap()));
     assert!(!x.is_arbitrated(sid), "the tracker decides until a dispute");
+    // A bond above what beth has is refused; all of it is enough (she gets 10 back at once).
+    h.run(json!({"at":REPORT,"op":"withdraw","user":"beth","amount":"940"}));
+    h.refuse(
+        json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30.000001"}),
+        "insufficient_funds",
+    );
     h.run(json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}));
+    h.run(json!({"at":REPORT,"op":"deposit","user":"beth","amount":"940"}));
     assert!(h.engine.exchange().is_arbitrated(sid), "a dispute hands it to the arbiters");
     h.refuse(
         json!({"at":REPORT,"op":"dispute","user":"adam","issue":"demo/app#9","maturation":MAT,"bond":"30"}),

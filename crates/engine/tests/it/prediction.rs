@@ -490,6 +490,26 @@ fn limits_admit_their_bounds() {
     h.run(t);
 }
 
+/// The per-trade fee of a sale beyond a position (buying NO) is f x (1 - p) at the price after
+/// it; a budget too small for one micro-share buys none.
+#[test]
+fn a_sales_fee_uses_the_price_of_the_other_side() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    let m1 = h.engine.markets().market_id("m1").unwrap();
+    let q = h.engine.markets().quote(m1, None, 1, cr("-10")).unwrap();
+    // p(YES) after = 1 / (1 + e) = 0.268941; f (1 - p) = 0.05 x 0.731059 = 0.036553 (rounded up).
+    assert_eq!(q.fee, 36_553);
+    assert_eq!(h.engine.markets().shares_for_budget(m1, None, 1, Amount(1)).unwrap(), Amount::ZERO);
+    assert_eq!(h.engine.markets().len(), 1);
+    for bad in ["-0.000001", "1000000001"] {
+        let c = json!({"at":T0,"op":"create_market","id":"m2","user":"alice","statement":"s","deadline":DEADLINE,
+            "b":"10","fee":"0.05","initial_shares":"0","k_floor":bad});
+        h.refuse(c, "invalid_argument");
+    }
+}
+
 /// A trader who sold everything back holds nothing at resolution and gets no payout line.
 #[test]
 fn a_trader_who_sold_out_gets_no_payout() {
