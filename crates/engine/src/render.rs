@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::Engine;
 use crate::event::{Event, Timed};
-use crate::exchange::types::{OfferKind, Side};
+use crate::exchange::types::Side;
 use crate::ids::{OfferId, SeriesId, UserId};
 use crate::ledger::Account;
 
@@ -300,11 +300,6 @@ impl Engine {
         out.insert("minted".into(), json!(self.ledger.minted()));
         Value::Object(out)
     }
-}
-
-/// Name of an offer kind for display.
-pub fn kind_name(k: OfferKind) -> &'static str {
-    k.as_str()
 }
 
 #[cfg(test)]

@@ -386,6 +386,22 @@ mod tests {
     }
 
     #[test]
+    fn a_makers_ordinary_bid_in_the_sweep_does_not_draw_on_its_pool() {
+        // m's pool (60 for u1) plus 50 available cover u1 then u2; n1, an ordinary bid, is paid
+        // from its own hold of 55, so it must not count against the pool's funds.
+        let mut t = T::new(&[("m", "165"), ("t", "1000")]);
+        t.offer(T1, "u1", "m", "buy_unfixed", "0.6", 100, json!({"poolable":true}));
+        t.offer(T1, "n1", "m", "buy_unfixed", "0.55", 100, json!({}));
+        t.offer(T1, "u2", "m", "buy_unfixed", "0.5", 100, json!({"poolable":true}));
+        assert_eq!(t.balance("m"), (cr("50"), cr("115")));
+        t.offer(T2, "tb", "t", "buy_fixed", "0.5", 300, json!({}));
+        for o in ["u1", "n1", "u2", "tb"] {
+            assert_eq!(t.status(o), OfferStatus::Filled, "{o}");
+        }
+        assert_eq!(t.balance("m"), (cr("0"), cr("0")));
+    }
+
+    #[test]
     fn a_fill_the_plan_got_wrong_is_an_internal_error() {
         // b rests; u, all-or-none for more than b offers, crosses it without trading.
         let mut t = T::new(&[("a", "100"), ("c", "100")]);

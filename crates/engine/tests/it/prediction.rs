@@ -510,6 +510,24 @@ fn a_sales_fee_uses_the_price_of_the_other_side() {
     }
 }
 
+/// At an extreme price only arbiters without a stake are admitted; fewer of them than the
+/// minimum void the market.
+#[test]
+fn too_few_arbiters_without_a_stake_void_an_ambiguous_market() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "x", "y", "z"], "100");
+    create(&mut h, "m1", "alice", "1", "0", json!({}));
+    trade(&mut h, "t1", "bob", "m1", "20");
+    trade(&mut h, "t2", "y", "m1", "0.1");
+    trade(&mut h, "t3", "z", "m1", "0.1");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    assert_eq!(summary(&h, "m1")["status"], "void");
+    conserved(&h);
+}
+
 /// A trader who sold everything back holds nothing at resolution and gets no payout line.
 #[test]
 fn a_trader_who_sold_out_gets_no_payout() {
