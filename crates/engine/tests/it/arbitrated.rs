@@ -333,7 +333,7 @@ fn statement_bounds_are_inclusive() {
     let mut h = H::new();
     h.run(json!({"at":T0,"op":"deposit","user":"sam","amount":"50"}));
     let cmd = json!({"at":T0,"op":"open_statement","user":"sam","issue":"i".repeat(200),
-        "statement":"s".repeat(2_000),"maturation":MAT,"bond":"50"});
+        "statement":"s".repeat(2_000),"maturation":MAT,"bond":"50","k_floor":"50"});
     let with = |k: &str, v: Value| {
         let mut c = cmd.clone();
         c[k] = v;
@@ -342,6 +342,9 @@ fn statement_bounds_are_inclusive() {
     h.refuse(with("issue", json!("")), "invalid_argument");
     h.refuse(with("issue", json!("i".repeat(201))), "invalid_argument");
     h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
+    h.refuse(with("statement", json!(" ")), "invalid_argument");
+    h.refuse(with("k_floor", json!("50.000001")), "invalid_argument");
+    h.refuse(with("k_floor", json!("-0.000001")), "invalid_argument");
     h.refuse(with("bond", json!("50.000001")), "insufficient_funds");
     h.refuse(with("bond", json!("1000000001")), "invalid_amount");
     h.refuse(with("bond", json!("1000000000")), "insufficient_funds");
