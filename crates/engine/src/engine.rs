@@ -429,6 +429,34 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_decision_names_one_winner_or_a_split_in_0_to_1() {
+        use crate::exchange::types::{Outcome, Side};
+        assert_eq!(super::decision(Some(Side::Fixed), None).unwrap(), Outcome::Fixed);
+        assert_eq!(super::decision(Some(Side::Unfixed), None).unwrap(), Outcome::Unfixed);
+        for x in [0, 250_000, 1_000_000] {
+            assert_eq!(super::decision(None, Some(Amount(x))).unwrap(), Outcome::Split { fixed_pays_micros: x as u32 });
+        }
+        for (w, x) in [(None, Some(-1)), (None, Some(1_000_001)), (None, None), (Some(Side::Fixed), Some(0))] {
+            assert_eq!(super::decision(w, x.map(Amount)).unwrap_err().code(), "invalid_argument", "{w:?} {x:?}");
+        }
+    }
+
+    #[test]
+    fn the_engine_counts_and_lists_what_it_holds() {
+        let mut t = T::new(&[("a", "10"), ("b", "10")]);
+        assert_eq!(Engine::new().now(), None);
+        assert_eq!(t.engine.now(), Some(crate::Timestamp::parse("2026-12-01T09:00:00Z").unwrap()));
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_fixed", "0.4", 1, json!({}));
+        let x = &t.engine.exchange;
+        assert_eq!((x.issue_count(), x.series_count(), x.offer_count()), (1, 1, 2));
+        assert_eq!(x.all_issues().map(|(_, i)| i.tracker.as_str()).collect::<Vec<_>>(), ["local"]);
+        let mut log = crate::feed::EventLog::default();
+        log.extend(t.events.iter().cloned());
+        assert_eq!(log.all(), t.events.as_slice());
+    }
+
+    #[test]
     fn users_are_counted_once_each() {
         let mut t = T::new(&[("a", "1"), ("b", "1")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));
