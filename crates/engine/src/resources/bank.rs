@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::{overflow, EngineResult};
 use crate::ids::PeerId;
 use crate::ledger::{Account, Ledger};
-use crate::money::{Amount, MICROS_PER_CREDIT};
+use crate::money::Amount;
 
 /// Atto-credits per micro-credit.
 pub const ATTO_PER_MICRO: i128 = 1_000_000_000_000;
@@ -113,9 +113,4 @@ pub fn settle(ledger: &mut Ledger, peer: PeerId, day: DayAmounts, carry_atto: i6
 /// exactly units x price (1 byte x 1 nano/GB = 1e-9 x 1e-9 credit).
 pub fn atto(units: i64, price_nano: i64) -> i128 {
     units as i128 * price_nano as i128
-}
-
-/// Whole credits for display.
-pub fn credits_f64(a: Amount) -> f64 {
-    a.0 as f64 / MICROS_PER_CREDIT as f64
 }

@@ -58,3 +58,20 @@ pub struct PieChart {
 pub fn pie_chart(capacity_gb: f64, stored_gb: f64) -> PieChart {
     PieChart { capacity_gb, used_gb: stored_gb, available_gb: (capacity_gb - stored_gb).max(0.0) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_is_income_over_the_capacity_price_and_nothing_without_a_price() {
+        // Income 10 x 1 + 5 x 2 + 5 x 0.5 = 22.5 credits a day; at Q = 2 that buys 11.25 GB.
+        assert_eq!(capacity([10.0, 5.0, 5.0], [1.0, 2.0, 0.5], 2.0), 11.25);
+        // A negative supply earns nothing (it is not a debt).
+        assert_eq!(capacity([10.0, -5.0, 5.0], [1.0, 2.0, 0.5], 2.0), 6.25);
+        // No capacity price (services free, or not posted yet): no capacity, not infinite.
+        assert_eq!(capacity([10.0, 5.0, 5.0], [1.0, 2.0, 0.5], 0.0), 0.0);
+        assert_eq!(capacity([10.0, 5.0, 5.0], [1.0, 2.0, 0.5], -1.0), 0.0);
+        assert_eq!(capacity([10.0, 5.0, 5.0], [1.0, 2.0, 0.5], f64::INFINITY), 0.0);
+    }
+}

@@ -123,6 +123,9 @@ mod tests {
         assert!((unavailability_equal(0.5, 2, 4) - 5.0 / 16.0).abs() < 1e-15);
         assert_eq!(unavailability(&[0.9, 0.9], 0), 0.0);
         assert_eq!(unavailability(&[0.9], 2), 1.0);
+        // k = n: every holder must be online, so the file is unavailable unless all are.
+        assert_eq!(unavailability(&[0.5, 0.5], 2), 0.75);
+        assert_eq!(unavailability(&[0.5, 0.5], 3), 1.0, "k > n: never available");
     }
 
     #[test]
@@ -131,5 +134,27 @@ mod tests {
         assert_eq!(min_n(0.5, 0, 0.9), None);
         assert_eq!(min_n(f64::NAN, 1, 0.9), None);
         assert_eq!(min_n(0.0, 1, 0.9), None, "never-online holders reach no target");
+        // The same for the heterogeneous search: a target outside [0, 1] or k = 0 is no
+        // request (a target of -0.5 would otherwise be met by any k holders, k = 0 by none).
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 1, -0.5), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 0, 0.9), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 1.5], 1, 0.9), None);
+        assert_eq!(min_n_heterogeneous(&[0.9, 0.9], 1, 0.9), Some(1));
+    }
+
+    #[test]
+    fn the_min_n_report_of_two_fragments_at_half_availability() {
+        // k = 2, a = 0.5, 99%: P(fewer than 2 of n online) = (1 + n) / 2^n is 11/1024 > 1% at
+        // n = 10 and 12/2048 at n = 11. Plain replication needs 0.5^7 <= 1%: 7 copies.
+        let r = min_n_report(0.5, 2, 0.99).unwrap();
+        assert_eq!((r.n, r.replication_factor, r.unavailability, r.plain_replicas), (11, 5.5, 12.0 / 2048.0, Some(7)));
+        assert_eq!(min_n_report(0.5, 0, 0.99), None);
+    }
+
+    #[test]
+    fn the_largest_k_is_searched_and_a_larger_one_refused() {
+        // Always-online holders: n = k, up to k = MAX_FRAGMENTS itself.
+        assert_eq!(min_n(1.0, MAX_FRAGMENTS, 0.99999), Some(MAX_FRAGMENTS));
+        assert_eq!(min_n(1.0, MAX_FRAGMENTS + 1, 0.99999), None);
     }
 }

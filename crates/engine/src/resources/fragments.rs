@@ -266,4 +266,45 @@ mod tests {
         assert_eq!(f.place("y", O, 1, i64::MAX, vec![A]).unwrap_err().code(), "overflow");
         assert_eq!(f, before);
     }
+
+    #[test]
+    fn a_dropped_fragment_frees_its_holders_space_only() {
+        let mut f = Fragments::default();
+        f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
+        f.drop_fragment("x", B).unwrap();
+        assert_eq!(f.file("x").unwrap().holders, vec![A, C]);
+        assert_eq!((f.held_bytes(A), f.held_bytes(B), f.held_bytes(C)), (100, 0, 100));
+        assert_eq!(f.owned_bytes(O), 200, "the file is still backed up");
+        f.check().unwrap();
+        assert_eq!(f.drop_fragment("x", B).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
+    fn meters_put_back_after_a_refused_settlement_are_the_days_meters() {
+        let mut f = Fragments::default();
+        f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
+        let meters = f.take_meters();
+        assert_eq!(f.meter(A), Meter::default());
+        f.restore_meters(meters);
+        assert_eq!(f.meter(A).downloaded, 100);
+        assert_eq!(f.meter(O).backed_up, 200);
+    }
+
+    #[test]
+    fn the_consistency_check_finds_bytes_that_do_not_add_up() {
+        let mut f = Fragments::default();
+        f.place("x", O, 2, 100, vec![A, B, C]).unwrap();
+        f.check().unwrap();
+        let good = f.clone();
+        f.held[A.index()] += 1;
+        assert_eq!(f.check().unwrap_err(), "peer 1 holds 101 bytes but its fragments sum to 100");
+        let mut f = good.clone();
+        f.owned[O.index()] -= 1;
+        assert_eq!(f.check().unwrap_err(), "peer 0 stores 199 bytes but its files sum to 200");
+        let mut f = good.clone();
+        f.files.get_mut("x").unwrap().holders = vec![A, A, C];
+        f.held[A.index()] = 200;
+        f.held[B.index()] = 0;
+        assert_eq!(f.check().unwrap_err(), "file \"x\" has two fragments on peer 1");
+    }
 }

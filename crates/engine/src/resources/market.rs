@@ -610,11 +610,7 @@ impl ResourceMarket {
             let m = meters.get(id.index()).copied().unwrap_or_default();
             let held = self.files.held_bytes(id);
             let stored = self.files.owned_bytes(id);
-            let eff = if held > 0 {
-                effective_space(held, peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0)
-            } else {
-                0
-            };
+            let eff = effective_space(held, peer.availability.ppm, self.tech.r, mean_a).unwrap_or(0);
             let earned = atto(eff, p[RES_S]) + atto(m.uploaded, p[RES_U]) + atto(m.downloaded, p[RES_D]);
             let charged = atto(m.backed_up, q[0]) + atto(stored, q[1]) + atto(m.retrieved, q[2]);
             let services = [m.backed_up, stored, m.retrieved];
@@ -895,5 +891,311 @@ impl ResourceMarket {
             return Err("posted service prices are not A^T p".into());
         }
         self.files.check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::event::Timed;
+    use crate::time::Timestamp;
+
+    /// A market, its ledger and the events it emitted.
+    #[derive(Default)]
+    struct World {
+        m: ResourceMarket,
+        ledger: Ledger,
+        out: Vec<Timed>,
+    }
+
+    impl World {
+        fn with<R>(&mut self, f: impl FnOnce(&mut ResourceMarket, &mut Ctx) -> R) -> R {
+            let mut ctx = Ctx { ledger: &mut self.ledger, out: &mut self.out, now: Timestamp::from_millis(0) };
+            f(&mut self.m, &mut ctx)
+        }
+
+        /// Registers a peer with sliders (GB, GB/day) and an availability observed for `days` days.
+        fn peer(&mut self, name: &str, caps_gb: [i64; 3], online_ppm: i64, days: u32) -> PeerId {
+            self.with(|m, ctx| {
+                m.register(ctx, name).unwrap();
+                let [s, u, d] = caps_gb.map(|g| Amount(g * 1_000_000));
+                m.set_sliders(ctx, name, s, u, d).unwrap();
+                for _ in 0..days {
+                    m.report_online(ctx, name, Amount(online_ppm), None).unwrap();
+                }
+            });
+            self.m.peer_id(name).unwrap()
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn aggregate_supply_weights_each_peers_space_by_its_availability() {
+        let mut w = World::default();
+        w.peer("a", [90, 5, 1], 800_000, 1);
+        w.peer("b", [90, 10, 2], 400_000, 1);
+        // No demand yet, so no ratio constraint: every slider counts in full. Space counts as
+        // effective space raw x a_i / (R x mean a) with R = 3 and mean a = 0.6:
+        // 90 x 0.8 / 1.8 + 90 x 0.4 / 1.8 = 40 + 20 GB.
+        let s = w.m.aggregate_supply();
+        assert!(close(s[RES_S], 60.0) && s[RES_U] == 15.0 && s[RES_D] == 3.0, "{s:?}");
+    }
+
+    #[test]
+    fn the_mean_availability_is_over_the_holders_once_there_are_some() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 200_000, 14);
+        w.peer("a", [100, 50, 50], 900_000, 14);
+        w.peer("b", [100, 50, 50], 300_000, 14);
+        assert_eq!(w.m.mean_holder_availability(), (200_000 + 900_000 + 300_000) / 3, "no holder yet: all peers");
+        // One fragment, on a (the lowest balance, then the lowest id among o's candidates).
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000)).unwrap();
+        assert_eq!(w.m.mean_holder_availability(), 900_000, "the holders only");
+    }
+
+    #[test]
+    fn a_file_larger_than_any_peers_space_is_spread_over_all_of_them() {
+        // 100 GB over three always-online peers with 40 GB each: k = 1 or 2 fits nobody, k = 3
+        // (33.4 GB fragments) fits exactly the three, n = k = 3.
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 1_000_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [40, 50, 50], 1_000_000, 14);
+        }
+        let plan = w.m.plan_backup(&w.ledger, PeerId(0), 100 * BYTES_PER_GB as u64, 0.99999).unwrap();
+        assert_eq!(plan, (3, 33_333_333_334, vec![PeerId(1), PeerId(2), PeerId(3)]));
+    }
+
+    #[test]
+    fn a_plan_never_spreads_a_file_over_more_than_max_n_peers() {
+        // 280 peers at the lowest availability that gets storage work (0.17) and a target of
+        // 1 - 1e-8: k = 16 would need n = 273 (the fewest bytes, 17.1 x the file) but n is at
+        // most 256, so the plan is the best within that, k = 14 and n = 254 (18.1 x).
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for i in 0..280 {
+            w.peer(&format!("p{i}"), [100, 50, 50], 170_000, 14);
+        }
+        let (k, fb, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.999_999_99).unwrap();
+        assert_eq!((k, fb, holders.len()), (14, 71_428_572, 254));
+        // A target where k = 14 needs exactly n = 256: allowed (k = 13 would need 246, 18.9 x).
+        let (k, _, holders) = w.m.plan_backup(&w.ledger, PeerId(0), BYTES_PER_GB as u64, 0.999_999_992_631_4).unwrap();
+        assert_eq!((k, holders.len()), (14, 256));
+    }
+
+    #[test]
+    fn only_a_whole_day_offline_moves_a_peers_fragments_away() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        w.peer("b", [100, 50, 50], 800_000, 14);
+        w.peer("c", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000)).unwrap();
+        let holders = w.m.fragments().file("f").unwrap().holders.clone();
+        assert!(holders.contains(&a));
+        // Offline now but online half the day, or online now after a day at 0: a may be back,
+        // its fragment stays.
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(500_000), Some(false))).unwrap();
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(0), Some(true))).unwrap();
+        assert_eq!(w.m.fragments().file("f").unwrap().holders, holders);
+        // A whole day offline: the fragment is repaired onto c.
+        w.with(|m, ctx| m.report_online(ctx, "a", Amount(0), None)).unwrap();
+        assert!(!w.m.fragments().file("f").unwrap().holders.contains(&a));
+    }
+
+    #[test]
+    fn a_fragment_report_concerns_only_the_files_the_peer_holds() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [100, 50, 50], 800_000, 14);
+        }
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000)).unwrap();
+        w.with(|m, ctx| m.backup_file(ctx, "g", "o", 1, 2, 1_000)).unwrap();
+        let holder = |w: &World, f: &str| w.m.fragments().file(f).unwrap().holders.clone();
+        let (f_on, g_on) = (holder(&w, "f"), holder(&w, "g"));
+        assert_eq!((f_on.clone(), g_on.clone()), (vec![PeerId(1)], vec![PeerId(1), PeerId(2)]));
+        // b reports g, the one file it holds: nothing is lost, and f (held by a only) is none of
+        // its business.
+        w.out.clear();
+        w.with(|m, ctx| m.report_fragments(ctx, "b", &["g".to_owned()])).unwrap();
+        assert_eq!((holder(&w, "f"), holder(&w, "g")), (f_on, g_on));
+        assert!(!w.out.iter().any(|t| matches!(&t.event, Event::Resource { detail, .. }
+            if matches!(**detail, ResourceDetail::FragmentLost { .. }))));
+    }
+
+    #[test]
+    fn a_fragment_report_may_list_100000_files_and_no_more() {
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        // 100,000 names are read (and refused for naming files a does not hold); one more is
+        // refused unread.
+        let names = vec!["x".to_owned(); 100_000];
+        let e = w.with(|m, ctx| m.report_fragments(ctx, "a", &names)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        let names = vec!["x".to_owned(); 100_001];
+        let e = w.with(|m, ctx| m.report_fragments(ctx, "a", &names)).unwrap_err();
+        assert_eq!(e.code(), "limit_exceeded");
+    }
+
+    #[test]
+    fn no_space_counts_while_the_mean_availability_is_zero() {
+        // One peer online 1 ppm of one day, two never seen: the mean availability is 1/3 ppm,
+        // 0 in whole ppm. Space is then worth nothing (rather than a / 0 = infinitely much).
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 1, 1);
+        w.peer("b", [100, 50, 50], 0, 0);
+        w.peer("c", [100, 50, 50], 0, 0);
+        assert_eq!(w.m.mean_holder_availability(), 0);
+        assert_eq!(w.m.aggregate_supply(), [0.0, 150.0, 150.0]);
+        let v = w.m.peer_view(&w.ledger, "a", false).unwrap();
+        assert_eq!(v.sliders.counted[RES_S], 0.0);
+    }
+
+    #[test]
+    fn a_holder_is_paid_for_the_space_it_holds_and_the_bytes_it_uploads_and_downloads() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        let b = w.peer("b", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
+        // One source (k = 1), the lowest balance then the lowest id: a uploads the fragment.
+        w.with(|m, ctx| m.retrieve_file(ctx, "f")).unwrap();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        // At p = (1, 1, 1) credit per GB: effective space 1 GB x 0.8 / (3 x 0.8) = 1/3 GB-day
+        // (333,333,333 bytes), 1 GB downloaded by each holder, 1 GB uploaded by a.
+        assert_eq!(w.ledger.balance(Account::PeerBalance(a)), Amount(2_333_333));
+        assert_eq!(w.ledger.balance(Account::PeerBalance(b)), Amount(1_333_333));
+        // The owner pays for 1 GB backed up at q_B = R p_D = 3, 1 GB-day stored at
+        // q_S = 1 + 0.021 + 0.007 and 1 GB retrieved at q_R = p_U = 1.
+        assert_eq!(w.ledger.balance(Account::PeerBalance(PeerId(0))), Amount(-5_028_000));
+    }
+
+    #[test]
+    fn a_settlement_reports_the_peers_whose_money_moved_and_only_real_standing_changes() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        let idle = w.peer("idle", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
+        w.out.clear();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        let details: Vec<(Option<PeerId>, ResourceDetail)> = w
+            .out
+            .iter()
+            .filter_map(|t| match &t.event {
+                Event::Resource { peer, detail } => Some((*peer, (**detail).clone())),
+                _ => None,
+            })
+            .collect();
+        // The owner paid and the holder earned; the idle peer had nothing to settle.
+        let settled: Vec<Option<PeerId>> =
+            details.iter().filter(|(_, d)| matches!(d, ResourceDetail::Settled { .. })).map(|(p, _)| *p).collect();
+        assert_eq!(settled, vec![Some(PeerId(0)), Some(PeerId(1))]);
+        assert!(!settled.contains(&Some(idle)));
+        // Everybody is still in normal standing: no standing event.
+        assert!(!details.iter().any(|(_, d)| matches!(d, ResourceDetail::StandingChanged { .. })), "{details:?}");
+    }
+
+    #[test]
+    fn a_refused_settlement_keeps_the_days_meters_for_the_next_try() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        w.peer("b", [100, 50, 50], 800_000, 14);
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
+        let ids: Vec<PeerId> = w.m.peers().map(|(id, _, _)| id).collect();
+        let meters = |w: &World| ids.iter().map(|id| w.m.fragments().meter(*id)).collect::<Vec<_>>();
+        let meters_before = meters(&w);
+        assert_eq!(w.m.fragments().meter(a).downloaded, 1_000_000_000);
+        // a's balance is at the top of the range: paying a for its download would overflow it,
+        // so the whole day is refused and nothing moves.
+        let top = Amount(i64::MAX);
+        w.ledger.transfer(Account::ResourceBank, Account::PeerBalance(a), top).unwrap();
+        let ledger_before = w.ledger.clone();
+        let err = w.with(|m, ctx| m.settle_day(ctx)).unwrap_err();
+        assert_eq!(err.code(), "overflow");
+        assert_eq!(w.ledger, ledger_before);
+        assert_eq!(meters(&w), meters_before, "the day's meters are kept");
+        assert_eq!(w.m.days_settled, 0);
+        // Once the balance is back in range the same day settles and pays the download.
+        w.ledger.transfer(Account::PeerBalance(a), Account::ResourceBank, top).unwrap();
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!(w.m.days_settled, 1);
+        assert!(w.ledger.balance(Account::PeerBalance(a)) > Amount(1_000_000), "1 GB downloaded at p_D = 1, and space");
+        assert_eq!(w.m.fragments().meter(a), Meter::default());
+    }
+
+    #[test]
+    fn a_file_is_refused_as_a_bad_argument_only_past_the_largest_n_and_size() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        for p in ["a", "b", "c"] {
+            w.peer(p, [2_000, 50, 50], 800_000, 14);
+        }
+        // n = MAX_N is a valid request (three peers cannot take 256 fragments, a state the
+        // network may grow out of); n = MAX_N + 1 never is.
+        let e = w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, MAX_N, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_state");
+        let e = w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, MAX_N + 1, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        // A file of exactly MAX_FILE_BYTES (1 TB) is placed; one byte more is refused.
+        let target = Amount(990_000);
+        let e = w.with(|m, ctx| m.backup(ctx, "big", "o", MAX_FILE_BYTES + 1, target)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        w.with(|m, ctx| m.backup(ctx, "big", "o", MAX_FILE_BYTES, target)).unwrap();
+        let rec = w.m.fragments().file("big").unwrap();
+        assert!(rec.user_bytes() >= MAX_FILE_BYTES as i64, "{rec:?}");
+        // File names: 200 bytes is the longest (both ways of backing up), 201 is refused.
+        let (long, too_long) = ("f".repeat(200), "f".repeat(201));
+        let e = w.with(|m, ctx| m.backup_file(ctx, &too_long, "o", 1, 1, 1_000)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        let e = w.with(|m, ctx| m.backup(ctx, &too_long, "o", 1_000, target)).unwrap_err();
+        assert_eq!(e.code(), "invalid_argument");
+        w.with(|m, ctx| m.backup_file(ctx, &long, "o", 1, 1, 1_000)).unwrap();
+        w.with(|m, ctx| m.backup(ctx, &"g".repeat(200), "o", 1_000, target)).unwrap();
+    }
+
+    #[test]
+    fn demand_is_the_mean_of_the_last_30_settled_days() {
+        let mut w = World::default();
+        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.peer("a", [100, 50, 50], 800_000, 14);
+        // Day 1: 1 GB backed up (service B) and stored; then storage only.
+        w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
+        let backups = |w: &World| w.m.demand_days.iter().map(|d| d[0]).sum::<i64>();
+        for _ in 0..30 {
+            w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        }
+        assert_eq!((w.m.demand_days.len(), backups(&w)), (30, 1_000_000_000), "day 1 is one of the last 30");
+        // The backup is 1/30 of a GB a day of the mean: q_B's resources are R x D = 3 GB of
+        // download per GB backed up, so d_D = 3 / 30 plus storage's 0.007 x 1 GB.
+        let d = w.m.aggregate_demand();
+        assert!(close(d[RES_D], 0.1 + 0.007), "{d:?}");
+        w.with(|m, ctx| m.settle_day(ctx)).unwrap();
+        assert_eq!((w.m.demand_days.len(), backups(&w)), (30, 0), "day 31: day 1 has left the window");
+        assert!(close(w.m.aggregate_demand()[RES_D], 0.007));
+        // The owner's bills (for B_max) cover the last 7 days, its service history 30.
+        let o = w.m.peer(PeerId(0)).unwrap();
+        assert_eq!((o.bills.len(), o.history.len()), (bank::BILL_WINDOW, PROFILE_DAYS));
+        assert_eq!(o.history[0], [0, 1_000_000_000, 0], "day 2: storage only");
+    }
+
+    #[test]
+    fn the_invariant_check_reports_a_price_outside_the_range() {
+        let mut w = World::default();
+        w.peer("a", [100, 50, 50], 800_000, 1);
+        w.m.check(&w.ledger).unwrap();
+        // 0.000999999 credit per GB of upload, just under the floor of 0.001.
+        w.m.prices[RES_U] = NANO_PER_CREDIT / 1_000 - 1;
+        w.m.service_prices = w.m.tech.service_prices(w.m.prices).unwrap();
+        assert!(w.m.check(&w.ledger).unwrap_err().contains("outside [1e-3, 1e3]"));
+        w.m.prices[RES_U] = NANO_PER_CREDIT / 1_000;
+        w.m.service_prices = w.m.tech.service_prices(w.m.prices).unwrap();
+        w.m.check(&w.ledger).unwrap();
     }
 }

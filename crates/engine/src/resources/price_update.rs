@@ -399,8 +399,9 @@ impl BroydenUpdater {
                 let b = self.jacobian.unwrap_or_else(|| {
                     // First estimate: the diagonal secant slopes (positive, or a unit guess).
                     let d = |i: usize| {
-                        if dx[i] != 0.0 && dg[i] / dx[i] > 0.0 {
-                            dg[i] / dx[i]
+                        let slope = dg[i] / dx[i];
+                        if dx[i] != 0.0 && slope > 0.0 {
+                            slope
                         } else {
                             m.g[i].abs().max(1e-9) / x[i]
                         }
@@ -455,4 +456,227 @@ pub fn to_nano(price: f64, s: &Safeguards) -> i64 {
 
 pub fn from_nano(nano: i64) -> f64 {
     nano as f64 / NANO_PER_CREDIT as f64
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn sg() -> Safeguards {
+        Safeguards::default()
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+    }
+
+    /// Supply that gives the imbalance `g` with demand [1, 1, 1] and S_S = 1: then g_X = S_X - 1
+    /// (and e_X = g_X).
+    fn supply_for(g: [f64; 2]) -> [f64; 3] {
+        [1.0, 1.0 + g[0], 1.0 + g[1]]
+    }
+
+    #[test]
+    fn the_imbalance_is_scale_free_and_its_size_is_the_larger_of_the_two() {
+        // S = (2, 3, 1), d = (4, 2, 4): S_U/S_S = 1.5 against d_U/d_S = 0.5, S_D/S_S = 0.5
+        // against d_D/d_S = 1.
+        let m = imbalance([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]).unwrap();
+        assert_eq!(m.g, [1.0, -0.5]);
+        assert_eq!(m.e, [2.0, -0.5]);
+        assert_eq!(m.max_abs_e(), 2.0);
+        // g alone (the raw update's root form) is the same difference, and stays finite when
+        // nobody supplies upload: 0 - d_U/d_S = -0.5.
+        assert_eq!(root_g([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]), Some([1.0, -0.5]));
+        assert_eq!(root_g([2.0, 0.0, 1.0], [4.0, 2.0, 4.0]), Some([-0.5, -0.5]));
+        assert_eq!(root_g([0.0, 3.0, 1.0], [4.0, 2.0, 4.0]), None, "no space supplied: no g");
+        // e where only demand must be positive: the same e while all is supplied.
+        assert_eq!(extended_e([2.0, 3.0, 1.0], [4.0, 2.0, 4.0]), Some([2.0, -0.5]));
+        // The same market ten times larger has the same e.
+        assert_eq!(imbalance([20.0, 30.0, 10.0], [40.0, 20.0, 40.0]).unwrap().e, m.e);
+        let m = Imbalance { g: [0.0; 2], e: [0.25, -0.75] };
+        assert_eq!(m.max_abs_e(), 0.75, "a shortage counts as much as a surplus");
+    }
+
+    #[test]
+    fn with_no_space_supplied_a_resource_nobody_supplies_either_keeps_its_price() {
+        // No space and no upload: e_U = 0 / 0, nothing to step on, p_U stays; download is
+        // supplied, so e_D = +inf and p_D falls by phi.
+        let e = extended_e([0.0, 0.0, 5.0], [1.0, 1.0, 1.0]).unwrap();
+        assert!(e[0].is_nan() && e[1] == f64::INFINITY, "{e:?}");
+        let up = Updater::new(sg()).update([1.0, 2.0, 2.0], [0.0, 0.0, 5.0], [1.0, 1.0, 1.0]);
+        assert_eq!(up.prices, [1.0, 2.0, 1.6]);
+        // A space supply of -0 is no space too (not a division by -0 giving -inf and a rise).
+        assert_eq!(extended_e([-0.0, 5.0, 5.0], [1.0, 1.0, 1.0]), Some([f64::INFINITY; 2]));
+    }
+
+    #[test]
+    fn nobody_supplying_a_resource_raises_its_price_by_the_full_factor_phi() {
+        // At p_U = 10 nobody supplies upload (e_U = -1): p_U x phi = 12.5 (p_U + phi would be
+        // 11.25, inside the step clamp, so only an exact value tells the two apart).
+        assert_eq!(elasticity_step(10.0, -1.0, 1.25), 12.5);
+        let mut u = Updater::new(sg());
+        let up = u.update([1.0, 10.0, 10.0], [5.0, 0.0, 5.0], [1.0, 1.0, 1.0]);
+        assert_eq!(up.steps[0].rule, Rule::InvalidCurrent);
+        assert_eq!(up.prices[RES_U], 12.5);
+        assert!(!up.steps[0].step_clamped);
+        // The raw updater's first step is the same unclamped guess.
+        let raw = RawUpdater::default().update([1.0, 10.0, 10.0], [5.0, 0.0, 5.0], [1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(raw[RES_U], 12.5);
+    }
+
+    #[test]
+    fn a_negative_or_non_finite_supply_measurement_is_no_data() {
+        // Demand is fine, but a supply that cannot be a measurement (negative, NaN, infinite)
+        // says nothing: both prices are kept, rule 0. Taken at face value, a supply of -1 upload
+        // would read as a shortage (e_U = -2) and raise p_U by phi.
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(extended_e([1.0, bad, 1.0], [1.0, 1.0, 1.0]), None, "{bad}");
+            let up = Updater::new(sg()).update([1.0, 2.0, 2.0], [1.0, bad, 1.0], [1.0, 1.0, 1.0]);
+            assert_eq!(up.prices, [1.0, 2.0, 2.0], "{bad}");
+            assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::NoData; 2], "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_price_kept_at_the_edge_of_the_range_is_not_reported_as_clamped() {
+        // A price already at the floor or the ceiling that no rule moves was not limited by the
+        // range: the flag says "the range changed the price", not "the price is at an end".
+        for p in [1e-3, 1e3] {
+            let s = safeguarded_step(p, Current::NoData, Previous::None, &sg());
+            assert_eq!((s.price, s.step_clamped, s.range_clamped), (p, false, false), "{p}");
+            let s = safeguarded_step(p, Current::Valid { g: 0.0, e: 0.0005 }, Previous::None, &sg());
+            assert_eq!((s.rule, s.price, s.range_clamped), (Rule::Deadband, p, false), "{p}");
+        }
+        // A step that lands exactly on p / phi was not limited either: 2.5 / (1 + 0.25) = 2.
+        let s = safeguarded_step(2.5, Current::Valid { g: 0.25, e: 0.25 }, Previous::None, &sg());
+        assert_eq!((s.price, s.step_clamped), (2.0, false));
+        // Just past an end it is.
+        let s = safeguarded_step(1e-3, Current::Valid { g: 0.1, e: 0.1 }, Previous::None, &sg());
+        assert_eq!((s.price, s.range_clamped), (1e-3, true));
+    }
+
+    #[test]
+    fn the_raw_updater_steps_by_elasticity_then_by_definition_4_without_any_guard() {
+        let mut raw = RawUpdater::default();
+        // First observation at p = (1, 2, 2): g = e = (1, 0.25); p / (1 + e) = (1, 1.6).
+        let out = raw.update([1.0, 2.0, 2.0], [1.0, 2.0, 1.25], [1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(out, [1.0, 1.0, 1.6]);
+        // Second at (1, 1, 1.6) with g = (0.5, 0): U's secant 1 - (1 - 2) / (0.5 - 1) x 0.5 = 0,
+        // a price of zero (the safeguarded update would stop at 1 / phi); D is at its root and
+        // stays.
+        let out = raw.update([1.0, 1.0, 1.6], [1.0, 1.5, 1.0], [1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(out, [1.0, 0.0, 1.6]);
+        // Nobody supplies space: g is undefined and the raw update has no answer.
+        assert_eq!(raw.update([1.0, 1.0, 1.6], [0.0, 1.0, 1.0], [1.0, 1.0, 1.0]), None);
+    }
+
+    /// A linear market with cross effects, g(p) = J (p - p*) with J = [[1, 0.25], [0.5, 2]] and
+    /// the equilibrium p* = (1.1, 0.9), each update observed at the previous update's prices.
+    #[test]
+    fn broyden_finds_the_equilibrium_of_a_linear_market_with_cross_effects() {
+        let jac = [[1.0, 0.25], [0.5, 2.0]];
+        let star = [1.1, 0.9];
+        let g_at = |p: [f64; 3]| {
+            let d = [p[RES_U] - star[0], p[RES_D] - star[1]];
+            [jac[0][0] * d[0] + jac[0][1] * d[1], jac[1][0] * d[0] + jac[1][1] * d[1]]
+        };
+        let mut br = BroydenUpdater::new(sg());
+        let mut p = [1.0, 1.0, 1.0];
+        // Update 1, at (1, 1): g = (-0.075, 0.15), no Jacobian yet, so the elasticity steps
+        // 1 / 0.925 and 1 / 1.15. Updates 2 and 3 are Broyden steps p - B^-1 g, B first the
+        // diagonal secant slopes of updates 1-2, then corrected by rank one (Broyden's good
+        // update B += (dg - B dx) dx^T / dx^T dx); on a linear g the method reaches the root in
+        // at most 2n = 4 steps, here at update 4, and the deadband then holds it.
+        let want: [([f64; 2], Rule); 6] = [
+            ([1.0 / 0.925, 1.0 / 1.15], Rule::NoPrevious),
+            ([1.1254545454545455, 0.9112], Rule::Broyden),
+            ([1.0992018432705732, 0.8996488110390521], Rule::Broyden),
+            ([1.1, 0.9], Rule::Broyden),
+            ([1.1, 0.9], Rule::Deadband),
+            ([1.1, 0.9], Rule::Deadband),
+        ];
+        for (n, (prices, rule)) in want.into_iter().enumerate() {
+            let up = br.update(p, supply_for(g_at(p)), [1.0, 1.0, 1.0]);
+            assert_eq!([up.steps[0].rule, up.steps[1].rule], [rule; 2], "update {}", n + 1);
+            assert!(
+                close(up.prices[RES_U], prices[0]) && close(up.prices[RES_D], prices[1]),
+                "update {}: {:?}",
+                n + 1,
+                up.prices
+            );
+            assert_eq!(up.prices[RES_S], 1.0);
+            p = up.prices;
+        }
+        assert!(br.jacobian.is_some());
+    }
+
+    #[test]
+    fn a_first_jacobian_estimate_trusts_only_slopes_of_the_right_sign() {
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([0.5, 0.5]), [1.0, 1.0, 1.0]);
+        assert_eq!(br.jacobian, None, "one point gives no slope");
+        // Both prices halved: g_U fell by 0.375 (slope 0.75), but g_D rose (slope -0.5, noise),
+        // so D's diagonal starts at the unit guess |g_D| / p_D = 0.75 / 0.5 = 1.5. The rank-one
+        // correction with dx = (-0.5, -0.5) and dg - B dx = (0, 1) then gives row D
+        // (0, 1.5) + (1, 1) x (-0.5) / 0.5 = (-1, 0.5).
+        let up = br.update([1.0, 0.5, 0.5], supply_for([0.125, 0.75]), [1.0, 1.0, 1.0]);
+        assert_eq!(br.jacobian, Some([[0.75, 0.0], [-1.0, 0.5]]));
+        // det 0.375: U's step 0.5 - (0.5 x 0.125) / 0.375 = 1/3 is taken (clamped to 0.5 / phi);
+        // D's, 0.5 - (0.125 + 0.75 x 0.75) / 0.375 < 0, is not: the per-coordinate rule stays.
+        assert_eq!(up.steps[0].rule, Rule::Broyden);
+        assert!(close(up.steps[0].proposed, 1.0 / 3.0));
+        assert_eq!(up.steps[1].rule, Rule::NonPositiveSlope);
+        assert_eq!(up.prices, [1.0, 0.4, 0.4]);
+        // A slope of 0 (g_D did not move) is no slope either: D starts at 0.5 / 0.5 = 1, and the
+        // correction (0, 0.5) x (-0.5) / 0.5 makes row D (-0.5, 0.5); a 0 there would have left
+        // B singular (no step at all).
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([0.5, 0.5]), [1.0, 1.0, 1.0]);
+        br.update([1.0, 0.5, 0.5], supply_for([0.125, 0.5]), [1.0, 1.0, 1.0]);
+        assert_eq!(br.jacobian, Some([[0.75, 0.0], [-0.5, 0.5]]));
+    }
+
+    #[test]
+    fn a_nearly_singular_jacobian_is_not_inverted() {
+        // g moved by 5e-8 for a price move of 0.5: slopes of 1e-7, det 1e-14 <= 1e-12. Newton's
+        // step g / 1e-7 would be 5e6; the per-coordinate rule stays (here: e moved within the
+        // noise, so the elasticity step 0.5 / (1 - 0.5), clamped to 0.5 x phi).
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([-0.5, -0.5]), [1.0, 1.0, 1.0]);
+        let up = br.update([1.0, 0.5, 0.5], supply_for([-0.5 - 5e-8, -0.5 - 5e-8]), [1.0, 1.0, 1.0]);
+        let b = br.jacobian.unwrap();
+        assert!(b[0][0] * b[1][1] - b[0][1] * b[1][0] < 1e-12);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::WithinNoise; 2]);
+        assert_eq!(up.prices, [1.0, 0.625, 0.625]);
+    }
+
+    #[test]
+    fn a_jacobian_determinant_of_exactly_1e_12_counts_as_singular() {
+        // The guard is |det| > 1e-12. With B = diag(1, 1e-12) (det exactly 1e-12) and no
+        // previous point to update it from, the per-coordinate step stays.
+        let mut br = BroydenUpdater::new(sg());
+        br.jacobian = Some([[1.0, 0.0], [0.0, 1e-12]]);
+        let up = br.update([1.0, 1.0, 1.0], supply_for([-0.1, -0.1]), [1.0, 1.0, 1.0]);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::NoPrevious; 2]);
+        // Just above the threshold the Broyden step is taken.
+        let mut br = BroydenUpdater::new(sg());
+        br.jacobian = Some([[1.0, 0.0], [0.0, 2e-12]]);
+        let up = br.update([1.0, 1.0, 1.0], supply_for([-0.1, -0.1]), [1.0, 1.0, 1.0]);
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::Broyden; 2]);
+    }
+
+    #[test]
+    fn broyden_never_takes_a_step_to_a_price_at_or_below_zero() {
+        // g_U = 0.5 p_U has its root at p_U = 0 and g_D = 0.5 p_D + 0.25 at p_D = -0.5: after
+        // (1, 1) and (0.5, 0.5) the Broyden step proposes exactly those, and the safeguarded
+        // secant step (clamped to 0.5 / phi = 0.4) is kept instead.
+        let mut br = BroydenUpdater::new(sg());
+        br.update([1.0, 1.0, 1.0], supply_for([0.5, 0.75]), [1.0, 1.0, 1.0]);
+        let up = br.update([1.0, 0.5, 0.5], supply_for([0.25, 0.5]), [1.0, 1.0, 1.0]);
+        assert_eq!(br.jacobian, Some([[0.5, 0.0], [0.0, 0.5]]));
+        assert_eq!([up.steps[0].rule, up.steps[1].rule], [Rule::Secant; 2]);
+        assert_eq!([up.steps[0].proposed, up.steps[1].proposed], [0.0, -0.5]);
+        assert_eq!(up.prices, [1.0, 0.4, 0.4]);
+    }
 }

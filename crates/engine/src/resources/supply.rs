@@ -73,3 +73,46 @@ pub fn slider_view(caps: [f64; 3], r: &[[f64; 3]; 3]) -> SliderView {
     }
     SliderView { caps, counted: counted_supply(caps, r), thick_end }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INF: f64 = f64::INFINITY;
+
+    #[test]
+    fn a_zero_demand_switches_off_every_constraint_it_is_part_of() {
+        // d = (0, 1, 2): nothing is known about space yet, U and D constrain each other.
+        let r = ratio_limits([0.0, 1.0, 2.0], 4.0);
+        assert_eq!(r, [[INF, INF, INF], [INF, INF, 2.0], [INF, 8.0, INF]]);
+        // A zero of either sign: -0 must not turn into a ratio of 0 or of -infinity (which would
+        // count a negative or no supply).
+        assert_eq!(ratio_limits([-0.0, 1.0, 2.0], 4.0), r);
+        assert_eq!(counted_supply([5.0, 10.0, 100.0], &r), [5.0, 10.0, 80.0]);
+        // No slack (or a negative one) is no constraint, not a limit of zero on every supply.
+        assert_eq!(ratio_limits([1.0, 2.0, 4.0], 0.0), [[INF; 3]; 3]);
+        assert_eq!(ratio_limits([1.0, 2.0, 4.0], -1.0), [[INF; 3]; 3]);
+    }
+
+    #[test]
+    fn more_space_matters_as_long_as_it_lifts_the_limit_of_the_upload_it_binds() {
+        // Upload counts up to r_US = 2 x space, space up to r_SU = 0.25 x upload. With 100 GB/day
+        // of upload, space's own limit is 25 GB, but space keeps lifting upload's limit until
+        // 2 x S = 100, so its thick line ends at 50.
+        let r = [[INF, 0.25, INF], [2.0, INF, INF], [INF, INF, INF]];
+        let caps = [10.0, 100.0, 100.0];
+        assert_eq!(counted_supply(caps, &r), [10.0, 20.0, 100.0]);
+        assert_eq!(thick_line_end(caps, &r, 0), 50.0);
+        assert_eq!(counted_supply([50.0, 100.0, 100.0], &r), [25.0, 100.0, 100.0]);
+    }
+
+    #[test]
+    fn a_resource_held_at_zero_whatever_x_does_not_stretch_xs_thick_line() {
+        // r_US = 0: upload counts nothing whatever the space, so raising space never lifts
+        // upload's limit; space's own limit is r_SU x S_U = 2 x 10 = 20.
+        let r = [[INF, 2.0, INF], [0.0, INF, INF], [INF, INF, INF]];
+        let caps = [5.0, 10.0, 10.0];
+        assert_eq!(counted_supply(caps, &r), [5.0, 0.0, 10.0]);
+        assert_eq!(thick_line_end(caps, &r, 0), 20.0);
+    }
+}
