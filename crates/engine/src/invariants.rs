@@ -214,4 +214,29 @@ mod tests {
         e.exchange.positions.get_mut(&key).unwrap().unfixed.held = 1;
         assert!(e.check_holds().unwrap_err().contains("unfixed units held 1 of 0"));
     }
+
+    #[test]
+    fn an_offer_misplaced_on_a_book_in_any_way_is_reported() {
+        use crate::exchange::types::{OfferKind, OfferStatus};
+        let mut t = T::new(&[("a", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"g","user":"a","kind":"buy_fixed",
+            "issue":crate::exchange::testing::ISSUE,"maturation":"2026-12-20T00:00:00Z","price":"0.5","volume":1}));
+        t.engine.check_books().unwrap();
+        let f = t.id("f").index();
+        let other_series = t.engine.exchange.offers[t.id("g").index()].series;
+        let corruptions: [(&str, fn(&mut crate::exchange::Offer, crate::ids::SeriesId)); 5] = [
+            ("not open", |o, _| o.status = OfferStatus::Suspended),
+            ("another series", |o, s| o.series = s),
+            ("the other side", |o, _| o.kind = OfferKind::SellFixed),
+            ("another price", |o, _| o.price = crate::Price::from_bp(4_000).unwrap()),
+            ("nothing left", |o, _| o.remaining = 0),
+        ];
+        for (what, corrupt) in corruptions {
+            let mut e = t.engine.clone();
+            corrupt(&mut e.exchange.offers[f], other_series);
+            let err = e.check_books().unwrap_err();
+            assert!(err.contains("misplaced"), "{what}: {err}");
+        }
+    }
 }
