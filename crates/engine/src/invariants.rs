@@ -225,7 +225,8 @@ mod tests {
         t.engine.check_books().unwrap();
         let f = t.id("f").index();
         let other_series = t.engine.exchange.offers[t.id("g").index()].series;
-        let corruptions: [(&str, fn(&mut crate::exchange::Offer, crate::ids::SeriesId)); 5] = [
+        type Corrupt = fn(&mut crate::exchange::Offer, crate::ids::SeriesId);
+        let corruptions: [(&str, Corrupt); 5] = [
             ("not open", |o, _| o.status = OfferStatus::Suspended),
             ("another series", |o, s| o.series = s),
             ("the other side", |o, _| o.kind = OfferKind::SellFixed),
