@@ -344,7 +344,9 @@ mod tests {
 
     use crate::exchange::testing::{ISSUE, T};
     use crate::exchange::Limits;
-    use crate::Engine;
+    use crate::ids::SeriesId;
+    use crate::ledger::Account;
+    use crate::{Amount, Engine};
 
     #[test]
     fn an_engine_made_with_limits_applies_them() {
@@ -355,5 +357,110 @@ mod tests {
         let second = json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"o2","user":"a","kind":"buy_fixed",
             "issue":ISSUE,"maturation":"2026-12-15T00:00:00Z","price":"0.1","volume":1});
         assert_eq!(t.try_run(&second).unwrap_err().code(), "limit_exceeded");
+        assert_eq!(t.engine.exchange.limits(), Limits { max_open_offers_per_user: 1 });
+    }
+
+    #[test]
+    fn a_statement_bond_that_does_not_match_its_case_breaks_the_invariants() {
+        let mut t = T::new(&[("sam", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_statement","user":"sam","issue":"stmt/x",
+            "statement":"s","maturation":"2026-12-15T00:00:00Z","bond":"50"}));
+        let mut e = t.engine.clone();
+        let sam = e.user_id("sam").unwrap();
+        e.ledger.transfer(Account::CaseBond(SeriesId(0)), Account::Available(sam), Amount(1)).unwrap();
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("bond account 49.999999 but bond 50"), "{err}");
+        // Open, but its series no longer under arbitration.
+        let mut e = t.engine.clone();
+        e.exchange.arbitrated.clear();
+        assert!(e.check_invariants().unwrap_err().contains("settled outside arbitration"));
+        // Marked decided, its bond paid out, but its series never settled.
+        let mut e = t.engine.clone();
+        e.ledger.transfer(Account::CaseBond(SeriesId(0)), Account::Available(sam), Amount::credits(50)).unwrap();
+        e.cases.cases.get_mut(&SeriesId(0)).unwrap().done = true;
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("decided but not settled"), "{err}");
+    }
+
+    #[test]
+    fn user_names_have_1_to_200_bytes() {
+        let mut t = T::new(&[]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"u".repeat(200),"amount":"1"}));
+        for bad in [String::new(), "u".repeat(201)] {
+            let cmd = json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":bad,"amount":"1"});
+            assert_eq!(t.try_run(&cmd).unwrap_err().code(), "invalid_argument");
+        }
+        assert_eq!(t.engine.user_count(), 1);
+    }
+
+    #[test]
+    fn a_maker_with_less_cash_than_the_lmsr_bound_breaks_the_invariants() {
+        let mut t = T::new(&[("funder", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
+        t.engine.check_invariants().unwrap();
+        let mut e = t.engine.clone();
+        let maker = e.user_id("~maker/0").unwrap();
+        let cash = e.balance(maker).0;
+        e.ledger.transfer(Account::Available(maker), Account::Mint, cash).unwrap();
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("below the LMSR bound"), "{err}");
+    }
+
+    #[test]
+    fn a_settled_maker_must_have_returned_its_cash() {
+        let mut t = T::new(&[("funder", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
+        t.run(json!({"at":"2026-12-16T00:00:00Z","op":"tick"}));
+        t.engine.check_invariants().unwrap();
+        let mut e = t.engine.clone();
+        e.exchange.makers.values_mut().for_each(|m| m.returned = None);
+        assert!(e.check_invariants().unwrap_err().contains("left after settlement"));
+    }
+
+    #[test]
+    fn an_issue_has_at_most_max_labels_labels() {
+        let mut t = T::new(&[]);
+        let labels = |n: usize| (0..n).map(|i| format!("l{i}")).collect::<Vec<_>>();
+        let open = |issue: &str, n: usize| json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":issue,"labels":labels(n)});
+        t.run(open("a#1", crate::validate::MAX_LABELS));
+        assert_eq!(t.try_run(&open("a#2", crate::validate::MAX_LABELS + 1)).unwrap_err().code(), "invalid_argument");
+    }
+
+    #[test]
+    fn an_admin_decision_names_one_winner_or_a_split_in_0_to_1() {
+        use crate::exchange::types::{Outcome, Side};
+        assert_eq!(super::decision(Some(Side::Fixed), None).unwrap(), Outcome::Fixed);
+        assert_eq!(super::decision(Some(Side::Unfixed), None).unwrap(), Outcome::Unfixed);
+        for x in [0, 250_000, 1_000_000] {
+            assert_eq!(super::decision(None, Some(Amount(x))).unwrap(), Outcome::Split { fixed_pays_micros: x as u32 });
+        }
+        for (w, x) in [(None, Some(-1)), (None, Some(1_000_001)), (None, None), (Some(Side::Fixed), Some(0))] {
+            assert_eq!(super::decision(w, x.map(Amount)).unwrap_err().code(), "invalid_argument", "{w:?} {x:?}");
+        }
+    }
+
+    #[test]
+    fn the_engine_counts_and_lists_what_it_holds() {
+        let mut t = T::new(&[("a", "10"), ("b", "10")]);
+        assert_eq!(Engine::new().now(), None);
+        assert_eq!(t.engine.now(), Some(crate::Timestamp::parse("2026-12-01T09:00:00Z").unwrap()));
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_fixed", "0.4", 1, json!({}));
+        let x = &t.engine.exchange;
+        assert_eq!((x.issue_count(), x.series_count(), x.offer_count()), (1, 1, 2));
+        assert_eq!(x.all_issues().map(|(_, i)| i.tracker.as_str()).collect::<Vec<_>>(), ["local"]);
+        let mut log = crate::feed::EventLog::default();
+        log.extend(t.events.iter().cloned());
+        assert_eq!(log.all(), t.events.as_slice());
+    }
+
+    #[test]
+    fn users_are_counted_once_each() {
+        let mut t = T::new(&[("a", "1"), ("b", "1")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));
+        assert_eq!(t.engine.user_count(), 2);
+        assert_eq!(t.engine.users().map(|(_, n)| n).collect::<Vec<_>>(), ["a", "b"]);
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::exchange::types::{CancelReason, CloseReason, OfferKind, Outcome, Side, TradeKind};
+use crate::exchange::types::{CancelReason, CloseReason, Outcome, Side, TradeKind};
 use crate::ids::{IssueId, MarketId, OfferId, SeriesId, UserId};
 use crate::money::{Amount, Price};
 use crate::time::Timestamp;
@@ -184,7 +184,31 @@ pub struct Timed {
     pub event: Event,
 }
 
-/// Kinds of events that carry a kind-of-offer for rendering.
-pub fn offer_kind_name(kind: OfferKind) -> &'static str {
-    kind.as_str()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_belongs_to_the_feeds_of_the_users_it_concerns() {
+        let (a, b) = (UserId(1), UserId(2));
+        let funded = Event::MakerFunded { series: SeriesId(0), funder: a, maker: b, b: Amount(1), subsidy: Amount(1) };
+        assert_eq!(funded.users().collect::<Vec<_>>(), [a, b]);
+        let closed = Event::MakerClosed { series: SeriesId(0), funder: a, returned: Amount(1) };
+        assert_eq!(closed.users().collect::<Vec<_>>(), [a]);
+        assert_eq!(Event::SeriesCreated { series: SeriesId(0) }.users().count(), 0);
+        let arbitration = |user| Event::SeriesArbitration {
+            series: SeriesId(0),
+            user,
+            detail: Box::new(crate::prediction::events::MarketDetail::BondShared { amount: Amount(1) }),
+        };
+        assert_eq!(arbitration(Some(a)).users().collect::<Vec<_>>(), [a]);
+        assert_eq!(arbitration(None).users().count(), 0);
+    }
+
+    #[test]
+    fn only_market_data_is_public() {
+        assert!(Event::SeriesCreated { series: SeriesId(0) }.is_public());
+        assert!(!Event::Deposited { user: UserId(1), amount: Amount(1) }.is_public());
+        assert!(!Event::UserCreated { user: UserId(1) }.is_public());
+    }
 }

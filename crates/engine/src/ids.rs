@@ -92,4 +92,17 @@ mod tests {
         assert!(f('t', "t500") && f('o', "o1") && f('t', "t0001"));
         assert!(!f('t', "t") && !f('t', "t5x") && !f('t', "trade-5") && !f('t', "o5") && !f('o', "t5"));
     }
+
+    #[test]
+    fn names_are_interned_once_each() {
+        let mut n = super::Names::default();
+        assert!(n.is_empty());
+        assert_eq!((n.intern("a"), n.intern("b"), n.intern("a")), ((0, true), (1, true), (0, false)));
+        assert_eq!((n.len(), n.is_empty(), n.name(1), n.get("b")), (2, false, "b", Some(1)));
+        // Equal means the same names in the same order (the same ids).
+        let mut m = super::Names::default();
+        m.intern("b");
+        m.intern("a");
+        assert!(n != m && n == n.clone());
+    }
 }

@@ -196,4 +196,48 @@ mod tests {
             assert!(err.contains("fixed and"), "{err}");
         }
     }
+
+    #[test]
+    fn units_held_for_no_open_sell_are_reported() {
+        let mut t = T::new(&[("a", "100"), ("b", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "u", "b", "buy_unfixed", "0.5", 10, json!({}));
+        let a = t.engine.user_id("a").unwrap();
+        let key = *t.engine.exchange.positions.keys().find(|(u, _)| *u == a).unwrap();
+        // a owns 10 fixed units and offers none: holding 1 of them (within what a owns) is wrong.
+        let mut e = t.engine.clone();
+        e.exchange.positions.get_mut(&key).unwrap().fixed.held = 1;
+        let err = e.check_holds().unwrap_err();
+        assert!(err.contains("fixed units held 1 of 10 but open sells offer 0"), "{err}");
+        // Holding more than it owns is wrong even if open sells offered that many.
+        let mut e = t.engine.clone();
+        e.exchange.positions.get_mut(&key).unwrap().unfixed.held = 1;
+        assert!(e.check_holds().unwrap_err().contains("unfixed units held 1 of 0"));
+    }
+
+    #[test]
+    fn an_offer_misplaced_on_a_book_in_any_way_is_reported() {
+        use crate::exchange::types::{OfferKind, OfferStatus};
+        let mut t = T::new(&[("a", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"g","user":"a","kind":"buy_fixed",
+            "issue":crate::exchange::testing::ISSUE,"maturation":"2026-12-20T00:00:00Z","price":"0.5","volume":1}));
+        t.engine.check_books().unwrap();
+        let f = t.id("f").index();
+        let other_series = t.engine.exchange.offers[t.id("g").index()].series;
+        type Corrupt = fn(&mut crate::exchange::Offer, crate::ids::SeriesId);
+        let corruptions: [(&str, Corrupt); 5] = [
+            ("not open", |o, _| o.status = OfferStatus::Suspended),
+            ("another series", |o, s| o.series = s),
+            ("the other side", |o, _| o.kind = OfferKind::SellFixed),
+            ("another price", |o, _| o.price = crate::Price::from_bp(4_000).unwrap()),
+            ("nothing left", |o, _| o.remaining = 0),
+        ];
+        for (what, corrupt) in corruptions {
+            let mut e = t.engine.clone();
+            corrupt(&mut e.exchange.offers[f], other_series);
+            let err = e.check_books().unwrap_err();
+            assert!(err.contains("misplaced"), "{what}: {err}");
+        }
+    }
 }

@@ -200,4 +200,31 @@ mod tests {
         assert_eq!(l.transfer_count(), count, "neither counts as a transfer");
         l.check().unwrap();
     }
+
+    #[test]
+    fn an_account_back_at_zero_is_no_longer_listed() {
+        let mut l = Ledger::default();
+        let u = Account::Available(UserId(0));
+        l.transfer(Account::Mint, Account::Rounding, Amount(3)).unwrap();
+        assert!(l.balances().contains(&(Account::Rounding, Amount(3))));
+        l.transfer(Account::Rounding, u, Amount(3)).unwrap();
+        assert_eq!(l.transfer_count(), 2);
+        // Sparse accounts (all but users' and series') are dropped at zero, so the listing (and
+        // the ledger's size) does not grow with every market or peer that ever held a balance.
+        assert_eq!(l.balances(), vec![(Account::Mint, Amount(-3)), (u, Amount(3))]);
+        assert_eq!(l.balance(Account::Rounding), Amount::ZERO);
+    }
+
+    #[test]
+    fn check_finds_an_unbalanced_ledger_and_a_negative_protected_account() {
+        let mut l = Ledger::default();
+        l.transfer(Account::Mint, Account::Available(UserId(0)), Amount(5)).unwrap();
+        let mut broken = l.clone();
+        *slot(&mut broken.held, 0) = 1;
+        assert_eq!(broken.check().unwrap_err(), "ledger does not balance: sum of all accounts is 1 micro-credits");
+        let mut broken = l.clone();
+        *slot(&mut broken.available, 0) = -1;
+        broken.other.insert(Account::Mint, 1);
+        assert!(broken.check().unwrap_err().contains("is negative"));
+    }
 }

@@ -183,7 +183,8 @@ impl<'de> Deserialize<'de> for DecimalText {
 }
 
 /// Parses a signed decimal with at most `decimals` fractional digits into an integer scaled by
-/// 10^decimals. Rejects exponents, spaces, empty parts and overflow.
+/// 10^decimals. Rejects exponents, spaces, a lone point and overflow; either side of the point
+/// may be empty (".5", "5.").
 pub fn parse_fixed(s: &str, decimals: u32) -> Option<i64> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -194,9 +195,6 @@ pub fn parse_fixed(s: &str, decimals: u32) -> Option<i64> {
         None => (body, ""),
     };
     if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    if body.contains('.') && frac_part.is_empty() && int_part.is_empty() {
         return None;
     }
     if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
@@ -256,6 +254,9 @@ mod tests {
         assert_eq!(rmp_serde::from_slice::<Amount>(&packed(&a)).unwrap(), a);
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"-1.5\"");
         assert_eq!(serde_json::from_str::<Amount>("\"-1.5\"").unwrap(), a);
+        // Any other JSON type is refused with a message that says what is expected.
+        let err = serde_json::from_str::<Amount>("true").unwrap_err().to_string();
+        assert!(err.contains("expected a decimal string such as \"0.80\""), "{err}");
         let p = Price::from_bp(8_000).unwrap();
         assert_eq!(packed(&p), packed(&8_000u16));
         assert_eq!(rmp_serde::from_slice::<Price>(&packed(&p)).unwrap(), p);
@@ -271,6 +272,8 @@ mod tests {
         assert_eq!(Amount::parse("0.8").unwrap(), Amount(800_000));
         assert_eq!(Amount::parse("-2.50").unwrap(), Amount(-2_500_000));
         assert_eq!(Amount::parse("0.000001").unwrap(), Amount(1));
+        assert_eq!(Amount::parse(".5").unwrap(), Amount(500_000));
+        assert_eq!(Amount::parse("5.").unwrap(), Amount::credits(5));
         assert_eq!(Amount(800_000).to_string(), "0.8");
         assert_eq!(Amount(-2_500_000).to_string(), "-2.5");
         assert_eq!(Amount::credits(200).to_string(), "200");

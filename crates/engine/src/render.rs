@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::engine::Engine;
 use crate::event::{Event, Timed};
-use crate::exchange::types::{OfferKind, Side};
+use crate::exchange::types::Side;
 use crate::ids::{OfferId, SeriesId, UserId};
 use crate::ledger::Account;
 
@@ -302,15 +302,12 @@ impl Engine {
     }
 }
 
-/// Name of an offer kind for display.
-pub fn kind_name(k: OfferKind) -> &'static str {
-    k.as_str()
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::exchange::testing::{ISSUE, T};
-    use crate::exchange::types::CloseReason;
+    use serde_json::json;
+
+    use crate::exchange::testing::{ISSUE, MAT, T};
+    use crate::exchange::types::{CloseReason, Side};
     use crate::{Event, Timed};
 
     #[test]
@@ -329,5 +326,36 @@ mod tests {
             assert_eq!((v["type"].as_str(), v["issue"].as_str()), (Some(ty), Some(ISSUE)));
         }
         assert_eq!(render(Event::IssueClosed { issue, reason: CloseReason::Duplicate })["reason"], "duplicate");
+    }
+
+    #[test]
+    fn series_and_offer_events_name_their_issue_and_maturation() {
+        let mut t = T::new(&[("a", "10")]);
+        let from = t.events.len();
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"deposit","user":"b","amount":"10"}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_unfixed", "0.5", 1, json!({}));
+        let rendered: Vec<_> = t.events[from..].iter().map(|e| t.engine.render_event(e)).collect();
+        assert_eq!(rendered.iter().filter(|v| v["type"] == "offer_filled").count(), 2, "{rendered:?}");
+        for ty in ["series_created", "offer_placed"] {
+            let v = rendered.iter().find(|v| v["type"] == ty).unwrap_or_else(|| panic!("no {ty} in {rendered:?}"));
+            assert_eq!((v["issue"].as_str(), v["maturation"].as_str()), (Some(ISSUE), Some(MAT)), "{v}");
+        }
+    }
+
+    #[test]
+    fn the_summary_lists_only_the_sides_users_hold() {
+        let mut t = T::new(&[("a", "10"), ("b", "10")]);
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 4, json!({}));
+        t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_unfixed", "0.5", 4, json!({}));
+        let positions = &t.engine.summary()["positions"];
+        let held: Vec<(&str, &str, u64)> = positions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["user"].as_str().unwrap(), p["side"].as_str().unwrap(), p["units"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(held, [("a", "fixed", 4), ("b", "unfixed", 4)]);
+        assert_eq!((Side::Fixed.as_str(), Side::Unfixed.as_str()), ("fixed", "unfixed"));
     }
 }

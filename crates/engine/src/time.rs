@@ -115,6 +115,7 @@ mod tests {
         assert_eq!(rmp_serde::from_slice::<Timestamp>(&b).unwrap(), t);
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-12-01T09:00:00.250Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>("\"2026-12-01T09:00:00.250Z\"").unwrap(), t);
+        assert_eq!(t.to_string(), "2026-12-01T09:00:00.250Z", "Display is RFC 3339 too");
     }
 
     #[test]

@@ -114,7 +114,9 @@ mod tests {
     #[test]
     fn crossing_levels_come_best_first() {
         let mut b = Book::default();
+        assert!(b.is_empty());
         b.insert(true, 4000, OfferId(1));
+        assert!(!b.is_empty());
         b.insert(true, 6000, OfferId(2));
         b.insert(true, 5000, OfferId(3));
         b.insert(false, 7000, OfferId(4));

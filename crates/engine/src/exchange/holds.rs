@@ -65,16 +65,15 @@ impl Exchange {
         }
     }
 
-    /// Releases what a live offer reserved, after its status was set to a final one (or to
-    /// `Suspended`, which keeps it in the user's pool list for a later resume).
+    /// Releases what a live offer reserved, after `retire` set its status to a final one
+    /// (cancelled or expired; a suspension goes through `suspend` and keeps the offer in the
+    /// user's pool list for a later resume).
     pub(crate) fn release(&mut self, ctx: &mut Ctx, id: OfferId, was_open: bool) -> EngineResult<()> {
         let offer = &self.offers[id.index()];
         let user = offer.user;
         if offer.kind.is_buy() {
             if offer.poolable {
-                if offer.status != OfferStatus::Suspended {
-                    self.trader_mut(user).pooled.retain(|o| *o != id);
-                }
+                self.trader_mut(user).pooled.retain(|o| *o != id);
                 self.rebalance_pool(ctx, user)
             } else if was_open {
                 let need = offer.requirement();
@@ -116,12 +115,14 @@ impl Exchange {
             }
         }
         self.trader_mut(user).pooled = pooled;
-        if needed > pool {
-            let diff = Amount(needed.0 - pool.0);
-            ctx.ledger.transfer(Account::Available(user), Account::Held(user), diff)?;
-        } else if pool > needed {
-            let diff = Amount(pool.0 - needed.0);
-            ctx.ledger.transfer(Account::Held(user), Account::Available(user), diff)?;
+        match needed.cmp(&pool) {
+            std::cmp::Ordering::Greater => {
+                ctx.ledger.transfer(Account::Available(user), Account::Held(user), Amount(needed.0 - pool.0))?
+            }
+            std::cmp::Ordering::Less => {
+                ctx.ledger.transfer(Account::Held(user), Account::Available(user), Amount(pool.0 - needed.0))?
+            }
+            std::cmp::Ordering::Equal => {}
         }
         self.trader_mut(user).pool_hold = needed;
         Ok(())

@@ -41,10 +41,6 @@ impl Issue {
     pub fn current(&self) -> IssueState {
         self.history.last().map(|(_, s)| *s).unwrap_or(IssueState::Open)
     }
-    /// When the state last changed.
-    pub fn changed_at(&self) -> Option<Timestamp> {
-        self.history.last().map(|(t, _)| *t)
-    }
     /// Whether the statement "closed as completed" can be decided for instant `t` yet.
     pub fn decidable_at(&self, t: Timestamp) -> bool {
         self.is_local() || self.last_synced.is_some_and(|s| s > t)
@@ -193,7 +189,8 @@ impl Exchange {
             .awaiting
             .iter()
             .copied()
-            .filter(|s| self.series[s.index()].issue == id && self.series[s.index()].maturation < observed)
+            // settle_from_tracker decides only those that matured before `observed`.
+            .filter(|s| self.series[s.index()].issue == id)
             .collect();
         for s in now_decidable {
             self.settle_from_tracker(ctx, s)?;
@@ -277,5 +274,100 @@ mod tests {
         assert_eq!(i.state_at(Timestamp(10)), IssueState::Closed(CloseReason::Completed));
         assert_eq!(i.state_at(Timestamp(25)), IssueState::Open);
         assert_eq!(i.state_at(Timestamp(-5)), IssueState::Open);
+    }
+
+    #[test]
+    fn a_sync_needs_both_an_issue_key_and_a_tracker() {
+        let mut e = Engine::new();
+        for (issue, tracker) in [("gh#2", ""), ("", "github")] {
+            let cmd = format!(
+                r#"{{"at":"2026-12-01T00:00:00Z","op":"sync_issue","issue":"{issue}","tracker":"{tracker}","state":"open"}}"#
+            );
+            let err = run(&mut e, &cmd).unwrap_err();
+            assert_eq!((err.code(), e.exchange().issue_count()), ("invalid_argument", 0), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn a_change_observed_at_the_instant_of_the_sync_is_accepted() {
+        let mut e = Engine::new();
+        let at = "2026-12-02T00:00:00Z";
+        let cmd = format!(
+            r#"{{"at":"{at}","op":"sync_issue","issue":"gh#3","tracker":"github","state":"closed","reason":"completed","changed_at":"{at}"}}"#
+        );
+        run(&mut e, &cmd).unwrap();
+        let x = e.exchange();
+        let issue = x.issue(x.issue_id("gh#3").unwrap()).unwrap();
+        assert_eq!(issue.current(), IssueState::Closed(CloseReason::Completed));
+        assert_eq!(issue.history.last().map(|(t, _)| *t), Some(Timestamp::parse(at).unwrap()));
+    }
+
+    #[test]
+    fn an_observation_at_the_maturation_instant_does_not_decide_the_series() {
+        let mut e = traded();
+        run(&mut e, r#"{"at":"2026-12-01T00:00:00Z","op":"configure_disputes","hours":1}"#).unwrap();
+        run(&mut e, r#"{"at":"2026-12-15T00:00:00Z","op":"tick"}"#).unwrap();
+        // Seen closed at the very instant of maturation: it may have closed at that instant, so
+        // the state at maturation is not known yet, neither now nor when the window ends.
+        run(
+            &mut e,
+            r#"{"at":"2026-12-15T00:30:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-14T00:00:00Z","observed_at":"2026-12-15T00:00:00Z"}"#,
+        )
+        .unwrap();
+        run(&mut e, r#"{"at":"2026-12-15T02:00:00Z","op":"tick"}"#).unwrap();
+        assert_eq!(status(&e), SeriesStatus::Matured);
+        // The next observation decides it.
+        run(
+            &mut e,
+            r#"{"at":"2026-12-15T03:00:00Z","op":"sync_issue","issue":"gh#1","tracker":"github","state":"closed","reason":"completed","changed_at":"2026-12-14T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(status(&e), SeriesStatus::Settled);
+    }
+
+    #[test]
+    fn a_second_observation_made_at_the_same_instant_is_applied() {
+        let mut e = Engine::new();
+        let sync = |state: &str, at: &str| {
+            format!(
+                r#"{{"at":"{at}","op":"sync_issue","issue":"gh#4","tracker":"github","state":"{state}","observed_at":"2026-12-02T00:00:00Z"}}"#
+            )
+        };
+        run(&mut e, &sync("open", "2026-12-02T00:00:00Z")).unwrap();
+        run(&mut e, &sync("closed", "2026-12-02T01:00:00Z")).unwrap();
+        let x = e.exchange();
+        assert_eq!(x.issue(x.issue_id("gh#4").unwrap()).unwrap().current(), IssueState::Closed(CloseReason::Unknown));
+    }
+
+    #[test]
+    fn a_sync_with_a_title_sets_it_and_one_without_keeps_it() {
+        let mut e = Engine::new();
+        let sync = |at: &str, title: &str| {
+            format!(
+                r#"{{"at":"{at}","op":"sync_issue","issue":"gh#5","tracker":"github","state":"open","title":"{title}"}}"#
+            )
+        };
+        let title = |e: &Engine| e.exchange().issue(e.exchange().issue_id("gh#5").unwrap()).unwrap().title.clone();
+        run(&mut e, &sync("2026-12-02T00:00:00Z", "Crash on start")).unwrap();
+        assert_eq!(title(&e), "Crash on start");
+        run(&mut e, &sync("2026-12-03T00:00:00Z", "")).unwrap();
+        assert_eq!(title(&e), "Crash on start");
+    }
+
+    #[test]
+    fn every_change_of_state_is_recorded() {
+        let mut e = Engine::new();
+        for (at, state) in
+            [("2026-12-02", "open"), ("2026-12-03", "closed"), ("2026-12-04", "closed"), ("2026-12-05", "open")]
+        {
+            let cmd = format!(
+                r#"{{"at":"{at}T00:00:00Z","op":"sync_issue","issue":"gh#6","tracker":"github","state":"{state}"}}"#
+            );
+            run(&mut e, &cmd).unwrap();
+        }
+        let x = e.exchange();
+        let issue = x.issue(x.issue_id("gh#6").unwrap()).unwrap();
+        let states: Vec<IssueState> = issue.history.iter().map(|(_, s)| *s).collect();
+        assert_eq!(states, [IssueState::Open, IssueState::Closed(CloseReason::Unknown), IssueState::Open]);
     }
 }

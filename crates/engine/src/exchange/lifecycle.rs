@@ -238,8 +238,10 @@ impl Exchange {
         if series.status != SeriesStatus::Matured || !issue.decidable_at(series.maturation) {
             return Ok(());
         }
-        // Under arbitration, or still in its dispute window: not the tracker's call (yet).
-        if self.arbitrated.contains(&s) || self.dispute_until.get(&s).is_some_and(|t| ctx.now < *t) {
+        // Under arbitration, or still in its dispute window: not the tracker's call (yet). A
+        // window is removed by `advance` at its end, before anything else runs at that instant,
+        // so one that is still there has not ended.
+        if self.arbitrated.contains(&s) || self.dispute_until.contains_key(&s) {
             return Ok(());
         }
         let outcome = match issue.state_at(series.maturation) {
@@ -397,5 +399,16 @@ mod tests {
         t.run(resume);
         assert_eq!(t.status("m2"), OfferStatus::Open);
         assert_eq!(t.balance("m"), (cr("0"), cr("40")));
+    }
+
+    #[test]
+    fn the_next_due_instant_is_the_earliest_expiry_or_maturation() {
+        let mut t = T::new(&[("a", "100")]);
+        assert_eq!(t.engine.exchange.next_due(), None);
+        t.offer(T1, "e1", "a", "buy_fixed", "0.5", 10, json!({"expiration":"2026-12-11T00:00:00Z"}));
+        let at = |s: &str| Some(crate::Timestamp::parse(s).unwrap());
+        assert_eq!(t.engine.exchange.next_due(), at("2026-12-11T00:00:00Z"));
+        t.run(json!({"at":"2026-12-12T00:00:00Z","op":"tick"}));
+        assert_eq!(t.engine.exchange.next_due(), at(crate::exchange::testing::MAT));
     }
 }

@@ -252,9 +252,9 @@ impl Exchange {
         let (user, series, bid, bp, exp, poolable) =
             (o.user, o.series, o.kind.is_bid(), o.book_bp(), o.expiration, o.poolable);
         self.books[series.index()].remove(bid, bp, id);
-        if exp < self.series[series.index()].maturation {
-            self.expiries.remove(&(exp, id));
-        }
+        // Only expirations before the maturation are scheduled; removing one that is not is a
+        // no-op.
+        self.expiries.remove(&(exp, id));
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         if poolable {
@@ -282,9 +282,7 @@ impl Exchange {
         if was_open {
             self.books[series.index()].remove(bid, bp, id);
         }
-        if exp < self.series[series.index()].maturation {
-            self.expiries.remove(&(exp, id));
-        }
+        self.expiries.remove(&(exp, id));
         let t = self.trader_mut(user);
         t.live_offers = t.live_offers.saturating_sub(1);
         self.release(ctx, id, was_open)?;
@@ -366,6 +364,41 @@ mod tests {
             assert_eq!(t.status(o), OfferStatus::Filled, "{o}");
         }
         assert_eq!(t.balance("m"), (cr("10"), cr("0")));
+    }
+
+    #[test]
+    fn a_makers_sale_too_small_for_its_later_pooled_fill_suspends_that_offer() {
+        let mut t = T::new(&[("m", "140"), ("x", "1000"), ("t", "1000")]);
+        // As above, but m offers its fixed units at 0.1: the sale brings 10, so after u1 (60)
+        // 40 are left for u2's 50, and the plan must skip u2 (executing it would fail).
+        t.offer(T1, "mb", "m", "buy_fixed", "0.5", 100, json!({}));
+        t.offer(T1, "xb", "x", "buy_unfixed", "0.5", 100, json!({}));
+        t.offer(T2, "s1", "m", "sell_fixed", "0.1", 100, json!({}));
+        t.offer(T2, "u1", "m", "buy_unfixed", "0.6", 100, json!({"poolable":true}));
+        t.offer(T2, "u2", "m", "buy_unfixed", "0.5", 100, json!({"poolable":true}));
+        t.offer(T3, "tb", "t", "buy_fixed", "0.6", 300, json!({}));
+        assert_eq!(
+            (t.status("s1"), t.status("u1"), t.status("u2")),
+            (OfferStatus::Filled, OfferStatus::Filled, OfferStatus::Suspended)
+        );
+        assert_eq!((t.status("tb"), t.remaining("tb")), (OfferStatus::Open, 100));
+        assert_eq!(t.balance("m"), (cr("40"), cr("0")));
+    }
+
+    #[test]
+    fn a_makers_ordinary_bid_in_the_sweep_does_not_draw_on_its_pool() {
+        // m's pool (60 for u1) plus 50 available cover u1 then u2; n1, an ordinary bid, is paid
+        // from its own hold of 55, so it must not count against the pool's funds.
+        let mut t = T::new(&[("m", "165"), ("t", "1000")]);
+        t.offer(T1, "u1", "m", "buy_unfixed", "0.6", 100, json!({"poolable":true}));
+        t.offer(T1, "n1", "m", "buy_unfixed", "0.55", 100, json!({}));
+        t.offer(T1, "u2", "m", "buy_unfixed", "0.5", 100, json!({"poolable":true}));
+        assert_eq!(t.balance("m"), (cr("50"), cr("115")));
+        t.offer(T2, "tb", "t", "buy_fixed", "0.5", 300, json!({}));
+        for o in ["u1", "n1", "u2", "tb"] {
+            assert_eq!(t.status(o), OfferStatus::Filled, "{o}");
+        }
+        assert_eq!(t.balance("m"), (cr("0"), cr("0")));
     }
 
     #[test]

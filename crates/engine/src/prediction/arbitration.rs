@@ -186,4 +186,38 @@ mod tests {
         assert!(!r.paid);
         assert_eq!((r.mu1, r.mu0, r.owed.clone()), (0.0, 0.0, vec![0.0, 0.0]), "nothing computed from a 0/0");
     }
+
+    #[test]
+    fn uninformative_arbiters_are_ambiguous_and_the_midpoint_is_the_mean_of_the_posteriors() {
+        // a = c = 1/2: a report says nothing, so the peer reports 1 with probability 1/2 whatever
+        // one saw: mu1 = mu0 = 1/2 (delta 0).
+        let arbiters = [
+            Arbiter { a: 0.5, c: 0.5, position: 0.0, report: true, peer: 1 },
+            Arbiter { a: 0.5, c: 0.5, position: 0.0, report: true, peer: 0 },
+        ];
+        let r = compute_robust(0.3, &[0.3], &arbiters, 1.0);
+        assert!(!r.paid);
+        assert!((r.mu1 - 0.5).abs() < 1e-12 && (r.mu0 - 0.5).abs() < 1e-12, "{r:?}");
+        assert!((r.midpoint - 0.5).abs() < 1e-12, "{r:?}");
+        assert_eq!((r.k, r.owed.as_slice()), (0.0, &[0.0, 0.0][..]));
+    }
+
+    #[test]
+    fn without_a_prior_strictly_inside_0_and_1_it_is_ambiguous() {
+        let arbiters = [
+            Arbiter { a: 0.9, c: 0.2, position: 0.0, report: true, peer: 1 },
+            Arbiter { a: 0.8, c: 0.1, position: 0.0, report: true, peer: 0 },
+        ];
+        for priors in [&[][..], &[1.0], &[0.5, 0.0]] {
+            let r = compute_robust(0.5, priors, &arbiters, 1.0);
+            assert_eq!((r.paid, r.mu1, r.mu0, r.delta), (false, 0.0, 0.0, 0.0), "{priors:?}");
+        }
+    }
+
+    #[test]
+    fn one_arbiter_alone_is_ambiguous() {
+        let one = [Arbiter { a: 0.9, c: 0.2, position: 0.0, report: true, peer: 0 }];
+        let r = compute_robust(0.5, &[0.5], &one, 1.0);
+        assert_eq!((r.paid, r.mu1, r.mu0), (false, 0.0, 0.0));
+    }
 }

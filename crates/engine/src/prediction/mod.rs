@@ -337,7 +337,9 @@ impl Markets {
         }
         let id = self.lookup(&cmd.market)?;
         let m = self.get(id)?;
-        if m.status != Status::Open || ctx.now >= m.deadline {
+        // `advance` moves a market to Reporting at its deadline, before anything else runs at
+        // that instant: a market still open has not reached its deadline.
+        if m.status != Status::Open {
             return Err(EngineError::MarketClosed(format!(
                 "market {:?} stopped trading at its deadline {}",
                 m.name, m.deadline

@@ -91,4 +91,14 @@ mod tests {
         }
         assert_eq!(seen, [false, true, true, true, true]);
     }
+
+    #[test]
+    fn splitmix64_gives_the_reference_sequence() {
+        // The published sequence from state 0 (Steele, Lea, Flood; Vigna's splitmix64.c).
+        let mut g = SplitMix64(0);
+        assert_eq!(
+            [g.next(), g.next(), g.next()],
+            [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f]
+        );
+    }
 }

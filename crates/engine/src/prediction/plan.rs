@@ -47,3 +47,29 @@ impl Plan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+    use crate::money::Amount;
+
+    #[test]
+    fn a_plan_moves_nothing_when_one_transfer_is_refused() {
+        let (u, v) = (Account::Available(UserId(0)), Account::Available(UserId(1)));
+        let mut ledger = Ledger::default();
+        ledger.transfer(Account::Mint, u, Amount(10)).unwrap();
+        // A zero move is fine; a negative one is a bug.
+        let mut plan = Plan::default();
+        plan.push(u, v, 0);
+        plan.push(u, v, 4);
+        plan.apply(&mut ledger).unwrap();
+        assert_eq!((ledger.balance(u), ledger.balance(v)), (Amount(6), Amount(4)));
+        let before = ledger.clone();
+        let mut plan = Plan::default();
+        plan.push(v, u, 1);
+        plan.push(u, v, -1);
+        assert_eq!(plan.apply(&mut ledger).unwrap_err().code(), "internal");
+        assert!(ledger == before);
+    }
+}

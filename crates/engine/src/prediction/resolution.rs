@@ -19,7 +19,7 @@ use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::arbitration::{self, Arbiter, Rewards};
 use crate::prediction::events::{MarketDetail, Seed};
 use crate::prediction::lmsr::prob_micros;
-use crate::prediction::market::{Market, Resolution, Status};
+use crate::prediction::market::{Holding, Market, Resolution, Status};
 use crate::prediction::plan::Plan;
 use crate::prediction::{emit, peers, Markets};
 
@@ -82,9 +82,9 @@ pub(crate) enum Admit {
     },
 }
 
-/// The signed position YES - NO of `user` in micro-shares.
-fn net_position(m: &Market, user: UserId) -> i64 {
-    m.holding(user).map_or(0, |h| h.shares.get(1).copied().unwrap_or(0) - h.shares.first().copied().unwrap_or(0))
+/// The size of `user`'s bet in micro-shares, |YES - NO| (only its size matters to arbitration).
+fn stake(m: &Market, user: UserId) -> i64 {
+    m.holding(user).map_or(0, Holding::stake)
 }
 
 /// G: what is certainly left for rewards whatever the outcome.
@@ -106,7 +106,7 @@ impl Markets {
             robust_prior: m.robust_prior,
             reports: &m.reports,
         };
-        admit_panel(&self.reliability, &panel, |u| net_position(m, u), budget)
+        admit_panel(&self.reliability, &panel, |u| stake(m, u), budget)
     }
 
     pub(crate) fn resolve_by_reports(&mut self, ctx: &mut Ctx, id: MarketId) -> EngineResult<()> {
@@ -452,5 +452,41 @@ mod tests {
                 missing: Amount(2_000_000)
             })
         );
+    }
+
+    #[test]
+    fn a_resolution_without_weights_for_every_outcome_is_an_internal_error() {
+        use serde_json::json;
+        let mut t = crate::exchange::testing::T::new(&[("alice", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-11T00:00:00Z","op":"tick"}));
+        let now = t.engine.now().unwrap();
+        for (weights, total) in [(vec![0, 0], 0), (vec![1, 0, 0], 1), (vec![1], 1)] {
+            let (mut ledger, mut out) = (t.engine.ledger.clone(), Vec::new());
+            let mut ctx = Ctx { ledger: &mut ledger, out: &mut out, now };
+            let err = t.engine.markets.clone().resolve(&mut ctx, MarketId(0), weights, total, "reports", None);
+            assert!(matches!(err, Err(EngineError::Internal(_))), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn a_market_maker_that_cannot_cover_the_payouts_stops_the_resolution() {
+        use serde_json::json;
+        let mut t = crate::exchange::testing::T::new(&[("alice", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"20"}));
+        t.run(json!({"at":"2026-12-11T00:00:00Z","op":"tick"}));
+        let now = t.engine.now().unwrap();
+        let (mut ledger, mut out) = (t.engine.ledger.clone(), Vec::new());
+        // Drain the market maker (as a bug would) below bob's 20 credits of YES.
+        let mm = ledger.balance(Account::MarketMaker(MarketId(0)));
+        ledger.transfer(Account::MarketMaker(MarketId(0)), Account::Mint, Amount(mm.0 - 19_000_000)).unwrap();
+        let before = ledger.clone();
+        let mut ctx = Ctx { ledger: &mut ledger, out: &mut out, now };
+        let err = t.engine.markets.clone().resolve(&mut ctx, MarketId(0), vec![0, 1], 1, "tracker", None);
+        assert!(matches!(&err, Err(EngineError::Internal(m)) if m.contains("cannot cover its payouts")), "{err:?}");
+        assert!(ledger == before, "no money moved");
     }
 }

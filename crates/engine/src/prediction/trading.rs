@@ -98,7 +98,8 @@ pub fn quote(m: &Market, holding: Option<&Holding>, outcome: usize, shares: i64)
 /// f x rate, rounded up to the micro-credit (f in micro-units, rate in [0, 1]).
 fn fee_micros(fee: i64, rate: f64) -> EngineResult<i64> {
     let x = libm::ceil(fee as f64 * rate.clamp(0.0, 1.0));
-    if x.is_finite() && (0.0..9.0e18).contains(&x) {
+    // The range excludes NaN and the infinities as well.
+    if (0.0..9.0e18).contains(&x) {
         Ok(x as i64)
     } else {
         Err(overflow("a fee"))

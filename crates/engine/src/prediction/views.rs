@@ -195,3 +195,69 @@ impl Markets {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::T;
+
+    #[test]
+    fn traders_payments_or_fees_that_do_not_add_up_are_reported() {
+        let mut t = T::new(&[("alice", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"3"}));
+        let ledger = t.engine.ledger.clone();
+        for paid in [true, false] {
+            let mut markets = t.engine.markets.clone();
+            let h = markets.markets[0].holdings.values_mut().next().unwrap();
+            if paid {
+                h.paid += 1;
+            } else {
+                h.fees += 1;
+            }
+            assert_eq!(markets.check(&ledger).unwrap_err(), "market m1: per-trader payments do not add up");
+        }
+    }
+
+    #[test]
+    fn an_open_market_missing_from_the_schedule_is_reported() {
+        let mut t = T::new(&[("alice", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        assert_eq!(t.engine.markets.all().map(|(_, m)| m.name.as_str()).collect::<Vec<_>>(), ["m1"]);
+        let mut markets = t.engine.markets.clone();
+        markets.due.clear();
+        assert_eq!(
+            markets.check(&t.engine.ledger).unwrap_err(),
+            "market m1 (open) is not scheduled for 2026-12-10T00:00:00Z"
+        );
+        // Past its deadline, it must be scheduled for the end of its reporting window.
+        t.run(json!({"at":"2026-12-11T00:00:00Z","op":"tick"}));
+        let mut markets = t.engine.markets.clone();
+        markets.due.clear();
+        let err = markets.check(&t.engine.ledger).unwrap_err();
+        assert!(err.starts_with("market m1 (reporting) is not scheduled for"), "{err}");
+    }
+
+    #[test]
+    fn a_market_maker_below_the_most_it_may_owe_breaks_the_invariants() {
+        let mut t = T::new(&[("alice", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
+            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"20"}));
+        // Take from the market maker's cash all but 19 of the 20 it may owe, and make the books
+        // agree (as a consistent bug would): only the bound on what it may owe is broken.
+        let mut e = t.engine.clone();
+        let id = crate::ids::MarketId(0);
+        let mm = e.ledger.balance(crate::ledger::Account::MarketMaker(id));
+        let drained = mm.0 - 19_000_000;
+        e.ledger
+            .transfer(crate::ledger::Account::MarketMaker(id), crate::ledger::Account::Mint, crate::Amount(drained))
+            .unwrap();
+        e.markets.markets[0].subsidy -= drained;
+        let err = e.check_invariants().unwrap_err();
+        assert!(err.contains("may owe 20"), "{err}");
+    }
+}

@@ -419,6 +419,8 @@ fn the_event_feed_reads_after_a_cursor() {
     let h = adam_beth();
     let mut log = peerex_engine::feed::EventLog::default();
     log.extend(h.events.iter().cloned());
+    assert_eq!((log.len(), log.is_empty()), (h.events.len(), false));
+    assert!(peerex_engine::feed::EventLog::default().is_empty());
     let beth = h.engine.user_id("beth").unwrap();
     let first = log.feed(beth, 0, 3);
     assert_eq!(first.len(), 3);

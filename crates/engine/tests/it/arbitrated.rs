@@ -109,7 +109,14 @@ fn disputed_series_goes_to_arbitration_and_settles_once() {
     let sid = x.series_id(x.issue_id("demo/app#9").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
     assert_eq!(x.dispute_until(sid), Some(peerex_engine::Timestamp::parse("2026-12-17T00:00:00Z").unwrap()));
     assert!(!x.is_arbitrated(sid), "the tracker decides until a dispute");
+    // A bond above what beth has is refused; all of it is enough (she gets 10 back at once).
+    h.run(json!({"at":REPORT,"op":"withdraw","user":"beth","amount":"940"}));
+    h.refuse(
+        json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30.000001"}),
+        "insufficient_funds",
+    );
     h.run(json!({"at":REPORT,"op":"dispute","user":"beth","issue":"demo/app#9","maturation":MAT,"bond":"30"}));
+    h.run(json!({"at":REPORT,"op":"deposit","user":"beth","amount":"940"}));
     assert!(h.engine.exchange().is_arbitrated(sid), "a dispute hands it to the arbiters");
     h.refuse(
         json!({"at":REPORT,"op":"dispute","user":"adam","issue":"demo/app#9","maturation":MAT,"bond":"30"}),
@@ -250,4 +257,128 @@ fn replay_examples_show_the_stated_balances() {
     assert_eq!(s["series"][0]["maker"]["subsidy"], "6.931472", "{}", s["series"][0]);
     assert_eq!(s["series"][0]["maker"]["active"], false);
     assert_eq!((s["series"][0]["status"].clone(), s["series"][0]["escrow"].clone()), (json!("settled"), json!("0")));
+}
+
+/// Opens the statement `stmt/x` with a 50-credit bond and `params`, and trades 100 units at
+/// `fixed_price`: Adam holds the unfixed side, Beth the fixed side.
+fn statement_traded_at(h: &mut H, fixed_price: &str, params: Value) {
+    people(h);
+    let mut cmd = json!({"at":T0,"op":"open_statement","user":"sam","issue":"stmt/x","statement":"s",
+        "maturation":MAT,"bond":"50"});
+    if let (Value::Object(c), Value::Object(p)) = (&mut cmd, params) {
+        c.extend(p);
+    }
+    h.run(cmd);
+    let unfixed = format!("{:.4}", 1.0 - fixed_price.parse::<f64>().unwrap());
+    h.run(json!({"at":T0,"op":"offer","id":"u","user":"adam","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":unfixed,"volume":100}));
+    h.run(json!({"at":T0,"op":"offer","id":"f","user":"beth","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":fixed_price,"volume":100}));
+}
+
+fn report_series(h: &mut H, user: &str, value: u8) -> Result<(), peerex_engine::EngineError> {
+    h.try_run(json!({"at":REPORT,"op":"report_series","user":user,"issue":"stmt/x","maturation":MAT,"value":value}))
+}
+
+#[test]
+fn arbiters_record_their_reports_against_the_outcome() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.30", json!({}));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    for (u, v) in [("x", 1), ("y", 1), ("z", 0)] {
+        report_series(&mut h, u, v).unwrap();
+    }
+    // The window closes at the instant it ends (3 days after maturation).
+    h.run(json!({"at":"2026-12-18T00:00:00Z","op":"tick"}));
+    assert_eq!(h.engine.summary()["series"][0]["status"], "settled");
+    // X = 2/3 is mostly 1: x and y reported 1 there, z did not.
+    let record = |u: &str| h.engine.markets().reliability(h.engine.user_id(u).unwrap());
+    assert_eq!((record("x").mostly_one, record("x").ones_when_one), (1, 1));
+    assert_eq!((record("z").mostly_one, record("z").ones_when_one), (1, 0));
+    assert_eq!(record("z").mostly_zero, 0);
+}
+
+#[test]
+fn an_arbiter_at_the_position_cap_reports_and_one_above_it_does_not() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.30", json!({"position_cap":"100"}));
+    // x and y trade 101 units as well.
+    h.run(json!({"at":T0,"op":"offer","id":"xf","user":"x","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":101}));
+    h.run(json!({"at":T0,"op":"offer","id":"yu","user":"y","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":101}));
+    // z buys 150 fixed units from y and 100 unfixed units from x: its net stake is 50.
+    h.run(json!({"at":T0,"op":"offer","id":"zf","user":"z","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":150}));
+    h.run(json!({"at":T0,"op":"offer","id":"yu2","user":"y","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":150}));
+    h.run(json!({"at":T0,"op":"offer","id":"zu","user":"z","kind":"buy_unfixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":100}));
+    h.run(json!({"at":T0,"op":"offer","id":"xf2","user":"x","kind":"buy_fixed","issue":"stmt/x",
+        "maturation":MAT,"price":"0.5","volume":100}));
+    assert_eq!((h.units("z", "stmt/x", MAT, Side::Fixed), h.units("z", "stmt/x", MAT, Side::Unfixed)), (150, 100));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    // Adam (100 unfixed) and Beth (100 fixed) are at the cap, z (net 50) below it; x and y are
+    // over it.
+    report_series(&mut h, "adam", 0).unwrap();
+    report_series(&mut h, "beth", 1).unwrap();
+    report_series(&mut h, "z", 1).unwrap();
+    for u in ["x", "y"] {
+        assert_eq!(report_series(&mut h, u, 1).unwrap_err().code(), "not_eligible", "{u}");
+    }
+}
+
+#[test]
+fn statement_bounds_are_inclusive() {
+    let mut h = H::new();
+    h.run(json!({"at":T0,"op":"deposit","user":"sam","amount":"50"}));
+    let cmd = json!({"at":T0,"op":"open_statement","user":"sam","issue":"i".repeat(200),
+        "statement":"s".repeat(2_000),"maturation":MAT,"bond":"50","k_floor":"50"});
+    let with = |k: &str, v: Value| {
+        let mut c = cmd.clone();
+        c[k] = v;
+        c
+    };
+    h.refuse(with("issue", json!("")), "invalid_argument");
+    h.refuse(with("issue", json!("i".repeat(201))), "invalid_argument");
+    h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
+    h.refuse(with("statement", json!(" ")), "invalid_argument");
+    h.refuse(with("k_floor", json!("50.000001")), "invalid_argument");
+    h.refuse(with("k_floor", json!("-0.000001")), "invalid_argument");
+    h.refuse(with("bond", json!("50.000001")), "insufficient_funds");
+    h.refuse(with("bond", json!("1000000001")), "invalid_amount");
+    h.refuse(with("bond", json!("1000000000")), "insufficient_funds");
+    // The whole balance as the bond, the longest key and statement.
+    h.run(cmd);
+    assert_eq!(h.available("sam"), Amount::ZERO);
+    assert_eq!(h.engine.cases().all().map(|(_, c)| c.bond).collect::<Vec<_>>(), [cr("50").micros()]);
+    // Only the statement's own issue is limited to one series: another issue takes offers at
+    // two maturations.
+    h.run(json!({"at":T0,"op":"deposit","user":"ann","amount":"10"}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#1"}));
+    for (id, maturation) in [("o1", MAT), ("o2", END)] {
+        h.run(json!({"at":T0,"op":"offer","id":id,"user":"ann","kind":"buy_fixed","issue":"demo/app#1",
+            "maturation":maturation,"price":"0.1","volume":1}));
+    }
+    // The dispute window: at most 90 days.
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":2160}));
+    h.refuse(json!({"at":T0,"op":"configure_disputes","hours":2161}), "invalid_argument");
+}
+
+#[test]
+fn without_rewards_the_arbiters_without_a_stake_share_the_bond() {
+    let mut h = H::new();
+    statement_traded_at(&mut h, "0.9999", json!({}));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    for u in ["x", "y", "z"] {
+        report_series(&mut h, u, 1).unwrap();
+    }
+    h.run(json!({"at":END,"op":"tick"}));
+    assert_eq!(events(&h, "arbitration")[0]["rewarded"], false, "{:?}", events(&h, "arbitration"));
+    // 50 / 3 = 16.666666 each; the 0.000002 left goes back to the sponsor.
+    let shared: Vec<Value> = events(&h, "bond_shared").iter().map(|e| e["amount"].clone()).collect();
+    assert_eq!(shared, [json!("16.666666"), json!("16.666666"), json!("16.666666")]);
+    assert_eq!(events(&h, "remainder")[0]["amount"], "0.000002");
+    assert_eq!(h.available("x"), cr("1016.666666"));
+    assert_eq!(h.available("sam"), cr("950.000002"));
 }

@@ -142,3 +142,102 @@ proptest! {
         prop_assert_eq!(h.engine.balance(maker), (Amount::ZERO, Amount::ZERO));
     }
 }
+
+/// The ask side of the series' book: (price in basis points, units) per level, best first.
+fn asks(h: &H) -> Vec<(u16, u64)> {
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let book = x.book(s).unwrap();
+    book.levels(false).map(|(bp, q)| (bp, q.iter().map(|o| x.offer(*o).unwrap().remaining).sum())).collect()
+}
+
+#[test]
+fn maker_quotes_one_unit_per_level_at_each_marginal_lmsr_price() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    // Ask k (k = 0..4) is C(k+1) - C(k) with C(q) = 10 ln(e^(q/10) + 1), rounded up to a basis
+    // point: 0.5124948, 0.5374221, 0.5621638, 0.5866001, 0.6106173.
+    assert_eq!(asks(&h), [(5125, 1), (5375, 1), (5622, 1), (5867, 1), (6107, 1)]);
+    // Placed in one round: nothing traded, so nothing was cancelled and placed again.
+    assert_eq!((h.count("offer_placed"), h.count("offer_cancelled")), (10, 0));
+}
+
+#[test]
+fn funding_a_maker_needs_exactly_its_subsidy() {
+    let mut h = H::new();
+    h.run(json!({"at":T0,"op":"deposit","user":"funder","amount":"6.931472"}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7"}));
+    let fund = json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":"10"});
+    h.run(json!({"at":T0,"op":"withdraw","user":"funder","amount":"0.000001"}));
+    h.refuse(fund.clone(), "insufficient_funds");
+    h.run(json!({"at":T0,"op":"deposit","user":"funder","amount":"0.000001"}));
+    h.run(fund);
+    assert_eq!(h.available("funder"), Amount::ZERO);
+}
+
+#[test]
+fn resuming_into_the_makers_quotes_trades_and_requotes() {
+    let mut h = H::new();
+    for (u, amount) in [("funder", "1000"), ("ann", "3"), ("bob", "1000")] {
+        h.run(json!({"at":T0,"op":"deposit","user":u,"amount":amount}));
+    }
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7"}));
+    let offer = |id: &str, user: &str, kind: &str, price: &str, volume: u64, poolable: bool| {
+        json!({"at":T0,"op":"offer","id":id,"user":user,"kind":kind,"issue":"demo/app#7","maturation":MAT,
+            "price":price,"volume":volume,"poolable":poolable})
+    };
+    // Ann bids from one pool: 5 at 0.53 (needs 2.65) and 4 at 0.52 (2.08). Bob takes the first,
+    // which leaves her 0.35: the second is suspended.
+    h.run(offer("p1", "ann", "buy_fixed", "0.53", 5, true));
+    h.run(offer("p2", "ann", "buy_fixed", "0.52", 4, true));
+    h.run(offer("b1", "bob", "buy_unfixed", "0.55", 5, false));
+    assert_eq!((h.offer_status("p1"), h.offer_status("p2")), ("filled", "suspended"));
+    h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":"10"}));
+    assert_eq!(quotes(&h), (Some(4875), Some(5125)));
+    // Funded again, p2 resumes as a new arrival and buys the maker's one ask at 0.5125; the
+    // maker, now short one unit, re-quotes its bid up to C(1) - C(0) = 0.5124948, rounded down.
+    h.run(json!({"at":T0,"op":"deposit","user":"ann","amount":"2"}));
+    let requotes = events(&h, "offer_cancelled").iter().filter(|e| e["reason"] == "requote").count();
+    h.run(json!({"at":T0,"op":"resume","user":"ann","offer":"p2"}));
+    assert_eq!((h.offer_status("p2"), h.remaining("p2")), ("open", 3));
+    assert_eq!(quotes(&h), (Some(5200), Some(5375)), "ann's rest of 3 at 0.52 is now the best bid");
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let makers_bids: Vec<u16> = x.book(s).unwrap().levels(true).map(|(bp, _)| bp).filter(|bp| *bp != 5200).collect();
+    assert_eq!(makers_bids.last(), Some(&5124), "the maker's best bid after the re-quote");
+    assert!(events(&h, "offer_cancelled").iter().filter(|e| e["reason"] == "requote").count() > requotes);
+}
+
+#[test]
+fn a_maker_holding_fixed_units_offers_them_first() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    // Bob buys 2 unfixed units from the maker's bids: the maker now holds 2 fixed units.
+    h.run(json!({"at":T0,"op":"offer","id":"b1","user":"bob","kind":"buy_unfixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.55","volume":2}));
+    assert_eq!(h.offer_status("b1"), "filled");
+    assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Fixed), 2);
+    // Its five asks: those 2 units for sale, then 3 offers to buy unfixed units (a sale of new
+    // fixed exposure).
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let ask_kinds: Vec<&str> = x
+        .book(s)
+        .unwrap()
+        .levels(false)
+        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
+        .collect();
+    assert_eq!(ask_kinds, ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
+}
+
+#[test]
+fn a_matured_maker_awaiting_settlement_keeps_its_cash() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    h.run(json!({"at":T0,"op":"configure_disputes","hours":24}));
+    // At maturation the quotes are cancelled (nothing held); the dispute window delays the
+    // settlement, and the maker's cash still covers the LMSR bound (the invariants hold).
+    h.run(json!({"at":MAT,"op":"tick"}));
+    assert_eq!(h.engine.summary()["series"][0]["status"], "matured");
+    assert_eq!((h.held("~maker/0"), h.available("~maker/0")), (Amount::ZERO, cr("6.931472")));
+}

@@ -188,6 +188,7 @@ fn whole_market_life_with_three_arbiters() {
     h.run(json!({"at":LATER,"op":"tick"}));
     let s = summary(&h, "m1");
     assert_eq!((s["status"].clone(), s["outcome"].clone()), (json!("resolved"), json!("1")));
+    assert_eq!(last(&h, "resolved")["outcome"], json!(["0", "1"]));
     // Holders: YES shares pay 1, NO shares pay 0.
     let payouts = market_events(&h, "payout");
     let bob = payouts.iter().find(|p| p["user"] == "bob").unwrap();
@@ -411,7 +412,11 @@ fn refusals_change_nothing() {
     h.refuse(with("max_cost", json!("6.2")), "slippage_exceeded");
     h.refuse(with("user", json!("poor")), "insufficient_funds");
     h.refuse(with("user", json!("nobody")), "unknown_user");
-    h.run(with("max_cost", json!("6.24")));
+    // A max_cost of exactly the total (fee included) is enough.
+    let m1 = h.engine.markets().market_id("m1").unwrap();
+    let bob = h.engine.user_id("bob").unwrap();
+    let total = h.engine.markets().quote(m1, Some(bob), 1, cr("10")).unwrap().total().unwrap();
+    h.run(with("max_cost", json!(Amount(total).to_string())));
     h.refuse(base.clone(), "duplicate_id");
     // A sale with a minimum of proceeds (negative max_cost).
     let sale = json!({"at":T1,"op":"trade","id":"s1","user":"bob","market":"m1","shares":"-10","max_cost":"-6.3"});
@@ -449,6 +454,96 @@ fn refusals_change_nothing() {
     h.refuse(late, "market_closed");
     h.refuse(json!({"at":AFTER,"op":"report","user":"bob","market":"m1","value":2}), "invalid_argument");
     h.refuse(json!({"at":AFTER,"op":"resolve_market","user":"bob","market":"m1"}), "not_owner");
+}
+
+/// Every limit admits its bound and refuses one past it; blank statements and trade ids are
+/// refused; a market's events carry its name.
+#[test]
+fn limits_admit_their_bounds() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob"], "100");
+    let long_id = "m".repeat(200);
+    create(&mut h, &long_id, "alice", "10", "0", json!({"statement":"s".repeat(2_000)}));
+    assert!(h
+        .events
+        .iter()
+        .map(|e| h.engine.render_event(e))
+        .filter(|e| e["type"] == "market")
+        .all(|e| e["market"] == json!(long_id)));
+    let c = json!({"at":T0,"op":"create_market","id":"m2","user":"alice","statement":"s","deadline":DEADLINE,
+        "b":"10","fee":"0.05","initial_shares":"0"});
+    let with = |k: &str, v: Value| {
+        let mut c = c.clone();
+        c[k] = v;
+        c
+    };
+    h.refuse(with("id", json!("m".repeat(201))), "invalid_argument");
+    h.refuse(with("statement", json!("s".repeat(2_001))), "invalid_argument");
+    h.refuse(with("statement", json!("  ")), "invalid_argument");
+    h.refuse(with("b", json!("1000000001")), "invalid_argument");
+    // b at its bound passes the bound; its subsidy (b ln 2) is what alice lacks.
+    h.refuse(with("b", json!("1000000000")), "insufficient_funds");
+    let t = json!({"at":T1,"op":"trade","id":"","user":"bob","market":long_id,"shares":"1"});
+    h.refuse(t.clone(), "invalid_argument");
+    let mut t = t;
+    t["id"] = json!("t".repeat(200));
+    h.run(t);
+}
+
+/// The per-trade fee of a sale beyond a position (buying NO) is f x (1 - p) at the price after
+/// it; a budget too small for one micro-share buys none.
+#[test]
+fn a_sales_fee_uses_the_price_of_the_other_side() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    let m1 = h.engine.markets().market_id("m1").unwrap();
+    let q = h.engine.markets().quote(m1, None, 1, cr("-10")).unwrap();
+    // p(YES) after = 1 / (1 + e) = 0.268941; f (1 - p) = 0.05 x 0.731059 = 0.036553 (rounded up).
+    assert_eq!(q.fee, 36_553);
+    assert_eq!(h.engine.markets().shares_for_budget(m1, None, 1, Amount(1)).unwrap(), Amount::ZERO);
+    assert_eq!(h.engine.markets().len(), 1);
+    for bad in ["-0.000001", "1000000001"] {
+        let c = json!({"at":T0,"op":"create_market","id":"m2","user":"alice","statement":"s","deadline":DEADLINE,
+            "b":"10","fee":"0.05","initial_shares":"0","k_floor":bad});
+        h.refuse(c, "invalid_argument");
+    }
+}
+
+/// At an extreme price only arbiters without a stake are admitted; fewer of them than the
+/// minimum void the market.
+#[test]
+fn too_few_arbiters_without_a_stake_void_an_ambiguous_market() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "x", "y", "z"], "100");
+    create(&mut h, "m1", "alice", "1", "0", json!({}));
+    trade(&mut h, "t1", "bob", "m1", "20");
+    trade(&mut h, "t2", "y", "m1", "0.1");
+    trade(&mut h, "t3", "z", "m1", "0.1");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    assert_eq!(summary(&h, "m1")["status"], "void");
+    conserved(&h);
+}
+
+/// A trader who sold everything back holds nothing at resolution and gets no payout line.
+#[test]
+fn a_trader_who_sold_out_gets_no_payout() {
+    let mut h = H::new();
+    users(&mut h, &["alice", "bob", "carol", "x", "y", "z"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    trade(&mut h, "t1", "bob", "m1", "3");
+    trade(&mut h, "t2", "bob", "m1", "-3");
+    trade(&mut h, "t3", "carol", "m1", "2");
+    for u in ["x", "y", "z"] {
+        report(&mut h, u, "m1", 1);
+    }
+    h.run(json!({"at":LATER,"op":"tick"}));
+    let payouts = market_events(&h, "payout");
+    assert_eq!(payouts.len(), 1, "{payouts:?}");
+    assert_eq!((payouts[0]["user"].clone(), payouts[0]["amount"].clone()), (json!("carol"), json!("2")));
 }
 
 /// The replay example: its summary shows the reference values.
