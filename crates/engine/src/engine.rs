@@ -457,6 +457,13 @@ mod tests {
     }
 
     #[test]
+    fn an_offer_may_hold_all_that_is_available() {
+        let mut t = T::new(&[("a", "5")]);
+        t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 10, json!({}));
+        assert_eq!(t.engine.balance(t.engine.user_id("a").unwrap()), (Amount::ZERO, Amount::credits(5)));
+    }
+
+    #[test]
     fn users_are_counted_once_each() {
         let mut t = T::new(&[("a", "1"), ("b", "1")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"a","amount":"1"}));

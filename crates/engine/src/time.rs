@@ -116,6 +116,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"2026-12-01T09:00:00.250Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>("\"2026-12-01T09:00:00.250Z\"").unwrap(), t);
         assert_eq!(t.to_string(), "2026-12-01T09:00:00.250Z", "Display is RFC 3339 too");
+        assert_eq!(t.millis(), 1_796_115_600_250);
     }
 
     #[test]

@@ -448,6 +448,10 @@ fn refusals_change_nothing() {
     // Before the deadline: no report, no early resolution.
     h.refuse(json!({"at":T1,"op":"report","user":"bob","market":"m1","value":1}), "invalid_state");
     h.refuse(json!({"at":T1,"op":"resolve_market","user":"alice","market":"m1"}), "invalid_state");
+    // At the deadline itself trading has stopped.
+    let mut at_deadline = with("at", json!(DEADLINE));
+    at_deadline["id"] = json!("tz");
+    h.refuse(at_deadline, "market_closed");
     // After the deadline: no trading; a report must be 0 or 1; only the creator closes early.
     let mut late = with("at", json!(AFTER));
     late["id"] = json!("ty");
@@ -483,6 +487,25 @@ fn limits_admit_their_bounds() {
     h.refuse(with("b", json!("1000000001")), "invalid_argument");
     // b at its bound passes the bound; its subsidy (b ln 2) is what alice lacks.
     h.refuse(with("b", json!("1000000000")), "insufficient_funds");
+    h.refuse(with("bond", json!("-0.000001")), "invalid_amount");
+    h.refuse(with("bond", json!("1000000001")), "invalid_amount");
+    h.refuse(with("bond", json!("1000000000")), "insufficient_funds");
+    for bad in ["-0.000001", "1000000001"] {
+        h.refuse(with("position_cap", json!(bad)), "invalid_argument");
+    }
+    // At their bounds, k_floor and position_cap are accepted; without an id the engine names
+    // the market m<n>, the first free one from the number of markets + 1.
+    let mut at_bounds = with("k_floor", json!("1000000000"));
+    at_bounds["position_cap"] = json!("1000000000");
+    at_bounds["id"] = json!("m3");
+    h.run(at_bounds);
+    for _ in 0..2 {
+        let mut unnamed = c.clone();
+        unnamed.as_object_mut().unwrap().remove("id");
+        h.run(unnamed);
+    }
+    let names: Vec<&str> = h.engine.markets().all().map(|(_, m)| m.name.as_str()).collect();
+    assert_eq!(names, [long_id.as_str(), "m3", "m4", "m5"]);
     let t = json!({"at":T1,"op":"trade","id":"","user":"bob","market":long_id,"shares":"1"});
     h.refuse(t.clone(), "invalid_argument");
     let mut t = t;
