@@ -147,4 +147,13 @@ mod tests {
         assert_eq!(b.cost_up(&q).unwrap(), 5_000 * MICROS_PER_CREDIT);
         assert!(b.trade_cost(&q, &[0, 5_001 * MICROS_PER_CREDIT, 10]).unwrap() <= MICROS_PER_CREDIT + 1);
     }
+
+    #[test]
+    fn amounts_from_4_6e18_micro_credits_up_are_an_overflow() {
+        assert_eq!(to_micros(4.599e18).unwrap(), 4_599_000_000_000_000_000);
+        assert_eq!(to_micros(-2.5).unwrap(), -2);
+        for x in [4.6e18, -4.6e18, f64::INFINITY, f64::NAN] {
+            assert_eq!(to_micros(x).unwrap_err().code(), "overflow", "{x}");
+        }
+    }
 }
