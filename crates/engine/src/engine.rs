@@ -436,8 +436,15 @@ mod tests {
         for x in [0, 250_000, 1_000_000] {
             assert_eq!(super::decision(None, Some(Amount(x))).unwrap(), Outcome::Split { fixed_pays_micros: x as u32 });
         }
-        for (w, x) in [(None, Some(-1)), (None, Some(1_000_001)), (None, None), (Some(Side::Fixed), Some(0))] {
-            assert_eq!(super::decision(w, x.map(Amount)).unwrap_err().code(), "invalid_argument", "{w:?} {x:?}");
+        for (w, x, says) in [
+            (None, Some(-1), "fixed_pays must lie in [0, 1]"),
+            (None, Some(1_000_001), "fixed_pays must lie in [0, 1]"),
+            (None, None, "exactly one of winner and fixed_pays"),
+            (Some(Side::Fixed), Some(0), "exactly one of winner and fixed_pays"),
+        ] {
+            let err = super::decision(w, x.map(Amount)).unwrap_err();
+            assert_eq!(err.code(), "invalid_argument");
+            assert!(err.message().contains(says), "{w:?} {x:?}: {err}");
         }
     }
 
@@ -448,8 +455,10 @@ mod tests {
         assert_eq!(t.engine.now(), Some(crate::Timestamp::parse("2026-12-01T09:00:00Z").unwrap()));
         t.offer("2026-12-01T10:00:00Z", "o", "a", "buy_fixed", "0.5", 1, json!({}));
         t.offer("2026-12-01T10:00:00Z", "p", "b", "buy_fixed", "0.4", 1, json!({}));
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":"q","user":"b","kind":"buy_fixed",
+            "issue":ISSUE,"maturation":"2026-12-20T00:00:00Z","price":"0.4","volume":1}));
         let x = &t.engine.exchange;
-        assert_eq!((x.issue_count(), x.series_count(), x.offer_count()), (1, 1, 2));
+        assert_eq!((x.issue_count(), x.series_count(), x.offer_count()), (1, 2, 3));
         assert_eq!(x.all_issues().map(|(_, i)| i.tracker.as_str()).collect::<Vec<_>>(), ["local"]);
         let mut log = crate::feed::EventLog::default();
         log.extend(t.events.iter().cloned());
