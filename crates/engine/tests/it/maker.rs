@@ -230,6 +230,30 @@ fn a_maker_holding_fixed_units_offers_them_first() {
     assert_eq!(ask_kinds, ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
 }
 
+/// The mirror image: a maker holding unfixed units sells them before it buys new fixed exposure.
+#[test]
+fn a_maker_holding_unfixed_units_offers_them_first() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    // Ann buys 2 fixed units from the maker's asks: the maker now holds 2 unfixed units.
+    h.run(json!({"at":T0,"op":"offer","id":"a1","user":"ann","kind":"buy_fixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.55","volume":2}));
+    assert_eq!(h.offer_status("a1"), "filled");
+    assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Unfixed), 2);
+    // Its five bids, best (highest) first: those 2 units for sale, then 3 offers to buy fixed
+    // units. `levels(true)` walks the bids from the lowest price up.
+    let x = h.engine.exchange();
+    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    let mut bid_kinds: Vec<&str> = x
+        .book(s)
+        .unwrap()
+        .levels(true)
+        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
+        .collect();
+    bid_kinds.reverse();
+    assert_eq!(bid_kinds, ["sell_unfixed", "sell_unfixed", "buy_fixed", "buy_fixed", "buy_fixed"]);
+}
+
 #[test]
 fn a_matured_maker_awaiting_settlement_keeps_its_cash() {
     let mut h = H::new();

@@ -735,6 +735,28 @@ fn per_share_fee_bounds_the_price() {
     assert!((per_share - 1.0395).abs() < 0.002, "{per_share}");
 }
 
+/// The per-share fee rounds up only what is not whole: where 5% of the cost is an exact number
+/// of micro-credits (a cost that is a multiple of 20 micro-credits), the fee is exactly that.
+#[test]
+fn per_share_fee_is_exact_when_it_can_be() {
+    let mut exact = 0;
+    for micros in 1_000_000..1_000_200 {
+        let mut h = H::new();
+        users(&mut h, &["alice", "bob"], "1000");
+        create(&mut h, "m1", "alice", "10", "0", json!({"fee_mode":"share"}));
+        trade(&mut h, "t1", "bob", "m1", &Amount(micros).to_string());
+        let t = last(&h, "traded");
+        let cost = Amount::parse(t["cost"].as_str().unwrap()).unwrap().micros();
+        let fee = Amount::parse(t["fee"].as_str().unwrap()).unwrap().micros();
+        assert_eq!(fee, (cost * 5 + 99) / 100, "{micros}: fee = 5% of {cost}, rounded up");
+        if cost % 20 == 0 {
+            assert_eq!(fee * 20, cost, "{micros}: nothing to round");
+            exact += 1;
+        }
+    }
+    assert!(exact > 0, "no trade had a cost that is a multiple of 20 micro-credits");
+}
+
 /// Seed 004's stretch goal: an ambiguous market (delta <= epsilon) sends the creator's bond to
 /// its arbiters instead of back to the creator.
 #[test]
