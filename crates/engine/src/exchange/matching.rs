@@ -193,9 +193,10 @@ impl Exchange {
                 ctx.emit(Event::OfferFilled { offer: id, user });
             }
         }
+        // Only buy offers can be poolable (`place` refuses others).
         for id in [maker, taker] {
             let o = &self.offers[id.index()];
-            if o.kind.is_buy() && o.poolable {
+            if o.poolable {
                 self.rebalance_pool(ctx, o.user)?;
             }
         }
