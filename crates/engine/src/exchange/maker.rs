@@ -75,9 +75,6 @@ impl Exchange {
     pub fn maker(&self, s: SeriesId) -> Option<&Maker> {
         self.makers.get(&s)
     }
-    pub fn makers(&self) -> impl Iterator<Item = (SeriesId, &Maker)> {
-        self.makers.iter().map(|(s, m)| (*s, m))
-    }
 
     /// Traders' net fixed units against the maker on `s` (= minus its own net fixed position).
     pub fn maker_q(&self, s: SeriesId) -> i64 {
