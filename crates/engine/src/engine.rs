@@ -342,11 +342,18 @@ fn execute_resources(r: &mut ResourceMarket, op: Op, ctx: &mut Ctx) -> EngineRes
 mod tests {
     use serde_json::json;
 
-    use crate::exchange::testing::{ISSUE, T};
+    use crate::exchange::testing::{ISSUE, MAT, T};
     use crate::exchange::Limits;
     use crate::ids::SeriesId;
     use crate::ledger::Account;
     use crate::{Amount, Engine};
+
+    impl Engine {
+        /// Only the makers' invariants: the ledger check would also fail on a corrupted copy.
+        fn check_makers_only(&self) -> Result<(), String> {
+            self.exchange.check_makers(&self.ledger)
+        }
+    }
 
     #[test]
     fn an_engine_made_with_limits_applies_them() {
@@ -405,6 +412,43 @@ mod tests {
         e.ledger.transfer(Account::Available(maker), Account::Mint, cash).unwrap();
         let err = e.check_invariants().unwrap_err();
         assert!(err.contains("below the LMSR bound"), "{err}");
+    }
+
+    /// A maker that holds 2 fixed units (traders are net 2 unfixed units against it, q = -2).
+    fn maker_holding_fixed_units() -> (T, SeriesId) {
+        let mut t = T::new(&[("funder", "100"), ("bob", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":MAT,"b":"10"}));
+        t.offer("2026-12-01T09:00:00Z", "b1", "bob", "buy_unfixed", "0.55", 2, json!({}));
+        t.engine.check_invariants().unwrap();
+        let s = *t.engine.exchange.makers.keys().next().unwrap();
+        (t, s)
+    }
+
+    #[test]
+    fn a_maker_holding_both_sides_breaks_the_invariants() {
+        let (t, s) = maker_holding_fixed_units();
+        let mut e = t.engine.clone();
+        let maker = e.user_id("~maker/0").unwrap();
+        e.exchange.positions.get_mut(&(maker, s)).unwrap().unfixed.units += 1;
+        assert!(e.check_makers_only().unwrap_err().contains("holds both sides"));
+    }
+
+    /// The bound is inclusive (cash equal to it is fine, one micro-credit less is not), at the
+    /// traders' signed net position.
+    #[test]
+    fn the_makers_lmsr_bound_is_inclusive_at_its_signed_q() {
+        let (t, s) = maker_holding_fixed_units();
+        let mut e = t.engine.clone();
+        let maker = e.user_id("~maker/0").unwrap();
+        let floor = e.exchange.makers[&s].cash_floor(-2).unwrap();
+        let (available, held) = e.balance(maker);
+        let cash = available.0 + held.0;
+        e.ledger.transfer(Account::Available(maker), Account::Mint, Amount(cash - floor)).unwrap();
+        e.check_makers_only().unwrap();
+        e.ledger.transfer(Account::Available(maker), Account::Mint, Amount(1)).unwrap();
+        let err = e.check_makers_only().unwrap_err();
+        assert!(err.contains("below the LMSR bound") && err.contains("at q = -2"), "{err}");
     }
 
     #[test]

@@ -119,15 +119,50 @@ impl Exchange {
         out
     }
 
-    /// The issue's current state, and the fixed-side price of each of its series.
+    /// The issue's current state (None: no such issue).
     pub fn issue_state(&self, name: &str) -> Option<IssueState> {
         self.issue_id(name).map(|i| self.issues[i.index()].current())
     }
 
+    /// The issue's series, earliest maturation first.
     pub fn series_of_issue(&self, issue: crate::ids::IssueId) -> Vec<SeriesId> {
         let mut v: Vec<SeriesId> =
             self.series.iter().enumerate().filter(|(_, s)| s.issue == issue).map(|(i, _)| SeriesId(i as u32)).collect();
         v.sort_by_key(|s| self.series[s.index()].maturation);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::exchange::testing::{ISSUE, MAT, T};
+    use crate::exchange::types::{CloseReason, IssueState};
+    use crate::Timestamp;
+
+    #[test]
+    fn an_issues_series_come_earliest_first_and_only_its_own() {
+        let mut t = T::new(&[("a", "100")]);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"t/r#2"}));
+        for (id, issue, mat) in [("o1", ISSUE, MAT), ("o2", "t/r#2", MAT), ("o3", ISSUE, "2026-12-10T00:00:00Z")] {
+            t.run(json!({"at":"2026-12-01T10:00:00Z","op":"offer","id":id,"user":"a","kind":"buy_fixed",
+                "issue":issue,"maturation":mat,"price":"0.1","volume":1}));
+        }
+        let x = &t.engine.exchange;
+        let mats = |issue: &str| -> Vec<Timestamp> {
+            x.series_of_issue(x.issue_id(issue).unwrap()).iter().map(|s| x.series[s.index()].maturation).collect()
+        };
+        assert_eq!(mats(ISSUE), [Timestamp::parse("2026-12-10T00:00:00Z").unwrap(), Timestamp::parse(MAT).unwrap()]);
+        assert_eq!(mats("t/r#2"), [Timestamp::parse(MAT).unwrap()]);
+    }
+
+    #[test]
+    fn issue_state_follows_the_tracker_and_knows_no_other_issue() {
+        let mut t = T::new(&[]);
+        assert_eq!(t.engine.exchange.issue_state(ISSUE), Some(IssueState::Open));
+        t.run(json!({"at":"2026-12-02T09:00:00Z","op":"close_issue","issue":ISSUE}));
+        assert_eq!(t.engine.exchange.issue_state(ISSUE), Some(IssueState::Closed(CloseReason::Completed)));
+        assert_eq!(t.engine.exchange.issue_state("t/r#9"), None);
     }
 }

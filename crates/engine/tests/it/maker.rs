@@ -175,6 +175,50 @@ fn funding_a_maker_needs_exactly_its_subsidy() {
     assert_eq!(h.available("funder"), Amount::ZERO);
 }
 
+/// At the largest b (1,000,000 credits) a unit moves the price by about 0.25 / b, far under a
+/// basis point: the maker's levels share one price, and it places them as one offer.
+#[test]
+fn the_largest_b_is_allowed_and_equal_prices_make_one_offer() {
+    let mut h = H::new();
+    h.run(json!({"at":T0,"op":"deposit","user":"funder","amount":"700000"}));
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7"}));
+    h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":"1000000"}));
+    assert_eq!(asks(&h), [(5001, 5)]);
+    assert_eq!(h.count("offer_placed"), 2, "one ask and one bid, of 5 units each");
+}
+
+/// A maker funded into a resting bid: its first ask trades on arrival, and it quotes again once,
+/// at the new position: 1 + 10 quotes, none cancelled (a fill inside a requote does not start
+/// another).
+#[test]
+fn a_quote_that_trades_on_arrival_requotes_once() {
+    let mut h = H::new();
+    for u in ["funder", "ann"] {
+        h.run(json!({"at":T0,"op":"deposit","user":u,"amount":"1000"}));
+    }
+    h.run(json!({"at":T0,"op":"open_issue","issue":"demo/app#7"}));
+    h.run(json!({"at":T0,"op":"offer","id":"a1","user":"ann","kind":"buy_fixed","issue":"demo/app#7",
+        "maturation":MAT,"price":"0.60","volume":1}));
+    h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":"10"}));
+    assert_eq!(h.offer_status("a1"), "filled");
+    let by_maker = |ty: &str| events(&h, ty).iter().filter(|e| e["user"] == "~maker/0").count();
+    assert_eq!((by_maker("offer_placed"), by_maker("offer_cancelled")), (11, 0));
+    // Re-quoted at q = 1: the best ask is C(2) - C(1) = 0.5374221, rounded up.
+    assert_eq!(quotes(&h).1, Some(5375));
+}
+
+/// A series that has matured takes no maker, even though the series exists.
+#[test]
+fn a_matured_series_takes_no_maker() {
+    let mut h = H::new();
+    setup(&mut h, "10");
+    h.run(json!({"at":MAT,"op":"tick"}));
+    h.refuse(
+        json!({"at":MAT,"op":"fund_maker","user":"ann","issue":"demo/app#7","maturation":MAT,"b":"10"}),
+        "series_closed",
+    );
+}
+
 #[test]
 fn resuming_into_the_makers_quotes_trades_and_requotes() {
     let mut h = H::new();
@@ -217,10 +261,11 @@ fn a_maker_holding_fixed_units_offers_them_first() {
         "maturation":MAT,"price":"0.55","volume":2}));
     assert_eq!(h.offer_status("b1"), "filled");
     assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Fixed), 2);
-    // Its five asks: those 2 units for sale, then 3 offers to buy unfixed units (a sale of new
-    // fixed exposure).
     let x = h.engine.exchange();
     let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    assert_eq!(x.maker_q(s), -2, "the traders are net 2 unfixed units against the maker");
+    // Its five asks: those 2 units for sale, then 3 offers to buy unfixed units (a sale of new
+    // fixed exposure).
     let ask_kinds: Vec<&str> = x
         .book(s)
         .unwrap()
@@ -240,10 +285,11 @@ fn a_maker_holding_unfixed_units_offers_them_first() {
         "maturation":MAT,"price":"0.55","volume":2}));
     assert_eq!(h.offer_status("a1"), "filled");
     assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Unfixed), 2);
-    // Its five bids, best (highest) first: those 2 units for sale, then 3 offers to buy fixed
-    // units. `levels(true)` walks the bids from the lowest price up.
     let x = h.engine.exchange();
     let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
+    assert_eq!(x.maker_q(s), 2, "the traders are net 2 fixed units against the maker");
+    // Its five bids, best (highest) first: those 2 units for sale, then 3 offers to buy fixed
+    // units. `levels(true)` walks the bids from the lowest price up.
     let mut bid_kinds: Vec<&str> = x
         .book(s)
         .unwrap()

@@ -57,6 +57,11 @@ fn price_outside_the_unit_interval_or_too_precise() {
 fn volume_zero_or_too_large() {
     setup().refuse(offer(json!({"volume": 0})), "invalid_volume");
     setup().refuse(offer(json!({"volume": 1_000_000_001u64})), "invalid_volume");
+    // The largest volume itself is allowed (1e9 units at 0.0001 hold 100,000 credits).
+    let mut h = setup();
+    h.run(json!({"at":AT,"op":"deposit","user":"adam","amount":"100000"}));
+    h.run(offer(json!({"volume": 1_000_000_000u64, "price": "0.0001"})));
+    assert_eq!((h.offer_status("new"), h.remaining("new")), ("open", 1_000_000_000));
 }
 
 #[test]
