@@ -302,20 +302,18 @@ fn arbiters_record_their_reports_against_the_outcome() {
 fn an_arbiter_at_the_position_cap_reports_and_one_above_it_does_not() {
     let mut h = H::new();
     statement_traded_at(&mut h, "0.30", json!({"position_cap":"100"}));
+    let mut offer = |id: &str, user: &str, kind: &str, volume: u64| {
+        h.run(json!({"at":T0,"op":"offer","id":id,"user":user,"kind":kind,"issue":"stmt/x",
+            "maturation":MAT,"price":"0.5","volume":volume}));
+    };
     // x and y trade 101 units as well.
-    h.run(json!({"at":T0,"op":"offer","id":"xf","user":"x","kind":"buy_fixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":101}));
-    h.run(json!({"at":T0,"op":"offer","id":"yu","user":"y","kind":"buy_unfixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":101}));
+    offer("xf", "x", "buy_fixed", 101);
+    offer("yu", "y", "buy_unfixed", 101);
     // z buys 150 fixed units from y and 100 unfixed units from x: its net stake is 50.
-    h.run(json!({"at":T0,"op":"offer","id":"zf","user":"z","kind":"buy_fixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":150}));
-    h.run(json!({"at":T0,"op":"offer","id":"yu2","user":"y","kind":"buy_unfixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":150}));
-    h.run(json!({"at":T0,"op":"offer","id":"zu","user":"z","kind":"buy_unfixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":100}));
-    h.run(json!({"at":T0,"op":"offer","id":"xf2","user":"x","kind":"buy_fixed","issue":"stmt/x",
-        "maturation":MAT,"price":"0.5","volume":100}));
+    offer("zf", "z", "buy_fixed", 150);
+    offer("yu2", "y", "buy_unfixed", 150);
+    offer("zu", "z", "buy_unfixed", 100);
+    offer("xf2", "x", "buy_fixed", 100);
     assert_eq!((h.units("z", "stmt/x", MAT, Side::Fixed), h.units("z", "stmt/x", MAT, Side::Unfixed)), (150, 100));
     h.run(json!({"at":REPORT,"op":"tick"}));
     // Adam (100 unfixed) and Beth (100 fixed) are at the cap, z (net 50) below it; x and y are
