@@ -400,12 +400,20 @@ mod tests {
         assert_eq!(t.engine.user_count(), 1);
     }
 
+    /// A maker funded on `ISSUE` (b = 10) by "funder"; `others` get 100 credits each.
+    fn funded_maker(others: &[&str]) -> T {
+        let deposits: Vec<(&str, &str)> =
+            std::iter::once("funder").chain(others.iter().copied()).map(|u| (u, "100")).collect();
+        let mut t = T::new(&deposits);
+        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
+            "maturation":MAT,"b":"10"}));
+        t.engine.check_invariants().unwrap();
+        t
+    }
+
     #[test]
     fn a_maker_with_less_cash_than_the_lmsr_bound_breaks_the_invariants() {
-        let mut t = T::new(&[("funder", "100")]);
-        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
-            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
-        t.engine.check_invariants().unwrap();
+        let t = funded_maker(&[]);
         let mut e = t.engine.clone();
         let maker = e.user_id("~maker/0").unwrap();
         let cash = e.balance(maker).0;
@@ -416,9 +424,7 @@ mod tests {
 
     /// A maker that holds 2 fixed units (traders are net 2 unfixed units against it, q = -2).
     fn maker_holding_fixed_units() -> (T, SeriesId) {
-        let mut t = T::new(&[("funder", "100"), ("bob", "100")]);
-        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
-            "maturation":MAT,"b":"10"}));
+        let mut t = funded_maker(&["bob"]);
         t.offer("2026-12-01T09:00:00Z", "b1", "bob", "buy_unfixed", "0.55", 2, json!({}));
         t.engine.check_invariants().unwrap();
         let s = *t.engine.exchange.makers.keys().next().unwrap();
@@ -453,9 +459,7 @@ mod tests {
 
     #[test]
     fn a_settled_maker_must_have_returned_its_cash() {
-        let mut t = T::new(&[("funder", "100")]);
-        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"fund_maker","user":"funder","issue":ISSUE,
-            "maturation":"2026-12-15T00:00:00Z","b":"10"}));
+        let mut t = funded_maker(&[]);
         t.run(json!({"at":"2026-12-16T00:00:00Z","op":"tick"}));
         t.engine.check_invariants().unwrap();
         let mut e = t.engine.clone();
