@@ -176,14 +176,21 @@ mod tests {
     use serde_json::json;
 
     use crate::exchange::testing::T;
+    use crate::ids::{SeriesId, UserId};
 
-    #[test]
-    fn a_series_whose_fixed_or_unfixed_units_differ_from_its_count_is_reported() {
+    /// a bought 10 fixed units from b, at 0.5: (the engine, a's position key).
+    fn a_holds_10_fixed_units() -> (T, (UserId, SeriesId)) {
         let mut t = T::new(&[("a", "100"), ("b", "100")]);
         t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
         t.offer("2026-12-01T10:00:00Z", "u", "b", "buy_unfixed", "0.5", 10, json!({}));
         let a = t.engine.user_id("a").unwrap();
         let key = *t.engine.exchange.positions.keys().find(|(u, _)| *u == a).unwrap();
+        (t, key)
+    }
+
+    #[test]
+    fn a_series_whose_fixed_or_unfixed_units_differ_from_its_count_is_reported() {
+        let (t, key) = a_holds_10_fixed_units();
         for fixed in [true, false] {
             let mut e = t.engine.clone();
             let p = e.exchange.positions.get_mut(&key).unwrap();
@@ -199,11 +206,7 @@ mod tests {
 
     #[test]
     fn units_held_for_no_open_sell_are_reported() {
-        let mut t = T::new(&[("a", "100"), ("b", "100")]);
-        t.offer("2026-12-01T10:00:00Z", "f", "a", "buy_fixed", "0.5", 10, json!({}));
-        t.offer("2026-12-01T10:00:00Z", "u", "b", "buy_unfixed", "0.5", 10, json!({}));
-        let a = t.engine.user_id("a").unwrap();
-        let key = *t.engine.exchange.positions.keys().find(|(u, _)| *u == a).unwrap();
+        let (t, key) = a_holds_10_fixed_units();
         // a owns 10 fixed units and offers none: holding 1 of them (within what a owns) is wrong.
         let mut e = t.engine.clone();
         e.exchange.positions.get_mut(&key).unwrap().fixed.held = 1;

@@ -202,11 +202,17 @@ mod tests {
 
     use crate::exchange::testing::T;
 
-    #[test]
-    fn traders_payments_or_fees_that_do_not_add_up_are_reported() {
+    /// alice's market m1 (b = 10, deadline 2026-12-10); alice and bob have 100 credits each.
+    fn market_m1() -> T {
         let mut t = T::new(&[("alice", "100"), ("bob", "100")]);
         t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
             "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        t
+    }
+
+    #[test]
+    fn traders_payments_or_fees_that_do_not_add_up_are_reported() {
+        let mut t = market_m1();
         t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"3"}));
         let ledger = t.engine.ledger.clone();
         for paid in [true, false] {
@@ -223,9 +229,7 @@ mod tests {
 
     #[test]
     fn an_open_market_missing_from_the_schedule_is_reported() {
-        let mut t = T::new(&[("alice", "100")]);
-        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
-            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        let mut t = market_m1();
         assert_eq!(t.engine.markets.all().map(|(_, m)| m.name.as_str()).collect::<Vec<_>>(), ["m1"]);
         let mut markets = t.engine.markets.clone();
         markets.due.clear();
@@ -243,9 +247,7 @@ mod tests {
 
     #[test]
     fn a_market_maker_below_the_most_it_may_owe_breaks_the_invariants() {
-        let mut t = T::new(&[("alice", "100"), ("bob", "100")]);
-        t.run(json!({"at":"2026-12-01T09:00:00Z","op":"create_market","id":"m1","user":"alice","statement":"s",
-            "deadline":"2026-12-10T00:00:00Z","b":"10","fee":"0.05","initial_shares":"0"}));
+        let mut t = market_m1();
         t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"20"}));
         // Take from the market maker's cash all but 19 of the 20 it may owe, and make the books
         // agree (as a consistent bug would): only the bound on what it may owe is broken.
