@@ -928,6 +928,11 @@ mod tests {
             });
             self.m.peer_id(name).unwrap()
         }
+
+        /// A typical peer: 100 GB of space, 50 GB/day each way, online 80% of 14 days.
+        fn typical(&mut self, name: &str) -> PeerId {
+            self.peer(name, [100, 50, 50], 800_000, 14)
+        }
     }
 
     fn close(a: f64, b: f64) -> bool {
@@ -982,8 +987,8 @@ mod tests {
         w.m.tech = TechnologyPpm::default();
         w.with(|m, ctx| m.configure(ctx, 1)).unwrap();
         assert_eq!(w.m.epoch_days(), 1);
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        w.peer("a", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        w.typical("a");
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
         w.with(|m, ctx| m.settle_day(ctx)).unwrap();
         assert_eq!(w.m.last_imbalance(), None, "no update yet");
@@ -998,7 +1003,7 @@ mod tests {
         // Four peers at 0.9, 99%: k = 1 needs n = 2 (0.1^2 = 1%), k = 2 needs n = 4; both store
         // 2 GB for a 1 GB file, and the tie goes to fewer fragments: k = 1, n = 2.
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.typical("o");
         for i in 0..4 {
             w.peer(&format!("p{i}"), [100, 50, 50], 900_000, 14);
         }
@@ -1012,7 +1017,7 @@ mod tests {
         // 1 - 1e-8: k = 16 would need n = 273 (the fewest bytes, 17.1 x the file) but n is at
         // most 256, so the plan is the best within that, k = 14 and n = 254 (18.1 x).
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.typical("o");
         for i in 0..280 {
             w.peer(&format!("p{i}"), [100, 50, 50], 170_000, 14);
         }
@@ -1026,10 +1031,10 @@ mod tests {
     #[test]
     fn only_a_whole_day_offline_moves_a_peers_fragments_away() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        let a = w.peer("a", [100, 50, 50], 800_000, 14);
-        w.peer("b", [100, 50, 50], 800_000, 14);
-        w.peer("c", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        let a = w.typical("a");
+        w.typical("b");
+        w.typical("c");
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000)).unwrap();
         let holders = w.m.fragments().file("f").unwrap().holders.clone();
         assert!(holders.contains(&a));
@@ -1046,9 +1051,9 @@ mod tests {
     #[test]
     fn a_fragment_report_concerns_only_the_files_the_peer_holds() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.typical("o");
         for p in ["a", "b", "c"] {
-            w.peer(p, [100, 50, 50], 800_000, 14);
+            w.typical(p);
         }
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000)).unwrap();
         w.with(|m, ctx| m.backup_file(ctx, "g", "o", 1, 2, 1_000)).unwrap();
@@ -1069,7 +1074,7 @@ mod tests {
     #[test]
     fn a_fragment_report_may_list_100000_files_and_no_more() {
         let mut w = World::default();
-        w.peer("a", [100, 50, 50], 800_000, 14);
+        w.typical("a");
         // 100,000 names are read (and refused for naming files a does not hold); one more is
         // refused unread.
         let names = vec!["x".to_owned(); 100_000];
@@ -1097,9 +1102,9 @@ mod tests {
     #[test]
     fn a_holder_is_paid_for_the_space_it_holds_and_the_bytes_it_uploads_and_downloads() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        let a = w.peer("a", [100, 50, 50], 800_000, 14);
-        let b = w.peer("b", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        let a = w.typical("a");
+        let b = w.typical("b");
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
         // One source (k = 1), the lowest balance then the lowest id: a uploads the fragment.
         w.with(|m, ctx| m.retrieve_file(ctx, "f")).unwrap();
@@ -1121,9 +1126,9 @@ mod tests {
     #[test]
     fn a_settlement_reports_the_peers_whose_money_moved_and_only_real_standing_changes() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        w.peer("a", [100, 50, 50], 800_000, 14);
-        let idle = w.peer("idle", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        w.typical("a");
+        let idle = w.typical("idle");
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
         w.out.clear();
         w.with(|m, ctx| m.settle_day(ctx)).unwrap();
@@ -1147,8 +1152,8 @@ mod tests {
     #[test]
     fn a_day_of_sub_micro_credit_amounts_is_still_reported_as_settled() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        let a = w.peer("a", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        let a = w.typical("a");
         // A 100-byte file: a earns 0.13 micro-credits on day 1 (100 bytes downloaded, 33 bytes
         // of effective space), the owner pays 0.3 for the backup (1 micro, rounded down, with
         // 0.7 carried), and on day 2 its 0.1 of storage is covered by that carry.
@@ -1176,9 +1181,9 @@ mod tests {
     #[test]
     fn a_refused_settlement_keeps_the_days_meters_for_the_next_try() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        let a = w.peer("a", [100, 50, 50], 800_000, 14);
-        w.peer("b", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        let a = w.typical("a");
+        w.typical("b");
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 2, 1_000_000_000)).unwrap();
         let ids: Vec<PeerId> = w.m.peers().map(|(id, _, _)| id).collect();
         let meters = |w: &World| ids.iter().map(|id| w.m.fragments().meter(*id)).collect::<Vec<_>>();
@@ -1205,7 +1210,7 @@ mod tests {
     #[test]
     fn a_file_is_refused_as_a_bad_argument_only_past_the_largest_n_and_size() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
+        w.typical("o");
         for p in ["a", "b", "c"] {
             w.peer(p, [2_000, 50, 50], 800_000, 14);
         }
@@ -1235,8 +1240,8 @@ mod tests {
     #[test]
     fn demand_is_the_mean_of_the_last_30_settled_days() {
         let mut w = World::default();
-        w.peer("o", [100, 50, 50], 800_000, 14);
-        w.peer("a", [100, 50, 50], 800_000, 14);
+        w.typical("o");
+        w.typical("a");
         // Day 1: 1 GB backed up (service B) and stored; then storage only.
         w.with(|m, ctx| m.backup_file(ctx, "f", "o", 1, 1, 1_000_000_000)).unwrap();
         let backups = |w: &World| w.m.demand_days.iter().map(|d| d[0]).sum::<i64>();
