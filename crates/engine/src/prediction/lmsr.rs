@@ -41,11 +41,9 @@ impl Lmsr {
             let d = qk.checked_sub(max).ok_or_else(|| overflow("a share quantity"))?;
             s += libm::exp(d as f64 / b);
         }
-        let tail = b * libm::log(s);
-        if !tail.is_finite() || tail < 0.0 {
-            return Err(EngineError::Internal(format!("LMSR cost term {tail} out of range")));
-        }
-        Ok((max, tail))
+        // The largest q_k contributes e^0 = 1 and the others (0, 1], so S lies in [1, n] and the
+        // tail in [0, b ln n]: finite and not negative (and `to_micros` refuses anything else).
+        Ok((max, b * libm::log(s)))
     }
 
     /// C(q) rounded up to the micro-credit.
