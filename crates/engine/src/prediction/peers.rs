@@ -71,6 +71,32 @@ pub fn draw(m: usize, seed: u64) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    /// The state whose next output is `out`: SplitMix64's mixer undone step by step (a
+    /// xor-shift by k >= 32 is its own inverse; multiplying by an odd constant is undone by its
+    /// inverse modulo 2^64, found by Newton's iteration).
+    fn state_before(out: u64) -> u64 {
+        let inverse = |a: u64| (0..6).fold(a, |x, _| x.wrapping_mul(2u64.wrapping_sub(a.wrapping_mul(x))));
+        let unshift = |z: u64, k: u32| (1..64 / k + 1).fold(z, |x, _| z ^ (x >> k));
+        let mut z = unshift(out, 31);
+        z = unshift(z.wrapping_mul(inverse(0x94d0_49bb_1331_11eb)), 27);
+        z = unshift(z.wrapping_mul(inverse(0xbf58_476d_1ce4_e5b9)), 30);
+        z.wrapping_sub(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// The rejection zone is exclusive: a draw equal to its bound is thrown away, or 0..n would
+    /// get one more chance at `zone % n` than the others.
+    #[test]
+    fn below_rejects_a_draw_at_the_zones_bound() {
+        let n = 3u64;
+        let zone = u64::MAX - (u64::MAX % n);
+        let seed = state_before(zone);
+        let mut probe = SplitMix64(seed);
+        assert_eq!(probe.next(), zone, "the inverse is right");
+        let after = probe.next();
+        assert_eq!(SplitMix64(seed).below(n), after % n, "the bound itself was rejected");
+        assert_ne!(zone % n, after % n, "the test tells the two apart");
+    }
+
     #[test]
     fn peers_are_others_and_reproducible() {
         for m in 2..9 {

@@ -440,6 +440,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn floor_micros_rounds_down_clamps_at_zero_and_refuses_from_9e18_micro_credits() {
+        assert_eq!(floor_micros(1.9999999).unwrap(), 1_999_999);
+        assert_eq!(floor_micros(-3.0).unwrap(), 0);
+        assert_eq!(floor_micros(8.999_999e12).unwrap(), 8_999_999_000_000_000_000);
+        for bad in [9.0e12, f64::INFINITY, f64::NAN] {
+            assert_eq!(floor_micros(bad).unwrap_err().code(), "overflow", "{bad}");
+        }
+    }
+
+    #[test]
     fn rewards_over_budget_are_paid_pro_rata_and_the_shortfall_says_what_is_missing() {
         assert_eq!(within_budget(&[3, 1], 4).unwrap(), (vec![3, 1], None));
         let (paid, shortfall) = within_budget(&[3_000_000, 1_000_000], 2_000_000).unwrap();
