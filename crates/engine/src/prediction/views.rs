@@ -251,15 +251,63 @@ mod tests {
         t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"20"}));
         // Take from the market maker's cash all but 19 of the 20 it may owe, and make the books
         // agree (as a consistent bug would): only the bound on what it may owe is broken.
-        let mut e = t.engine.clone();
-        let id = crate::ids::MarketId(0);
-        let mm = e.ledger.balance(crate::ledger::Account::MarketMaker(id));
-        let drained = mm.0 - 19_000_000;
-        e.ledger
-            .transfer(crate::ledger::Account::MarketMaker(id), crate::ledger::Account::Mint, crate::Amount(drained))
-            .unwrap();
-        e.markets.markets[0].subsidy -= drained;
-        let err = e.check_invariants().unwrap_err();
+        // Exactly the 20 it may owe is enough.
+        let drained_to = |left: i64| {
+            let mut e = t.engine.clone();
+            let id = crate::ids::MarketId(0);
+            let mm = e.ledger.balance(crate::ledger::Account::MarketMaker(id));
+            let drained = mm.0 - left;
+            e.ledger
+                .transfer(crate::ledger::Account::MarketMaker(id), crate::ledger::Account::Mint, crate::Amount(drained))
+                .unwrap();
+            e.markets.markets[0].subsidy -= drained;
+            e.check_invariants()
+        };
+        let err = drained_to(19_000_000).unwrap_err();
         assert!(err.contains("may owe 20"), "{err}");
+        drained_to(20_000_000).unwrap();
+    }
+
+    #[test]
+    fn counts_the_markets() {
+        let t = T::new(&[]);
+        assert_eq!((t.engine.markets.len(), t.engine.markets.is_empty()), (0, true));
+        let t = market_m1();
+        assert_eq!((t.engine.markets.len(), t.engine.markets.is_empty()), (1, false));
+    }
+
+    #[test]
+    fn a_holding_with_a_negative_share_or_the_wrong_outcomes_is_reported() {
+        let mut t = market_m1();
+        t.run(json!({"at":"2026-12-01T10:00:00Z","op":"trade","id":"t1","user":"bob","market":"m1","shares":"3"}));
+        let bob = t.engine.user_id("bob").unwrap();
+        for negative in [true, false] {
+            let mut markets = t.engine.markets.clone();
+            let h = markets.markets[0].holdings.get_mut(&bob).unwrap();
+            if negative {
+                h.shares[0] = -1;
+            } else {
+                h.shares.push(0);
+            }
+            let err = markets.check(&t.engine.ledger).unwrap_err();
+            assert_eq!(err, format!("market m1: bad holding of user {}", bob.0));
+        }
+    }
+
+    #[test]
+    fn a_finished_market_with_money_left_in_either_account_is_reported() {
+        use crate::ledger::Account;
+        let mut t = market_m1();
+        t.run(json!({"at":"2027-01-01T00:00:00Z","op":"tick"}));
+        assert_eq!(t.engine.markets.markets[0].status, super::Status::Void, "no reports: void");
+        let id = crate::ids::MarketId(0);
+        for account in [Account::MarketMaker(id), Account::ArbitrationPool(id)] {
+            let mut ledger = t.engine.ledger.clone();
+            ledger.transfer(Account::Mint, account, crate::Amount(1)).unwrap();
+            assert_eq!(
+                t.engine.markets.check(&ledger).unwrap_err(),
+                "market m1 is void but its accounts are not empty"
+            );
+        }
     }
 }

@@ -778,6 +778,54 @@ fn ambiguous_market_bond_goes_to_the_arbiters() {
     conserved(&h);
 }
 
+/// An ambiguous market where too few arbiters have no stake is void: every trader gets back
+/// what they paid and their fees, the bond is shared by everyone who reported (bob's stake
+/// excluded him from the panel, not from the bond), and the creator gets the subsidy back.
+/// Without a bond, nothing is shared.
+#[test]
+fn an_ambiguous_void_market_shares_its_bond_among_all_who_reported() {
+    for bond in ["30", "0"] {
+        let mut h = H::new();
+        users(&mut h, &["alice", "bob", "x", "y"], "100");
+        create(&mut h, "m1", "alice", "1", "0", json!({"bond":bond}));
+        trade(&mut h, "t1", "bob", "m1", "20");
+        for u in ["x", "y", "bob"] {
+            report(&mut h, u, "m1", 1);
+        }
+        h.run(json!({"at":LATER,"op":"tick"}));
+        assert_eq!(summary(&h, "m1")["status"], "void", "bond {bond}");
+        let shared: Vec<(Value, Value)> =
+            market_events(&h, "bond_shared").iter().map(|e| (e["user"].clone(), e["amount"].clone())).collect();
+        if bond == "30" {
+            assert_eq!(shared, [(json!("x"), json!("10")), (json!("y"), json!("10")), (json!("bob"), json!("10"))]);
+            for u in ["x", "y", "bob"] {
+                assert_eq!(h.available(u), cr("110"), "{u}: back to 100, and a third of the bond");
+            }
+        } else {
+            assert_eq!(shared, []);
+            for u in ["x", "y", "bob"] {
+                assert_eq!(h.available(u), cr("100"), "{u}");
+            }
+        }
+        // The creator's subsidy b ln 2 (rounded up) comes back as the remainder; the bond does not.
+        assert_eq!(last(&h, "remainder")["amount"], "0.693148");
+        let bond_paid = Amount::parse(bond).unwrap();
+        assert_eq!(h.available("alice"), cr("100").checked_sub(bond_paid).unwrap());
+        conserved(&h);
+    }
+}
+
+/// The budget search doubles up to 2^59 micro-shares (about 5.8e11 shares) and no further, so
+/// no quote it asks for overflows: the largest budget buys exactly that many.
+#[test]
+fn the_largest_budget_buys_2_pow_59_micro_shares() {
+    let mut h = H::new();
+    users(&mut h, &["alice"], "100");
+    create(&mut h, "m1", "alice", "10", "0", json!({}));
+    let m1 = h.engine.markets().market_id("m1").unwrap();
+    assert_eq!(h.engine.markets().shares_for_budget(m1, None, 1, Amount(i64::MAX)).unwrap(), Amount(1 << 59));
+}
+
 #[test]
 fn reliability_comes_from_history_with_the_prior() {
     let mut h = H::new();
