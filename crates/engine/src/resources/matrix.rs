@@ -142,6 +142,8 @@ mod tests {
         assert_eq!(t.to_f64().to_ppm(), t);
         let other = Technology { r: 2.5, u_rt: 0.0305, d_rt: 0.0000014, rho_ret: 1.5 };
         assert_eq!(other.to_ppm(), TechnologyPpm { r: 2_500_000, u_rt: 30_500, d_rt: 1, rho_ret: 1_500_000 });
+        // And back, for a technology other than the default.
+        assert_eq!(other.to_ppm().to_f64(), Technology { r: 2.5, u_rt: 0.0305, d_rt: 0.000001, rho_ret: 1.5 });
         assert!(t.service_prices([i64::MAX, i64::MAX, i64::MAX]).is_none(), "overflow is reported, not wrapped");
         // Rounded half up to a whole nano-credit: p_U 500 nano above 1 credit adds
         // 0.021 x 500 = 10.5 nano to q_S, posted as 11; 24 nano adds 0.504, posted as 1.
