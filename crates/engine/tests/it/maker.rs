@@ -21,11 +21,31 @@ fn setup(h: &mut H, b: &str) {
     h.run(json!({"at":T0,"op":"fund_maker","user":"funder","issue":"demo/app#7","maturation":MAT,"b":b}));
 }
 
+/// The series of the issue "demo/app#7" maturing at MAT.
+fn series(h: &H) -> peerex_engine::ids::SeriesId {
+    let x = h.engine.exchange();
+    x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap()
+}
+
+/// The kinds of the offers on one side of the series' book, best price first.
+fn kinds_best_first(h: &H, bids: bool) -> Vec<&'static str> {
+    let x = h.engine.exchange();
+    let mut kinds: Vec<&str> = x
+        .book(series(h))
+        .unwrap()
+        .levels(bids)
+        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
+        .collect();
+    if bids {
+        kinds.reverse(); // levels() walks from the lowest price up
+    }
+    kinds
+}
+
 /// (best bid, best ask) of the series' book as fixed prices in basis points.
 fn quotes(h: &H) -> (Option<u16>, Option<u16>) {
     let x = h.engine.exchange();
-    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
-    let book = x.book(s).unwrap();
+    let book = x.book(series(h)).unwrap();
     (book.best_bid(), book.best_ask())
 }
 
@@ -146,8 +166,7 @@ proptest! {
 /// The ask side of the series' book: (price in basis points, units) per level, best first.
 fn asks(h: &H) -> Vec<(u16, u64)> {
     let x = h.engine.exchange();
-    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
-    let book = x.book(s).unwrap();
+    let book = x.book(series(h)).unwrap();
     book.levels(false).map(|(bp, q)| (bp, q.iter().map(|o| x.offer(*o).unwrap().remaining).sum())).collect()
 }
 
@@ -246,8 +265,8 @@ fn resuming_into_the_makers_quotes_trades_and_requotes() {
     assert_eq!((h.offer_status("p2"), h.remaining("p2")), ("open", 3));
     assert_eq!(quotes(&h), (Some(5200), Some(5375)), "ann's rest of 3 at 0.52 is now the best bid");
     let x = h.engine.exchange();
-    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
-    let makers_bids: Vec<u16> = x.book(s).unwrap().levels(true).map(|(bp, _)| bp).filter(|bp| *bp != 5200).collect();
+    let makers_bids: Vec<u16> =
+        x.book(series(&h)).unwrap().levels(true).map(|(bp, _)| bp).filter(|bp| *bp != 5200).collect();
     assert_eq!(makers_bids.last(), Some(&5124), "the maker's best bid after the re-quote");
     assert!(events(&h, "offer_cancelled").iter().filter(|e| e["reason"] == "requote").count() > requotes);
 }
@@ -261,18 +280,10 @@ fn a_maker_holding_fixed_units_offers_them_first() {
         "maturation":MAT,"price":"0.55","volume":2}));
     assert_eq!(h.offer_status("b1"), "filled");
     assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Fixed), 2);
-    let x = h.engine.exchange();
-    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
-    assert_eq!(x.maker_q(s), -2, "the traders are net 2 unfixed units against the maker");
+    assert_eq!(h.engine.exchange().maker_q(series(&h)), -2, "the traders are net 2 unfixed units against the maker");
     // Its five asks: those 2 units for sale, then 3 offers to buy unfixed units (a sale of new
     // fixed exposure).
-    let ask_kinds: Vec<&str> = x
-        .book(s)
-        .unwrap()
-        .levels(false)
-        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
-        .collect();
-    assert_eq!(ask_kinds, ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
+    assert_eq!(kinds_best_first(&h, false), ["sell_fixed", "sell_fixed", "buy_unfixed", "buy_unfixed", "buy_unfixed"]);
 }
 
 /// The mirror image: a maker holding unfixed units sells them before it buys new fixed exposure.
@@ -285,19 +296,9 @@ fn a_maker_holding_unfixed_units_offers_them_first() {
         "maturation":MAT,"price":"0.55","volume":2}));
     assert_eq!(h.offer_status("a1"), "filled");
     assert_eq!(h.units("~maker/0", "demo/app#7", MAT, Side::Unfixed), 2);
-    let x = h.engine.exchange();
-    let s = x.series_id(x.issue_id("demo/app#7").unwrap(), peerex_engine::Timestamp::parse(MAT).unwrap()).unwrap();
-    assert_eq!(x.maker_q(s), 2, "the traders are net 2 fixed units against the maker");
-    // Its five bids, best (highest) first: those 2 units for sale, then 3 offers to buy fixed
-    // units. `levels(true)` walks the bids from the lowest price up.
-    let mut bid_kinds: Vec<&str> = x
-        .book(s)
-        .unwrap()
-        .levels(true)
-        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
-        .collect();
-    bid_kinds.reverse();
-    assert_eq!(bid_kinds, ["sell_unfixed", "sell_unfixed", "buy_fixed", "buy_fixed", "buy_fixed"]);
+    assert_eq!(h.engine.exchange().maker_q(series(&h)), 2, "the traders are net 2 fixed units against the maker");
+    // Its five bids, best first: those 2 units for sale, then 3 offers to buy fixed units.
+    assert_eq!(kinds_best_first(&h, true), ["sell_unfixed", "sell_unfixed", "buy_fixed", "buy_fixed", "buy_fixed"]);
 }
 
 #[test]
