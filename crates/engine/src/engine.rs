@@ -91,7 +91,7 @@ impl Engine {
                 let id = UserId(existing.unwrap_or(self.users.len() as u32));
                 ctx.ledger.transfer(Account::Mint, Account::Available(id), amount)?;
                 if existing.is_none() {
-                    let (raw, _) = self.users.intern_owned(user);
+                    let (raw, _) = self.users.intern(&user);
                     debug_assert_eq!(raw, id.0);
                     ctx.emit(Event::UserCreated { user: id });
                 }
@@ -102,7 +102,7 @@ impl Engine {
                     return Err(EngineError::DuplicateId(format!("user {user:?} exists")));
                 }
                 check_user_name(&user)?;
-                let (raw, _) = self.users.intern_owned(user);
+                let (raw, _) = self.users.intern(&user);
                 ctx.emit(Event::UserCreated { user: UserId(raw) });
             }
             Op::Withdraw { user, amount } => {

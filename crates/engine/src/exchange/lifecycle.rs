@@ -86,7 +86,7 @@ impl Exchange {
             Some(s) => s,
             None => self.create_series(ctx, issue, cmd.maturation),
         };
-        let (raw, _) = self.offer_names.intern_owned(cmd.id);
+        let (raw, _) = self.offer_names.intern(&cmd.id);
         let id = OfferId(raw);
         self.offers.push(offer);
         self.series[series.index()].offers.push(id);
