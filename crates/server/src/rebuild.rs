@@ -69,6 +69,7 @@ pub fn replay_from(start: Option<Snapshot>, log: &[LoggedCommand]) -> anyhow::Re
 /// the log) is skipped with a warning naming its seq and why, for the next older one or, with
 /// none left, a replay of the whole log.
 pub async fn load(store: &Store) -> anyhow::Result<Rebuilt> {
+    let began = std::time::Instant::now();
     let last_logged = store.last_seq().await?;
     let mut skipped = Vec::new();
     let mut start = None;
@@ -101,12 +102,18 @@ pub async fn load(store: &Store) -> anyhow::Result<Rebuilt> {
             }
         }
     }
+    let loaded = began.elapsed();
     let after = start.as_ref().map_or(0, |s| s.seq);
     let tail = store.load_log_after(after).await?;
     let mut rebuilt = replay_from(start, &tail)?;
+    let total = began.elapsed().as_secs_f64();
     match rebuilt.snapshot {
-        Some(seq) => tracing::info!("state from the snapshot at seq {seq} and the {} commands after it", tail.len()),
-        None => tracing::info!("state from a replay of the whole log ({} commands)", tail.len()),
+        Some(seq) => tracing::info!(
+            "state from the snapshot at seq {seq} (read and decoded in {:.2} s) and the {} commands after it, in {total:.2} s",
+            loaded.as_secs_f64(),
+            tail.len()
+        ),
+        None => tracing::info!("state from a replay of the whole log ({} commands) in {total:.2} s", tail.len()),
     }
     rebuilt.skipped = skipped;
     Ok(rebuilt)

@@ -11,7 +11,7 @@
 //! | 8 | seq of the last command the state includes (i64) |
 //! | 8 | body length (u64) |
 //! | 32 | checksum: SHA-256 of all of the above and the body |
-//! | n | body: MessagePack (named fields) of the engine, the time of the last command and the event count |
+//! | n | body: MessagePack (named fields; each offer a row of its fields) of the engine, the time of the last command and the event count |
 //!
 //! [`decode`] trusts nothing: a wrong magic, another format version, a wrong length or checksum,
 //! another engine's fingerprint, or a body that does not decode is a typed [`SnapshotError`],
@@ -177,14 +177,31 @@ fn decode_with(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<Snapshot, Snapsho
     if (bytes.len() - HEADER_LEN) as u64 != len {
         return Err(SnapshotError::Truncated(bytes.len()));
     }
-    if checksum(bytes) != field::<32>(bytes, CHECKSUM_AT) {
+    let same_engine = field::<32>(bytes, 12) == *fingerprint;
+    let decode = || rmp_serde::from_slice::<Body>(&bytes[HEADER_LEN..]);
+    // The checksum on a second thread while the body decodes (a 500 MB body: 0.3 s of SHA-256
+    // beside 2.5 s of decoding). Decoding unverified bytes is safe: a bad body is an error, and
+    // its result is only used if the checksum then matches.
+    let (sum_ok, body) = std::thread::scope(|s| {
+        let sum = std::thread::Builder::new()
+            .name("snapshot-checksum".into())
+            .spawn_scoped(s, || checksum(bytes) == field::<32>(bytes, CHECKSUM_AT));
+        let body = same_engine.then(decode);
+        let sum_ok = match sum {
+            Ok(handle) => handle.join().unwrap_or(false),
+            // No thread to be had: check it here.
+            Err(_) => checksum(bytes) == field::<32>(bytes, CHECKSUM_AT),
+        };
+        (sum_ok, body)
+    });
+    if !sum_ok {
         return Err(SnapshotError::Checksum);
     }
-    if field::<32>(bytes, 12) != *fingerprint {
+    let Some(body) = body else {
         return Err(SnapshotError::OtherEngine);
-    }
+    };
+    let body = body.map_err(|e| SnapshotError::Body(e.to_string()))?;
     let seq = i64::from_le_bytes(field(bytes, 44));
-    let body: Body = rmp_serde::from_slice(&bytes[HEADER_LEN..]).map_err(|e| SnapshotError::Body(e.to_string()))?;
     Ok(Snapshot { seq, last_at: body.last_at, events: body.events, engine: body.engine })
 }
 

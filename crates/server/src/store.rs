@@ -293,7 +293,10 @@ impl Store {
                 return Ok(None);
             }
             // A missing part leaves a body shorter than its header says: the decoder refuses it.
-            let mut body = Vec::new();
+            // Reserved once (a 10 M-command log's body is 500 MB; growing it copied it again).
+            let len: Option<i64> = sqlx::query("SELECT SUM(LENGTH(body)) FROM snapshot_parts WHERE seq = $1")
+                .bind(seq).fetch_one(p).await?.try_get(0)?;
+            let mut body = Vec::with_capacity(usize::try_from(len.unwrap_or(0)).unwrap_or(0));
             let mut rows = sqlx::query("SELECT body FROM snapshot_parts WHERE seq = $1 ORDER BY part").bind(seq).fetch(p);
             while let Some(r) = rows.next().await {
                 let part: Vec<u8> = r?.try_get(0)?;
