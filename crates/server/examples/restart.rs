@@ -130,7 +130,36 @@ async fn main() {
     store.close().await;
     drop(lock);
 
-    // 3. Restarts.
+    // 3. What a start from the snapshot does, step by step (rebuild::load, then the readers'
+    // copy of the engine), then whole starts.
+    let (store, lock) = Store::open(&db, true).await.unwrap();
+    let t = Instant::now();
+    let row = store.snapshots().await.unwrap().remove(0);
+    let bytes = store.snapshot_body(row.seq).await.unwrap().unwrap();
+    let read_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let s = snapshot::decode_row(&row, &bytes).unwrap();
+    let decode_s = t.elapsed().as_secs_f64();
+    drop(bytes);
+    let t = Instant::now();
+    let log = store.load_log_after(s.seq).await.unwrap();
+    let read_tail_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let rebuilt = peerex_server::rebuild::replay_from(Some(s), &log).unwrap();
+    let tail_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let copy = rebuilt.engine.clone();
+    let clone_s = t.elapsed().as_secs_f64();
+    println!(
+        "steps of a start: read the snapshot {read_s:.2} s, decode {decode_s:.2} s, \
+         read the {} commands after it {read_tail_s:.2} s, replay them {tail_s:.2} s, the readers' copy {clone_s:.2} s",
+        log.len()
+    );
+    drop((copy, rebuilt, log));
+    store.close().await;
+    drop(lock);
+
+    // 4. Restarts.
     let mut settings = Settings::for_tests(db.clone());
     settings.max_open_offers = OPEN_OFFERS;
     let t = Instant::now();
