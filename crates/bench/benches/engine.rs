@@ -1,8 +1,10 @@
 //! Engine throughput and latency on the seeded stream, with full ledger accounting,
-//! and the same stream fed to orderbook-rs (an established order-book crate, no accounting).
+//! and the same stream fed to orderbook-rs (an established order-book crate, no accounting)
+//! and to a bare book of our own (`peerex_bench::bare`: flat price levels, no accounting, the
+//! speed-of-light reference).
 //!
 //! Run: `cargo bench -p peerex-bench --bench engine` (release). Prints ops/s, latency
-//! percentiles and the ratio. Set `PEEREX_BENCH_OPS` to change the stream length.
+//! percentiles and the ratios. Set `PEEREX_BENCH_OPS` to change the stream length.
 
 use std::hint::black_box;
 
@@ -13,6 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 use orderbook_rs::{Id, OrderBook, Side, TimeInForce};
+use peerex_bench::bare::BareBooks;
 use peerex_bench::{commands, setup, stream, Step, SERIES};
 use peerex_engine::{Command, Engine};
 
@@ -99,6 +102,20 @@ fn run_orderbook_rs(steps: &[Step]) -> (f64, f64) {
     (start.elapsed().as_secs_f64(), thread_cpu_seconds() - cpu0)
 }
 
+/// Returns (wall seconds, CPU seconds, units traded, fills).
+fn run_bare(steps: &[Step]) -> (f64, f64, u64, u64) {
+    let mut books = BareBooks::new(SERIES, steps.len());
+    let start = Instant::now();
+    let cpu0 = thread_cpu_seconds();
+    for s in steps {
+        books.apply(s);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = thread_cpu_seconds() - cpu0;
+    black_box(&books);
+    (secs, cpu, books.traded, books.fills)
+}
+
 fn pct(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
@@ -157,5 +174,23 @@ fn main() {
         "ratio peerex / orderbook-rs: {:.2} (wall clock), {:.2} (CPU time)",
         engine_ops / ob_ops,
         best_ob_cpu / best_cpu
+    );
+
+    let mut best_bare = f64::MAX;
+    let mut best_bare_cpu = f64::MAX;
+    let (mut traded, mut fills) = (0, 0);
+    for _ in 0..3 {
+        let (w, c, t, f) = run_bare(&steps);
+        best_bare = best_bare.min(w);
+        best_bare_cpu = best_bare_cpu.min(c);
+        (traded, fills) = (t, f);
+    }
+    let bare_ops = n as f64 / best_bare;
+    println!("bare book (flat price levels, no accounting; {fills} fills, {traded} units traded): {:.0} ops/s wall clock ({best_bare:.3} s), {:.0} ops per CPU-second", bare_ops, n as f64 / best_bare_cpu);
+    println!(
+        "ratio peerex / bare book: {:.3} (wall clock), {:.3} (CPU time); orderbook-rs / bare book: {:.3} (wall clock)",
+        engine_ops / bare_ops,
+        best_bare_cpu / best_cpu,
+        ob_ops / bare_ops
     );
 }

@@ -2,6 +2,8 @@
 //! about 70% resting offers, 20% cancels and 10% crossing offers. The same stream can be
 //! mapped to plain bids and asks on the fixed price for an order-book crate without accounting.
 
+pub mod bare;
+
 use peerex_engine::exchange::types::OfferKind;
 use peerex_engine::{Amount, Command, OfferCommand, Op, Price, Timestamp};
 use rand::{Rng, SeedableRng};
