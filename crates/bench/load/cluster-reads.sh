@@ -28,6 +28,8 @@ PEEREX=${PEEREX:-target/release/peerex}
 OHA=${OHA:-oha}
 ISSUE="bench/reads#1"
 MATURATION="2099-01-01T00:00:00Z"
+# shellcheck source=crates/bench/load/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 case "$N" in 1 | 2 | 3) ;; *) echo "usage: $0 1|2|3" >&2; exit 2 ;; esac
 [ -n "${DATABASE:-}" ] || { echo "set DATABASE to a PostgreSQL URL (see the header)" >&2; exit 1; }
@@ -54,22 +56,15 @@ export PEEREX_DATABASE="$DB" RUST_LOG=warn
 for i in $(seq 0 $((N - 1))); do
     "$PEEREX" serve --cluster --addr "127.0.0.1:$((PORT + i))" >"$DIR/serve$i.log" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$((PORT + i))/healthz" >/dev/null && break
-        sleep 0.1
-    done
+    up "http://127.0.0.1:$((PORT + i))"
 done
 
-A="http://127.0.0.1:$PORT/api/v1"
-post() { curl -sf -X POST "$A$1" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d "$2"; }
-ROOT=$(post /sessions '{"name":"root","password":"root-pass-1"}' | jq -r .token)
+BASE="http://127.0.0.1:$PORT/api/v1"
+ROOT=$(login root)
 post /issues "{\"issue\":\"$ISSUE\",\"title\":\"reads\"}" "$ROOT" >/dev/null
-for u in alice bob; do
-    post /users "{\"name\":\"$u\",\"password\":\"$u-pass-1\"}" >/dev/null
-    post /admin/deposits "{\"user\":\"$u\",\"amount\":\"1000000\"}" "$ROOT" >/dev/null
-done
-ALICE=$(post /sessions '{"name":"alice","password":"alice-pass-1"}' | jq -r .token)
-BOB=$(post /sessions '{"name":"bob","password":"bob-pass-1"}' | jq -r .token)
+for u in alice bob; do funded_user "$u" 1000000 "$ROOT"; done
+ALICE=$(login alice)
+BOB=$(login bob)
 # A book with depth: 40 resting levels a side, and some trades for the price history.
 for p in $(seq 10 49); do
     post /offers "{\"kind\":\"buy_fixed\",\"issue\":\"$ISSUE\",\"maturation\":\"$MATURATION\",\"price\":\"0.$p\",\"volume\":5}" "$ALICE" >/dev/null

@@ -23,38 +23,25 @@ PEEREX=${PEEREX:-target/release/peerex}
 MATURATION="2099-01-01T00:00:00Z"
 BASE="http://127.0.0.1:$PORT/api/v1"
 BATCH=1000
+# shellcheck source=crates/bench/load/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ -x "$PEEREX" ] || { echo "$PEEREX not found: cargo build --release -p peerex" >&2; exit 1; }
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/peerex-memory.XXXXXX")
 SERVER=""
-cleanup() {
-    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true; fi
-    if [ "${KEEP:-0}" = 1 ]; then echo "data kept in $DIR"; else rm -rf "$DIR"; fi
-}
 trap cleanup EXIT
 
 export PEEREX_RATE_PER_SEC=10000000 PEEREX_RATE_BURST=10000000 PEEREX_MAX_OPEN_OFFERS=1000000000
-export PEEREX_DATA_DIR="$DIR" PEEREX_ADDR="127.0.0.1:$PORT"
+export PEEREX_DATA_DIR="$DIR"
+serve "$DIR" "$PORT"
 
-"$PEEREX" admin create-user root --admin --password root-pass-1 >/dev/null
-"$PEEREX" serve >"$DIR/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-    sleep 0.1
-done
-
-post() { # post PATH BODY [TOKEN]
-    curl -sf -X POST "$BASE$1" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d "$2"
-}
 rss() { # rss FIELD: a field of the server's /proc/PID/status, in MiB
     awk -v f="$1:" '$1 == f { printf "%.0f", $2 / 1024 }' "/proc/$SERVER/status"
 }
 
-ROOT=$(post /sessions '{"name":"root","password":"root-pass-1"}' | jq -r .token)
-post /users '{"name":"alice","password":"alice-pass-1"}' >/dev/null
-post /admin/deposits '{"user":"alice","amount":"1000000000"}' "$ROOT" >/dev/null
-ALICE=$(post /sessions '{"name":"alice","password":"alice-pass-1"}' | jq -r .token)
+ROOT=$(login root)
+funded_user alice 1000000000 "$ROOT"
+ALICE=$(login alice)
 mkdir "$DIR/batches"
 for s in $(seq 1 "$SERIES"); do
     post /issues "{\"issue\":\"bench/memory#$s\",\"title\":\"memory $s\"}" "$ROOT" >/dev/null

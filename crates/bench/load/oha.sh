@@ -35,6 +35,8 @@ OHA=${OHA:-oha}
 ISSUE="bench/load#1"
 MATURATION="2099-01-01T00:00:00Z"
 BASE="http://127.0.0.1:$PORT/api/v1"
+# shellcheck source=crates/bench/load/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 case "$MODE" in single | cross | batch) ;; *)
     echo "usage: $0 single|cross|batch" >&2
@@ -46,38 +48,19 @@ command -v "$OHA" >/dev/null || { echo "oha not found: cargo install oha --locke
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/peerex-load.XXXXXX")
 SERVER=""
-cleanup() {
-    if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true; fi
-    if [ "${KEEP:-0}" = 1 ]; then echo "data kept in $DIR"; else rm -rf "$DIR"; fi
-}
 trap cleanup EXIT
 
 # Generous limits for a load test: the rate limits per address and per user, the open offers
 # per user. Everything else (durability, group commit, batch_max, queue) is the default.
 export PEEREX_RATE_PER_SEC=10000000 PEEREX_RATE_BURST=10000000 PEEREX_MAX_OPEN_OFFERS=100000000
-export PEEREX_DATA_DIR="$DIR" PEEREX_ADDR="127.0.0.1:$PORT"
+export PEEREX_DATA_DIR="$DIR"
+serve "$DIR" "$PORT"
 
-"$PEEREX" admin create-user root --admin --password root-pass-1 >/dev/null
-"$PEEREX" serve >"$DIR/serve.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
-    sleep 0.1
-done
-
-post() { # post PATH BODY [TOKEN]
-    curl -sf -X POST "$BASE$1" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d "$2"
-}
-token() { post /sessions "{\"name\":\"$1\",\"password\":\"$1-pass-1\"}" | jq -r .token; }
-
-ROOT=$(post /sessions '{"name":"root","password":"root-pass-1"}' | jq -r .token)
+ROOT=$(login root)
 post /issues "{\"issue\":\"$ISSUE\",\"title\":\"load\"}" "$ROOT" >/dev/null
-for u in alice bob; do
-    post /users "{\"name\":\"$u\",\"password\":\"$u-pass-1\"}" >/dev/null
-    post /admin/deposits "{\"user\":\"$u\",\"amount\":\"1000000000\"}" "$ROOT" >/dev/null
-done
-ALICE=$(token alice)
-BOB=$(token bob)
+for u in alice bob; do funded_user "$u" 1000000000 "$ROOT"; done
+ALICE=$(login alice)
+BOB=$(login bob)
 
 offer() { # offer KIND PRICE
     printf '{"kind":"%s","issue":"%s","maturation":"%s","price":"%s","volume":1}' "$1" "$ISSUE" "$MATURATION" "$2"
