@@ -103,6 +103,27 @@ pub(crate) fn reserve_ahead(stated: Option<usize>) -> usize {
     n + n / 8
 }
 
+/// Reads a list into a vector reserved once from its stated length ([`reserve_ahead`]; past
+/// that it grows as usual). serde's own reserves at most 1 MiB ahead, so the offers, a
+/// snapshot's longest list, were copied at every doubling.
+pub(crate) fn presized<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    struct Presized<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Presized<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut v = Vec::with_capacity(reserve_ahead(seq.size_hint()));
+            while let Some(x) = seq.next_element()? {
+                v.push(x);
+            }
+            Ok(v)
+        }
+    }
+    d.deserialize_seq(Presized(std::marker::PhantomData))
+}
+
 struct NamesVisitor;
 
 impl<'de> serde::de::Visitor<'de> for NamesVisitor {
@@ -187,6 +208,19 @@ mod tests {
         assert_eq!((reserve_ahead(None), reserve_ahead(Some(7)), reserve_ahead(Some(800))), (0, 7, 900));
         // A stated length is not trusted past 2^24 entries.
         assert_eq!(reserve_ahead(Some(usize::MAX)), 16_777_216 + 2_097_152);
+    }
+
+    #[test]
+    fn presized_reads_a_list_and_refuses_anything_else() {
+        let v: Vec<u32> = super::presized(&mut serde_json::Deserializer::from_str("[1,2,3]")).unwrap();
+        assert_eq!(v, [1, 2, 3]);
+        // MessagePack states the length: the vector is reserved once, with room to grow.
+        let list: Vec<u32> = (0..800).collect();
+        let v: Vec<u32> =
+            super::presized(&mut rmp_serde::Deserializer::new(&rmp_serde::to_vec(&list).unwrap()[..])).unwrap();
+        assert_eq!((v.len(), v.capacity()), (800, 900));
+        let e = super::presized::<_, u32>(&mut serde_json::Deserializer::from_str("7")).unwrap_err();
+        assert!(e.to_string().contains("expected a list"), "{e}");
     }
 
     #[test]

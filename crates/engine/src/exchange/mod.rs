@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 use rustc_hash::FxHashMap;
 
 use crate::event::{Event, Timed};
-use crate::ids::{reserve_ahead, IssueId, Names, OfferId, SeriesId, UserId};
+use crate::ids::{IssueId, Names, OfferId, SeriesId, UserId};
 use crate::ledger::Ledger;
 use crate::money::{Amount, Price};
 use crate::time::Timestamp;
@@ -130,7 +130,7 @@ pub struct Series {
     pub holders: Vec<UserId>,
     /// Every offer ever placed on this series, in order (the live ones are cancelled at
     /// maturation). Append-only: cheaper than maintaining a set on every fill.
-    #[serde(deserialize_with = "presized")]
+    #[serde(deserialize_with = "crate::ids::presized")]
     pub offers: Vec<OfferId>,
 }
 
@@ -153,7 +153,7 @@ pub struct Exchange {
     pub(crate) series: Vec<Series>,
     pub(crate) books: Vec<Book>,
     pub(crate) offer_names: Names,
-    #[serde(deserialize_with = "presized")]
+    #[serde(deserialize_with = "crate::ids::presized")]
     pub(crate) offers: Vec<Offer>,
     pub(crate) traders: Vec<Trader>,
     pub(crate) positions: FxHashMap<(UserId, SeriesId), Position>,
@@ -178,27 +178,6 @@ pub struct Exchange {
     /// Matured series in their dispute window, with its end.
     pub(crate) dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
     pub(crate) releases: BTreeSet<(Timestamp, SeriesId)>,
-}
-
-/// Reads a list into a vector reserved once from its stated length ([`reserve_ahead`]; past
-/// that it grows as usual). serde's own reserves at most 1 MiB ahead, so the offers, a
-/// snapshot's longest list, were copied at every doubling.
-fn presized<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    struct Presized<T>(std::marker::PhantomData<T>);
-    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Presized<T> {
-        type Value = Vec<T>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a list")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
-            let mut v = Vec::with_capacity(reserve_ahead(seq.size_hint()));
-            while let Some(x) = seq.next_element()? {
-                v.push(x);
-            }
-            Ok(v)
-        }
-    }
-    d.deserialize_seq(Presized(std::marker::PhantomData))
 }
 
 /// What the exchange's operations need from the engine around it.
@@ -315,7 +294,7 @@ mod tests {
     use serde_json::json;
 
     use super::testing::{MAT, T};
-    use super::{presized, Offer};
+    use super::Offer;
     use crate::Engine;
 
     fn with_offers() -> T {
@@ -351,18 +330,6 @@ mod tests {
         let back: Engine = rmp_serde::from_slice(&rmp_serde::to_vec_named(&t.engine).unwrap()).unwrap();
         assert_eq!(back, t.engine);
         assert_eq!(back.exchange.offer_id("b2").map(|o| o.index()), Some(2));
-    }
-
-    #[test]
-    fn presized_reads_a_list_and_refuses_anything_else() {
-        let v: Vec<u32> = presized(&mut serde_json::Deserializer::from_str("[1,2,3]")).unwrap();
-        assert_eq!(v, [1, 2, 3]);
-        // MessagePack states the length: the vector is reserved once, with room to grow.
-        let list: Vec<u32> = (0..800).collect();
-        let v: Vec<u32> = presized(&mut rmp_serde::Deserializer::new(&rmp_serde::to_vec(&list).unwrap()[..])).unwrap();
-        assert_eq!((v.len(), v.capacity()), (800, 900));
-        let e = presized::<_, u32>(&mut serde_json::Deserializer::from_str("7")).unwrap_err();
-        assert!(e.to_string().contains("expected a list"), "{e}");
     }
 }
 
