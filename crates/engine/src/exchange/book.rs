@@ -11,14 +11,15 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 
 use crate::ids::OfferId;
-use crate::money::PRICE_SCALE;
 
+/// The highest price (1 credit).
+const TOP: u16 = 10_000;
 /// Prices per chunk (the bits of a `u64`).
 const CHUNK: usize = 64;
-/// Chunks over the prices 0..=10,000.
-const CHUNKS: usize = (PRICE_SCALE as usize + 1).div_ceil(CHUNK);
+/// Chunks over the prices 0..=10,000 (`chunks_cover_every_price` checks the count).
+const CHUNKS: usize = 157;
 /// `u64` words of the summary bits, one bit per chunk.
-const WORDS: usize = CHUNKS.div_ceil(64);
+const WORDS: usize = 3;
 
 /// 64 consecutive prices: which have offers, and the level buffer of each.
 #[derive(Clone, Debug)]
@@ -79,32 +80,31 @@ impl Levels {
 
     /// The lowest price with offers at or above `from`.
     fn next_up(&self, from: u16) -> Option<u16> {
-        let (mut c, bit) = (from as usize / CHUNK, from as usize % CHUNK);
-        if c >= CHUNKS {
-            return None;
-        }
-        if self.summary[c / 64] >> (c % 64) & 1 == 1 {
+        let (c, bit) = (from as usize / CHUNK, from as usize % CHUNK);
+        // Past the last chunk: no summary word, no price.
+        if *self.summary.get(c / 64)? >> (c % 64) & 1 == 1 {
             let above = self.occupied(c) >> bit;
             if above != 0 {
-                return Some((c * CHUNK + bit + above.trailing_zeros() as usize) as u16);
+                return Some(from + above.trailing_zeros() as u16);
             }
         }
-        // The next chunk with offers.
-        c += 1;
-        while c < CHUNKS {
-            let word = self.summary[c / 64] >> (c % 64);
+        // The first chunk with offers after `c`.
+        for w in c / 64..WORDS {
+            let mut word = self.summary[w];
+            if w == c / 64 {
+                word &= (u64::MAX << (c % 64)) << 1;
+            }
             if word != 0 {
-                c += word.trailing_zeros() as usize;
+                let c = w * 64 + word.trailing_zeros() as usize;
                 return Some((c * CHUNK + self.occupied(c).trailing_zeros() as usize) as u16);
             }
-            c = (c / 64 + 1) * 64;
         }
         None
     }
 
     /// The highest price with offers at or below `from`.
     fn next_down(&self, from: u16) -> Option<u16> {
-        let from = (from as usize).min(CHUNKS * CHUNK - 1);
+        let from = from.min(TOP) as usize;
         let (c, bit) = (from / CHUNK, from % CHUNK);
         if self.summary[c / 64] >> (c % 64) & 1 == 1 {
             let below = self.occupied(c) << (CHUNK - 1 - bit);
@@ -112,16 +112,16 @@ impl Levels {
                 return Some((from - below.leading_zeros() as usize) as u16);
             }
         }
-        // The previous chunk with offers.
-        let mut c = c;
-        while c > 0 {
-            c -= 1;
-            let word = self.summary[c / 64] << (63 - c % 64);
+        // The last chunk with offers before `c`.
+        for w in (0..=c / 64).rev() {
+            let mut word = self.summary[w];
+            if w == c / 64 {
+                word &= (1u64 << (c % 64)) - 1;
+            }
             if word != 0 {
-                c -= word.leading_zeros() as usize;
+                let c = w * 64 + 63 - word.leading_zeros() as usize;
                 return Some((c * CHUNK + 63 - self.occupied(c).leading_zeros() as usize) as u16);
             }
-            c -= c % 64;
         }
         None
     }
@@ -132,32 +132,9 @@ impl Levels {
 
     /// Prices with offers, ascending.
     fn prices(&self) -> impl DoubleEndedIterator<Item = u16> + '_ {
-        (0..CHUNKS)
-            .filter(|c| self.summary[c / 64] >> (c % 64) & 1 == 1)
-            .flat_map(move |c| Bits(self.occupied(c)).map(move |b| (c * CHUNK + b as usize) as u16))
-    }
-}
-
-/// The set bits of a word, lowest first (or highest, from the back).
-struct Bits(u64);
-
-impl Iterator for Bits {
-    type Item = u32;
-    fn next(&mut self) -> Option<u32> {
-        (self.0 != 0).then(|| {
-            let b = self.0.trailing_zeros();
-            self.0 &= self.0 - 1;
-            b
-        })
-    }
-}
-
-impl DoubleEndedIterator for Bits {
-    fn next_back(&mut self) -> Option<u32> {
-        (self.0 != 0).then(|| {
-            let b = 63 - self.0.leading_zeros();
-            self.0 &= !(1 << b);
-            b
+        (0..CHUNKS).filter(|c| self.summary[c / 64] >> (c % 64) & 1 == 1).flat_map(move |c| {
+            let occupied = self.occupied(c);
+            (0..CHUNK).filter(move |b| occupied >> b & 1 == 1).map(move |b| (c * CHUNK + b) as u16)
         })
     }
 }
@@ -271,8 +248,10 @@ impl Book {
         mut visit: impl FnMut(u16, &VecDeque<OfferId>) -> ControlFlow<B>,
     ) -> Option<B> {
         let side = self.side(resting_bids);
-        let mut next = if resting_bids { side.next_down(u16::MAX) } else { side.next_up(0) };
-        while let Some(p) = next {
+        let mut next = if resting_bids { side.next_down(TOP) } else { side.next_up(0) };
+        // At most one visit a price.
+        for _ in 0..=TOP {
+            let Some(p) = next else { break };
             let crosses = if resting_bids { p >= limit_bp } else { p <= limit_bp };
             let Some(slot) = side.get(p).filter(|_| crosses) else { break };
             if let ControlFlow::Break(b) = visit(p, &self.slots[slot as usize]) {
@@ -284,7 +263,7 @@ impl Book {
     }
 
     pub fn best_bid(&self) -> Option<u16> {
-        self.bids.next_down(u16::MAX)
+        self.bids.next_down(TOP)
     }
     pub fn best_ask(&self) -> Option<u16> {
         self.asks.next_up(0)
@@ -381,6 +360,14 @@ mod tests {
         // Stored and read back: the same levels.
         let back: Book = rmp_serde::from_slice(&rmp_serde::to_vec(&b).unwrap()).unwrap();
         assert_eq!(back, b);
+    }
+
+    #[test]
+    fn chunks_cover_every_price() {
+        let last = crate::money::PRICE_SCALE as usize;
+        assert_eq!(TOP as usize, last);
+        assert_eq!(last / CHUNK + 1, CHUNKS, "the last chunk holds the last price");
+        assert_eq!(CHUNKS.div_ceil(64), WORDS, "a summary bit for every chunk");
     }
 
     #[test]
