@@ -17,16 +17,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::{Json, Router};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::http::error::ApiError;
+use crate::views::ErrorView;
 
 /// Connection limits (settings `header_timeout_ms`, `request_timeout_ms`, `max_conns_per_ip`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,8 +136,10 @@ pub async fn serve(
 async fn request_timeout(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
+        // The API's error body (`ApiError` at the HTTP edge renders the same view).
         Err(_) => {
-            ApiError::new(408, "request_timeout", format!("no answer within {} ms", limit.as_millis())).into_response()
+            let message = format!("no answer within {} ms", limit.as_millis());
+            (StatusCode::REQUEST_TIMEOUT, Json(ErrorView { code: "request_timeout".into(), message })).into_response()
         }
     }
 }
