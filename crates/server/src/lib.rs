@@ -185,7 +185,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
             idempotency,
             batch_max: settings.batch_max,
             fence: lock.as_ref().map(|l| l.epoch()),
-            snapshots: snapshot::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
+            snapshots: rebuild::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
         };
         let (tx, rx) = mpsc::channel(settings.queue);
         // In a cluster the node watches the writer (a stop makes it a replica); alone, a panic

@@ -282,7 +282,7 @@ impl Node {
             ),
             batch_max: self.state.settings.batch_max,
             fence: Some(lock.epoch()),
-            snapshots: crate::snapshot::Snapshots::new(self.state.settings.snapshot_every, last_snapshot),
+            snapshots: crate::rebuild::Snapshots::new(self.state.settings.snapshot_every, last_snapshot),
         };
         shared.cluster.set_writer(Some(secret));
         Ok(writer)

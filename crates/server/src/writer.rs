@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
-use crate::snapshot::Snapshots;
+use crate::rebuild::Snapshots;
 use crate::state::Shared;
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
 use crate::views::{self, After, BatchItemView, BatchView, View};
