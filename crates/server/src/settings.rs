@@ -256,7 +256,7 @@ pub struct Settings {
     pub gitea: Option<TrackerSettings>,
     /// The demo (`peerex serve --demo`): agents trade on a stepped sandbox clock. Only ever set
     /// by that flag, never from the environment or a file.
-    pub demo: Option<crate::demo::DemoSettings>,
+    pub demo: Option<DemoSettings>,
 }
 
 /// One tracker's settings: repositories to poll, token, webhook secret, API URL, poll period.
@@ -395,6 +395,41 @@ impl Settings {
             gitea: None,
             demo: None,
         }
+    }
+}
+
+/// The speed's bounds, in simulated days per real minute.
+pub const SPEED_MIN: f64 = 0.01;
+pub const SPEED_MAX: f64 = 10_000.0;
+
+/// The demo's settings (`--seed`, `--demo-speed`; the demo itself is `crate::demo`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoSettings {
+    pub seed: u64,
+    /// Simulated days per real minute.
+    pub days_per_minute: f64,
+    /// Stop the agents after this many simulated days (tests); `None`: run until stopped.
+    pub stop_after_days: Option<u64>,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        DemoSettings { seed: 1, days_per_minute: 1.0, stop_after_days: None }
+    }
+}
+
+impl DemoSettings {
+    /// Checks the speed (a finite number in [`SPEED_MIN`], [`SPEED_MAX`]).
+    pub fn new(seed: u64, days_per_minute: f64) -> anyhow::Result<DemoSettings> {
+        if !days_per_minute.is_finite() || !(SPEED_MIN..=SPEED_MAX).contains(&days_per_minute) {
+            anyhow::bail!("--demo-speed is in simulated days per minute, from {SPEED_MIN} to {SPEED_MAX}");
+        }
+        Ok(DemoSettings { seed, days_per_minute, stop_after_days: None })
+    }
+
+    /// Real time per step (a simulated hour).
+    pub fn step_wall(&self) -> Duration {
+        Duration::from_secs_f64(60.0 / (24.0 * self.days_per_minute))
     }
 }
 

@@ -19,7 +19,7 @@
 
 pub mod agents;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use peerex_engine::{Op, Timestamp};
 use tokio::sync::oneshot;
@@ -29,6 +29,7 @@ use crate::store::AccountRow;
 use crate::views::After;
 use crate::writer::{Action, Request, WriteError};
 
+pub use crate::settings::{DemoSettings, SPEED_MAX, SPEED_MIN};
 pub use agents::{accounts, Role};
 
 /// When the demo's clock starts (a Monday).
@@ -37,41 +38,6 @@ pub const START: &str = "2026-01-05T00:00:00Z";
 pub const PASSWORD: &str = "demo-pass";
 /// One step of the driver: a simulated hour.
 pub const STEP_MS: i64 = 3_600_000;
-/// The speed's bounds, in simulated days per real minute.
-pub const SPEED_MIN: f64 = 0.01;
-pub const SPEED_MAX: f64 = 10_000.0;
-
-/// The demo's settings (`--seed`, `--demo-speed`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct DemoSettings {
-    pub seed: u64,
-    /// Simulated days per real minute.
-    pub days_per_minute: f64,
-    /// Stop the agents after this many simulated days (tests); `None`: run until stopped.
-    pub stop_after_days: Option<u64>,
-}
-
-impl Default for DemoSettings {
-    fn default() -> Self {
-        DemoSettings { seed: 1, days_per_minute: 1.0, stop_after_days: None }
-    }
-}
-
-impl DemoSettings {
-    /// Checks the speed (a finite number in [`SPEED_MIN`], [`SPEED_MAX`]).
-    pub fn new(seed: u64, days_per_minute: f64) -> anyhow::Result<DemoSettings> {
-        if !days_per_minute.is_finite() || !(SPEED_MIN..=SPEED_MAX).contains(&days_per_minute) {
-            anyhow::bail!("--demo-speed is in simulated days per minute, from {SPEED_MIN} to {SPEED_MAX}");
-        }
-        Ok(DemoSettings { seed, days_per_minute, stop_after_days: None })
-    }
-
-    /// Real time per step (a simulated hour).
-    pub fn step_wall(&self) -> Duration {
-        Duration::from_secs_f64(60.0 / (24.0 * self.days_per_minute))
-    }
-}
-
 /// The demo clock's start.
 pub fn start() -> Timestamp {
     Timestamp::parse(START).unwrap_or(Timestamp::from_millis(0))
