@@ -358,7 +358,7 @@ pub async fn book(State(state): State<AppState>, Query(q): Query<BookQuery>) -> 
 }
 
 async fn series_trades(state: &AppState, q: &SeriesQuery) -> ApiResult<(Vec<(i64, String)>, i64)> {
-    let sid = views::exchange::find_series(&state.shared.engine(), &q.issue, &q.maturation)?;
+    let sid = views::find_series(&state.shared.engine(), &q.issue, &q.maturation)?;
     let maturation = state.shared.engine().exchange().series(sid).map(|s| s.maturation).unwrap_or_default();
     let (after, limit) = Page { after: q.after, limit: q.limit }.bounds();
     let rows = state

@@ -8,7 +8,7 @@ use peerex_engine::{Amount, Engine, EngineError, Event, Price, Timed, Timestamp}
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Credits, PriceText, TimeText};
+use super::{find_series, Credits, PriceText, TimeText};
 
 /// One series (an issue and a maturation), with its market summary.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
@@ -317,14 +317,6 @@ pub fn issues_query(
         IssueSort::OpenInterest => all.sort_by_key(|i| std::cmp::Reverse(total(i, |s| s.open_interest))),
     }
     all.into_iter().skip(offset).take(limit).collect()
-}
-
-/// The series of `issue` maturing at `maturation` (RFC 3339), or the engine's error.
-pub fn find_series(engine: &Engine, issue: &str, maturation: &str) -> Result<SeriesId, EngineError> {
-    let at = Timestamp::parse(maturation)?;
-    let x = engine.exchange();
-    let iid = x.issue_id(issue).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {issue:?}")))?;
-    x.series_id(iid, at).ok_or_else(|| EngineError::UnknownSeries(format!("no series of {issue:?} maturing {at}")))
 }
 
 /// The order book of a series, `levels` deep on each side.

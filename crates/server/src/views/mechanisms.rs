@@ -186,7 +186,7 @@ pub fn maker_of(engine: &Engine, s: SeriesId) -> Option<MakerView> {
 /// The maker of the series `issue`@`maturation` (`unknown_issue`/`unknown_series` when there is
 /// no such series; `None` when it has no maker).
 pub fn maker(engine: &Engine, issue: &str, maturation: &str) -> Result<Option<MakerView>, EngineError> {
-    let s = crate::views::exchange::find_series(engine, issue, maturation)?;
+    let s = crate::views::find_series(engine, issue, maturation)?;
     Ok(maker_of(engine, s))
 }
 

@@ -18,7 +18,8 @@ pub mod ops;
 pub mod privacy;
 pub mod resources;
 
-use peerex_engine::{Engine, Timed};
+use peerex_engine::ids::SeriesId;
+use peerex_engine::{Engine, EngineError, Timed, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::RefOr;
@@ -144,6 +145,14 @@ pub enum View {
     Batch(Box<batch::BatchView>),
     /// An Idempotency-Key retry: the first answer's view, as recorded.
     Recorded(serde_json::Value),
+}
+
+/// The series of `issue` maturing at `maturation` (RFC 3339), or the engine's error.
+pub fn find_series(engine: &Engine, issue: &str, maturation: &str) -> Result<SeriesId, EngineError> {
+    let at = Timestamp::parse(maturation)?;
+    let x = engine.exchange();
+    let iid = x.issue_id(issue).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {issue:?}")))?;
+    x.series_id(iid, at).ok_or_else(|| EngineError::UnknownSeries(format!("no series of {issue:?} maturing {at}")))
 }
 
 /// Builds the view `want` of `engine` right after a command that emitted `events`. `None` when
