@@ -168,6 +168,18 @@ pub fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
+/// A time a person typed in a form: `2026-12-15` or an RFC 3339 instant.
+pub fn parse_time(s: &str) -> Result<Timestamp, peerex_engine::EngineError> {
+    let s = s.trim();
+    if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
+        Timestamp::parse(&format!("{s}T00:00:00Z"))
+    } else if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') {
+        Timestamp::parse(&format!("{s}:00Z"))
+    } else {
+        Timestamp::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::assets;
-use crate::session::Viewer;
+use crate::session::{Refused, Viewer};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Nav {
@@ -262,4 +262,12 @@ pub fn esc(s: &str) -> String {
         }
     }
     o
+}
+
+/// A form refused by the session's checks (Origin, CSRF): the 403 page.
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let body = bare_error(403, self.0, self.1);
+        (axum::http::StatusCode::FORBIDDEN, body).into_response()
+    }
 }

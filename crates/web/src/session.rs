@@ -219,15 +219,8 @@ pub struct Posted {
     pub fields: Fields,
 }
 
-/// Why a post was refused before it could change anything.
+/// Why a post was refused before it could change anything (a 403 page: `layout`).
 pub struct Refused(pub &'static str, pub &'static str);
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let body = crate::layout::bare_error(403, self.0, self.1);
-        (axum::http::StatusCode::FORBIDDEN, body).into_response()
-    }
-}
 
 /// Same-origin check: the Origin header (or, without it, the Referer) must name this host.
 pub fn same_origin(headers: &HeaderMap) -> bool {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::fmt;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, query, see_other, FormError, Nav};
 use crate::pages::account::outcome;
-use crate::pages::series::parse_time;
+use crate::fmt::parse_time;
 use crate::session::{Posted, Viewer};
 use crate::Web;
 

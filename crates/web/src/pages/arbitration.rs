@@ -16,9 +16,9 @@ use peerex_server::http::mechanisms::{
 use peerex_server::views::mechanisms::{ArbitrationView, MakerView};
 
 use crate::fmt;
+use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, see_other, series_url, FormError, Nav};
 use crate::pages::account::{form_idempotency, outcome};
-use crate::pages::series::parse_time;
 use crate::session::{Posted, Viewer};
 use crate::Web;
 

@@ -20,9 +20,9 @@ use serde_json::{json, Value};
 
 use crate::charts::{price_chart, sparkline};
 use crate::fmt;
+use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, query, see_other, FormError, Nav};
 use crate::pages::account::{form_idempotency, outcome};
-use crate::pages::series::parse_time;
 use crate::session::{Posted, Viewer};
 use crate::Web;
 

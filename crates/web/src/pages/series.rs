@@ -58,18 +58,6 @@ fn kind_of(s: &str) -> Option<OfferKind> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
-/// `2026-12-15` or an RFC 3339 instant.
-pub fn parse_time(s: &str) -> Result<Timestamp, peerex_engine::EngineError> {
-    let s = s.trim();
-    if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
-        Timestamp::parse(&format!("{s}T00:00:00Z"))
-    } else if s.len() == 16 && s.as_bytes().get(10) == Some(&b'T') {
-        Timestamp::parse(&format!("{s}:00Z"))
-    } else {
-        Timestamp::parse(s)
-    }
-}
-
 fn range_ms(range: &str) -> Option<i64> {
     match range {
         "1d" => Some(86_400_000),
@@ -483,7 +471,7 @@ fn live_parts(s: &Snapshot, pts: &[Point], range: &str) -> Markup {
 }
 
 fn render(web: &Web, v: &Viewer, q: &SeriesQuery, form: &OfferForm, errors: &[FormError]) -> Response {
-    let maturation = if q.maturation.is_empty() { None } else { parse_time(&q.maturation).ok() };
+    let maturation = if q.maturation.is_empty() { None } else { fmt::parse_time(&q.maturation).ok() };
     let Some(mut s) = snapshot(web, &q.issue, maturation, v.name()) else {
         return error_page(v, 404, "unknown_issue", &format!("There is no issue {:?}.", q.issue));
     };
@@ -541,7 +529,7 @@ pub async fn page(State(web): State<Web>, v: Viewer, Query(q): Query<SeriesQuery
 }
 
 pub async fn live(State(web): State<Web>, v: Viewer, Query(q): Query<SeriesQuery>) -> Response {
-    let maturation = parse_time(&q.maturation).ok();
+    let maturation = fmt::parse_time(&q.maturation).ok();
     let Some(s) = snapshot(&web, &q.issue, maturation, v.name()) else {
         return (axum::http::StatusCode::NOT_FOUND, "no such issue").into_response();
     };
@@ -593,11 +581,11 @@ pub async fn place(State(web): State<Web>, p: Posted) -> Response {
         .parse::<u64>()
         .map_err(|_| errors.push(FormError::new("volume", "invalid_volume", "Units is a whole number, 1 or more.")));
     let maturation =
-        parse_time(&form.maturation).map_err(|e| errors.push(FormError::new("maturation", e.code(), e.message())));
+        fmt::parse_time(&form.maturation).map_err(|e| errors.push(FormError::new("maturation", e.code(), e.message())));
     let expiration = if form.expiration.is_empty() {
         Ok(None)
     } else {
-        parse_time(&form.expiration)
+        fmt::parse_time(&form.expiration)
             .map(Some)
             .map_err(|e| errors.push(FormError::new("expiration", e.code(), e.message())))
     };
