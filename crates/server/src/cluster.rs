@@ -1,6 +1,6 @@
 //! Several `peerex serve --cluster` processes on one PostgreSQL database (docs/deploy.md): what
-//! each process knows about its role, how far it has applied the log, and how a replica forwards
-//! a write to the writer.
+//! each process knows about its role, how far it has applied the log, and where a replica
+//! forwards its writes.
 //!
 //! Exactly one process is the writer (it holds the advisory lock and the current writer epoch);
 //! the others are replicas that tail the command log (`crate::replica`) and serve every read from
@@ -10,63 +10,20 @@
 //! had applied, and the replica answers only once its own engine has applied that far, so a
 //! client reads its own write on the process it wrote through.
 //!
-//! Adapter layer: it speaks HTTP as a client of another peerex process (never as a server; the
-//! writer's endpoint is in `http/internal.rs`), and the domain types of `writer` on the wire.
+//! This module is the role only (below the writer, which reports what it applied here); the
+//! forwarding itself, which speaks HTTP as a client of the writer process and carries the
+//! writer's domain types, is `crate::forward`, above the writer.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::store::{Leader, Store};
-use crate::views::View;
-use crate::writer::{Action, Idempotency, Outcome, WriteError, WriteResult};
+use crate::store::Leader;
 
-/// The header a forwarded write carries the writer's secret in.
-pub const SECRET_HEADER: &str = "peerex-cluster-secret";
-/// Where the writer takes forwarded writes.
-pub const FORWARD_PATH: &str = "/internal/v1/submit";
 /// How long a forwarded write may take (the writer's queue plus one commit).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a replica waits to have applied the writer's answer before answering anyway.
-const CATCH_UP: Duration = Duration::from_secs(2);
-
-/// A write a replica forwards to the writer.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Forwarded {
-    pub action: Action,
-    pub idempotency: Option<Idempotency>,
-}
-
-/// The writer's answer to a forwarded write: the outcome (its view as JSON) or the refusal.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ForwardedAnswer {
-    pub result: Result<ForwardedOutcome, WriteError>,
-    /// The last log seq the writer had applied when it answered.
-    pub applied: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ForwardedOutcome {
-    pub seq: Option<i64>,
-    pub view: Option<Value>,
-    pub replayed: bool,
-}
-
-impl ForwardedAnswer {
-    pub fn of(result: WriteResult, applied: i64) -> ForwardedAnswer {
-        let result = result.map(|o| ForwardedOutcome {
-            seq: o.seq,
-            view: o.view.as_ref().and_then(|v| serde_json::to_value(v).ok()),
-            replayed: o.replayed,
-        });
-        ForwardedAnswer { result, applied }
-    }
-}
-
 /// This process's place in the cluster.
 #[derive(Debug)]
 pub struct Cluster {
@@ -159,60 +116,18 @@ impl Cluster {
         tokio::time::timeout(timeout, rx.wait_for(|a| *a >= seq)).await.is_ok_and(|r| r.is_ok())
     }
 
-    fn leader(&self) -> Option<Leader> {
+    /// The writer this replica forwards to, as last read from the database.
+    pub(crate) fn leader(&self) -> Option<Leader> {
         self.leader.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn set_leader(&self, l: Option<Leader>) {
+    pub(crate) fn set_leader(&self, l: Option<Leader>) {
         *self.leader.write().unwrap_or_else(|e| e.into_inner()) = l;
     }
 
-    /// Forwards a write to the writer and waits for its answer (then for this process to have
-    /// applied it). A writer that cannot be reached, or is no longer the writer, answers
-    /// [`WriteError::NoWriter`]: retryable, and safe to retry with an Idempotency-Key.
-    pub async fn forward(&self, store: &Store, action: Action, idempotency: Option<Idempotency>) -> WriteResult {
-        let leader = match self.leader() {
-            Some(l) => l,
-            None => match store.leader().await {
-                Ok(Some(l)) => {
-                    self.set_leader(Some(l.clone()));
-                    l
-                }
-                _ => return Err(WriteError::NoWriter),
-            },
-        };
-        let body = Forwarded { action, idempotency };
-        let sent = self
-            .http
-            .post(format!("{}{FORWARD_PATH}", leader.address.trim_end_matches('/')))
-            .header(SECRET_HEADER, &leader.secret)
-            .json(&body)
-            .send()
-            .await;
-        let answer = match sent {
-            Ok(r) if r.status().is_success() => r.json::<ForwardedAnswer>().await.ok(),
-            Ok(r) => {
-                tracing::debug!("the writer at {} answered {}", leader.address, r.status());
-                None
-            }
-            Err(e) => {
-                tracing::debug!("the writer at {} is unreachable: {e}", leader.address);
-                None
-            }
-        };
-        let Some(answer) = answer else {
-            // Read the writer again next time: it may have changed.
-            self.set_leader(None);
-            return Err(WriteError::NoWriter);
-        };
-        self.set_head(answer.applied);
-        self.wait_applied(answer.applied, CATCH_UP).await;
-        answer.result.map(|o| Outcome {
-            seq: o.seq,
-            view: o.view.map(View::Recorded),
-            events: Vec::new(),
-            replayed: o.replayed,
-        })
+    /// The client a replica forwards writes with (`crate::forward`).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 }
 

@@ -1,61 +1,21 @@
-//! What request handlers share: the committed engine (readers), accounts, the clock, metrics,
-//! the live event stream, and the queue to the single writer.
+//! What request handlers share: the committed state the writer publishes (`crate::shared`:
+//! the readers' engine, accounts, the clock, metrics, the live event stream), the settings and
+//! rate limits, and the queue to the single writer.
 //!
 //! Domain layer: it knows the writer and the store, never HTTP. [`AppState::submit`] answers
 //! the writer's typed [`WriteResult`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use peerex_engine::Engine;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-use crate::accounts::{AccountChange, Accounts};
-use crate::clock::Clock;
-use crate::cluster::Cluster;
+use crate::accounts::AccountChange;
 use crate::limiter::Limiter;
-use crate::metrics::Metrics;
 use crate::settings::Settings;
+use crate::shared::Shared;
 use crate::store::Store;
 use crate::writer::{Action, Idempotency, Request, WriteError, WriteResult};
-
-/// A committed public event: (cursor, JSON).
-pub type PublicEvent = Arc<(i64, String)>;
-
-pub struct Shared {
-    /// The engine as of the last commit. The writer applies each committed batch to it.
-    pub engine: RwLock<Engine>,
-    pub accounts: RwLock<Accounts>,
-    pub clock: Clock,
-    pub metrics: Metrics,
-    pub public_events: broadcast::Sender<PublicEvent>,
-    /// False once a commit failed: the writer stopped and the process must restart.
-    pub healthy: AtomicBool,
-    /// Becomes true when the server shuts down (ends the live streams, which would otherwise
-    /// keep a graceful shutdown waiting forever).
-    pub shutdown: tokio::sync::watch::Sender<bool>,
-    /// Writer or replica, and how far the readers' engine has applied the log.
-    pub cluster: Cluster,
-}
-
-impl Shared {
-    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
-        self.engine.read().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn engine_mut(&self) -> RwLockWriteGuard<'_, Engine> {
-        self.engine.write().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn accounts(&self) -> RwLockReadGuard<'_, Accounts> {
-        self.accounts.read().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn accounts_mut(&self) -> RwLockWriteGuard<'_, Accounts> {
-        self.accounts.write().unwrap_or_else(|e| e.into_inner())
-    }
-    pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::SeqCst)
-    }
-}
 
 /// The queue to this process's writer: replaced when the process becomes the writer (a
 /// failover) and closed when it stops being it or shuts down.
@@ -94,12 +54,12 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub limiter: Arc<Limiter>,
     /// The configured trackers' adapters (sync jobs and webhooks).
-    pub trackers: crate::trackers::Trackers,
+    pub trackers: crate::trackers::adapters::Trackers,
 }
 
 impl AppState {
     /// Queues an action for the writer and waits for its durable outcome.
-    /// On a replica the action goes to the writer process (`Cluster::forward`).
+    /// On a replica the action goes to the writer process (`forward::forward`).
     pub async fn submit(&self, action: Action, idempotency: Option<Idempotency>) -> WriteResult {
         let cluster = &self.shared.cluster;
         if cluster.enabled && !cluster.is_writer() {
@@ -113,7 +73,7 @@ impl AppState {
                 Action::RevokeSession { token_hash } => Some(AccountChange::Revoke { token_hash: token_hash.clone() }),
                 _ => None,
             };
-            let result = cluster.forward(&self.store, action, idempotency).await;
+            let result = crate::forward::forward(cluster, &self.store, action, idempotency).await;
             if let (Ok(o), Some(change)) = (&result, change) {
                 if !o.replayed {
                     self.shared.accounts_mut().apply(change);

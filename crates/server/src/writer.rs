@@ -25,11 +25,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
 use crate::rebuild::Snapshots;
-use crate::state::Shared;
+use crate::shared::Shared;
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
 use crate::views::{self, After, BatchItemView, BatchView, View};
 
-/// What a caller asks the writer to do (a replica forwards it as JSON: `crate::cluster`).
+/// What a caller asks the writer to do (a replica forwards it as JSON: `crate::forward`).
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Action {
     /// An engine operation. `actor` is the authenticated user (recorded as issue opener).

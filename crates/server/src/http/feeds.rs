@@ -18,7 +18,8 @@ use utoipa::IntoParams;
 
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Query, User};
-use crate::state::{AppState, PublicEvent};
+use crate::shared::PublicEvent;
+use crate::state::AppState;
 use crate::store::Store;
 use crate::views::privacy::{own_event, public_event};
 use crate::views::{self, ClockView, EventsPage};

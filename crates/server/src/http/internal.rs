@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::cluster::{Forwarded, ForwardedAnswer, SECRET_HEADER};
+use crate::forward::{Forwarded, ForwardedAnswer, SECRET_HEADER};
 use crate::http::error::ApiError;
 use crate::http::extract::Body;
 use crate::state::AppState;

@@ -113,7 +113,7 @@ pub fn router_with(state: AppState, extra: Router) -> Router {
     // OpenAPI document (not an API for clients).
     let internal = if state.shared.cluster.enabled {
         Router::new()
-            .route(crate::cluster::FORWARD_PATH, axum::routing::post(internal::submit))
+            .route(crate::forward::FORWARD_PATH, axum::routing::post(internal::submit))
             .layer(DefaultBodyLimit::max(internal::FORWARD_BODY_LIMIT))
             .with_state(state.clone())
     } else {
@@ -149,7 +149,7 @@ async fn per_address(State(state): State<AppState>, req: Request, next: Next) ->
     let path = req.uri().path();
     // A replica forwards every client's writes from one address: the writer does not count them
     // against it (each client was limited where it came in).
-    let forwarded = path == crate::cluster::FORWARD_PATH && internal::authorised(&state, req.headers());
+    let forwarded = path == crate::forward::FORWARD_PATH && internal::authorised(&state, req.headers());
     if path != "/healthz" && path != "/metrics" && !forwarded {
         let addr = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
         if let Some(ip) = addr {

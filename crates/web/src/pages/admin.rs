@@ -11,9 +11,9 @@ use peerex_server::http::extract::{Body, IdempotencyKey};
 use serde::Deserialize;
 
 use crate::fmt;
+use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, query, see_other, FormError, Nav};
 use crate::pages::account::outcome;
-use crate::fmt::parse_time;
 use crate::session::{Posted, Viewer};
 use crate::Web;
 
