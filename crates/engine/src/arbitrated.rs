@@ -33,14 +33,7 @@ use crate::time::Timestamp;
 
 pub const DEFAULT_REPORT_DAYS: i64 = 3;
 pub const MAX_REPORT_DAYS: i64 = 365;
-pub const MAX_DISPUTE_HOURS: i64 = 24 * 90;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseKind {
-    Statement,
-    Dispute,
-}
+pub use crate::command::{CaseKind, CaseParams, MAX_DISPUTE_HOURS};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Case {
@@ -68,21 +61,6 @@ pub struct Cases {
     pub(crate) cases: BTreeMap<SeriesId, Case>,
     /// Report windows closing: (instant, series).
     due: BTreeSet<(Timestamp, SeriesId)>,
-}
-
-/// Optional arbitration parameters shared by `open_statement` and `dispute`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CaseParams {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_reports: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub k_floor: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position_cap: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
 }
 
 fn emit(ctx: &mut Ctx, series: SeriesId, user: Option<UserId>, detail: MarketDetail) {
@@ -148,7 +126,7 @@ impl Cases {
         if statement.trim().is_empty() || statement.len() > crate::prediction::MAX_STATEMENT_LEN {
             return Err(EngineError::InvalidArgument("a statement has 1 to 2000 characters".into()));
         }
-        if issue.is_empty() || issue.len() > crate::engine::MAX_NAME_LEN {
+        if issue.is_empty() || issue.len() > crate::validate::MAX_NAME_LEN {
             return Err(EngineError::InvalidArgument("an issue key has 1 to 200 characters".into()));
         }
         if x.issue_id(issue).is_some() {

@@ -161,7 +161,7 @@ pub enum Op {
         maturation: Timestamp,
         bond: Amount,
         #[serde(flatten)]
-        params: crate::arbitrated::CaseParams,
+        params: CaseParams,
     },
     /// Turn a matured tracker series over to arbitration within its dispute window, by a bond.
     Dispute {
@@ -170,7 +170,7 @@ pub enum Op {
         maturation: Timestamp,
         bond: Amount,
         #[serde(flatten)]
-        params: crate::arbitrated::CaseParams,
+        params: CaseParams,
     },
     /// An arbiter's report (0 or 1: is the statement true, i.e. does fixed win?) on an
     /// arbitrated series.
@@ -286,6 +286,33 @@ pub struct OfferCommand {
     /// Defaults to the maturation; never later.
     #[serde(default)]
     pub expiration: Option<Timestamp>,
+}
+
+/// The longest dispute window an operator may set, in hours (90 days).
+pub const MAX_DISPUTE_HOURS: i64 = 24 * 90;
+
+/// What an arbitration case decides: a statement no tracker can decide, or a dispute of a
+/// tracker's outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseKind {
+    Statement,
+    Dispute,
+}
+
+/// Optional arbitration parameters shared by `open_statement` and `dispute`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CaseParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_reports: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k_floor: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position_cap: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 #[cfg(test)]

@@ -279,10 +279,10 @@ impl Exchange {
 
     /// Operator: the dispute window after maturation (0 turns disputes off).
     pub(crate) fn configure_disputes(&mut self, hours: i64) -> EngineResult<()> {
-        if !(0..=crate::arbitrated::MAX_DISPUTE_HOURS).contains(&hours) {
+        if !(0..=crate::command::MAX_DISPUTE_HOURS).contains(&hours) {
             return Err(EngineError::InvalidArgument(format!(
                 "the dispute window is 0 to {} hours, not {hours}",
-                crate::arbitrated::MAX_DISPUTE_HOURS
+                crate::command::MAX_DISPUTE_HOURS
             )));
         }
         self.dispute_window_ms = hours * 3_600_000;

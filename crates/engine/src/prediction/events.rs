@@ -127,7 +127,7 @@ pub enum MarketDetail {
     /// An arbitrated series: a statement's series opened with its sponsor's bond, or a
     /// tracker series disputed with the disputer's bond.
     CaseOpened {
-        kind: crate::arbitrated::CaseKind,
+        kind: crate::command::CaseKind,
         bond: Amount,
     },
     /// An arbitrated series takes reports until `report_deadline`.

@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashSet;
 
-use crate::engine::MAX_NAME_LEN;
 use crate::error::{EngineError, EngineResult};
 use crate::event::Event;
 use crate::exchange::{Ctx, Exchange};
@@ -31,6 +30,7 @@ use crate::ids::{MarketId, Names, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::time::Timestamp;
+use crate::validate::MAX_NAME_LEN;
 
 use events::MarketDetail;
 use lmsr::{prob_micros, Lmsr};

@@ -203,7 +203,7 @@ impl ResourceMarket {
     // ----- operations -----
 
     pub(crate) fn register(&mut self, ctx: &mut Ctx, name: &str) -> EngineResult<()> {
-        if name.is_empty() || name.len() > crate::engine::MAX_NAME_LEN {
+        if name.is_empty() || name.len() > crate::validate::MAX_NAME_LEN {
             return Err(EngineError::InvalidArgument("a peer name has 1 to 200 characters".into()));
         }
         if self.names.get(name).is_some() {
@@ -315,7 +315,7 @@ impl ResourceMarket {
         fragment_bytes: u64,
     ) -> EngineResult<()> {
         let owner_id = self.known(owner)?;
-        if file.is_empty() || file.len() > crate::engine::MAX_NAME_LEN {
+        if file.is_empty() || file.len() > crate::validate::MAX_NAME_LEN {
             return Err(EngineError::InvalidArgument("a file name has 1 to 200 characters".into()));
         }
         if k == 0 || n < k || n > MAX_N {
@@ -421,7 +421,7 @@ impl ResourceMarket {
         target: Amount,
     ) -> EngineResult<()> {
         let owner_id = self.known(owner)?;
-        if file.is_empty() || file.len() > crate::engine::MAX_NAME_LEN {
+        if file.is_empty() || file.len() > crate::validate::MAX_NAME_LEN {
             return Err(EngineError::InvalidArgument("a file name has 1 to 200 characters".into()));
         }
         if bytes == 0 || bytes > MAX_FILE_BYTES {
