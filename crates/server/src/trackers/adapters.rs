@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use peerex_trackers::{GitHub, GitLab, Gitea, Tracker};
+use peerex_trackers::gitea::GiteaConfig;
+use peerex_trackers::github::GitHubConfig;
+use peerex_trackers::gitlab::GitLabConfig;
+use peerex_trackers::{GitHub, GitLab, Gitea, Tracker, TrackerError};
 
 use crate::settings::{Settings, TrackerSettings};
 use crate::shared::Shared;
@@ -77,38 +80,45 @@ impl Trackers {
     }
 }
 
-pub fn github(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
-    let mut config = peerex_trackers::github::GitHubConfig {
-        token: s.token.clone(),
-        webhook_secret: s.webhook_secret.clone(),
-        ..Default::default()
-    };
+/// The settings' token and webhook secret, and their base URL when set, over an adapter's
+/// defaults; `fields` names where those three live in the adapter's own config.
+fn adapter<C: Default, T: Tracker + 'static>(
+    label: &str,
+    s: &TrackerSettings,
+    clock: Arc<dyn peerex_trackers::Clock>,
+    fields: impl FnOnce(&mut C) -> (&mut Option<String>, &mut Option<String>, &mut String),
+    new: impl FnOnce(C, Arc<dyn peerex_trackers::Clock>) -> Result<T, TrackerError>,
+) -> anyhow::Result<Arc<dyn Tracker>> {
+    let mut config = C::default();
+    let (token, webhook_secret, base_url) = fields(&mut config);
+    *token = s.token.clone();
+    *webhook_secret = s.webhook_secret.clone();
     if let Some(url) = &s.base_url {
-        config.base_url = url.clone();
+        *base_url = url.clone();
     }
-    Ok(Arc::new(GitHub::new(config, clock).map_err(|e| anyhow::anyhow!("GitHub tracker: {e}"))?))
+    Ok(Arc::new(new(config, clock).map_err(|e| anyhow::anyhow!("{label} tracker: {e}"))?))
+}
+
+pub fn github(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
+    adapter(
+        "GitHub",
+        s,
+        clock,
+        |c: &mut GitHubConfig| (&mut c.token, &mut c.webhook_secret, &mut c.base_url),
+        GitHub::new,
+    )
 }
 
 pub fn gitlab(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
-    let mut config = peerex_trackers::gitlab::GitLabConfig {
-        token: s.token.clone(),
-        webhook_secret: s.webhook_secret.clone(),
-        ..Default::default()
-    };
-    if let Some(url) = &s.base_url {
-        config.base_url = url.clone();
-    }
-    Ok(Arc::new(GitLab::new(config, clock).map_err(|e| anyhow::anyhow!("GitLab tracker: {e}"))?))
+    adapter(
+        "GitLab",
+        s,
+        clock,
+        |c: &mut GitLabConfig| (&mut c.token, &mut c.webhook_secret, &mut c.base_url),
+        GitLab::new,
+    )
 }
 
 pub fn gitea(s: &TrackerSettings, clock: Arc<dyn peerex_trackers::Clock>) -> anyhow::Result<Arc<dyn Tracker>> {
-    let mut config = peerex_trackers::gitea::GiteaConfig {
-        token: s.token.clone(),
-        webhook_secret: s.webhook_secret.clone(),
-        ..Default::default()
-    };
-    if let Some(url) = &s.base_url {
-        config.base_url = url.clone();
-    }
-    Ok(Arc::new(Gitea::new(config, clock).map_err(|e| anyhow::anyhow!("Gitea tracker: {e}"))?))
+    adapter("Gitea", s, clock, |c: &mut GiteaConfig| (&mut c.token, &mut c.webhook_secret, &mut c.base_url), Gitea::new)
 }
