@@ -4,7 +4,7 @@
 //!
 //! Exactly one process is the writer (it holds the advisory lock and the current writer epoch);
 //! the others are replicas that tail the command log (`crate::replica`) and serve every read from
-//! their own engine. A replica forwards each write, as the domain [`Action`] it is, to the writer
+//! their own engine. A replica forwards each write, as the domain `Action` it is, to the writer
 //! the database advertises (`writer_epoch.address`), proving with the writer's secret (stored in
 //! the same row) that it reads this database. The writer's answer comes back with the log seq it
 //! had applied, and the replica answers only once its own engine has applied that far, so a

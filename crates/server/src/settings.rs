@@ -94,14 +94,14 @@ pub struct SettingsLayer {
     pub gitlab_token: Option<String>,
     /// The webhook's secret token (GitLab sends it in `X-Gitlab-Token`).
     pub gitlab_webhook_secret: Option<String>,
-    /// Instance URL (default https://gitlab.com; the API is under /api/v4).
+    /// Instance URL (default <https://gitlab.com>; the API is under /api/v4).
     pub gitlab_url: Option<String>,
     pub gitlab_sync_secs: Option<u64>,
     /// Gitea/Forgejo repositories to sync (`owner/name`, comma-separated in the environment).
     pub gitea_repos: Option<Vec<String>>,
     pub gitea_token: Option<String>,
     pub gitea_webhook_secret: Option<String>,
-    /// Instance URL (default https://codeberg.org; the API is under /api/v1).
+    /// Instance URL (default <https://codeberg.org>; the API is under /api/v1).
     pub gitea_url: Option<String>,
     pub gitea_sync_secs: Option<u64>,
 }

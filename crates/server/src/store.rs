@@ -1,6 +1,6 @@
 //! Durable storage: the command log, events, accounts, sessions and idempotency records, in
 //! SQLite (WAL, synchronous=FULL) or PostgreSQL. Both run the same embedded migrations and the
-//! same SQL (`$n` parameters work in both); [`on_pool!`] expands each query once per backend.
+//! same SQL (`$n` parameters work in both); `on_pool!` expands each query once per backend.
 //!
 //! Exactly one process writes: [`WriterLock`] is an exclusive `flock` on `peerex.lock` in the
 //! SQLite data directory, or a session-level PostgreSQL advisory lock held on a dedicated
