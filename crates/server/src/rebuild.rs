@@ -7,12 +7,11 @@
 
 use anyhow::Context;
 use peerex_engine::{Command, Engine, Timestamp};
-
-use crate::snapshot::{self, Snapshot, SnapshotError, FORMAT_VERSION};
-use crate::store::{LoggedCommand, SnapshotRow, Store};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
+use crate::snapshot::{self, Snapshot, SnapshotError, FORMAT_VERSION};
+use crate::store::{LoggedCommand, SnapshotRow, Store};
 
 pub struct Rebuilt {
     pub engine: Engine,
@@ -231,15 +230,6 @@ async fn snapshot_once(store: &Store, state: Option<Snapshot>) -> anyhow::Result
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_schedule_waits_for_every_commands() {
-        let s = Snapshots::new(100, 0);
-        assert!(!s.due(99) && s.due(100) && s.due(250));
-        let s = Snapshots::new(100, 250);
-        assert!(!s.due(300) && s.due(350));
-        assert!(!Snapshots::new(0, 0).due(1_000_000), "0 means never");
-    }
-
     use super::*;
 
     fn logged(seq: i64, body: &str, error: Option<&str>) -> LoggedCommand {
@@ -260,5 +250,14 @@ mod tests {
         assert_eq!(r.mismatches.len(), 1, "{:?}", r.mismatches);
         assert!(r.engine.check_invariants().is_ok());
         assert!(replay(&[logged(1, "{broken", None)]).is_err());
+    }
+
+    #[test]
+    fn the_schedule_waits_for_every_commands() {
+        let s = Snapshots::new(100, 0);
+        assert!(!s.due(99) && s.due(100) && s.due(250));
+        let s = Snapshots::new(100, 250);
+        assert!(!s.due(300) && s.due(350));
+        assert!(!Snapshots::new(0, 0).due(1_000_000), "0 means never");
     }
 }

@@ -11,7 +11,6 @@ use peerex_server::http::extract::{Body, IdempotencyKey};
 use serde::Deserialize;
 
 use crate::fmt;
-use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, query, see_other, FormError, Nav};
 use crate::pages::account::outcome;
 use crate::session::{Posted, Viewer};
@@ -204,7 +203,7 @@ pub async fn decide(State(web): State<Web>, p: Posted) -> Response {
         return r;
     }
     let Some(login) = &p.viewer.login else { return see_other("/login") };
-    let maturation = match parse_time(&p.fields.str("dec_maturation")) {
+    let maturation = match fmt::parse_time(&p.fields.str("dec_maturation")) {
         Ok(t) => t,
         Err(e) => return again(&web, &p, FormError::new("dec_maturation", e.code(), e.message())),
     };
@@ -236,7 +235,7 @@ pub async fn clock(State(web): State<Web>, p: Posted) -> Response {
     let days = p.fields.str("clk_days");
     let to = p.fields.str("clk_to");
     let b = if !to.is_empty() {
-        match parse_time(&to) {
+        match fmt::parse_time(&to) {
             Ok(t) => SetClock { to: Some(t), advance_seconds: None },
             Err(e) => return again(&web, &p, FormError::new("clk_to", e.code(), e.message())),
         }

@@ -16,7 +16,6 @@ use peerex_server::http::mechanisms::{
 use peerex_server::views::mechanisms::{ArbitrationView, MakerView};
 
 use crate::fmt;
-use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, see_other, series_url, FormError, Nav};
 use crate::pages::account::{form_idempotency, outcome};
 use crate::session::{Posted, Viewer};
@@ -223,7 +222,7 @@ pub async fn report(State(web): State<Web>, p: Posted) -> Response {
     let Some(login) = &p.viewer.login else { return see_other("/login") };
     let f = &p.fields;
     let (issue, mat) = (f.str("issue"), f.str("maturation"));
-    let Ok(maturation) = parse_time(&mat) else {
+    let Ok(maturation) = fmt::parse_time(&mat) else {
         return error_page(&p.viewer, 400, "invalid_time", "The series' maturation is not a time.");
     };
     let value = match f.get("value") {
@@ -243,7 +242,7 @@ pub async fn dispute(State(web): State<Web>, p: Posted) -> Response {
     let Some(login) = &p.viewer.login else { return see_other("/login") };
     let f = &p.fields;
     let (issue, mat) = (f.str("issue"), f.str("maturation"));
-    let Ok(maturation) = parse_time(&mat) else {
+    let Ok(maturation) = fmt::parse_time(&mat) else {
         return error_page(&p.viewer, 400, "invalid_time", "The series' maturation is not a time.");
     };
     let bond = match Amount::parse(f.str("bond").trim()) {
@@ -262,7 +261,7 @@ pub async fn fund_maker(State(web): State<Web>, p: Posted) -> Response {
     let Some(login) = &p.viewer.login else { return see_other("/login") };
     let f = &p.fields;
     let (issue, mat) = (f.str("issue"), f.str("maturation"));
-    let Ok(maturation) = parse_time(&mat) else {
+    let Ok(maturation) = fmt::parse_time(&mat) else {
         return error_page(&p.viewer, 400, "invalid_time", "The series' maturation is not a time.");
     };
     let b = match Amount::parse(f.str("maker_b").trim()) {
@@ -383,7 +382,7 @@ pub async fn open(State(web): State<Web>, p: Posted) -> Response {
         errors.push(FormError::new("issue", "invalid_argument", "Give it a short name."));
     }
     let maturation =
-        parse_time(&f.maturation).map_err(|e| errors.push(FormError::new("maturation", e.code(), e.message())));
+        fmt::parse_time(&f.maturation).map_err(|e| errors.push(FormError::new("maturation", e.code(), e.message())));
     let bond = Amount::parse(f.bond.trim()).map_err(|e| errors.push(FormError::new("bond", e.code(), e.message())));
     let whole = |s: &str, name: &str, errors: &mut Vec<FormError>| -> Result<Option<i64>, ()> {
         if s.trim().is_empty() {

@@ -20,7 +20,6 @@ use serde_json::{json, Value};
 
 use crate::charts::{price_chart, sparkline};
 use crate::fmt;
-use crate::fmt::parse_time;
 use crate::layout::{csrf, err_for, error_page, field, form_key, frame, query, see_other, FormError, Nav};
 use crate::pages::account::{form_idempotency, outcome};
 use crate::session::{Posted, Viewer};
@@ -375,7 +374,8 @@ pub async fn create(State(web): State<Web>, p: Posted) -> Response {
     if f.statement.is_empty() {
         errors.push(FormError::new("statement", "invalid_argument", "Write the statement people trade on."));
     }
-    let deadline = parse_time(&f.deadline).map_err(|e| errors.push(FormError::new("deadline", e.code(), e.message())));
+    let deadline =
+        fmt::parse_time(&f.deadline).map_err(|e| errors.push(FormError::new("deadline", e.code(), e.message())));
     let b = Amount::parse(if f.b.is_empty() { "10" } else { &f.b })
         .map_err(|e| errors.push(FormError::new("b", e.code(), e.message())));
     let fee = percent(if f.fee_pct.is_empty() { "0" } else { &f.fee_pct })
