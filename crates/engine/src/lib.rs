@@ -17,6 +17,7 @@ pub mod money;
 pub mod prediction;
 pub mod render;
 pub mod resources;
+pub mod rows;
 pub mod time;
 pub mod validate;
 

@@ -29,6 +29,7 @@ use crate::event::{Event, Timed};
 use crate::ids::{IssueId, Names, OfferId, SeriesId, UserId};
 use crate::ledger::Ledger;
 use crate::money::{Amount, Price};
+use crate::rows::Rows;
 use crate::time::Timestamp;
 use book::Book;
 use issues::Issue;
@@ -153,8 +154,9 @@ pub struct Exchange {
     pub(crate) series: Vec<Series>,
     pub(crate) books: Vec<Book>,
     pub(crate) offer_names: Names,
-    #[serde(deserialize_with = "crate::ids::presized")]
-    pub(crate) offers: Vec<Offer>,
+    /// Every offer ever placed, by id: in chunks that never move (`crate::rows`), so that
+    /// growing never copies the whole list.
+    pub(crate) offers: Rows<Offer>,
     pub(crate) traders: Vec<Trader>,
     pub(crate) positions: FxHashMap<(UserId, SeriesId), Position>,
     /// Open offers that expire before their series matures, by expiration.
