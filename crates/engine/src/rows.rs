@@ -99,8 +99,15 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Rows<T> {
 }
 
 impl<T: serde::Serialize> serde::Serialize for Rows<T> {
+    /// With its length first: a format that writes the length before the rows (MessagePack)
+    /// would otherwise buffer the whole list to count it (a snapshot's 500 MB of offers).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len))?;
+        for r in self.iter() {
+            seq.serialize_element(r)?;
+        }
+        seq.end()
     }
 }
 
@@ -175,6 +182,20 @@ mod tests {
         assert_eq!(serde_json::to_string(&rows.iter().take(3).copied().collect::<Rows<u32>>()).unwrap(), "[0,1,2]");
         let back: Rows<u32> = rmp_serde::from_slice(&rmp_serde::to_vec(&v).unwrap()).unwrap();
         assert!(back == rows);
+        // Written as it goes (a write per row), not buffered whole to be counted first.
+        struct Writes(usize);
+        impl std::io::Write for Writes {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0 += 1;
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = Writes(0);
+        rmp_serde::encode::write(&mut w, &rows).unwrap();
+        assert!(w.0 >= rows.len(), "{} writes for {} rows", w.0, rows.len());
         let e = serde_json::from_str::<Rows<u32>>("7").unwrap_err();
         assert!(e.to_string().contains("expected a list"), "{e}");
         assert_eq!(format!("{:?}", [1u8, 2].into_iter().collect::<Rows<u8>>()), "[1, 2]");
