@@ -21,6 +21,7 @@ pub mod replica;
 pub mod settings;
 pub mod shared;
 pub mod snapshot;
+pub mod snapshot_task;
 pub mod state;
 pub mod store;
 pub mod trackers;
@@ -188,7 +189,8 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
             idempotency,
             batch_max: settings.batch_max,
             fence: lock.as_ref().map(|l| l.epoch()),
-            snapshots: rebuild::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
+            snapshots: snapshot_task::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
+            held: Default::default(),
         };
         let (tx, rx) = mpsc::channel(settings.queue);
         // In a cluster the node watches the writer (a stop makes it a replica); alone, a panic

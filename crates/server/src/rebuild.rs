@@ -1,17 +1,13 @@
 //! Rebuilding market state: the engine is deterministic, so replaying the command log in order
 //! into a fresh [`Engine`] gives back exactly the state (and the events) it had. A start
 //! ([`load`]) begins from the newest valid snapshot (snapshot.rs) and replays only the commands
-//! after it; `peerex check` replays the whole log ([`replay`]). Writing snapshots ([`Snapshots`])
-//! is a rebuild too: a background task brings its own engine to the end of the stored log and
-//! stores the snapshot of it.
+//! after it; `peerex check` replays the whole log ([`replay`]).
 
 use anyhow::Context;
 use peerex_engine::{Command, Engine, Timestamp};
-use tokio::sync::watch;
 
-use crate::clock::Clock;
 use crate::snapshot::{self, Snapshot, SnapshotError, FORMAT_VERSION};
-use crate::store::{LoggedCommand, SnapshotRow, Store};
+use crate::store::{LoggedCommand, Store};
 
 pub struct Rebuilt {
     pub engine: Engine,
@@ -123,111 +119,6 @@ pub async fn load(store: &Store) -> anyhow::Result<Rebuilt> {
     Ok(rebuilt)
 }
 
-/// The writer's snapshot schedule: a snapshot every `every` commands (0: never). The writer
-/// only says which seq is committed; a background task keeps its own engine, brought up to date
-/// from the stored log (the snapshots and the commands after them), and encodes and stores it.
-/// So the writer never clones or encodes an engine: a large engine's clone alone takes seconds.
-#[derive(Debug)]
-pub struct Snapshots {
-    every: u64,
-    /// The seq the last snapshot was asked for at.
-    last: i64,
-    /// Wakes the background task (started at the first snapshot due) with a committed seq.
-    task: Option<watch::Sender<i64>>,
-}
-
-impl Snapshots {
-    /// `last`: the seq of the newest stored snapshot (0 if none).
-    pub fn new(every: u64, last: i64) -> Snapshots {
-        Snapshots { every, last, task: None }
-    }
-
-    /// Whether a snapshot at `seq` is due.
-    pub fn due(&self, seq: i64) -> bool {
-        self.every > 0 && seq.saturating_sub(self.last) >= self.every as i64
-    }
-
-    /// After a commit up to `seq`: wakes the background task if a snapshot is due (the task
-    /// takes the newest seq when it is free: snapshots never queue up).
-    pub fn committed(&mut self, store: &Store, seq: i64) {
-        if !self.due(seq) {
-            return;
-        }
-        self.last = seq;
-        match &self.task {
-            Some(tx) => {
-                tx.send_replace(seq);
-            }
-            None => {
-                let (tx, rx) = watch::channel(seq);
-                tokio::spawn(keep_snapshots(store.clone(), rx));
-                self.task = Some(tx);
-            }
-        }
-    }
-}
-
-/// The background task: at each wake-up, brings its engine to the end of the stored log (the
-/// first time from `rebuild::load`, then the commands after its seq), then encodes and stores
-/// it. Ends when the writer goes (its sender is dropped).
-async fn keep_snapshots(store: Store, mut wake: watch::Receiver<i64>) {
-    let mut state: Option<Snapshot> = None;
-    loop {
-        wake.borrow_and_update();
-        let started = std::time::Instant::now();
-        match snapshot_once(&store, state.take()).await {
-            Ok((s, bytes)) => {
-                tracing::info!(
-                    "snapshot at seq {} stored ({bytes} bytes, {} ms)",
-                    s.seq,
-                    started.elapsed().as_millis()
-                );
-                state = Some(s);
-            }
-            // The next wake-up starts again from the stored snapshots and log.
-            Err(e) => tracing::warn!("snapshot not stored: {e:#}"),
-        }
-        if wake.changed().await.is_err() {
-            break;
-        }
-    }
-}
-
-/// Brings `state` (or, without one, the state `rebuild::load` gives) to the end of the log,
-/// then stores its snapshot. The state and the snapshot's size.
-async fn snapshot_once(store: &Store, state: Option<Snapshot>) -> anyhow::Result<(Snapshot, usize)> {
-    let rebuilt = match state {
-        None => load(store).await?,
-        Some(s) => {
-            let tail = store.load_log_after(s.seq).await?;
-            tokio::task::spawn_blocking(move || replay_from(Some(s), &tail)).await??
-        }
-    };
-    if let Some(m) = rebuilt.mismatches.first() {
-        anyhow::bail!("the log does not replay as recorded ({m})");
-    }
-    let s = Snapshot {
-        seq: rebuilt.next_seq - 1,
-        last_at: rebuilt.last_at,
-        events: rebuilt.events,
-        engine: rebuilt.engine,
-    };
-    let (s, enc) = tokio::task::spawn_blocking(move || {
-        let enc = snapshot::encode(&s);
-        (s, enc)
-    })
-    .await?;
-    let enc = enc?;
-    let row = SnapshotRow {
-        seq: s.seq,
-        version: FORMAT_VERSION as i32,
-        checksum: enc.checksum,
-        created_at: Clock::wall_ms(),
-    };
-    store.save_snapshot(&row, &enc.bytes, snapshot::KEEP).await?;
-    Ok((s, enc.bytes.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,14 +141,5 @@ mod tests {
         assert_eq!(r.mismatches.len(), 1, "{:?}", r.mismatches);
         assert!(r.engine.check_invariants().is_ok());
         assert!(replay(&[logged(1, "{broken", None)]).is_err());
-    }
-
-    #[test]
-    fn the_schedule_waits_for_every_commands() {
-        let s = Snapshots::new(100, 0);
-        assert!(!s.due(99) && s.due(100) && s.due(250));
-        let s = Snapshots::new(100, 250);
-        assert!(!s.due(300) && s.due(350));
-        assert!(!Snapshots::new(0, 0).due(1_000_000), "0 means never");
     }
 }

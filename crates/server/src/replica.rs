@@ -282,7 +282,8 @@ impl Node {
             ),
             batch_max: self.state.settings.batch_max,
             fence: Some(lock.epoch()),
-            snapshots: crate::rebuild::Snapshots::new(self.state.settings.snapshot_every, last_snapshot),
+            snapshots: crate::snapshot_task::Snapshots::new(self.state.settings.snapshot_every, last_snapshot),
+            held: Default::default(),
         };
         shared.cluster.set_writer(Some(secret));
         Ok(writer)

@@ -10,7 +10,7 @@
 //! | 32 | engine fingerprint: SHA-256 of the encoded state of a probe engine ([`fingerprint`]) |
 //! | 8 | seq of the last command the state includes (i64) |
 //! | 8 | body length (u64) |
-//! | 32 | checksum: SHA-256 of all of the above and the body |
+//! | 32 | checksum: SHA-256 of the body, then of all of the above |
 //! | n | body: MessagePack (named fields; each offer a row of its fields) of the engine, the time of the last command and the event count |
 //!
 //! [`decode`] trusts nothing: a wrong magic, another format version, a wrong length or checksum,
@@ -20,11 +20,11 @@
 //! an older engine is never loaded into a newer one (it replays the log instead, then writes
 //! a new snapshot).
 //!
-//! Writing (`rebuild::Snapshots`): after a commit that takes the log `every` commands past the last
-//! snapshot, the writer wakes a background task and goes on. The task keeps its own engine,
-//! brings it to the end of the stored log (from the snapshots and the log the first time, then
-//! the commands after its seq), encodes it on a blocking thread and stores it. The writer never
-//! clones or encodes an engine (a 10 M-command engine's clone alone takes 2 s).
+//! The body comes before the header in the checksum so that a snapshot can be encoded in parts
+//! ([`encode_parts`]) and stored as it is encoded: the header, which holds the body's length
+//! and the checksum, is made last. Writing them is `snapshot_task.rs`: it encodes the readers'
+//! engine part by part into the database, so neither a third engine nor the whole body is ever
+//! in memory.
 
 use std::sync::OnceLock;
 
@@ -35,8 +35,9 @@ use sha2::{Digest, Sha256};
 use crate::store::SnapshotRow;
 
 pub const MAGIC: [u8; 8] = *b"PEEREXSN";
-/// The layout of header and body. Bump it when either changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout of header and body. Bump it when either changes. 2: the checksum hashes the body
+/// first (so that it can be computed as the body is written).
+pub const FORMAT_VERSION: u32 = 2;
 /// Snapshots kept in the database: the newest, and one older in case the newest is damaged.
 pub const KEEP: usize = 2;
 const HEADER_LEN: usize = 8 + 4 + 32 + 8 + 8 + 32;
@@ -113,33 +114,115 @@ pub struct Encoded {
     pub checksum: String,
 }
 
-/// Encodes a snapshot (CPU-bound: run it on a blocking thread for a large engine).
+/// Encodes a snapshot in memory (CPU-bound: run it on a blocking thread for a large engine).
 pub fn encode(s: &Snapshot) -> Result<Encoded, SnapshotError> {
-    encode_as(s, FORMAT_VERSION, fingerprint())
+    let body = BodyRef { last_at: s.last_at, events: s.events, engine: &s.engine };
+    encode_as(&body, s.seq, FORMAT_VERSION, fingerprint())
 }
 
-fn encode_as(s: &Snapshot, version: u32, fingerprint: &[u8; 32]) -> Result<Encoded, SnapshotError> {
-    let mut bytes = Vec::with_capacity(HEADER_LEN + 1024);
+fn encode_as(body: &BodyRef<'_>, seq: i64, version: u32, fingerprint: &[u8; 32]) -> Result<Encoded, SnapshotError> {
+    let mut parts = Vec::new();
+    let header = parts_as(body, seq, version, fingerprint, usize::MAX, |p| {
+        parts.push(p);
+        Ok(Vec::new())
+    })?;
+    let mut bytes = header.bytes;
+    bytes.reserve(parts.iter().map(Vec::len).sum());
+    for p in parts {
+        bytes.extend_from_slice(&p);
+    }
+    Ok(Encoded { bytes, checksum: header.checksum })
+}
+
+/// Encodes the state of `engine` after the command `seq` without owning it, in parts: `part`
+/// receives the body in pieces of `part_size` bytes (the last one shorter), in order, as they
+/// are encoded, and gives back a buffer to fill next (one it is done with, so that a few
+/// buffers serve the whole body; any contents are cleared); the header comes back at the end
+/// (it holds the body's length and the checksum). The snapshot is the header, then the parts.
+/// An error from `part` stops the encode.
+pub fn encode_parts(
+    seq: i64,
+    last_at: Option<Timestamp>,
+    events: u64,
+    engine: &Engine,
+    part_size: usize,
+    part: impl FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>,
+) -> Result<Encoded, SnapshotError> {
+    parts_as(&BodyRef { last_at, events, engine }, seq, FORMAT_VERSION, fingerprint(), part_size, part)
+}
+
+/// Collects the body into parts, hashing it on the way.
+struct Parts<F> {
+    part: F,
+    size: usize,
+    buf: Vec<u8>,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<F: FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>> Parts<F> {
+    fn flush_part(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::take(&mut self.buf);
+        self.buf = (self.part)(full)?;
+        self.buf.clear();
+        self.buf.reserve(self.size.min(1 << 24));
+        Ok(())
+    }
+}
+
+impl<F: FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>> std::io::Write for Parts<F> {
+    fn write(&mut self, mut data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len();
+        self.hash.update(data);
+        self.len += n as u64;
+        while !data.is_empty() {
+            let take = (self.size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == self.size {
+                self.flush_part()?;
+            }
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn parts_as(
+    body: &BodyRef<'_>,
+    seq: i64,
+    version: u32,
+    fingerprint: &[u8; 32],
+    part_size: usize,
+    part: impl FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>,
+) -> Result<Encoded, SnapshotError> {
+    let size = part_size.max(1);
+    let mut w = Parts { part, size, buf: Vec::with_capacity(size.min(1 << 24)), hash: Sha256::new(), len: 0 };
+    rmp_serde::encode::write_named(&mut w, body).map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    w.flush_part().map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN);
     bytes.extend_from_slice(&MAGIC);
     bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(fingerprint);
-    bytes.extend_from_slice(&s.seq.to_le_bytes());
-    bytes.extend_from_slice(&[0u8; 8]); // length, set below
-    bytes.extend_from_slice(&[0u8; 32]); // checksum, set below
-    let body = BodyRef { last_at: s.last_at, events: s.events, engine: &s.engine };
-    rmp_serde::encode::write_named(&mut bytes, &body).map_err(|e| SnapshotError::Encode(e.to_string()))?;
-    let len = (bytes.len() - HEADER_LEN) as u64;
-    bytes[CHECKSUM_AT - 8..CHECKSUM_AT].copy_from_slice(&len.to_le_bytes());
-    let sum = checksum(&bytes);
-    bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum);
+    bytes.extend_from_slice(&seq.to_le_bytes());
+    bytes.extend_from_slice(&w.len.to_le_bytes());
+    let mut h = w.hash;
+    h.update(&bytes);
+    let sum: [u8; 32] = h.finalize().into();
+    bytes.extend_from_slice(&sum);
     Ok(Encoded { bytes, checksum: hex::encode(sum) })
 }
 
-/// SHA-256 of the header (without the checksum field) and the body.
+/// SHA-256 of the body, then of the header without its checksum field.
 fn checksum(bytes: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(&bytes[..CHECKSUM_AT]);
     h.update(&bytes[HEADER_LEN..]);
+    h.update(&bytes[..CHECKSUM_AT]);
     h.finalize().into()
 }
 
@@ -281,7 +364,8 @@ mod tests {
         assert_eq!(enc.checksum.len(), 64);
         let back = decode(&enc.bytes).unwrap();
         assert_eq!(back, s);
-        let row = SnapshotRow { seq: 42, version: 1, checksum: enc.checksum.clone(), created_at: 0 };
+        let row =
+            SnapshotRow { seq: 42, version: FORMAT_VERSION as i32, checksum: enc.checksum.clone(), created_at: 0 };
         assert_eq!(decode_row(&row, &enc.bytes).unwrap(), s);
         let other = SnapshotRow { seq: 41, ..row.clone() };
         assert_eq!(decode_row(&other, &enc.bytes), Err(SnapshotError::Seq { found: 42, expected: 41 }));
@@ -343,10 +427,11 @@ mod tests {
         for n in [0, 5, 11, 12, HEADER_LEN - 1, HEADER_LEN, enc.len() - 1] {
             assert_eq!(decode(&enc[..n]).unwrap_err(), SnapshotError::Truncated(n), "{n} bytes");
         }
-        let old = encode_as(&s, 0, fingerprint()).unwrap().bytes;
+        let body = || BodyRef { last_at: s.last_at, events: s.events, engine: &s.engine };
+        let old = encode_as(&body(), s.seq, 0, fingerprint()).unwrap().bytes;
         assert_eq!(decode(&old).unwrap_err(), SnapshotError::Version { found: 0 });
         assert_eq!(decode(&old).unwrap_err().code(), "old_version");
-        let other = encode_as(&s, FORMAT_VERSION, &[7; 32]).unwrap().bytes;
+        let other = encode_as(&body(), s.seq, FORMAT_VERSION, &[7; 32]).unwrap().bytes;
         assert_eq!(decode(&other).unwrap_err(), SnapshotError::OtherEngine);
         assert!(decode_with(&other, &[7; 32]).is_ok());
         assert_eq!(decode(b"SQLite format 3\0 and more").unwrap_err(), SnapshotError::BadMagic);
@@ -362,6 +447,39 @@ mod tests {
         let sum = checksum(&bytes);
         bytes[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum);
         assert!(matches!(decode(&bytes), Err(SnapshotError::Body(_))));
+    }
+
+    /// In parts of any size, the header then the parts are the bytes `encode` gives; a part
+    /// that cannot be stored stops the encode with an error.
+    #[test]
+    fn parts_join_to_the_encoded_snapshot() {
+        let s = snapshot();
+        let whole = encode(&s).unwrap();
+        let body_len = whole.bytes.len() - HEADER_LEN;
+        for size in [1, 7, 1000, body_len - 1, body_len, body_len + 1, usize::MAX] {
+            let mut parts = Vec::new();
+            let header = encode_parts(s.seq, s.last_at, s.events, &s.engine, size, |p| {
+                parts.push(p);
+                // A used buffer back: its old bytes must not leak into the next part.
+                Ok(vec![0xAA; 3])
+            })
+            .unwrap();
+            assert_eq!(header.bytes.len(), HEADER_LEN);
+            assert_eq!(header.checksum, whole.checksum);
+            assert!(parts.iter().all(|p| !p.is_empty() && p.len() <= size), "size {size}");
+            assert!(parts[..parts.len() - 1].iter().all(|p| p.len() == size), "size {size}");
+            assert_eq!(parts.len(), body_len.div_ceil(size.min(body_len)), "size {size}");
+            let joined: Vec<u8> = header.bytes.iter().copied().chain(parts.concat()).collect();
+            assert_eq!(joined, whole.bytes, "size {size}");
+            assert_eq!(decode(&joined).unwrap(), s);
+        }
+        let mut calls = 0;
+        let err = encode_parts(s.seq, s.last_at, s.events, &s.engine, 100, |_| {
+            calls += 1;
+            Err(std::io::Error::other("the database went away"))
+        });
+        assert!(matches!(err, Err(SnapshotError::Encode(_))), "{:?}", err.err());
+        assert_eq!(calls, 1, "the encode stops at the first failed part");
     }
 
     #[test]

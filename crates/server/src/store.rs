@@ -278,6 +278,61 @@ impl Store {
         })
     }
 
+    /// Starts storing a snapshot part by part (the snapshot task's way: the body is stored as
+    /// it is encoded, never whole in memory): removes any snapshot at `seq` (a start that skipped
+    /// a damaged one writes a good one, maybe at the same seq) and any parts left by one never
+    /// finished. Each [`Store::snapshot_parts`] is then its own short transaction, so the
+    /// writer's commits go on between them; the parts are invisible until
+    /// [`Store::finish_snapshot`] adds the row.
+    pub async fn begin_snapshot(&self, seq: i64) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM snapshots WHERE seq = $1").bind(seq).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshot_parts WHERE seq NOT IN (SELECT seq FROM snapshots)").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Stores parts `first`, `first + 1`, ... (from 1; part 0 is the header, stored last) of the
+    /// snapshot at `seq`, in one transaction.
+    pub async fn snapshot_parts(&self, seq: i64, first: i32, bodies: &[Vec<u8>]) -> anyhow::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for (i, body) in bodies.iter().enumerate() {
+                sqlx::query("INSERT INTO snapshot_parts (seq, part, body) VALUES ($1, $2, $3)")
+                    .bind(seq).bind(first + i as i32).bind(&body[..]).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Ends a snapshot begun with [`Store::begin_snapshot`]: its header as part 0 and its row
+    /// in one transaction (from then on a start can use it), and all but the newest `keep`
+    /// deleted.
+    pub async fn finish_snapshot(
+        &self,
+        row: &SnapshotRow,
+        header: &[u8],
+        parts: i32,
+        keep: usize,
+    ) -> anyhow::Result<()> {
+        let keep = keep.max(1) as i64;
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO snapshot_parts (seq, part, body) VALUES ($1, 0, $2)")
+                .bind(row.seq).bind(header).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO snapshots (seq, version, checksum, parts, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(row.seq).bind(row.version).bind(&row.checksum).bind(parts + 1).bind(row.created_at).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)")
+                .bind(keep).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM snapshot_parts WHERE seq NOT IN (SELECT seq FROM snapshots)").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
     /// The stored snapshots, newest first (without their bodies).
     pub async fn snapshots(&self) -> anyhow::Result<Vec<SnapshotRow>> {
         on_pool!(self, p => {

@@ -2,7 +2,9 @@
 //! waiting (up to `batch_max`), stamps each command with `max(clock, last time)`, applies them in
 //! order to its own engine, writes the whole batch in ONE transaction (group commit: one fsync
 //! for the batch), and only then applies the same commands to the readers' engine and answers.
-//! The engine is deterministic, so the second application gives the same state.
+//! The engine is deterministic, so the second application gives the same state. While a
+//! snapshot is encoded from the readers' engine (snapshot_task.rs), committed batches wait,
+//! answers included, and are applied in order when it is done.
 //!
 //! The writer speaks the domain: it takes an [`Action`] and answers an [`Outcome`] (the command's
 //! place in the log, the view of the state right after it, built by [`crate::views`], and its
@@ -24,8 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::AccountChange;
 use crate::clock::{Clock, OFFSET_KEY};
-use crate::rebuild::Snapshots;
 use crate::shared::Shared;
+use crate::snapshot_task::{self, Snapshots};
 use crate::store::{AccountRow, BatchWrite, EventRow, IdempotencyRow, Store};
 use crate::views::{self, After, BatchItemView, BatchView, View};
 
@@ -266,9 +268,16 @@ pub struct Writer {
     pub batch_max: usize,
     /// The writer epoch of this process's lock: every batch commits fenced by it.
     pub fence: Option<i64>,
-    /// When to write the next snapshot of the engine (snapshot.rs).
+    /// When to write the next snapshot of the engine (snapshot_task.rs).
     pub snapshots: Snapshots,
+    /// Committed batches not yet applied to the readers' engine (nor answered): a snapshot
+    /// is reading it.
+    pub held: Held,
 }
+
+/// Committed batches waiting for the readers' engine, in commit order.
+#[derive(Default)]
+pub struct Held(Vec<Pending>);
 
 /// What one batch produced, applied to shared state after its commit.
 #[derive(Default)]
@@ -287,14 +296,57 @@ impl Writer {
     pub async fn run(mut self, mut rx: mpsc::Receiver<Request>) {
         let mut batch = Vec::with_capacity(self.batch_max);
         loop {
-            if rx.recv_many(&mut batch, self.batch_max).await == 0 {
-                break;
-            }
-            if !self.process(&mut batch).await {
-                break;
+            let received = tokio::select! {
+                n = rx.recv_many(&mut batch, self.batch_max) => Some(n),
+                () = self.snapshots.encoded() => None,
+            };
+            match received {
+                Some(0) => break,
+                Some(_) => {
+                    if !self.process(&mut batch).await {
+                        break;
+                    }
+                }
+                None => {
+                    self.release();
+                    self.snapshot_if_due();
+                }
             }
         }
+        // What committed is applied and answered before the writer goes.
+        if self.snapshots.encoding() {
+            self.snapshots.encoded().await;
+        }
+        self.release();
         tracing::info!("writer stopped");
+    }
+
+    /// After a commit: the batch goes to the readers (and is answered) now, or after the
+    /// snapshot that is reading their engine.
+    fn committed(&mut self, p: Pending) {
+        self.held.0.push(p);
+        if !self.snapshots.encoding() {
+            self.release();
+            self.snapshot_if_due();
+        }
+    }
+
+    /// Applies the held batches to the readers' engine and answers them, in commit order.
+    fn release(&mut self) {
+        for p in std::mem::take(&mut self.held.0) {
+            self.publish(p);
+        }
+    }
+
+    /// With every committed batch applied to the readers' engine: starts a snapshot of it if
+    /// one is due.
+    fn snapshot_if_due(&mut self) {
+        let at = snapshot_task::At {
+            seq: self.next_seq - 1,
+            last_at: self.last_at,
+            events: (self.next_event_seq - 1) as u64,
+        };
+        self.snapshots.committed(&self.store, &self.shared, at);
     }
 
     /// Handles one batch; false when the writer must stop.
@@ -352,9 +404,7 @@ impl Writer {
             m.commit_latency.observe(started.elapsed());
             m.batches.fetch_add(1, Ordering::Relaxed);
         }
-        self.publish(p);
-        // A snapshot, if due, is made in the background from the stored log (snapshot.rs).
-        self.snapshots.committed(&self.store, self.next_seq - 1);
+        self.committed(p);
         true
     }
 
@@ -396,7 +446,10 @@ impl Writer {
             Action::Engine { op, actor, view } => self.apply_op(op, actor, &view, p),
             Action::Batch { items, actor, atomic } => self.apply_batch(items, &actor, atomic, p),
             Action::CreateAccount { row } => {
-                let taken = p.names.contains(&row.name) || self.shared.accounts().users.contains_key(&row.name);
+                // Names of this batch, of batches held back for a snapshot, and published ones.
+                let taken = p.names.contains(&row.name)
+                    || self.held.0.iter().any(|h| h.names.contains(&row.name))
+                    || self.shared.accounts().users.contains_key(&row.name);
                 if taken {
                     return Err(WriteError::NameTaken(row.name));
                 }
@@ -407,7 +460,7 @@ impl Writer {
                 p.accounts.push(AccountChange::User(row));
                 // The exchange knows the user at once, with 0 credits (a user created earlier
                 // by a deposit is refused as a duplicate, which changes nothing).
-                let known = self.shared.engine().user_id(&name).is_some();
+                let known = self.engine.user_id(&name).is_some();
                 if !known {
                     self.apply_op(Op::CreateUser { user: name }, None, &After::Nothing, p)?;
                 }

@@ -117,6 +117,7 @@ async fn load_equals_full_replay_and_skips_bad_snapshots(backend: Backend) {
     let check = |r: &rebuild::Rebuilt| {
         assert!(r.engine == full.engine, "the engine differs from a full replay");
         assert_eq!((r.next_seq, r.last_at, r.commands), (full.next_seq, full.last_at, full.commands));
+        assert_eq!(r.events, full.events, "the events the snapshot counts and the tail's");
         assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
     };
     let from_newest = rebuild::load(&store).await.unwrap();
@@ -206,3 +207,115 @@ async fn restart_after_snapshots_keeps_every_acknowledged_command(backend: Backe
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 on_both!(restart_after_snapshots_keeps_every_acknowledged_command);
+
+/// A snapshot encodes the readers' engine while the writer goes on: the batches it commits
+/// meanwhile are answered only once the readers' engine has them, so every answered offer is
+/// at once in the answerer's own list. With a snapshot after every command, most batches
+/// meet an encode in progress.
+async fn answers_wait_for_the_readers_while_a_snapshot_encodes(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let mut s = Server::start_with(settings(db.clone(), 1)).await;
+    let mut tokens = Vec::new();
+    for i in 0..6 {
+        tokens.push(s.funded(&format!("u{i}"), "1000").await);
+    }
+    let _ = s.client.post("/issues", &tokens[0], json!({"issue": ISSUE})).await;
+    let mat = s.days_from_now(10).await;
+    let mut tasks = Vec::new();
+    for t in tokens {
+        let (c, mat) = (s.client.clone(), mat.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 1..=15 {
+                let (st, body) = c.post("/offers", &t, offer("buy_fixed", &mat, "0.40", 1)).await;
+                assert_eq!(st, 201, "{body}");
+                let (st, open) = c.get("/offers?status=open", &t).await;
+                assert_eq!(st, 200, "{open}");
+                assert_eq!(open.as_array().unwrap().len(), n, "an answered offer is readable at once");
+            }
+        }));
+    }
+    // Sign-ups of one name at once, while offers keep snapshots coming: one account each
+    // (a name taken in a batch still held back counts as taken), and the writer keeps going.
+    for round in 0..10 {
+        let mut signups = Vec::new();
+        for _ in 0..4 {
+            let c = s.client.clone();
+            let body = json!({"name": format!("twin{round}"), "password": PASSWORD});
+            signups.push(tokio::spawn(async move { c.call(reqwest::Method::POST, "/users", None, Some(body)).await }));
+        }
+        let mut created = 0;
+        for t in signups {
+            let (st, body) = t.await.unwrap();
+            assert!(st == 201 || st == 409, "{st} {body}");
+            created += usize::from(st == 201);
+        }
+        assert_eq!(created, 1, "round {round}");
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(s.running.as_ref().unwrap().state.shared.is_healthy());
+    let store = s.running.as_ref().unwrap().state.store.clone();
+    let newest = stored(&store, 1).await[0];
+    s.stop().await;
+    let (store, lock) = Store::open(&db, true).await.unwrap();
+    let full = rebuild::replay(&store.load_log().await.unwrap()).unwrap();
+    let r = rebuild::load(&store).await.unwrap();
+    assert!(r.snapshot >= Some(newest) && r.skipped.is_empty(), "{:?} {:?}", r.snapshot, r.skipped);
+    assert!(r.engine == full.engine, "the engine differs from a full replay");
+    assert_eq!((r.next_seq, r.events), (full.next_seq, full.events));
+    store.close().await;
+    if let Some(l) = lock {
+        l.release().await;
+    }
+}
+on_both!(answers_wait_for_the_readers_while_a_snapshot_encodes);
+
+/// Stored part by part (the snapshot task's way), a snapshot is invisible until its header and
+/// row are in; parts of one never finished are removed by the next; the joined parts decode.
+async fn a_snapshot_stored_in_parts_is_seen_only_when_finished(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let (store, lock) = Store::open(&db, true).await.unwrap();
+    let engine = {
+        let mut e = Engine::new();
+        let mut out = Vec::new();
+        let text = include_str!("../../../../examples/exchange/adam-beth-fixed.jsonl");
+        for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
+            let _ = e.apply(Command::from_json(line).unwrap(), &mut out);
+        }
+        e
+    };
+    let mut parts = Vec::new();
+    let header = snapshot::encode_parts(7, engine.now(), 3, &engine, 64, |p| {
+        parts.push(p);
+        Ok(Vec::new())
+    })
+    .unwrap();
+    assert!(parts.len() > 3, "{} parts", parts.len());
+    let row = peerex_server::store::SnapshotRow {
+        seq: 7,
+        version: snapshot::FORMAT_VERSION as i32,
+        checksum: header.checksum.clone(),
+        created_at: 0,
+    };
+    // One abandoned half-way, then a whole one at the same seq.
+    store.begin_snapshot(7).await.unwrap();
+    store.snapshot_parts(7, 1, &parts[..1]).await.unwrap();
+    assert!(store.snapshots().await.unwrap().is_empty());
+    assert_eq!(store.snapshot_body(7).await.unwrap(), None);
+    store.begin_snapshot(7).await.unwrap();
+    for (i, two) in parts.chunks(2).enumerate() {
+        store.snapshot_parts(7, 2 * i as i32 + 1, two).await.unwrap();
+        assert!(store.snapshots().await.unwrap().is_empty(), "not before the header");
+    }
+    store.finish_snapshot(&row, &header.bytes, parts.len() as i32, snapshot::KEEP).await.unwrap();
+    assert_eq!(store.snapshots().await.unwrap(), vec![row.clone()]);
+    let body = store.snapshot_body(7).await.unwrap().unwrap();
+    let s = snapshot::decode_row(&row, &body).unwrap();
+    assert!(s.engine == engine && s.seq == 7 && s.events == 3);
+    store.close().await;
+    if let Some(l) = lock {
+        l.release().await;
+    }
+}
+on_both!(a_snapshot_stored_in_parts_is_seen_only_when_finished);
