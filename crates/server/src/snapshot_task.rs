@@ -22,10 +22,8 @@ use crate::shared::Shared;
 use crate::snapshot::{self, Encoded, SnapshotError, FORMAT_VERSION};
 use crate::store::{SnapshotRow, Store};
 
-/// A part of a snapshot's body: the encode hands it to the store and goes on. Small (an
-/// allocator's medium size, reused at once) rather than large: 8 MiB parts, allocated on one
-/// thread and freed on another, stayed resident until the snapshot ended (measured: the size
-/// of the whole body, and more).
+/// A part of a snapshot's body: the encode hands it to the store and goes on (one row of
+/// `snapshot_parts`; a transaction stores [`PARTS_PER_TRANSACTION`] of them).
 pub const PART: usize = 64 << 10;
 /// Parts stored in one transaction (8 MiB).
 const PARTS_PER_TRANSACTION: usize = 128;
@@ -143,9 +141,8 @@ pub struct Stored {
 /// Stores the snapshot at `at.seq` as `encode` makes it: `encode` runs on a blocking thread and
 /// hands each part to the function it is given (which waits while [`PARTS_IN_FLIGHT`] parts
 /// wait for the database, fails once storing has failed, and gives back a buffer already
-/// stored, so that a few buffers serve the whole body: a new buffer per part, freed on another
-/// thread, kept the whole body resident until the encode's thread ended); each part is stored
-/// as it comes, then the header and the row (`Store::begin_snapshot`, `snapshot_parts`,
+/// stored when there is one, so that few buffers are allocated); the parts are stored as they
+/// come, then the header and the row (`Store::begin_snapshot`, `snapshot_parts`,
 /// `finish_snapshot`).
 pub async fn store_in_parts<F>(store: &Store, at: At, encode: F) -> anyhow::Result<Stored>
 where
