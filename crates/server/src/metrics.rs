@@ -52,6 +52,8 @@ pub struct Metrics {
     pub batches: AtomicU64,
     pub http_requests: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// All-or-nothing batches refused and undone (writer.rs `UndoBudget`).
+    pub atomic_undone: AtomicU64,
     /// From enqueueing a request for the writer to its reply (after the commit).
     pub command_latency: Histogram,
     /// One batch's transaction, from begin to commit.
@@ -83,6 +85,8 @@ impl Metrics {
         counter(&mut out, "peerex_batches_total", "Group-commit transactions.", &self.batches);
         counter(&mut out, "peerex_http_requests_total", "HTTP requests received.", &self.http_requests);
         counter(&mut out, "peerex_rate_limited_total", "Requests answered 429.", &self.rate_limited);
+        let help = "All-or-nothing batches refused and undone.";
+        counter(&mut out, "peerex_atomic_batches_undone_total", help, &self.atomic_undone);
         let gauge = |out: &mut String, name: &str, help: &str, v: usize| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };

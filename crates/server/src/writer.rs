@@ -44,7 +44,9 @@ pub enum Action {
     },
     /// Engine operations of one user (`actor`), applied in order in the same commit, each with
     /// its own result ([`View::Batch`]). `atomic`: the first refusal undoes the operations
-    /// before it and refuses the whole batch (its error names the command), nothing logged.
+    /// before it and refuses the whole batch (its error names the command), nothing logged;
+    /// refused with [`WriteError::AtomicPaused`] while refused atomic batches have used their
+    /// share of the writer ([`UndoBudget`]).
     Batch {
         items: Vec<(Op, After)>,
         actor: String,
@@ -116,6 +118,10 @@ pub enum WriteError {
         "no writer is reachable right now (a failover may be under way); retry shortly with the same Idempotency-Key"
     )]
     NoWriter,
+    /// All-or-nothing batches are paused for this many seconds: undoing refused ones used the
+    /// writer's share for them ([`UndoBudget`]). Not recorded under an Idempotency-Key.
+    #[error("all-or-nothing batches are paused for {0} s (refused ones used their share of the writer); retry then, or send the batch without `atomic`")]
+    AtomicPaused(u64),
 }
 
 impl From<&EngineError> for WriteError {
@@ -131,7 +137,7 @@ impl WriteError {
             WriteError::Engine { code, .. } => code,
             WriteError::NameTaken(_) => "name_taken",
             WriteError::IdempotencyKeyReused => "idempotency_key_reused",
-            WriteError::Busy => "busy",
+            WriteError::Busy | WriteError::AtomicPaused(_) => "busy",
             WriteError::Unavailable => "unavailable",
             WriteError::Storage => "storage_failure",
             WriteError::NoWriter => "writer_unavailable",
@@ -273,6 +279,52 @@ pub struct Writer {
     /// Committed batches not yet applied to the readers' engine (nor answered): a snapshot
     /// is reading it.
     pub held: Held,
+    /// How much time undoing refused all-or-nothing batches may take.
+    pub undo: UndoBudget,
+}
+
+/// The writer's time for undoing refused all-or-nothing batches. Undoing one rebuilds the
+/// writer's engine from the readers' (a copy of the whole engine: seconds at 10 M offers,
+/// docs/benchmarks.md) while every other request waits, so a user sending atomic batches
+/// that fail on purpose could otherwise occupy the writer. The budget refills at a tenth of
+/// the wall-clock time, up to one second; while it is spent (below zero after an undo),
+/// atomic batches are refused before they start ([`WriteError::AtomicPaused`]). So refused
+/// atomic batches take about a tenth of the writer's time at most, whoever sends them; the
+/// batches that apply cost nothing extra, and plain batches are never paused.
+#[derive(Debug)]
+pub struct UndoBudget {
+    /// Microseconds left (negative: owed).
+    left: i64,
+    at: Instant,
+}
+
+impl UndoBudget {
+    /// One tenth of the time.
+    const SHARE: i64 = 10;
+    const CAP_US: i64 = 1_000_000;
+
+    pub fn new(now: Instant) -> UndoBudget {
+        UndoBudget { left: Self::CAP_US, at: now }
+    }
+
+    /// Ok while some budget is left; Err(whole seconds until there is).
+    pub fn check(&mut self, now: Instant) -> Result<(), u64> {
+        let earned =
+            i64::try_from(now.saturating_duration_since(self.at).as_micros()).unwrap_or(i64::MAX) / Self::SHARE;
+        self.left = self.left.saturating_add(earned).min(Self::CAP_US);
+        self.at = self.at.max(now);
+        if self.left > 0 {
+            return Ok(());
+        }
+        // Until the budget is above zero again.
+        let wait_us = u64::try_from((1 - self.left).saturating_mul(Self::SHARE)).unwrap_or(u64::MAX);
+        Err(wait_us.div_ceil(1_000_000).max(1))
+    }
+
+    /// An undo took `d`.
+    pub fn spend(&mut self, d: Duration) {
+        self.left = self.left.saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    }
 }
 
 /// Committed batches waiting for the readers' engine, in commit order.
@@ -369,6 +421,8 @@ impl Writer {
                 }
             }
             let result = self.handle(req.action, &mut p);
+            // A pause is not the request's answer: a retry with the same key may apply it.
+            let key = key.filter(|_| !matches!(result, Err(WriteError::AtomicPaused(_))));
             if let Some((k, request_hash)) = key {
                 let answer = match &result {
                     Ok(o) => Ok(o.view.as_ref().and_then(|v| serde_json::to_value(v).ok())),
@@ -539,10 +593,14 @@ impl Writer {
     }
 
     fn apply_batch(&mut self, items: Vec<(Op, After)>, actor: &str, atomic: bool, p: &mut Pending) -> WriteResult {
-        // All-or-nothing needs the state to go back to: the engine (cloned once per atomic
-        // batch; its cost grows with the exchange, see docs/server.md) and what this batch
-        // added to the pending commit.
-        let mark = atomic.then(|| Mark::of(self, p));
+        // All-or-nothing: where the batch started in the pending commit. Nothing is copied
+        // before; a refusal rebuilds the engine (`undo`), within the budget for that.
+        let mark = if atomic {
+            self.undo.check(Instant::now()).map_err(WriteError::AtomicPaused)?;
+            Some(Mark::of(self, p))
+        } else {
+            None
+        };
         let (mut results, mut events, mut last) = (Vec::with_capacity(items.len()), Vec::new(), None);
         let (mut applied, mut refused) = (0, 0);
         for (i, (op, after)) in items.into_iter().enumerate() {
@@ -555,7 +613,7 @@ impl Writer {
                 }
                 Err(e) => {
                     if let Some(mark) = mark {
-                        mark.restore(self, p);
+                        self.undo(mark, p);
                         return Err(match e {
                             WriteError::Engine { code, message, class } => WriteError::Engine {
                                 code,
@@ -579,6 +637,26 @@ impl Writer {
         }
         let view = View::Batch(Box::new(BatchView { atomic, applied, refused, results }));
         Ok(Outcome { seq: last, view: Some(view), events, replayed: false })
+    }
+
+    /// Takes the writer back to `mark`: its engine is rebuilt as the readers will have it
+    /// before this batch (their engine, then the commands of the committed batches held back
+    /// for a snapshot and those of the pending commit before the mark, in log order; the
+    /// engine is deterministic), and the pending commit loses what the batch added. The time
+    /// it took is spent from the budget.
+    fn undo(&mut self, mark: Mark, p: &mut Pending) {
+        let started = Instant::now();
+        let mut engine = self.shared.engine().clone();
+        let mut scratch = Vec::new();
+        let held = self.held.0.iter().flat_map(|h| h.commands.iter());
+        for cmd in held.chain(p.commands.iter().take(mark.commands())) {
+            scratch.clear();
+            let _ = engine.apply(cmd.clone(), &mut scratch);
+        }
+        self.engine = engine;
+        mark.restore(self, p);
+        self.undo.spend(started.elapsed());
+        self.shared.metrics.atomic_undone.fetch_add(1, Ordering::Relaxed);
     }
 
     fn event_row(&mut self, command_seq: i64, t: &Timed) -> EventRow {
@@ -612,10 +690,9 @@ impl Writer {
     }
 }
 
-/// Where an all-or-nothing batch started: the writer's state and how much of the pending commit
-/// was there before it.
+/// Where an all-or-nothing batch started: the writer's counters and how much of the pending
+/// commit was there before it (the engine is rebuilt: [`Writer::undo`]).
 struct Mark {
-    engine: Engine,
     next_seq: i64,
     next_event_seq: i64,
     last_at: Option<Timestamp>,
@@ -626,7 +703,6 @@ struct Mark {
 impl Mark {
     fn of(w: &Writer, p: &Pending) -> Mark {
         Mark {
-            engine: w.engine.clone(),
             next_seq: w.next_seq,
             next_event_seq: w.next_event_seq,
             last_at: w.last_at,
@@ -642,8 +718,12 @@ impl Mark {
         }
     }
 
+    /// Commands of the pending commit before the batch.
+    fn commands(&self) -> usize {
+        self.lens[3]
+    }
+
     fn restore(self, w: &mut Writer, p: &mut Pending) {
-        w.engine = self.engine;
         (w.next_seq, w.next_event_seq, w.last_at) = (self.next_seq, self.next_event_seq, self.last_at);
         let [commands, events, openers, cmds, accounts, public] = self.lens;
         p.write.commands.truncate(commands);
@@ -659,6 +739,30 @@ impl Mark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Refused atomic batches get a tenth of the writer's time: an undo of 1.5 s (a copy of a
+    /// 10 M-offer engine) pauses them until a tenth of the time since pays it back; the budget
+    /// refills to one second at most; a clock that steps back earns nothing.
+    #[test]
+    fn undos_get_a_tenth_of_the_time_and_at_most_a_second_ahead() {
+        let t0 = Instant::now();
+        let secs = |s: u64| t0 + Duration::from_secs(s);
+        let mut b = UndoBudget::new(t0);
+        assert_eq!(b.check(t0), Ok(()));
+        b.spend(Duration::from_millis(1_500));
+        // 0.5 s owed: 5 s (and 10 µs) to earn it back.
+        assert_eq!(b.check(t0), Err(6));
+        assert_eq!(b.check(secs(5)), Err(1), "at zero, nothing is left yet");
+        assert_eq!(b.check(secs(5) + Duration::from_millis(1)), Ok(()));
+        // An hour later the budget is one second, not 360.
+        assert_eq!(b.check(secs(3_600)), Ok(()));
+        b.spend(Duration::from_millis(600));
+        assert_eq!(b.check(secs(3_600)), Ok(()));
+        b.spend(Duration::from_millis(600));
+        assert_eq!(b.check(secs(3_600)), Err(3), "0.2 s owed");
+        assert_eq!(b.check(secs(10)), Err(3), "the clock went back: nothing earned");
+        assert_eq!(b.check(secs(3_602) + Duration::from_millis(1)), Ok(()));
+    }
 
     #[test]
     fn records_expire_oldest_first_and_ask_for_one_prune_at_start() {

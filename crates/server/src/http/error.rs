@@ -56,12 +56,14 @@ impl From<WriteError> for ApiError {
             WriteError::Engine { class, .. } => *class,
             WriteError::NameTaken(_) => 409,
             WriteError::IdempotencyKeyReused => 422,
-            WriteError::Busy => 429,
+            WriteError::Busy | WriteError::AtomicPaused(_) => 429,
             WriteError::Unavailable | WriteError::Storage | WriteError::NoWriter => 503,
         };
         let mut err = ApiError::new(status, e.code(), e.to_string());
-        if matches!(e, WriteError::Busy | WriteError::NoWriter) {
-            err.retry_after = Some(1);
+        match e {
+            WriteError::Busy | WriteError::NoWriter => err.retry_after = Some(1),
+            WriteError::AtomicPaused(secs) => err.retry_after = Some(secs),
+            _ => {}
         }
         err
     }
@@ -118,4 +120,20 @@ pub enum Refused {
     /// A rule refused it: insufficient funds or units, a closed series or market, a limit.
     #[response(status = 422)]
     Rule(ErrorView),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paused atomic batches answer 429 `busy` with the wait the writer computed; a full queue
+    /// waits a second.
+    #[test]
+    fn a_pause_answers_busy_with_its_wait() {
+        let e = ApiError::from(WriteError::AtomicPaused(7));
+        assert_eq!((e.status, e.code.as_str(), e.retry_after), (429, "busy", Some(7)));
+        assert!(e.message.contains("7 s") && e.message.contains("atomic"), "{}", e.message);
+        let e = ApiError::from(WriteError::Busy);
+        assert_eq!((e.status, e.retry_after), (429, Some(1)));
+    }
 }

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::on_both;
-use crate::support::{offer, Backend, Server, ISSUE};
+use crate::support::{fresh_database, offer, Backend, Server, ISSUE};
 
 fn place(mat: &str, price: &str, volume: u64) -> Value {
     let mut o = offer("buy_fixed", mat, price, volume);
@@ -91,6 +91,63 @@ async fn an_atomic_batch_applies_all_or_nothing(backend: Backend) {
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 on_both!(an_atomic_batch_applies_all_or_nothing);
+
+/// An undone atomic batch leaves the writer's own engine as it was before the batch (it is
+/// rebuilt from the readers' engine and the commands not yet there), also while committed
+/// batches wait for a snapshot (one after every command here, with another user trading
+/// meanwhile): what the batch held is free for the next command at once, and the log
+/// replays to the same engine. No copy is made for the atomic batches that apply.
+async fn an_undone_atomic_batch_frees_what_it_held_at_once(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let mut settings = peerex_server::settings::Settings::for_tests(db.clone());
+    settings.snapshot_every = 1;
+    let mut s = Server::start_with(settings).await;
+    let c = s.client.clone();
+    let ann = s.funded("ann", "10").await;
+    let bob = s.funded("bob", "1000").await;
+    assert_eq!(c.post("/issues", &ann, json!({"issue": ISSUE})).await.0, 201);
+    let mat = s.days_from_now(30).await;
+    let busy = {
+        let (c, mat) = (c.clone(), mat.clone());
+        tokio::spawn(async move {
+            for _ in 0..60 {
+                let (st, v) = c.post("/offers", &bob, offer("buy_fixed", &mat, "0.10", 1)).await;
+                assert_eq!(st, 201, "{v}");
+            }
+        })
+    };
+    let undone =
+        || s.running.as_ref().unwrap().state.shared.metrics.atomic_undone.load(std::sync::atomic::Ordering::Relaxed);
+    for round in 0..6 {
+        // Holds 8 of ann's 10 credits, then asks for 500 more: refused and undone.
+        let bad = json!({"atomic": true, "commands": [place(&mat, "0.4", 20), place(&mat, "0.5", 1000)]});
+        let (st, v) = c.post("/batch", &ann, bad).await;
+        assert_eq!((st, v["code"].as_str()), (422, Some("insufficient_funds")), "round {round}: {v}");
+        // All 10 are free in the writer's engine: an offer holding all of them is placed.
+        let (st, v) = c.post("/offers", &ann, offer("buy_fixed", &mat, "0.5", 20)).await;
+        assert_eq!(st, 201, "round {round}: {v}");
+        let id = v["id"].as_str().unwrap().to_owned();
+        let (st, v) = c.call(Method::DELETE, &format!("/offers/{id}"), Some(&ann), None).await;
+        assert_eq!(st, 200, "round {round}: {v}");
+    }
+    let good = json!({"atomic": true, "commands": [place(&mat, "0.4", 10), place(&mat, "0.4", 10)]});
+    assert_eq!(c.post("/batch", &ann, good).await.0, 200);
+    assert_eq!(undone(), 6, "one undo per refused atomic batch, none for the one that applied");
+    busy.await.unwrap();
+    assert_eq!(c.me(&ann).await["held"], "8");
+    let readers = s.running.as_ref().unwrap().state.shared.engine().clone();
+    s.stop().await;
+    let report = peerex_server::check(&s.db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let (store, lock) = peerex_server::store::Store::open(&db, true).await.unwrap();
+    let full = peerex_server::rebuild::replay(&store.load_log().await.unwrap()).unwrap();
+    assert!(full.engine == readers, "the log replays to the readers' engine");
+    store.close().await;
+    if let Some(l) = lock {
+        l.release().await;
+    }
+}
+on_both!(an_undone_atomic_batch_frees_what_it_held_at_once);
 
 /// The bounds: 1 to 1,000 commands (a full batch of offers is larger than the ordinary body
 /// limit and still accepted), known ops only, fields checked as by their own endpoints, and
