@@ -151,7 +151,8 @@ pub fn encode_parts(
     parts_as(&BodyRef { last_at, events, engine }, seq, FORMAT_VERSION, fingerprint(), part_size, part)
 }
 
-/// Collects the body into parts, hashing it on the way.
+/// Collects the body into parts, hashing each part as it is handed over (the encoder writes a
+/// few bytes at a time; hashing every such write cost more than the encode itself).
 struct Parts<F> {
     part: F,
     size: usize,
@@ -165,6 +166,7 @@ impl<F: FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>> Parts<F> {
         if self.buf.is_empty() {
             return Ok(());
         }
+        self.hash.update(&self.buf);
         let full = std::mem::take(&mut self.buf);
         self.buf = (self.part)(full)?;
         self.buf.clear();
@@ -176,8 +178,11 @@ impl<F: FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>> Parts<F> {
 impl<F: FnMut(Vec<u8>) -> std::io::Result<Vec<u8>>> std::io::Write for Parts<F> {
     fn write(&mut self, mut data: &[u8]) -> std::io::Result<usize> {
         let n = data.len();
-        self.hash.update(data);
         self.len += n as u64;
+        if n < self.size - self.buf.len() {
+            self.buf.extend_from_slice(data);
+            return Ok(n);
+        }
         while !data.is_empty() {
             let take = (self.size - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
