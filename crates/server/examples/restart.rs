@@ -3,7 +3,9 @@
 //! crossing offers), then the time `peerex_server::start` takes to serve, from a snapshot and
 //! from the whole log. See docs/benchmarks.md.
 //!
-//! cargo run --release -p peerex-server --example restart -- [commands, default 10000000] [tail after the snapshot, default 50000] [--no-full]
+//! cargo run --release -p peerex-server --example restart -- [commands, default 10000000] [tail after the snapshot, default 50000] [--no-full] [--keep]
+//!
+//! `--keep` leaves the database in place (its folder is printed) instead of deleting it.
 //!
 //! The log is written straight to the database (as the writer would: each command's body and
 //! its logged outcome), in transactions of 50,000 commands; events are not stored (a start does
@@ -16,7 +18,7 @@ use peerex_engine::{Command, Engine, Op, Timestamp};
 use peerex_server::settings::{Database, Settings};
 use peerex_server::snapshot::{self, Snapshot};
 use peerex_server::snapshot_task;
-use peerex_server::store::{BatchWrite, SnapshotRow, Store};
+use peerex_server::store::{BatchWrite, Store};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -38,6 +40,7 @@ async fn main() {
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
     let tail: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let full = !args.iter().any(|a| a == "--no-full");
+    let keep = args.iter().any(|a| a == "--keep");
     let dir = std::env::temp_dir().join(format!("peerex_restart_{}", std::process::id()));
     let db = Database::Sqlite { data_dir: dir.clone() };
 
@@ -112,20 +115,11 @@ async fn main() {
     let back = snapshot::decode(&enc.bytes).unwrap();
     let decode_s = t.elapsed().as_secs_f64();
     assert!(back == s, "the snapshot decodes to the same engine");
-    let at = s.seq;
     drop(back);
-    let t = Instant::now();
-    let row = SnapshotRow {
-        seq: at,
-        version: snapshot::FORMAT_VERSION as i32,
-        checksum: enc.checksum.clone(),
-        created_at: 0,
-    };
-    store.save_snapshot(&row, &enc.bytes, snapshot::KEEP).await.unwrap();
     println!(
-        "snapshot at seq {at}: {:.1} MiB, encode {encode_s:.2} s, decode {decode_s:.2} s, store {:.2} s",
+        "snapshot at seq {}: {:.1} MiB, encode {encode_s:.2} s, decode {decode_s:.2} s",
+        s.seq,
         enc.bytes.len() as f64 / 1048576.0,
-        t.elapsed().as_secs_f64()
     );
     drop(enc);
     // The server's way (snapshot_task.rs): encoded in parts, each stored as it comes.
@@ -198,5 +192,9 @@ async fn main() {
         println!("restart replaying the whole log ({seq} commands): {whole:.2} s");
     }
     println!("peak RSS {} MiB", rss_mib());
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        println!("database kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -254,30 +254,6 @@ impl Store {
         })
     }
 
-    /// Stores a snapshot of the engine after command `seq` (replacing one at the same seq: a
-    /// start that skipped a damaged snapshot writes a good one, maybe at the same seq) and
-    /// deletes all but the newest `keep` (at least one: the one just written). The body goes
-    /// in parts of [`SNAPSHOT_PART`] bytes: neither backend stores one value over 1 GB.
-    pub async fn save_snapshot(&self, row: &SnapshotRow, body: &[u8], keep: usize) -> anyhow::Result<()> {
-        let keep = keep.max(1) as i64;
-        let parts: Vec<&[u8]> = body.chunks(SNAPSHOT_PART).collect();
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM snapshot_parts WHERE seq = $1").bind(row.seq).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO snapshots (seq, version, checksum, parts, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, checksum = excluded.checksum, parts = excluded.parts, created_at = excluded.created_at")
-                .bind(row.seq).bind(row.version).bind(&row.checksum).bind(parts.len() as i32).bind(row.created_at).execute(&mut *tx).await?;
-            for (i, part) in parts.iter().enumerate() {
-                sqlx::query("INSERT INTO snapshot_parts (seq, part, body) VALUES ($1, $2, $3)")
-                    .bind(row.seq).bind(i as i32).bind(*part).execute(&mut *tx).await?;
-            }
-            sqlx::query("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT $1)")
-                .bind(keep).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM snapshot_parts WHERE seq NOT IN (SELECT seq FROM snapshots)").execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
     /// Starts storing a snapshot part by part (the snapshot task's way: the body is stored as
     /// it is encoded, never whole in memory): removes any snapshot at `seq` (a start that skipped
     /// a damaged one writes a good one, maybe at the same seq) and any parts left by one never
