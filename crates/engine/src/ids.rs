@@ -1,10 +1,11 @@
 //! Dense internal ids. Commands name things by client-chosen strings; the engine interns each
 //! name once and works with small integers from then on (fast maps, compact state).
 
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::{Entry, HashTable};
+use hashbrown::DefaultHashBuilder;
 use serde::{Deserialize, Serialize};
-use string_interner::backend::StringBackend as DefaultBackend;
-use string_interner::symbol::{Symbol, SymbolU32};
-use string_interner::StringInterner;
 
 macro_rules! dense_id {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
@@ -41,43 +42,112 @@ pub fn server_assigned_form(prefix: char, id: &str) -> bool {
 
 /// A two-way map between client names and dense ids, handed out in order of first use so that
 /// replaying the same commands always gives the same ids. The names are stored once, end to end
-/// in one buffer (string-interner's `StringBackend`), with a hash table of ids beside it: about
-/// 22 bytes a short name instead of 60-70 for a `String` in an `IndexSet`, no allocation per
-/// name, and a clone is three buffer copies. The table's hasher is seeded per process (names are
-/// client-chosen, so a fixed hash could be attacked); ids and iteration do not depend on it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// in one buffer, with where each ends and a hash table of ids beside it (hashbrown's
+/// `HashTable`): about 22 bytes a short name instead of 60-70 for a `String` in an `IndexSet`, no
+/// allocation per name, and a clone is three buffer copies. The table's hasher is seeded per
+/// process (names are client-chosen, so a fixed hash could be attacked); ids, iteration and
+/// equality do not depend on it.
+///
+/// This is string-interner's `StringBackend` layout, kept by hand for one reason: a snapshot
+/// holds millions of names, and reading them back into an interner inserts them in id order,
+/// each at a random place of the table (a cache miss each: 1.7-2.0 s for 8 M names on the
+/// project machine). [`Names`] reads the list into the buffer first and then fills the table
+/// in the order of its slots (0.5 s; docs/benchmarks.md, "Restarts").
+#[derive(Clone, Default)]
 pub struct Names {
-    set: StringInterner<DefaultBackend>,
+    buf: String,
+    /// Where each name ends in `buf`, by id.
+    ends: Vec<usize>,
+    table: HashTable<u32>,
+    hasher: DefaultHashBuilder,
 }
 
 impl Names {
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.set.get(name).map(|s| s.to_usize() as u32)
+        let hash = self.hasher.hash_one(name);
+        self.table.find(hash, |&id| self.name(id) == name).copied()
     }
     /// The id of `name`, creating it if new. Returns (id, created).
     pub fn intern(&mut self, name: &str) -> (u32, bool) {
-        let before = self.set.len();
-        let id = self.set.get_or_intern(name).to_usize() as u32;
-        (id, self.set.len() > before)
+        let hash = self.hasher.hash_one(name);
+        let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
+        let at = |id: u32| name_at(buf, ends, id);
+        match self.table.entry(hash, |&id| at(id) == name, |&id| hasher.hash_one(at(id))) {
+            Entry::Occupied(e) => (*e.get(), false),
+            Entry::Vacant(e) => {
+                let id = self.ends.len() as u32;
+                e.insert(id);
+                self.buf.push_str(name);
+                self.ends.push(self.buf.len());
+                (id, true)
+            }
+        }
     }
+    /// The name of `id` ("?" for an id never handed out).
     pub fn name(&self, id: u32) -> &str {
-        SymbolU32::try_from_usize(id as usize).and_then(|s| self.set.resolve(s)).unwrap_or("?")
+        name_at(&self.buf, &self.ends, id)
     }
     pub fn len(&self) -> usize {
-        self.set.len()
+        self.ends.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.ends.is_empty()
     }
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.set.iter().map(|(s, n)| (s.to_usize() as u32, n))
+        (0..self.ends.len() as u32).map(|id| (id, self.name(id)))
+    }
+
+    /// Fills the table for the names in the buffer, in the order of the table's slots rather
+    /// than of the ids (see the type). Err(the first name found twice).
+    fn index_all(&mut self) -> Result<(), &str> {
+        let n = self.ends.len();
+        self.table = HashTable::with_capacity(n.max(reserve_ahead(Some(n))));
+        // The slot a hash starts probing at is its low bits, masked by the table's size.
+        let mask = (self.table.capacity() as u64 * 8 / 7).next_power_of_two().saturating_sub(1);
+        let mut order: Vec<(u64, u32)> = (0..n as u32).map(|id| (self.hasher.hash_one(self.name(id)), id)).collect();
+        order.sort_unstable_by_key(|&(hash, _)| hash & mask);
+        let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
+        let at = |id: u32| name_at(buf, ends, id);
+        for (hash, id) in order {
+            match self.table.entry(hash, |&other| at(other) == at(id), |&other| hasher.hash_one(at(other))) {
+                Entry::Occupied(_) => return Err(at(id)),
+                Entry::Vacant(e) => {
+                    e.insert(id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn name_at<'a>(buf: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let id = id as usize;
+    let start = match id {
+        0 => 0,
+        _ => ends.get(id - 1).copied().unwrap_or(usize::MAX),
+    };
+    ends.get(id).and_then(|&end| buf.get(start..end)).unwrap_or("?")
+}
+
+/// Equal: the same names with the same ids (the table and its hasher are not compared).
+impl PartialEq for Names {
+    fn eq(&self, other: &Names) -> bool {
+        self.ends == other.ends && self.buf == other.buf
+    }
+}
+
+impl Eq for Names {}
+
+impl std::fmt::Debug for Names {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(|(_, n)| n)).finish()
     }
 }
 
 /// Stored as the list of names in id order.
 impl Serialize for Names {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.set.iter().map(|(_, n)| n))
+        s.collect_seq(self.iter().map(|(_, n)| n))
     }
 }
 
@@ -132,33 +202,38 @@ impl<'de> serde::de::Visitor<'de> for NamesVisitor {
         f.write_str("a list of distinct names")
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
-        let mut names = Names { set: StringInterner::with_capacity(reserve_ahead(seq.size_hint())) };
-        while let Some(created) = seq.next_element_seed(InternOne(&mut names))? {
-            if !created {
-                return Err(serde::de::Error::custom("a name appears twice in the list of names"));
-            }
+        let mut names = Names { ends: Vec::with_capacity(reserve_ahead(seq.size_hint())), ..Names::default() };
+        while seq.next_element_seed(PushOne(&mut names))?.is_some() {}
+        if names.ends.len() > u32::MAX as usize {
+            return Err(serde::de::Error::custom("more names than ids"));
         }
+        names.index_all().map_err(|twice| {
+            serde::de::Error::custom(format!("a name appears twice in the list of names: {twice:?}"))
+        })?;
         Ok(names)
     }
 }
 
-/// Interns one name of the list as it is read (borrowed from the input when it can be).
-struct InternOne<'a>(&'a mut Names);
+/// Appends one name of the list to the buffer as it is read (borrowed from the input when it
+/// can be); the table is filled once the list is read.
+struct PushOne<'a>(&'a mut Names);
 
-impl<'de> serde::de::DeserializeSeed<'de> for InternOne<'_> {
-    type Value = bool;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+impl<'de> serde::de::DeserializeSeed<'de> for PushOne<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for InternOne<'_> {
-    type Value = bool;
+impl<'de> serde::de::Visitor<'de> for PushOne<'_> {
+    type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a name")
     }
-    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<bool, E> {
-        Ok(self.0.intern(name).1)
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<(), E> {
+        self.0.buf.push_str(name);
+        self.0.ends.push(self.0.buf.len());
+        Ok(())
     }
 }
 
@@ -202,6 +277,33 @@ mod tests {
         assert_eq!(packed.iter().collect::<Vec<_>>(), [(0, "u1"), (1, "o17"), (2, "ÿ-ü")]);
     }
 
+    /// Many names read back (the table filled in slot order, not id order) keep their ids,
+    /// and the table still grows and finds names after many more are added.
+    #[test]
+    fn a_long_list_read_back_finds_every_name() {
+        let mut n = super::Names::default();
+        for i in 0..50_000 {
+            n.intern(&format!("o{}", i * 7));
+        }
+        let mut back: super::Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
+        assert!(back == n && back.len() == 50_000);
+        assert!(back.table.capacity() >= 50_000 + 50_000 / 8, "room for the commands after a snapshot");
+        for i in 0..50_000u32 {
+            assert_eq!(back.get(&format!("o{}", i * 7)), Some(i));
+        }
+        assert_eq!((back.get("o1"), back.get("")), (None, None));
+        for i in 0..100_000u32 {
+            assert_eq!(back.intern(&format!("n{i}")), (50_000 + i, true));
+        }
+        assert!((0..50_000u32).all(|i| back.get(&format!("o{}", i * 7)) == Some(i)));
+        assert!((0..100_000u32).all(|i| back.name(50_000 + i) == format!("n{i}")));
+        assert_eq!(format!("{:?}", super::Names::default()), "[]");
+        let mut two = super::Names::default();
+        two.intern("x");
+        two.intern("é");
+        assert_eq!(format!("{two:?}"), r#"["x", "é"]"#);
+    }
+
     #[test]
     fn lists_read_back_are_reserved_once_with_an_eighth_to_spare() {
         use super::reserve_ahead;
@@ -226,7 +328,11 @@ mod tests {
     #[test]
     fn a_list_of_names_that_is_not_one_is_refused() {
         let err = |s: &str| serde_json::from_str::<super::Names>(s).unwrap_err().to_string();
-        assert!(err(r#"["a","b","a"]"#).contains("a name appears twice"), "{}", err(r#"["a","a"]"#));
+        assert!(
+            err(r#"["a","b","a"]"#).contains(r#"a name appears twice in the list of names: "a""#),
+            "{}",
+            err(r#"["a","b","a"]"#)
+        );
         assert!(err("[1]").contains("expected a name"), "{}", err("[1]"));
         assert!(err("{}").contains("expected a list of distinct names"), "{}", err("{}"));
         assert!(serde_json::from_str::<super::Names>("[]").unwrap().is_empty());
