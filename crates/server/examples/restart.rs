@@ -5,7 +5,9 @@
 //!
 //! cargo run --release -p peerex-server --example restart -- [commands, default 10000000] [tail after the snapshot, default 50000] [--no-full] [--keep]
 //!
-//! `--keep` leaves the database in place (its folder is printed) instead of deleting it.
+//! `--keep` leaves the database in place (its folder is printed) instead of deleting it;
+//! `--start FOLDER` then only times `peerex_server::start` on it (to compare builds on the same
+//! database).
 //!
 //! The log is written straight to the database (as the writer would: each command's body and
 //! its logged outcome), in transactions of 50,000 commands; events are not stored (a start does
@@ -37,6 +39,17 @@ fn rss_mib() -> u64 {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let (Some("--start"), Some(folder)) = (args.get(1).map(String::as_str), args.get(2)) {
+        let mut settings = Settings::for_tests(Database::Sqlite { data_dir: folder.into() });
+        settings.max_open_offers = OPEN_OFFERS;
+        let t = Instant::now();
+        let running = peerex_server::start(settings).await.unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let offers = running.state.shared.engine().exchange().offer_count();
+        running.stop().await.unwrap();
+        println!("start: {secs:.2} s ({offers} offers)");
+        return;
+    }
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
     let tail: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let full = !args.iter().any(|a| a == "--no-full");
