@@ -102,10 +102,9 @@ impl Names {
     fn index_all(&mut self) -> Result<(), &str> {
         let n = self.ends.len();
         self.table = HashTable::with_capacity(n.max(reserve_ahead(Some(n))));
-        // The slot a hash starts probing at is its low bits, masked by the table's size.
-        let mask = (self.table.capacity() as u64 * 8 / 7).next_power_of_two().saturating_sub(1);
+        let mask = slot_mask(self.table.capacity());
         let mut order: Vec<(u64, u32)> = (0..n as u32).map(|id| (self.hasher.hash_one(self.name(id)), id)).collect();
-        order.sort_unstable_by_key(|&(hash, _)| hash & mask);
+        by_slot(&mut order, mask);
         let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
         let at = |id: u32| name_at(buf, ends, id);
         for (hash, id) in order {
@@ -118,6 +117,18 @@ impl Names {
         }
         Ok(())
     }
+}
+
+/// The slot a hash starts probing at in a hashbrown table that holds `capacity` entries is the
+/// hash's low bits, masked by its number of buckets less one (a power of two, of which 7/8 hold
+/// entries).
+fn slot_mask(capacity: usize) -> u64 {
+    ((capacity as u64).saturating_mul(8) / 7).next_power_of_two().saturating_sub(1)
+}
+
+/// Sorts (hash, id) pairs by the slot each hash starts probing at.
+fn by_slot(order: &mut [(u64, u32)], mask: u64) {
+    order.sort_unstable_by_key(|&(hash, _)| hash & mask);
 }
 
 fn name_at<'a>(buf: &'a str, ends: &[usize], id: u32) -> &'a str {
@@ -204,9 +215,7 @@ impl<'de> serde::de::Visitor<'de> for NamesVisitor {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Names, A::Error> {
         let mut names = Names { ends: Vec::with_capacity(reserve_ahead(seq.size_hint())), ..Names::default() };
         while seq.next_element_seed(PushOne(&mut names))?.is_some() {}
-        if names.ends.len() > u32::MAX as usize {
-            return Err(serde::de::Error::custom("more names than ids"));
-        }
+        u32::try_from(names.ends.len()).map_err(|_| serde::de::Error::custom("more names than ids"))?;
         names.index_all().map_err(|twice| {
             serde::de::Error::custom(format!("a name appears twice in the list of names: {twice:?}"))
         })?;
@@ -287,6 +296,7 @@ mod tests {
         }
         let mut back: super::Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
         assert!(back == n && back.len() == 50_000);
+        assert_eq!(back.ends.capacity(), super::reserve_ahead(Some(50_000)), "reserved once from the stated length");
         assert!(back.table.capacity() >= 50_000 + 50_000 / 8, "room for the commands after a snapshot");
         for i in 0..50_000u32 {
             assert_eq!(back.get(&format!("o{}", i * 7)), Some(i));
@@ -302,6 +312,17 @@ mod tests {
         two.intern("x");
         two.intern("é");
         assert_eq!(format!("{two:?}"), r#"["x", "é"]"#);
+    }
+
+    /// The slot masks of the tables hashbrown makes (4, 8, 16, 65,536 buckets).
+    #[test]
+    fn slot_masks_match_the_tables_buckets() {
+        let mask = |n: usize| super::slot_mask(hashbrown::HashTable::<u32>::with_capacity(n).capacity());
+        assert_eq!([mask(0), mask(3), mask(7), mask(8), mask(50_000)], [0, 3, 7, 15, 65_535]);
+        // Sorted by the masked bits only: slot 1 before slot 2 whatever the bits above.
+        let mut order = [(0b1_0010, 0), (0b10_0001, 1), (0b0_0001, 2)];
+        super::by_slot(&mut order, 0b1111);
+        assert_eq!(order.map(|(_, id)| id)[2], 0);
     }
 
     #[test]
