@@ -1,7 +1,7 @@
 //! Arbitrated contracts (issue 12, item 3): a series decided by peer-prediction arbitration
 //! instead of its issue tracker. Two ways in:
 //!
-//! * `open_statement`: a statement in words ("a vulnerability in X is reported by <date>") with
+//! * `open_statement`: a statement in words ("a vulnerability in X is reported by `<date>`") with
 //!   its one maturation. Its sponsor posts an arbitration bond. Units, book and escrow are those
 //!   of any series; at maturation trading stops and arbiters report 0 or 1 for a window.
 //! * `dispute`: when the operator set a dispute window (`configure_disputes`), a matured

@@ -14,7 +14,7 @@ const SHIFT: u32 = 16;
 const CHUNK: usize = 1 << SHIFT;
 const MASK: usize = CHUNK - 1;
 
-/// An append-only list in chunks of [`CHUNK`] rows (see the module).
+/// An append-only list in chunks of `CHUNK` rows (65,536) (see the module).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Rows<T> {
     chunks: Vec<Vec<T>>,

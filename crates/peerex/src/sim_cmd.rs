@@ -26,7 +26,7 @@ pub struct SimArgs {
     /// Master seed: the same seed gives byte-identical outputs.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: ./sim-out/<scenario>/).
+    /// Output directory (default: ./sim-out/SCENARIO/).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (default: one per core); results do not depend on it.

@@ -23,7 +23,7 @@ use crate::snapshot::{self, Encoded, SnapshotError, FORMAT_VERSION};
 use crate::store::{SnapshotRow, Store};
 
 /// A part of a snapshot's body: the encode hands it to the store and goes on (one row of
-/// `snapshot_parts`; a transaction stores [`PARTS_PER_TRANSACTION`] of them).
+/// `snapshot_parts`; a transaction stores `PARTS_PER_TRANSACTION` of them).
 pub const PART: usize = 64 << 10;
 /// Parts stored in one transaction (8 MiB).
 const PARTS_PER_TRANSACTION: usize = 128;
@@ -139,7 +139,7 @@ pub struct Stored {
 }
 
 /// Stores the snapshot at `at.seq` as `encode` makes it: `encode` runs on a blocking thread and
-/// hands each part to the function it is given (which waits while [`PARTS_IN_FLIGHT`] parts
+/// hands each part to the function it is given (which waits while `PARTS_IN_FLIGHT` parts
 /// wait for the database, fails once storing has failed, and gives back a buffer already
 /// stored when there is one, so that few buffers are allocated); the parts are stored as they
 /// come, then the header and the row (`Store::begin_snapshot`, `snapshot_parts`,

@@ -11,7 +11,7 @@ use serde::Serialize;
 /// Design default of spec/resources.md.
 pub const DEFAULT_SLACK: f64 = 4.0;
 
-/// r[x][y] = slack x d_x / d_y. With a zero or invalid demand component the constraints
+/// `r[x][y] = slack x d_x / d_y`. With a zero or invalid demand component the constraints
 /// involving it are switched off (infinite ratio): nothing is known about that resource yet.
 pub fn ratio_limits(demand: [f64; 3], slack: f64) -> [[f64; 3]; 3] {
     let mut r = [[f64::INFINITY; 3]; 3];
