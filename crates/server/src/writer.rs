@@ -466,12 +466,7 @@ impl Writer {
     fn publish(&self, p: Pending) {
         let last = p.write.commands.last().map(|c| c.0);
         if !p.commands.is_empty() {
-            let mut engine = self.shared.engine_mut();
-            let mut scratch = Vec::new();
-            for cmd in p.commands {
-                scratch.clear();
-                let _ = engine.apply(cmd, &mut scratch);
-            }
+            apply_logged(&mut self.shared.engine_mut(), p.commands);
         }
         if let Some(seq) = last {
             self.shared.cluster.set_applied(seq);
@@ -647,12 +642,8 @@ impl Writer {
     fn undo(&mut self, mark: Mark, p: &mut Pending) {
         let started = Instant::now();
         let mut engine = self.shared.engine().clone();
-        let mut scratch = Vec::new();
         let held = self.held.0.iter().flat_map(|h| h.commands.iter());
-        for cmd in held.chain(p.commands.iter().take(mark.commands())) {
-            scratch.clear();
-            let _ = engine.apply(cmd.clone(), &mut scratch);
-        }
+        apply_logged(&mut engine, held.chain(p.commands.iter().take(mark.commands())).cloned());
         self.engine = engine;
         mark.restore(self, p);
         self.undo.spend(started.elapsed());
@@ -687,6 +678,16 @@ impl Writer {
             body: body.to_string(),
             users,
         }
+    }
+}
+
+/// Applies commands the writer applied and logged to another engine (the readers', or one
+/// rebuilt by [`Writer::undo`]): the same commands give the same state, refusals included.
+fn apply_logged(engine: &mut Engine, commands: impl IntoIterator<Item = Command>) {
+    let mut scratch = Vec::new();
+    for cmd in commands {
+        scratch.clear();
+        let _ = engine.apply(cmd, &mut scratch);
     }
 }
 
