@@ -77,9 +77,7 @@ impl Snapshots {
         if matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
             return true;
         }
-        if let Some(r) = self.running.as_mut() {
-            r.encoding = None;
-        }
+        self.encode_done();
         false
     }
 
@@ -88,11 +86,16 @@ impl Snapshots {
         match self.running.as_mut().and_then(|r| r.encoding.as_mut()) {
             Some(rx) => {
                 let _ = rx.await;
-                if let Some(r) = self.running.as_mut() {
-                    r.encoding = None;
-                }
+                self.encode_done();
             }
             None => std::future::pending().await,
+        }
+    }
+
+    /// Forgets the finished encode's signal (the store may still be going on).
+    fn encode_done(&mut self) {
+        if let Some(r) = self.running.as_mut() {
+            r.encoding = None;
         }
     }
 
