@@ -70,9 +70,7 @@ impl Names {
     /// The id of `name`, creating it if new. Returns (id, created).
     pub fn intern(&mut self, name: &str) -> (u32, bool) {
         let hash = self.hasher.hash_one(name);
-        let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
-        let at = |id: u32| name_at(buf, ends, id);
-        match self.table.entry(hash, |&id| at(id) == name, |&id| hasher.hash_one(at(id))) {
+        match entry(&mut self.table, (&self.buf, &self.ends, &self.hasher), hash, name) {
             Entry::Occupied(e) => (*e.get(), false),
             Entry::Vacant(e) => {
                 let id = self.ends.len() as u32;
@@ -105,11 +103,11 @@ impl Names {
         let mask = slot_mask(self.table.capacity());
         let mut order: Vec<(u64, u32)> = (0..n as u32).map(|id| (self.hasher.hash_one(self.name(id)), id)).collect();
         by_slot(&mut order, mask);
-        let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
-        let at = |id: u32| name_at(buf, ends, id);
+        let names = (&self.buf[..], &self.ends[..], &self.hasher);
         for (hash, id) in order {
-            match self.table.entry(hash, |&other| at(other) == at(id), |&other| hasher.hash_one(at(other))) {
-                Entry::Occupied(_) => return Err(at(id)),
+            let name = name_at(names.0, names.1, id);
+            match entry(&mut self.table, names, hash, name) {
+                Entry::Occupied(_) => return Err(name),
                 Entry::Vacant(e) => {
                     e.insert(id);
                 }
@@ -124,6 +122,18 @@ impl Names {
 /// entries).
 fn slot_mask(capacity: usize) -> u64 {
     ((capacity as u64).saturating_mul(8) / 7).next_power_of_two().saturating_sub(1)
+}
+
+/// The table's entry for `name`, whose hash is `hash`; the ids in the table are looked up in
+/// `names` (the buffer, the ends, the hasher) to compare and to rehash.
+fn entry<'t>(
+    table: &'t mut HashTable<u32>,
+    names: (&str, &[usize], &DefaultHashBuilder),
+    hash: u64,
+    name: &str,
+) -> Entry<'t, u32> {
+    let (buf, ends, hasher) = names;
+    table.entry(hash, |&id| name_at(buf, ends, id) == name, |&id| hasher.hash_one(name_at(buf, ends, id)))
 }
 
 /// Sorts (hash, id) pairs by the slot each hash starts probing at.
