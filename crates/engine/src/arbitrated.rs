@@ -23,7 +23,7 @@ use crate::error::{overflow, EngineError, EngineResult};
 use crate::event::Event;
 use crate::exchange::types::{Outcome, SeriesStatus};
 use crate::exchange::{Ctx, Exchange};
-use crate::ids::{SeriesId, UserId};
+use crate::ids::{IssueId, SeriesId, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::events::MarketDetail;
@@ -61,6 +61,12 @@ pub struct Cases {
     pub(crate) cases: BTreeMap<SeriesId, Case>,
     /// Report windows closing: (instant, series).
     due: BTreeSet<(Timestamp, SeriesId)>,
+    /// Statements whose reporting opens at their maturation: (maturation, series). Kept so
+    /// that a command does not look through every case ever opened.
+    waiting: BTreeSet<(Timestamp, SeriesId)>,
+    /// The issue of each statement and its one maturation (an offer on a statement must name
+    /// it), so that an offer does not look through every case either.
+    statements: BTreeMap<IssueId, Timestamp>,
 }
 
 fn emit(ctx: &mut Ctx, series: SeriesId, user: Option<UserId>, detail: MarketDetail) {
@@ -79,11 +85,9 @@ impl Cases {
     pub fn all(&self) -> impl Iterator<Item = (SeriesId, &Case)> {
         self.cases.iter().map(|(s, c)| (*s, c))
     }
-    pub(crate) fn is_statement_issue(&self, x: &Exchange, issue: crate::ids::IssueId) -> Option<Timestamp> {
-        self.cases.iter().find_map(|(s, c)| {
-            let series = x.series(*s)?;
-            (c.kind == CaseKind::Statement && series.issue == issue).then_some(series.maturation)
-        })
+    /// The one maturation of `issue` if it is a statement's.
+    pub(crate) fn is_statement_issue(&self, issue: IssueId) -> Option<Timestamp> {
+        self.statements.get(&issue).copied()
     }
 
     fn check_params(p: &CaseParams, bond: Amount) -> EngineResult<(u32, i64, i64, Option<i64>)> {
@@ -162,6 +166,8 @@ impl Cases {
                 to_tracker: false,
             },
         );
+        self.waiting.insert((maturation, s));
+        self.statements.insert(issue_id, maturation);
         emit(ctx, s, Some(sponsor), MarketDetail::CaseOpened { kind: CaseKind::Statement, bond });
         Ok(())
     }
@@ -273,15 +279,22 @@ impl Cases {
         reliability: &mut BTreeMap<UserId, History>,
     ) -> EngineResult<()> {
         let now = ctx.now;
-        let opening: Vec<SeriesId> = self
-            .cases
-            .iter()
-            .filter(|(s, c)| {
-                c.report_deadline.is_none() && x.series(**s).is_some_and(|se| se.status == SeriesStatus::Matured)
-            })
-            .map(|(s, _)| *s)
-            .collect();
+        // Statements that matured by now, in series order (the exchange matured them first).
+        let mut opening: Vec<SeriesId> = Vec::new();
+        while let Some(&(t, s)) = self.waiting.first() {
+            if t > now {
+                break;
+            }
+            self.waiting.pop_first();
+            opening.push(s);
+        }
+        opening.sort_unstable();
         for s in opening {
+            // Always matured here; a statement settled otherwise would not open (as before).
+            debug_assert!(x.series(s).is_some_and(|se| se.status == SeriesStatus::Matured));
+            if x.series(s).is_none_or(|se| se.status != SeriesStatus::Matured) {
+                continue;
+            }
             let maturation = x.series(s).map_or(now, |se| se.maturation);
             if let Some(c) = self.cases.get_mut(&s) {
                 let deadline = maturation.plus_millis(c.report_ms);

@@ -129,8 +129,9 @@ impl Engine {
                 if cmd.id.starts_with('~') {
                     return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
                 }
-                if let Some(issue) = self.exchange.issue_id(&cmd.issue) {
-                    if let Some(m) = self.cases.is_statement_issue(&self.exchange, issue) {
+                let issue = self.exchange.issue_id(&cmd.issue);
+                if let Some(issue) = issue {
+                    if let Some(m) = self.cases.is_statement_issue(issue) {
                         if m != cmd.maturation {
                             return Err(EngineError::InvalidArgument(format!(
                                 "statement {:?} has one series, maturing {m}",
@@ -139,7 +140,7 @@ impl Engine {
                         }
                     }
                 }
-                self.exchange.place(&mut ctx, user, cmd)?;
+                self.exchange.place_on(&mut ctx, user, issue, cmd)?;
             }
             Op::Cancel { user, offer } => {
                 let user = known(&self.users, &user)?;
