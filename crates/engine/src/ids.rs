@@ -64,12 +64,25 @@ pub struct Names {
 
 impl Names {
     pub fn get(&self, name: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(name);
-        self.table.find(hash, |&id| self.name(id) == name).copied()
+        self.get_hashed(self.hash(name), name)
     }
     /// The id of `name`, creating it if new. Returns (id, created).
     pub fn intern(&mut self, name: &str) -> (u32, bool) {
-        let hash = self.hasher.hash_one(name);
+        self.intern_hashed(self.hash(name), name)
+    }
+    /// This table's hash of `name`, for a [`Names::get_hashed`] followed by a
+    /// [`Names::intern_hashed`] of the same name (one hash instead of two).
+    pub fn hash(&self, name: &str) -> u64 {
+        self.hasher.hash_one(name)
+    }
+    /// [`Names::get`] with `hash` = [`Names::hash`]`(name)` of this table.
+    pub fn get_hashed(&self, hash: u64, name: &str) -> Option<u32> {
+        debug_assert_eq!(hash, self.hash(name));
+        self.table.find(hash, |&id| self.name(id) == name).copied()
+    }
+    /// [`Names::intern`] with `hash` = [`Names::hash`]`(name)` of this table.
+    pub fn intern_hashed(&mut self, hash: u64, name: &str) -> (u32, bool) {
+        debug_assert_eq!(hash, self.hash(name));
         match entry(&mut self.table, (&self.buf, &self.ends, &self.hasher), hash, name) {
             Entry::Occupied(e) => (*e.get(), false),
             Entry::Vacant(e) => {

@@ -6,7 +6,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::event::Event;
 use crate::exchange::types::{CancelReason, CloseReason, IssueState, OfferStatus, Outcome, SeriesStatus};
 use crate::exchange::{Ctx, Exchange, Offer, Series, MAX_VOLUME};
-use crate::ids::{OfferId, SeriesId, UserId};
+use crate::ids::{IssueId, OfferId, SeriesId, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::time::Timestamp;
@@ -15,10 +15,24 @@ impl Exchange {
     /// Places an offer for `user` (already known to the engine). Every rule is checked before
     /// anything changes; then the offer reserves, matches and rests.
     pub(crate) fn place(&mut self, ctx: &mut Ctx, user: UserId, cmd: OfferCommand) -> EngineResult<OfferId> {
+        let issue = self.issue_id(&cmd.issue);
+        self.place_on(ctx, user, issue, cmd)
+    }
+
+    /// [`Exchange::place`] with the offer's issue looked up already (`issue_id(&cmd.issue)`).
+    pub(crate) fn place_on(
+        &mut self,
+        ctx: &mut Ctx,
+        user: UserId,
+        issue: Option<IssueId>,
+        cmd: OfferCommand,
+    ) -> EngineResult<OfferId> {
+        debug_assert_eq!(issue, self.issue_id(&cmd.issue));
         if cmd.id.is_empty() {
             return Err(EngineError::InvalidArgument("an offer needs a non-empty id".into()));
         }
-        if self.offer_names.get(&cmd.id).is_some() {
+        let id_hash = self.offer_names.hash(&cmd.id);
+        if self.offer_names.get_hashed(id_hash, &cmd.id).is_some() {
             return Err(EngineError::DuplicateId(format!("offer id {:?} is taken", cmd.id)));
         }
         if cmd.volume == 0 || cmd.volume > MAX_VOLUME {
@@ -30,8 +44,7 @@ impl Exchange {
         if cmd.poolable && !cmd.kind.is_buy() {
             return Err(EngineError::InvalidArgument("only buy offers can be poolable".into()));
         }
-        let issue =
-            self.issue_id(&cmd.issue).ok_or_else(|| EngineError::UnknownIssue(format!("no issue {:?}", cmd.issue)))?;
+        let issue = issue.ok_or_else(|| EngineError::UnknownIssue(format!("no issue {:?}", cmd.issue)))?;
         let existing = self.series_id(issue, cmd.maturation);
         match existing {
             Some(s) if self.series[s.index()].status != SeriesStatus::Open => {
@@ -86,7 +99,7 @@ impl Exchange {
             Some(s) => s,
             None => self.create_series(ctx, issue, cmd.maturation),
         };
-        let (raw, _) = self.offer_names.intern(&cmd.id);
+        let (raw, _) = self.offer_names.intern_hashed(id_hash, &cmd.id);
         let id = OfferId(raw);
         self.offers.push(offer);
         self.series[series.index()].offers.push(id);
