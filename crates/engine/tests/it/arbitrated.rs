@@ -380,3 +380,16 @@ fn without_rewards_the_arbiters_without_a_stake_share_the_bond() {
     assert_eq!(h.available("x"), cr("1016.666666"));
     assert_eq!(h.available("sam"), cr("950.000002"));
 }
+
+#[test]
+fn reporting_opens_at_the_maturation_instant_itself() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"open_statement","user":"sam","issue":"stmt/exact",
+        "statement":"Reporting opens exactly at the maturation","maturation":MAT,"bond":"50"}));
+    h.run(json!({"at":"2026-12-14T23:59:59.999Z","op":"tick"}));
+    assert!(events(&h, "case_reporting").is_empty(), "not a millisecond early");
+    h.run(json!({"at":MAT,"op":"tick"}));
+    assert_eq!(events(&h, "case_reporting").len(), 1, "the command at the maturation opens it");
+    h.run(json!({"at":MAT,"op":"report_series","user":"x","issue":"stmt/exact","maturation":MAT,"value":1}));
+}
