@@ -191,7 +191,7 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
             fence: lock.as_ref().map(|l| l.epoch()),
             snapshots: snapshot_task::Snapshots::new(settings.snapshot_every, rebuilt.snapshot.unwrap_or(0)),
             held: Default::default(),
-            undo: crate::writer::UndoBudget::new(std::time::Instant::now()),
+            undo: crate::writer::UndoBudget::new(std::time::Instant::now(), settings.atomic_undo),
         };
         let (tx, rx) = mpsc::channel(settings.queue);
         // In a cluster the node watches the writer (a stop makes it a replica); alone, a panic

@@ -284,7 +284,7 @@ impl Node {
             fence: Some(lock.epoch()),
             snapshots: crate::snapshot_task::Snapshots::new(self.state.settings.snapshot_every, last_snapshot),
             held: Default::default(),
-            undo: crate::writer::UndoBudget::new(std::time::Instant::now()),
+            undo: crate::writer::UndoBudget::new(std::time::Instant::now(), self.state.settings.atomic_undo),
         };
         shared.cluster.set_writer(Some(secret));
         Ok(writer)

@@ -49,6 +49,10 @@ pub struct SettingsLayer {
     pub batch_max: Option<usize>,
     /// Commands between two snapshots of the engine (0: never).
     pub snapshot_every: Option<u64>,
+    /// Most writer time saved up for undoing refused all-or-nothing batches, in milliseconds
+    /// (a tenth of the wall-clock time accrues, up to this; 0: all-or-nothing batches are
+    /// turned away).
+    pub atomic_undo_ms: Option<u64>,
     /// Requests waiting for the writer before the API answers 429.
     pub queue: Option<usize>,
     /// Sustained requests per second allowed per user and per address.
@@ -131,6 +135,7 @@ impl SettingsLayer {
             tick_ms: parse(get, "PEEREX_TICK_MS")?,
             batch_max: parse(get, "PEEREX_BATCH_MAX")?,
             snapshot_every: parse(get, "PEEREX_SNAPSHOT_EVERY")?,
+            atomic_undo_ms: parse(get, "PEEREX_ATOMIC_UNDO_MS")?,
             queue: parse(get, "PEEREX_QUEUE")?,
             rate_per_sec: parse(get, "PEEREX_RATE_PER_SEC")?,
             rate_burst: parse(get, "PEEREX_RATE_BURST")?,
@@ -179,6 +184,7 @@ impl SettingsLayer {
             tick_ms: self.tick_ms.or(lower.tick_ms),
             batch_max: self.batch_max.or(lower.batch_max),
             snapshot_every: self.snapshot_every.or(lower.snapshot_every),
+            atomic_undo_ms: self.atomic_undo_ms.or(lower.atomic_undo_ms),
             queue: self.queue.or(lower.queue),
             rate_per_sec: self.rate_per_sec.or(lower.rate_per_sec),
             rate_burst: self.rate_burst.or(lower.rate_burst),
@@ -215,6 +221,8 @@ impl SettingsLayer {
 
 /// Commands between two snapshots unless configured.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100_000;
+/// The most undo time an operator may let accrue (a minute of the writer's time).
+pub const MAX_ATOMIC_UNDO_MS: u64 = 60_000;
 
 /// Resolved settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,6 +234,8 @@ pub struct Settings {
     pub batch_max: usize,
     /// Commands between two snapshots of the engine (0: never); see `snapshot.rs`.
     pub snapshot_every: u64,
+    /// Most writer time saved up for undoing refused all-or-nothing batches (`UndoBudget`).
+    pub atomic_undo: Duration,
     pub queue: usize,
     pub rate_per_sec: u32,
     pub rate_burst: u32,
@@ -328,6 +338,7 @@ impl Settings {
             tick_ms: l.tick_ms.unwrap_or(1_000).max(10),
             batch_max: l.batch_max.unwrap_or(1_024).max(1),
             snapshot_every: l.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY),
+            atomic_undo: Duration::from_millis(l.atomic_undo_ms.unwrap_or(1_000).min(MAX_ATOMIC_UNDO_MS)),
             queue: l.queue.unwrap_or(16_384).max(1),
             rate_per_sec: l.rate_per_sec.unwrap_or(50).max(1),
             rate_burst: l.rate_burst.unwrap_or(200).max(1),
@@ -375,6 +386,7 @@ impl Settings {
             tick_ms: 200,
             batch_max: 1_024,
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            atomic_undo: Duration::from_secs(1),
             queue: 16_384,
             rate_per_sec: 100_000,
             rate_burst: 100_000,
@@ -455,6 +467,7 @@ mod tests {
         assert_eq!(s.rate_per_sec, 7);
         assert_eq!(s.batch_max, 1_024);
         assert_eq!(s.snapshot_every, 0, "0 (never) is kept, not raised to a minimum");
+        assert_eq!(s.atomic_undo, Duration::from_secs(1));
         assert_eq!(s.database, Database::Sqlite { data_dir: PathBuf::from("./peerex-data") });
     }
 
@@ -465,5 +478,18 @@ mod tests {
         assert_eq!(s.database, Database::Postgres { url: "postgres://u@h/db".into() });
         assert!(Database::choose(Some("mysql://x"), None).is_err());
         assert!(SettingsLayer::from_env(&|k| (k == "PEEREX_TICK_MS").then(|| "soon".to_owned())).is_err());
+    }
+
+    #[test]
+    fn the_undo_budget_is_bounded_and_may_be_zero() {
+        let undo = |v: &str| {
+            let env = SettingsLayer::from_env(&|k| (k == "PEEREX_ATOMIC_UNDO_MS").then(|| v.to_owned())).unwrap();
+            Settings::from_layer(env).unwrap().atomic_undo
+        };
+        assert_eq!(undo("0"), Duration::ZERO, "0 turns all-or-nothing batches away");
+        assert_eq!(undo("250"), Duration::from_millis(250));
+        assert_eq!(undo("999999999"), Duration::from_millis(MAX_ATOMIC_UNDO_MS));
+        let file: SettingsLayer = toml::from_str("atomic_undo_ms = 40").unwrap();
+        assert_eq!(Settings::from_layer(file).unwrap().atomic_undo, Duration::from_millis(40));
     }
 }

@@ -287,7 +287,7 @@ pub struct Writer {
 /// writer's engine from the readers' (a copy of the whole engine: seconds at 10 M offers,
 /// docs/benchmarks.md) while every other request waits, so a user sending atomic batches
 /// that fail on purpose could otherwise occupy the writer. The budget refills at a tenth of
-/// the wall-clock time, up to one second; while it is spent (below zero after an undo),
+/// the wall-clock time, up to `atomic_undo_ms` (one second by default); while it is spent (below zero after an undo),
 /// atomic batches are refused before they start ([`WriteError::AtomicPaused`]). So refused
 /// atomic batches take about a tenth of the writer's time at most, whoever sends them; the
 /// batches that apply cost nothing extra, and plain batches are never paused.
@@ -295,23 +295,26 @@ pub struct Writer {
 pub struct UndoBudget {
     /// Microseconds left (negative: owed).
     left: i64,
+    /// The most that accrues (`Settings::atomic_undo`).
+    cap: i64,
     at: Instant,
 }
 
 impl UndoBudget {
     /// One tenth of the time.
     const SHARE: i64 = 10;
-    const CAP_US: i64 = 1_000_000;
 
-    pub fn new(now: Instant) -> UndoBudget {
-        UndoBudget { left: Self::CAP_US, at: now }
+    /// A full budget of `cap` (0: no undo time, so every all-or-nothing batch waits).
+    pub fn new(now: Instant, cap: Duration) -> UndoBudget {
+        let cap = i64::try_from(cap.as_micros()).unwrap_or(i64::MAX);
+        UndoBudget { left: cap, cap, at: now }
     }
 
     /// Ok while some budget is left; Err(whole seconds until there is).
     pub fn check(&mut self, now: Instant) -> Result<(), u64> {
         let earned =
             i64::try_from(now.saturating_duration_since(self.at).as_micros()).unwrap_or(i64::MAX) / Self::SHARE;
-        self.left = self.left.saturating_add(earned).min(Self::CAP_US);
+        self.left = self.left.saturating_add(earned).min(self.cap);
         self.at = self.at.max(now);
         if self.left > 0 {
             return Ok(());
@@ -748,7 +751,7 @@ mod tests {
     fn undos_get_a_tenth_of_the_time_and_at_most_a_second_ahead() {
         let t0 = Instant::now();
         let secs = |s: u64| t0 + Duration::from_secs(s);
-        let mut b = UndoBudget::new(t0);
+        let mut b = UndoBudget::new(t0, Duration::from_secs(1));
         assert_eq!(b.check(t0), Ok(()));
         b.spend(Duration::from_millis(1_500));
         // 0.5 s owed: 5 s (and 10 µs) to earn it back.
@@ -763,6 +766,21 @@ mod tests {
         assert_eq!(b.check(secs(3_600)), Err(3), "0.2 s owed");
         assert_eq!(b.check(secs(10)), Err(3), "the clock went back: nothing earned");
         assert_eq!(b.check(secs(3_602) + Duration::from_millis(1)), Ok(()));
+    }
+
+    /// A budget of 0 (`atomic_undo_ms = 0`) turns every all-or-nothing batch away; a smaller
+    /// budget refills only to its own size.
+    #[test]
+    fn a_budget_of_zero_pauses_every_atomic_batch() {
+        let t0 = Instant::now();
+        let mut none = UndoBudget::new(t0, Duration::ZERO);
+        assert_eq!(none.check(t0), Err(1));
+        assert_eq!(none.check(t0 + Duration::from_secs(3_600)), Err(1), "nothing ever accrues");
+        let mut small = UndoBudget::new(t0, Duration::from_millis(100));
+        small.spend(Duration::from_millis(150));
+        assert_eq!(small.check(t0 + Duration::from_secs(3_600)), Ok(()));
+        small.spend(Duration::from_millis(150));
+        assert_eq!(small.check(t0 + Duration::from_secs(3_600)), Err(1), "refilled to 0.1 s, not more");
     }
 
     #[test]

@@ -186,3 +186,46 @@ async fn batches_are_bounded_and_retries_apply_once() {
     let (st, v) = c.post("/batch", &ann, trades).await;
     assert_eq!((st, v["applied"].as_u64()), (200, Some(2)), "{v}");
 }
+
+/// While the undo budget is spent (here it is 0: `atomic_undo_ms = 0`), an all-or-nothing
+/// batch is answered 429 `busy` with `Retry-After` before it starts; plain batches and single
+/// commands go on, and the pause is not recorded under the batch's Idempotency-Key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn atomic_batches_wait_while_the_undo_budget_is_spent() {
+    let db = fresh_database(Backend::Sqlite).await;
+    let mut settings = peerex_server::settings::Settings::for_tests(db);
+    settings.atomic_undo = std::time::Duration::ZERO;
+    let s = Server::start_with(settings).await;
+    let c = s.client.clone();
+    let ann = s.funded("ann", "100").await;
+    assert_eq!(c.post("/issues", &ann, json!({"issue": ISSUE})).await.0, 201);
+    let mat = s.days_from_now(30).await;
+    let atomic = json!({"atomic": true, "commands": [place(&mat, "0.4", 10)]});
+    let resp = c
+        .http
+        .post(format!("{}/api/v1/batch", c.base))
+        .bearer_auth(&ann)
+        .header("Idempotency-Key", "k1")
+        .json(&atomic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry: u64 = resp.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "busy", "{body}");
+    // Not recorded: the same key with another body is paused again, not `idempotency_key_reused`.
+    let other = json!({"atomic": true, "commands": [place(&mat, "0.3", 5)]});
+    let (st, v) = c.call_with(Method::POST, "/batch", Some(&ann), Some(other), Some("k1")).await;
+    assert_eq!((st, v["code"].as_str()), (429, Some("busy")), "{v}");
+    // Plain batches and single commands are never paused.
+    let plain = json!({"commands": [place(&mat, "0.4", 10)]});
+    let (st, v) = c.post("/batch", &ann, plain).await;
+    assert_eq!((st, v["applied"].as_u64()), (200, Some(1)), "{v}");
+    assert_eq!(c.post("/offers", &ann, offer("buy_fixed", &mat, "0.3", 10)).await.0, 201);
+    assert_eq!(open_offers(&s, &ann).await, 2, "nothing of the paused batches was applied");
+    let undone =
+        s.running.as_ref().unwrap().state.shared.metrics.atomic_undone.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(undone, 0, "a paused batch is not started, so nothing is undone");
+}
