@@ -214,6 +214,16 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_check_at_its_boundaries() {
+        for b in [0x00, 0x1F, 0x7F, 0xC2] {
+            assert!(may_have_control(&[b'a', b]), "{b:#04x}");
+        }
+        for b in [0x20, 0x21, 0x7E, 0x80, 0xC1, 0xC3, 0xFF] {
+            assert!(!may_have_control(&[b'a', b]), "{b:#04x}");
+        }
+    }
+
+    #[test]
     fn control_characters_and_long_names_are_refused() {
         assert!(name("issue", "demo/app#1337").is_ok());
         assert!(name("issue", "ünïcødé ok").is_ok());
