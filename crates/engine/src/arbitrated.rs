@@ -291,11 +291,11 @@ impl Cases {
         opening.sort_unstable();
         for s in opening {
             // Always matured here; a statement settled otherwise would not open (as before).
-            debug_assert!(x.series(s).is_some_and(|se| se.status == SeriesStatus::Matured));
-            if x.series(s).is_none_or(|se| se.status != SeriesStatus::Matured) {
+            let Some(maturation) = x.series(s).filter(|se| se.status == SeriesStatus::Matured).map(|se| se.maturation)
+            else {
+                debug_assert!(false, "statement series {} not matured at its maturation", s.0);
                 continue;
-            }
-            let maturation = x.series(s).map_or(now, |se| se.maturation);
+            };
             if let Some(c) = self.cases.get_mut(&s) {
                 let deadline = maturation.plus_millis(c.report_ms);
                 c.report_deadline = Some(deadline);
