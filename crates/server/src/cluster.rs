@@ -33,7 +33,9 @@ pub struct Cluster {
     writer: AtomicBool,
     /// The last log seq applied to the readers' engine.
     applied: watch::Sender<i64>,
-    /// The last log seq seen committed in the database (replicas; the writer's is `applied`).
+    /// The last log seq seen committed in the database: a replica's from its tail, the
+    /// writer's its own commits (ahead of `applied` while a snapshot holds committed batches
+    /// back from the readers' engine, `crate::snapshot_task`).
     head: AtomicI64,
     /// How many times this process became the writer after starting as a replica.
     pub failovers: AtomicU64,
@@ -100,9 +102,16 @@ impl Cluster {
         self.head.fetch_max(seq, Ordering::SeqCst);
     }
 
-    /// The log's last committed seq, as a replica last saw it.
+    /// The log's last committed seq, as a replica last saw it or the writer committed it.
     pub fn set_head(&self, seq: i64) {
         self.head.fetch_max(seq, Ordering::SeqCst);
+    }
+
+    /// The log position a write's answer names (`Peerex-Seq`, and a forwarded write's answer):
+    /// what this process has committed or applied, whichever is further. A client that reads
+    /// with it as its minimum (`Peerex-Min-Seq`) sees its write.
+    pub fn written(&self) -> i64 {
+        self.head.load(Ordering::SeqCst).max(self.applied())
     }
 
     /// Commands committed in the database that this process has not applied yet.

@@ -1,7 +1,7 @@
 //! A replica's writes, forwarded to the writer process (docs/deploy.md): the writer the
 //! database advertises (`writer_epoch.address`) takes each write as the domain [`Action`] it is,
 //! with the writer's secret as proof that the replica reads the same database; the answer comes
-//! back with the log seq the writer had applied, and the replica answers once its own engine
+//! back with the log seq the writer had committed, and the replica answers once its own engine
 //! has applied that far, so a client reads its own write on the process it wrote through.
 //!
 //! Adapter layer above the writer: it speaks HTTP as a client of another peerex process (never
@@ -36,7 +36,9 @@ pub struct Forwarded {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ForwardedAnswer {
     pub result: Result<ForwardedOutcome, WriteError>,
-    /// The last log seq the writer had applied when it answered.
+    /// The last log seq the writer had committed (or applied) when it answered: at least the
+    /// write's (`Cluster::written`). The field keeps its name for processes of one cluster
+    /// running different versions during an upgrade.
     pub applied: i64,
 }
 

@@ -172,6 +172,8 @@ pub async fn start_with(settings: Settings, extra: impl FnOnce(AppState) -> axum
         healthy: AtomicBool::new(true),
         shutdown: tokio::sync::watch::channel(false).0,
         cluster: Cluster::new(cluster_url.is_some(), is_writer, applied),
+        unread: Default::default(),
+        snapshot_gate: Default::default(),
     });
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
@@ -418,6 +420,8 @@ mod tests {
             healthy: AtomicBool::new(true),
             shutdown: tokio::sync::watch::channel(false).0,
             cluster: Cluster::new(false, true, 0),
+            unread: Default::default(),
+            snapshot_gate: Default::default(),
         });
         supervise(shared.clone(), async {}).await;
         assert!(shared.is_healthy(), "a writer that ends normally (shutdown) is not a failure");

@@ -5,8 +5,9 @@
 //! Below the writer (which applies each committed batch here) and above the stores of each
 //! part; it knows no HTTP and no writer.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use peerex_engine::Engine;
 use tokio::sync::broadcast;
@@ -33,6 +34,15 @@ pub struct Shared {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// Writer or replica, and how far the readers' engine has applied the log.
     pub cluster: Cluster,
+    /// Users whose writes were answered before the readers' engine had them (a snapshot was
+    /// reading it: `crate::snapshot_task`), with the seq to wait for: their own reads wait
+    /// for it ([`Shared::unread_write`]), everyone else's go on. Emptied when the held
+    /// batches are applied, so it names only users who wrote during one encode.
+    pub unread: Mutex<HashMap<String, i64>>,
+    /// Taken (shared) by a snapshot's encode before it reads the readers' engine. Nothing
+    /// else takes it, except a test that holds it to keep an encode open.
+    #[doc(hidden)]
+    pub snapshot_gate: RwLock<()>,
 }
 
 impl Shared {
@@ -50,5 +60,31 @@ impl Shared {
     }
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::SeqCst)
+    }
+
+    /// The seq `user`'s own last write is at, if the readers' engine does not have it yet.
+    pub fn unread_write(&self, user: &str) -> Option<i64> {
+        // Nothing committed is held back (the common case): no lock.
+        if self.cluster.written() <= self.cluster.applied() {
+            return None;
+        }
+        let seq = *self.unread.lock().unwrap_or_else(|e| e.into_inner()).get(user)?;
+        (seq > self.cluster.applied()).then_some(seq)
+    }
+
+    /// The writer answered writes of `users` up to `seq` before the readers' engine has them.
+    pub fn writes_unread<'a>(&self, users: impl IntoIterator<Item = &'a str>, seq: i64) {
+        let mut unread = self.unread.lock().unwrap_or_else(|e| e.into_inner());
+        for u in users {
+            unread.insert(u.to_owned(), seq);
+        }
+    }
+
+    /// The readers' engine has every committed write.
+    pub fn writes_read(&self) {
+        let mut unread = self.unread.lock().unwrap_or_else(|e| e.into_inner());
+        if !unread.is_empty() {
+            unread.clear();
+        }
     }
 }

@@ -3,11 +3,12 @@
 //! read lock (reads go on beside it), in parts of [`PART`] bytes that an async task stores as
 //! they come (a few at a time, each few their own short transaction; the header and the row
 //! last, in one). While
-//! the encode runs, the writer goes on applying and committing batches but holds them back from
-//! the readers' engine, and their answers with them (an answer means a read sees the write); it
-//! applies and answers them as soon as the encode is done. So there is no third engine and no
-//! whole body in memory (a few parts at most) and no clone: the cost is that answers wait for
-//! the encode and its storing (docs/benchmarks.md measures it).
+//! the encode runs, the writer goes on applying, committing and answering batches but holds
+//! them back from the readers' engine; it applies them as soon as the encode is done. So there
+//! is no third engine and no whole body in memory (a few parts at most) and no clone. The cost:
+//! until then, the readers' engine is behind the log, so the reads of a user who wrote
+//! meanwhile wait for it (`Shared::unread_write`: each user reads its own writes), and
+//! everyone else reads the state as of the snapshot's seq (docs/server.md, "Snapshots").
 //!
 //! Below the writer (which owns a [`Snapshots`]) and above `shared` and `store`.
 
@@ -112,9 +113,10 @@ impl Snapshots {
         let task = tokio::spawn(async move {
             let started = std::time::Instant::now();
             let stored = store_in_parts(&store, at, move |part| {
+                let gate = shared.snapshot_gate.read().unwrap_or_else(|e| e.into_inner());
                 let engine = shared.engine();
                 let header = snapshot::encode_parts(at.seq, at.last_at, at.events, &engine, PART, part);
-                drop(engine);
+                drop((engine, gate));
                 let _ = done.send(());
                 header
             })

@@ -6,7 +6,7 @@
 //! the writer's typed [`WriteResult`].
 
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,6 +44,18 @@ impl Queue {
     pub fn close(&self) {
         self.replace(mpsc::channel(1).0);
     }
+}
+
+/// How long a user's read waits for the readers' engine to have that user's own writes
+/// (answered while a snapshot held them back from it: `crate::snapshot_task`).
+pub const OWN_WRITES_WAIT: Duration = Duration::from_secs(30);
+
+/// A read that waited [`OWN_WRITES_WAIT`] for its user's own writes in vain: this process had
+/// applied the log up to `applied`, the writes are at `wanted`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lagging {
+    pub applied: i64,
+    pub wanted: i64,
 }
 
 #[derive(Clone)]
@@ -114,6 +126,19 @@ impl AppState {
         let mut accounts = self.shared.accounts_mut();
         accounts.learn_session(hash, account, created_at, self.shared.clock.offset_ms());
         accounts.authenticate(token).map(|a| (a.name.clone(), a.admin))
+    }
+
+    /// Returns once the readers' engine has `user`'s own writes: at once, unless the writer
+    /// answered some while a snapshot held them back from it; then at most
+    /// [`OWN_WRITES_WAIT`].
+    pub async fn own_writes(&self, user: &str) -> Result<(), Lagging> {
+        let Some(wanted) = self.shared.unread_write(user) else {
+            return Ok(());
+        };
+        if self.shared.cluster.wait_applied(wanted, OWN_WRITES_WAIT).await {
+            return Ok(());
+        }
+        Err(Lagging { applied: self.shared.cluster.applied(), wanted })
     }
 
     pub fn queue_depth(&self) -> usize {

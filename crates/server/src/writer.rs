@@ -3,8 +3,10 @@
 //! order to its own engine, writes the whole batch in ONE transaction (group commit: one fsync
 //! for the batch), and only then applies the same commands to the readers' engine and answers.
 //! The engine is deterministic, so the second application gives the same state. While a
-//! snapshot is encoded from the readers' engine (snapshot_task.rs), committed batches wait,
-//! answers included, and are applied in order when it is done.
+//! snapshot is encoded from the readers' engine (snapshot_task.rs), committed batches are
+//! answered at once but wait for that engine, and are applied in order when it is done; the
+//! users who wrote them read through [`Shared::unread_write`], so each still reads its own
+//! writes.
 //!
 //! The writer speaks the domain: it takes an [`Action`] and answers an [`Outcome`] (the command's
 //! place in the log, the view of the state right after it, built by [`crate::views`], and its
@@ -74,6 +76,17 @@ impl Action {
     /// An engine operation answered with `view`.
     pub fn engine(op: Op, actor: Option<&str>, view: After) -> Action {
         Action::Engine { op, actor: actor.map(str::to_owned), view }
+    }
+
+    /// The user who asks (and will read what it wrote), if any.
+    pub fn actor(&self) -> Option<&str> {
+        match self {
+            Action::Engine { actor, .. } => actor.as_deref(),
+            Action::Batch { actor, .. } => Some(actor),
+            Action::CreateAccount { row } => Some(&row.name),
+            Action::CreateSession { user, .. } => Some(user),
+            Action::RevokeSession { .. } | Action::SetClock { .. } => None,
+        }
     }
 }
 
@@ -276,8 +289,8 @@ pub struct Writer {
     pub fence: Option<i64>,
     /// When to write the next snapshot of the engine (snapshot_task.rs).
     pub snapshots: Snapshots,
-    /// Committed batches not yet applied to the readers' engine (nor answered): a snapshot
-    /// is reading it.
+    /// Committed batches not yet applied to the readers' engine (already answered): a
+    /// snapshot is reading it.
     pub held: Held,
     /// How much time undoing refused all-or-nothing batches may take.
     pub undo: UndoBudget,
@@ -341,6 +354,8 @@ struct Pending {
     commands: Vec<Command>,
     accounts: Vec<AccountChange>,
     names: HashSet<String>,
+    /// Who asked for the batch's actions (whose reads wait for it while it is held).
+    actors: Vec<String>,
     public: Vec<(i64, String)>,
     replies: Vec<(oneshot::Sender<WriteResult>, WriteResult, Instant)>,
     applied: u64,
@@ -376,21 +391,42 @@ impl Writer {
         tracing::info!("writer stopped");
     }
 
-    /// After a commit: the batch goes to the readers (and is answered) now, or after the
-    /// snapshot that is reading their engine.
-    fn committed(&mut self, p: Pending) {
-        self.held.0.push(p);
-        if !self.snapshots.encoding() {
-            self.release();
-            self.snapshot_if_due();
+    /// After a commit: account changes hold at once (a session made now works on the next
+    /// request); the batch goes to the readers' engine and is answered now, or, while a
+    /// snapshot is reading that engine, is answered now and goes to it after the snapshot. Its
+    /// users' own reads wait for it meanwhile ([`Shared::unread_write`]); other reads go on.
+    fn committed(&mut self, mut p: Pending) {
+        if !p.accounts.is_empty() {
+            let mut accounts = self.shared.accounts_mut();
+            for c in p.accounts.drain(..) {
+                accounts.apply(c);
+            }
         }
+        let last = p.write.commands.last().map(|c| c.0);
+        if let Some(seq) = last {
+            self.shared.cluster.set_head(seq);
+        }
+        if self.snapshots.encoding() {
+            if let Some(seq) = last {
+                // Before the answers: a read that follows one must find its seq.
+                self.shared.writes_unread(p.actors.iter().map(String::as_str), seq);
+            }
+            self.answer(&mut p);
+            self.held.0.push(p);
+            return;
+        }
+        self.held.0.push(p);
+        self.release();
+        self.snapshot_if_due();
     }
 
-    /// Applies the held batches to the readers' engine and answers them, in commit order.
+    /// Applies the held batches to the readers' engine (answering those not answered yet), in
+    /// commit order.
     fn release(&mut self) {
         for p in std::mem::take(&mut self.held.0) {
             self.publish(p);
         }
+        self.shared.writes_read();
     }
 
     /// With every committed batch applied to the readers' engine: starts a snapshot of it if
@@ -422,6 +458,9 @@ impl Writer {
                     p.replies.push((req.reply, answer, req.enqueued));
                     continue;
                 }
+            }
+            if let Some(actor) = req.action.actor() {
+                p.actors.push(actor.to_owned());
             }
             let result = self.handle(req.action, &mut p);
             // A pause is not the request's answer: a retry with the same key may apply it.
@@ -465,28 +504,28 @@ impl Writer {
         true
     }
 
-    /// After the commit: readers' engine, accounts, live stream, metrics, answers.
-    fn publish(&self, p: Pending) {
+    /// After the commit: readers' engine, live stream, metrics, answers.
+    fn publish(&self, mut p: Pending) {
         let last = p.write.commands.last().map(|c| c.0);
         if !p.commands.is_empty() {
-            apply_logged(&mut self.shared.engine_mut(), p.commands);
+            apply_logged(&mut self.shared.engine_mut(), std::mem::take(&mut p.commands));
         }
         if let Some(seq) = last {
             self.shared.cluster.set_applied(seq);
         }
-        if !p.accounts.is_empty() {
-            let mut accounts = self.shared.accounts_mut();
-            for c in p.accounts {
-                accounts.apply(c);
-            }
-        }
-        for e in p.public {
+        for e in std::mem::take(&mut p.public) {
             let _ = self.shared.public_events.send(Arc::new(e));
         }
         let m = &self.shared.metrics;
         m.commands_applied.fetch_add(p.applied, Ordering::Relaxed);
         m.commands_refused.fetch_add(p.refused, Ordering::Relaxed);
-        for (tx, result, enqueued) in p.replies {
+        self.answer(&mut p);
+    }
+
+    /// Sends the batch's answers (once).
+    fn answer(&self, p: &mut Pending) {
+        let m = &self.shared.metrics;
+        for (tx, result, enqueued) in p.replies.drain(..) {
             m.command_latency.observe(enqueued.elapsed());
             let _ = tx.send(result);
         }
@@ -498,10 +537,8 @@ impl Writer {
             Action::Engine { op, actor, view } => self.apply_op(op, actor, &view, p),
             Action::Batch { items, actor, atomic } => self.apply_batch(items, &actor, atomic, p),
             Action::CreateAccount { row } => {
-                // Names of this batch, of batches held back for a snapshot, and published ones.
-                let taken = p.names.contains(&row.name)
-                    || self.held.0.iter().any(|h| h.names.contains(&row.name))
-                    || self.shared.accounts().users.contains_key(&row.name);
+                // Names of this batch and of committed ones (accounts hold at commit).
+                let taken = p.names.contains(&row.name) || self.shared.accounts().users.contains_key(&row.name);
                 if taken {
                     return Err(WriteError::NameTaken(row.name));
                 }

@@ -177,9 +177,18 @@ impl Viewer {
 impl FromRequestParts<Web> for Viewer {
     type Rejection = Response;
 
+    /// A logged-in viewer's page (or form) waits until the readers' engine has that user's own
+    /// writes (`AppState::own_writes`): what a person just did shows on the next page.
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Self::Rejection> {
         let sid = parts.extensions.get::<Sid>().map(|s| s.0.clone()).unwrap_or_else(new_sid);
-        Ok(viewer(web, sid))
+        let v = viewer(web, sid);
+        if let Some(login) = &v.login {
+            if web.app.own_writes(&login.name).await.is_err() {
+                let message = "The server is still saving a moment ago's changes. Reload the page in a few seconds.";
+                return Err(crate::layout::error_page(&v, 503, "lagging", message));
+            }
+        }
+        Ok(v)
     }
 }
 

@@ -57,8 +57,10 @@ pub async fn list(State(state): State<AppState>, user: User) -> Json<Vec<BackupV
     Json(views::resources::backups(&state.shared.engine(), &user.name))
 }
 
-/// Only the owner may restore or delete a backup.
-fn own(state: &AppState, user: &User, file: &str) -> ApiResult<()> {
+/// Only the owner may restore or delete a backup (read once the readers' engine has the
+/// owner's own writes: a backup stored a moment ago is found).
+async fn own(state: &AppState, user: &User, file: &str) -> ApiResult<()> {
+    state.own_writes(&user.name).await?;
     let engine = state.shared.engine();
     match views::resources::backup(&engine, file) {
         Some(b) if b.owner == user.name => Ok(()),
@@ -76,7 +78,7 @@ pub async fn restore(
     key: IdempotencyKey,
     PathId(file): PathId,
 ) -> ApiResult<Written> {
-    own(&state, &user, &file)?;
+    own(&state, &user, &file).await?;
     let action = Action::engine(Op::RetrieveFile { file: file.clone() }, Some(&user.name), After::Restore(file));
     written(StatusCode::OK, state.submit(action, key.scoped(&user.name)).await)
 }
@@ -90,7 +92,7 @@ pub async fn delete(
     key: IdempotencyKey,
     PathId(file): PathId,
 ) -> ApiResult<Written> {
-    own(&state, &user, &file)?;
+    own(&state, &user, &file).await?;
     let action = Action::engine(Op::DeleteFile { file }, Some(&user.name), After::Nothing);
     written(StatusCode::OK, state.submit(action, key.scoped(&user.name)).await)
 }

@@ -44,6 +44,14 @@ impl ApiError {
     }
 }
 
+/// 503 `lagging`: this process has not applied the log as far as the request needs; retry.
+impl From<crate::state::Lagging> for ApiError {
+    fn from(l: crate::state::Lagging) -> ApiError {
+        let message = format!("this process has applied the log up to {}, not yet {}; retry", l.applied, l.wanted);
+        ApiError { retry_after: Some(1), ..ApiError::new(503, "lagging", message) }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         ApiError::new(e.status(), e.code(), e.message())

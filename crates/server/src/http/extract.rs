@@ -59,7 +59,8 @@ fn bad_query(m: &str) -> ApiError {
     ApiError::bad_request("invalid_query", m.to_owned())
 }
 
-/// The authenticated user.
+/// The authenticated user. Extracted in a read (GET, HEAD), it waits until the readers' engine
+/// has the user's own writes ([`AppState::own_writes`]).
 #[derive(Clone, Debug)]
 pub struct User {
     pub name: String,
@@ -91,6 +92,11 @@ impl FromRequestParts<AppState> for User {
         if let Err(wait) = state.limiter.check(&format!("user:{}", user.name)) {
             state.shared.metrics.rate_limited.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::too_many(wait));
+        }
+        // A user reads its own writes (writes need not wait: the writer has them all; the
+        // few that check the readers' engine first wait themselves).
+        if parts.method == axum::http::Method::GET || parts.method == axum::http::Method::HEAD {
+            state.own_writes(&user.name).await?;
         }
         Ok(user)
     }

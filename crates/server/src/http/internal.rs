@@ -32,5 +32,5 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
     }
     let Body(Forwarded { action, idempotency }) = body;
     let result = state.submit_here(action, idempotency).await;
-    Json(ForwardedAnswer::of(result, state.shared.cluster.applied())).into_response()
+    Json(ForwardedAnswer::of(result, state.shared.cluster.written())).into_response()
 }

@@ -196,7 +196,7 @@ pub const SEQ_HEADER: &str = "peerex-seq";
 pub const MIN_SEQ_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Reads that ask for a minimum log position wait for it; every answer says the position this
-/// process had applied (after a write: at least that write's).
+/// process had applied (a read) or committed (a write: at least that write's).
 async fn log_position(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(v) = req.headers().get(MIN_SEQ_HEADER) {
         let Some(min) = v.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()) else {
@@ -204,20 +204,17 @@ async fn log_position(State(state): State<AppState>, req: Request, next: Next) -
                 .into_response();
         };
         if !state.shared.cluster.wait_applied(min, MIN_SEQ_WAIT).await {
-            let mut e = ApiError::new(
-                503,
-                "lagging",
-                format!(
-                    "this process has applied the log up to {}, not yet {min}; retry",
-                    state.shared.cluster.applied()
-                ),
-            );
-            e.retry_after = Some(1);
-            return e.into_response();
+            let applied = state.shared.cluster.applied();
+            return ApiError::from(crate::state::Lagging { applied, wanted: min }).into_response();
         }
     }
+    let safe = req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD;
     let mut resp = next.run(req).await;
-    if let Ok(v) = axum::http::HeaderValue::from_str(&state.shared.cluster.applied().to_string()) {
+    // A read answers from what was applied; a write's answer may come before the readers'
+    // engine has it (a snapshot holding it back), so it names what was committed.
+    let c = &state.shared.cluster;
+    let seq = if safe { c.applied() } else { c.written() };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&seq.to_string()) {
         resp.headers_mut().insert(SEQ_HEADER, v);
     }
     resp

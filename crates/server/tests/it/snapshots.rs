@@ -209,10 +209,11 @@ async fn restart_after_snapshots_keeps_every_acknowledged_command(backend: Backe
 on_both!(restart_after_snapshots_keeps_every_acknowledged_command);
 
 /// A snapshot encodes the readers' engine while the writer goes on: the batches it commits
-/// meanwhile are answered only once the readers' engine has them, so every answered offer is
-/// at once in the answerer's own list. With a snapshot after every command, most batches
-/// meet an encode in progress.
-async fn answers_wait_for_the_readers_while_a_snapshot_encodes(backend: Backend) {
+/// meanwhile are answered at once and reach the readers' engine after the encode, and each
+/// user's reads wait for that user's own writes, so every answered offer is at once in the
+/// answerer's own list. With a snapshot after every command, most batches meet an encode in
+/// progress.
+async fn each_user_reads_its_own_writes_while_a_snapshot_encodes(backend: Backend) {
     let db = fresh_database(backend).await;
     let mut s = Server::start_with(settings(db.clone(), 1)).await;
     let mut tokens = Vec::new();
@@ -269,7 +270,95 @@ async fn answers_wait_for_the_readers_while_a_snapshot_encodes(backend: Backend)
         l.release().await;
     }
 }
-on_both!(answers_wait_for_the_readers_while_a_snapshot_encodes);
+on_both!(each_user_reads_its_own_writes_while_a_snapshot_encodes);
+
+/// Within `secs`, or the test fails (instead of hanging) naming what never came.
+async fn within<T>(secs: u64, what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f).await.unwrap_or_else(|_| panic!("{what}: no answer in {secs} s"))
+}
+
+/// While a snapshot's encode is held open (the test takes the gate it passes first), writes
+/// are still answered at once, with a `Peerex-Seq` that names them; the writer's own reads
+/// wait until the readers' engine has its writes, and then see them; another user reads at
+/// once (the state as of the snapshot); a session made meanwhile works at once.
+async fn answers_do_not_wait_for_a_snapshot_encode(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let mut s = Server::start_with(settings(db.clone(), 1)).await;
+    let (adam, beth) = (s.funded("adam", "1000").await, s.funded("beth", "1000").await);
+    let _ = s.user("cleo").await;
+    let _ = s.client.post("/issues", &adam, json!({"issue": ISSUE})).await;
+    let mat = s.days_from_now(10).await;
+    let shared = s.running.as_ref().unwrap().state.shared.clone();
+    let url = format!("{}/api/v1/offers", s.client.base);
+
+    // The gate, held on a thread of its own until `release` says.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (taken, is_taken) = tokio::sync::oneshot::channel();
+    let sh = shared.clone();
+    let gate = tokio::task::spawn_blocking(move || {
+        let _gate = sh.snapshot_gate.write().unwrap();
+        taken.send(()).unwrap();
+        let _ = released.recv();
+    });
+    is_taken.await.unwrap();
+    // Offers until one commits while an encode waits at the gate (the one before it started
+    // that snapshot; one already storing makes the next batch end try again).
+    let mut placed = 0;
+    let mut held_seq = None;
+    for _ in 0..50 {
+        let resp = within(10, "an offer while an encode is held", async {
+            s.client.http.post(&url).bearer_auth(&adam).json(&offer("buy_fixed", &mat, "0.40", 1)).send().await.unwrap()
+        })
+        .await;
+        assert_eq!(resp.status().as_u16(), 201);
+        placed += 1;
+        let seq: i64 = resp.headers()["peerex-seq"].to_str().unwrap().parse().unwrap();
+        if shared.cluster.applied() < seq {
+            held_seq = Some(seq);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seq = held_seq.expect("no write was held back for an encode");
+    assert!(shared.cluster.written() >= seq);
+
+    // The writer's own read waits for its writes...
+    let c = s.client.clone();
+    let adam2 = adam.clone();
+    let own = tokio::spawn(async move { c.get("/offers?status=open", &adam2).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!own.is_finished(), "a read returned without the user's own held write");
+    // ... while another user reads and writes at once, and a new session works at once.
+    let (st, book) = within(10, "another user's read", s.client.get("/offers?status=open", &beth)).await;
+    assert_eq!((st, book.as_array().map(Vec::len)), (200, Some(0)), "{book}");
+    let (st, body) =
+        within(10, "another user's write", s.client.post("/offers", &beth, offer("buy_unfixed", &mat, "0.30", 1)))
+            .await;
+    assert_eq!(st, 201, "{body}");
+    let cleo = within(10, "a log-in", s.client.login("cleo", PASSWORD)).await;
+    let (st, body) =
+        within(10, "a write with the new session", s.client.post("/issues", &cleo, json!({"issue": "demo/app#2"})))
+            .await;
+    assert_eq!(st, 201, "{body}");
+    assert!(!own.is_finished());
+    assert!(shared.cluster.applied() < seq, "the readers' engine stayed behind while the encode was held");
+
+    release.send(()).unwrap();
+    gate.await.unwrap();
+    let (st, open) = within(30, "the waiting read after the encode", own).await.unwrap();
+    assert_eq!(st, 200, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), placed, "the user's own writes, all of them");
+    assert!(shared.cluster.applied() >= seq);
+    assert!(shared.unread.lock().unwrap().is_empty(), "nothing left to wait for");
+    assert_eq!(
+        within(10, "beth's own read", s.client.get("/offers?status=open", &beth)).await.1.as_array().unwrap().len(),
+        1
+    );
+    s.stop().await;
+    let report = peerex_server::check(&db).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+on_both!(answers_do_not_wait_for_a_snapshot_encode);
 
 /// Stored part by part (the snapshot task's way), a snapshot is invisible until its header and
 /// row are in; parts of one never finished are removed by the next; the joined parts decode.

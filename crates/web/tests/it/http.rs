@@ -253,3 +253,75 @@ fn pages_are_under_the_per_address_rate_limit() {
     assert!(r.headers().contains_key("retry-after"));
     assert!(r.text().unwrap().contains("rate_limited"));
 }
+
+/// While a snapshot's encode is held open, a person's next page waits until the readers'
+/// engine has what that person just did (and then shows it); other people's pages come at once.
+#[test]
+fn a_page_shows_the_viewers_own_change_made_during_a_snapshot() {
+    use axum::extract::State;
+    use peerex_engine::exchange::types::OfferKind;
+    use peerex_engine::{Amount, Price};
+    use peerex_server::http::admin::{self as adm, Money};
+    use peerex_server::http::exchange::{self as ex, OpenIssue, PlaceOffer};
+    use peerex_server::http::extract::{Body, IdempotencyKey, User};
+
+    let s = Server::start_with(|settings| settings.snapshot_every = 1);
+    let c = client();
+    let (alice, _) = sign_up(&s, &c, "alice");
+    let (bob, _) = sign_up(&s, &c, "bob");
+    let st = s.state().clone();
+    let user = |name: &str, admin: bool| User { name: name.into(), admin, token_hash: String::new() };
+    let maturation = st.shared.clock.now().plus_days(30);
+    let offer = || PlaceOffer {
+        kind: OfferKind::BuyFixed,
+        issue: "local#1".into(),
+        maturation,
+        price: Price::from_bp(4_000).unwrap(),
+        volume: 1,
+        aon: false,
+        poolable: false,
+        expiration: None,
+    };
+    s.rt.block_on(async {
+        let m = Money { user: "alice".into(), amount: Amount::credits(1_000) };
+        adm::deposit(State(st.clone()), user(ADMIN, true), IdempotencyKey(None), Body(m)).await.unwrap();
+        let b = OpenIssue { issue: "local#1".into(), title: "One".into(), labels: vec![] };
+        ex::open_issue(State(st.clone()), user("alice", false), IdempotencyKey(None), Body(b)).await.unwrap();
+    });
+    // The gate the encode passes first, held on a thread of its own.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (taken, is_taken) = std::sync::mpsc::channel::<()>();
+    let shared = st.shared.clone();
+    let gate = std::thread::spawn(move || {
+        let _gate = shared.snapshot_gate.write().unwrap();
+        taken.send(()).unwrap();
+        let _ = released.recv();
+    });
+    is_taken.recv().unwrap();
+    // Offers of alice's until one is answered while the readers' engine is behind (an encode waits).
+    let mut placed = 0;
+    while st.shared.cluster.applied() >= st.shared.cluster.written() {
+        assert!(placed < 50, "no write was held back for an encode");
+        s.rt.block_on(ex::place_offer(State(st.clone()), user("alice", false), IdempotencyKey(None), Body(offer())))
+            .unwrap();
+        placed += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let page = {
+        let (c, url, alice) = (c.clone(), s.url("/portfolio"), alice.clone());
+        std::thread::spawn(move || c.get(url).header("cookie", alice).send().unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!page.is_finished(), "alice's page came without her own change");
+    let r = c.get(s.url("/portfolio")).header("cookie", &bob).send().unwrap();
+    assert_eq!(r.status(), 200, "another person's page comes at once");
+    release.send(()).unwrap();
+    gate.join().unwrap();
+    let r = page.join().unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    let start = html.find("id=\"offers\"").expect("her open offers");
+    let part = &html[start..];
+    let rows = part[..part.find("</section>").unwrap()].matches("<tr>").count() - 1;
+    assert_eq!(rows, placed, "every offer she placed is on the page");
+}
