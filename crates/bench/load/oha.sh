@@ -12,7 +12,10 @@
 # Environment: DURATION (30s), CONNS (64 connections; in `cross` per user), BATCH (1000 offers
 # a batch), PORT (18080), PEEREX (target/release/peerex), OHA (oha), OHA_ARGS (more options for
 # oha, e.g. "--db-url /tmp/requests.db" to keep every request's times), CHECK=1 to run
-# `peerex check` on the database afterwards, KEEP=1 to keep the data directory.
+# `peerex check` on the database afterwards, KEEP=1 to keep the data directory, PRELOAD (0:
+# that many resting offers placed first, by another user through /batch, 1,000 a request, so
+# that the run meets a large state, e.g. snapshots that take a while to encode; the server's
+# other settings come from the environment as usual, e.g. PEEREX_SNAPSHOT_EVERY).
 #
 # Workloads (each stays valid for the whole run):
 # - single: one user places buy_fixed offers of 1 unit at 0.30-0.49 on one series (oha -Z
@@ -72,6 +75,29 @@ run_oha() {
         -H "authorization: Bearer $1" ${OHA_ARGS:-} "$3" "$4" "$BASE$2"
 }
 
+# batch_of KIND FIRST_CENT: BATCH offers of KIND spread over 20 prices from 0.FIRST_CENT up.
+batch_of() {
+    printf '{"commands":['
+    for i in $(seq 0 $((BATCH - 1))); do
+        [ "$i" -gt 0 ] && printf ','
+        printf '{"op":"place_offer",%s' "$(offer "$1" "0.$(($2 + i % 20))" | cut -c2-)"
+    done
+    printf ']}'
+}
+
+PRELOAD=${PRELOAD:-0}
+if [ "$PRELOAD" -gt 0 ]; then
+    # Carol's bids at 0.10-0.29 never meet the runs' offers (bids at 0.30-0.49 or at 0.50).
+    funded_user carol 1000000000 "$ROOT"
+    CAROL=$(login carol)
+    batch_of buy_fixed 10 >"$DIR/preload.json"
+    n=$(((PRELOAD + BATCH - 1) / BATCH))
+    echo "preload: $n batches of $BATCH resting offers (carol, bids at 0.10-0.29)"
+    "$OHA" --no-tui -n "$n" -c 4 -m POST -T application/json -H "authorization: Bearer $CAROL" \
+        -D "$DIR/preload.json" "$BASE/batch" | grep -E 'Success rate|Total:' || true
+    echo "open offers: $(curl -sf "http://127.0.0.1:$PORT/metrics" | grep -E '^peerex_open_offers' | cut -d' ' -f2)"
+fi
+
 echo "peerex: $("$PEEREX" --version); oha: $("$OHA" --version); $(nproc) cores; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 case "$MODE" in
 single)
@@ -91,14 +117,7 @@ cross)
     echo "--- bob (buy_unfixed)"; cat "$DIR/bob.out"
     ;;
 batch)
-    {
-        printf '{"commands":['
-        for i in $(seq 0 $((BATCH - 1))); do
-            [ "$i" -gt 0 ] && printf ','
-            printf '{"op":"place_offer",%s' "$(offer buy_fixed "0.$((30 + i % 20))" | cut -c2-)"
-        done
-        printf ']}'
-    } >"$DIR/batch.json"
+    batch_of buy_fixed 30 >"$DIR/batch.json"
     # One batch by hand first: every command must apply.
     post /batch "$(cat "$DIR/batch.json")" "$ALICE" | jq -c '{applied, refused}'
     echo "batch: POST /batch of $BATCH offers, $CONNS connections, $DURATION"
