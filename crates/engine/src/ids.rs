@@ -53,6 +53,11 @@ pub fn server_assigned_form(prefix: char, id: &str) -> bool {
 /// each at a random place of the table (a cache miss each: 1.7-2.0 s for 8 M names on the
 /// project machine). [`Names`] reads the list into the buffer first and then fills the table
 /// in the order of its slots (0.5 s; docs/benchmarks.md, "Restarts").
+///
+/// Names of the form a server gives offers, `o<n>` ([`server_assigned_form`], with `n` written
+/// without leading zeros), are indexed by their number instead ([`Numbered`]): a server numbers
+/// them by its command sequence, so a new one lands at the end of an array (no hash, no probe
+/// of a table of millions, no table growth) and finding one is one array read.
 #[derive(Clone, Default)]
 pub struct Names {
     buf: String,
@@ -60,39 +65,119 @@ pub struct Names {
     ends: Vec<usize>,
     table: HashTable<u32>,
     hasher: DefaultHashBuilder,
+    numbered: Numbered,
+}
+
+/// Where a name is looked up: [`Names::key`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// `o<n>`, by `n`.
+    Numbered(u32),
+    /// Any other name, by this table's hash of it.
+    Hashed(u64),
+}
+
+/// The ids of the names `o<n>`, by `n` (0: none; else id + 1). The array grows at most
+/// [`NUMBERED_AHEAD`] past its end at a time, so a far larger number (a client's, not a
+/// server's) cannot make it allocate much: such a name goes to the hash table like any other,
+/// and [`Numbered::in_table`] counts them, so that a lookup searches the table too only when
+/// there is one.
+#[derive(Clone, Default)]
+struct Numbered {
+    ids: Vec<u32>,
+    in_table: u32,
+}
+
+/// How far past the numbered array's end a new `o<n>` still goes into it (256 KiB of it).
+const NUMBERED_AHEAD: usize = 1 << 16;
+
+/// The `n` of a name `o<n>` written without leading zeros, if it has that form and fits a `u32`.
+fn number_of(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix('o')?.as_bytes();
+    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+impl Numbered {
+    fn get(&self, n: u32) -> Option<u32> {
+        self.ids.get(n as usize).and_then(|&v| v.checked_sub(1))
+    }
+
+    /// Whether `n` may go into the array (else to the table).
+    fn takes(&self, n: u32) -> bool {
+        (n as usize) < self.ids.len() + NUMBERED_AHEAD
+    }
+
+    fn set(&mut self, n: u32, id: u32) {
+        let i = n as usize;
+        if i >= self.ids.len() {
+            self.ids.resize(i + 1, 0);
+        }
+        self.ids[i] = id + 1;
+    }
 }
 
 impl Names {
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.get_hashed(self.hash(name), name)
+        self.get_keyed(self.key(name), name)
     }
     /// The id of `name`, creating it if new. Returns (id, created).
     pub fn intern(&mut self, name: &str) -> (u32, bool) {
-        self.intern_hashed(self.hash(name), name)
+        self.intern_keyed(self.key(name), name)
     }
-    /// This table's hash of `name`, for a [`Names::get_hashed`] followed by a
-    /// [`Names::intern_hashed`] of the same name (one hash instead of two).
-    pub fn hash(&self, name: &str) -> u64 {
-        self.hasher.hash_one(name)
+    /// Where this table looks `name` up, for a [`Names::get_keyed`] followed by a
+    /// [`Names::intern_keyed`] of the same name (one hash instead of two).
+    pub fn key(&self, name: &str) -> Key {
+        match number_of(name) {
+            Some(n) => Key::Numbered(n),
+            None => Key::Hashed(self.hasher.hash_one(name)),
+        }
     }
-    /// [`Names::get`] with `hash` = [`Names::hash`]`(name)` of this table.
-    pub fn get_hashed(&self, hash: u64, name: &str) -> Option<u32> {
-        debug_assert_eq!(hash, self.hash(name));
+    /// [`Names::get`] with `key` = [`Names::key`]`(name)` of this table.
+    pub fn get_keyed(&self, key: Key, name: &str) -> Option<u32> {
+        debug_assert_eq!(key, self.key(name));
+        let hash = match key {
+            Key::Numbered(n) => match self.numbered.get(n) {
+                Some(id) => return Some(id),
+                None if self.numbered.in_table == 0 => return None,
+                None => self.hasher.hash_one(name),
+            },
+            Key::Hashed(hash) => hash,
+        };
         self.table.find(hash, |&id| self.name(id) == name).copied()
     }
-    /// [`Names::intern`] with `hash` = [`Names::hash`]`(name)` of this table.
-    pub fn intern_hashed(&mut self, hash: u64, name: &str) -> (u32, bool) {
-        debug_assert_eq!(hash, self.hash(name));
-        match entry(&mut self.table, (&self.buf, &self.ends, &self.hasher), hash, name) {
-            Entry::Occupied(e) => (*e.get(), false),
-            Entry::Vacant(e) => {
-                let id = self.ends.len() as u32;
-                e.insert(id);
-                self.buf.push_str(name);
-                self.ends.push(self.buf.len());
-                (id, true)
+    /// [`Names::intern`] with `key` = [`Names::key`]`(name)` of this table.
+    pub fn intern_keyed(&mut self, key: Key, name: &str) -> (u32, bool) {
+        if let Some(id) = self.get_keyed(key, name) {
+            return (id, false);
+        }
+        let id = self.ends.len() as u32;
+        match key {
+            Key::Numbered(n) if self.numbered.takes(n) => self.numbered.set(n, id),
+            _ => {
+                let hash = match key {
+                    Key::Numbered(_) => {
+                        self.numbered.in_table += 1;
+                        self.hasher.hash_one(name)
+                    }
+                    Key::Hashed(hash) => hash,
+                };
+                let (buf, ends, hasher) = (&self.buf, &self.ends, &self.hasher);
+                self.table.insert_unique(hash, id, |&id| hasher.hash_one(name_at(buf, ends, id)));
             }
         }
+        self.buf.push_str(name);
+        self.ends.push(self.buf.len());
+        (id, true)
     }
     /// The name of `id` ("?" for an id never handed out).
     pub fn name(&self, id: u32) -> &str {
@@ -112,9 +197,36 @@ impl Names {
     /// than of the ids (see the type). Err(the first name found twice).
     fn index_all(&mut self) -> Result<(), &str> {
         let n = self.ends.len();
-        self.table = HashTable::with_capacity(n.max(reserve_ahead(Some(n))));
+        // The names `o<n>` first, in id order (the order they came in), then the others.
+        self.numbered = Numbered::default();
+        let mut hashed = Vec::new();
+        for id in 0..n as u32 {
+            let name = name_at(&self.buf, &self.ends, id);
+            match number_of(name) {
+                Some(k) if self.numbered.takes(k) => {
+                    if self.numbered.get(k).is_some() {
+                        return Err(name_at(&self.buf, &self.ends, id));
+                    }
+                    self.numbered.set(k, id);
+                }
+                Some(_) => {
+                    self.numbered.in_table += 1;
+                    hashed.push(id);
+                }
+                None => hashed.push(id),
+            }
+        }
+        // A name `o<n>` in the table while its number is in the array is a name given twice.
+        for &id in &hashed {
+            let name = name_at(&self.buf, &self.ends, id);
+            if number_of(name).is_some_and(|k| self.numbered.get(k).is_some()) {
+                return Err(name);
+            }
+        }
+        self.table = HashTable::with_capacity(hashed.len().max(reserve_ahead(Some(hashed.len()))));
         let mask = slot_mask(self.table.capacity());
-        let mut order: Vec<(u64, u32)> = (0..n as u32).map(|id| (self.hasher.hash_one(self.name(id)), id)).collect();
+        let mut order: Vec<(u64, u32)> =
+            hashed.into_iter().map(|id| (self.hasher.hash_one(name_at(&self.buf, &self.ends, id)), id)).collect();
         by_slot(&mut order, mask);
         let names = (&self.buf[..], &self.ends[..], &self.hasher);
         for (hash, id) in order {
@@ -310,25 +422,26 @@ mod tests {
     }
 
     /// Many names read back (the table filled in slot order, not id order) keep their ids,
-    /// and the table still grows and finds names after many more are added.
+    /// and the table still grows and finds names after many more are added. (Not of the form
+    /// `o<n>`, which the table does not hold.)
     #[test]
     fn a_long_list_read_back_finds_every_name() {
         let mut n = super::Names::default();
         for i in 0..50_000 {
-            n.intern(&format!("o{}", i * 7));
+            n.intern(&format!("x{}", i * 7));
         }
         let mut back: super::Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
         assert!(back == n && back.len() == 50_000);
         assert_eq!(back.ends.capacity(), super::reserve_ahead(Some(50_000)), "reserved once from the stated length");
         assert!(back.table.capacity() >= 50_000 + 50_000 / 8, "room for the commands after a snapshot");
         for i in 0..50_000u32 {
-            assert_eq!(back.get(&format!("o{}", i * 7)), Some(i));
+            assert_eq!(back.get(&format!("x{}", i * 7)), Some(i));
         }
-        assert_eq!((back.get("o1"), back.get("")), (None, None));
+        assert_eq!((back.get("x1"), back.get("")), (None, None));
         for i in 0..100_000u32 {
             assert_eq!(back.intern(&format!("n{i}")), (50_000 + i, true));
         }
-        assert!((0..50_000u32).all(|i| back.get(&format!("o{}", i * 7)) == Some(i)));
+        assert!((0..50_000u32).all(|i| back.get(&format!("x{}", i * 7)) == Some(i)));
         assert!((0..100_000u32).all(|i| back.name(50_000 + i) == format!("n{i}")));
         assert_eq!(format!("{:?}", super::Names::default()), "[]");
         let mut two = super::Names::default();
@@ -380,5 +493,107 @@ mod tests {
         assert!(err("[1]").contains("expected a name"), "{}", err("[1]"));
         assert!(err("{}").contains("expected a list of distinct names"), "{}", err("{}"));
         assert!(serde_json::from_str::<super::Names>("[]").unwrap().is_empty());
+    }
+
+    #[test]
+    fn server_numbered_names_and_only_they_are_read_as_numbers() {
+        use super::number_of as n;
+        assert_eq!(
+            (n("o0"), n("o7"), n("o1234567890"), n("o4294967295")),
+            (Some(0), Some(7), Some(1_234_567_890), Some(u32::MAX))
+        );
+        let long = format!("o{}", "9".repeat(25));
+        for other in
+            ["o", "o07", "o00", "o4294967296", "o99999999999", "o1x", "o-1", "O7", "t7", "7", "o７", "o 7", &long]
+        {
+            assert_eq!(n(other), None, "{other}");
+        }
+    }
+
+    /// Numbered names go to the array, others (and numbers too far ahead of it) to the table;
+    /// ids come in order of first use whichever holds them, and each name is found where it is.
+    #[test]
+    fn numbered_names_are_found_in_the_array_or_the_table() {
+        use super::{Key, Names, NUMBERED_AHEAD};
+        let ahead = NUMBERED_AHEAD as u32;
+        let mut n = Names::default();
+        let far = format!("o{}", 2 * ahead - 1);
+        assert_eq!(n.intern(&far), (0, true), "far past the array's end: the table");
+        assert_eq!((n.numbered.ids.len(), n.numbered.in_table, n.table.len()), (0, 1, 1));
+        assert_eq!(n.intern("o3"), (1, true));
+        assert_eq!(n.intern("u3"), (2, true));
+        assert_eq!(n.intern("o007"), (3, true), "leading zeros: an ordinary name");
+        assert_eq!((n.numbered.ids.len(), n.table.len()), (4, 3));
+        let near = format!("o{}", ahead - 1);
+        assert_eq!(n.intern(&near), (4, true));
+        assert_eq!(n.numbered.ids.len(), NUMBERED_AHEAD, "the array reaches the number");
+        // `far` is now within reach of the array but stays in the table, and is found there.
+        assert!(n.numbered.takes(2 * ahead - 1));
+        assert_eq!((n.get(&far), n.intern(&far)), (Some(0), (0, false)));
+        assert_eq!((n.get("o3"), n.get("u3"), n.get("o007"), n.get(&near)), (Some(1), Some(2), Some(3), Some(4)));
+        assert_eq!((n.get("o7"), n.get("o4"), n.get(&format!("o{}", 3 * ahead))), (None, None, None));
+        assert_eq!((n.intern("o3"), n.intern("o007")), ((1, false), (3, false)));
+        assert_eq!(n.key("o3"), Key::Numbered(3));
+        assert!(matches!(n.key("o03"), Key::Hashed(_)));
+        // Without any numbered name in the table, a miss does not search it.
+        let mut m = Names::default();
+        m.intern("o1");
+        assert_eq!((m.numbered.in_table, m.get("o2"), m.get("o1")), (0, None, Some(0)));
+        // The array takes numbers up to NUMBERED_AHEAD past its end, and not one more.
+        let mut m = Names::default();
+        m.intern(&format!("o{ahead}"));
+        assert_eq!((m.numbered.ids.len(), m.numbered.in_table), (0, 1), "one past: the table");
+        m.intern(&format!("o{}", ahead - 1));
+        assert_eq!((m.numbered.ids.len(), m.numbered.in_table), (NUMBERED_AHEAD, 1), "the last it takes");
+        // Read back: the same ids, and each name where it was.
+        let back: Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
+        assert!(back == n);
+        assert_eq!((back.numbered.ids.len(), back.numbered.in_table, back.table.len()), (NUMBERED_AHEAD, 1, 3));
+        for (id, name) in n.iter() {
+            assert_eq!(back.get(name), Some(id), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_numbered_name_given_twice_in_a_list_is_refused() {
+        let err = |s: &str| serde_json::from_str::<super::Names>(s).unwrap_err().to_string();
+        assert!(err(r#"["o5","a","o5"]"#).contains(r#"twice in the list of names: "o5""#));
+        // Once in the table (too far ahead then), once in the array (within reach by then).
+        let ahead = super::NUMBERED_AHEAD;
+        let list = format!(r#"["o{far}","o{near}","o{far}"]"#, far = 2 * ahead - 1, near = ahead - 1);
+        assert!(err(&list).contains("twice in the list of names"), "{}", err(&list));
+    }
+
+    proptest::proptest! {
+        /// Against a model: ids in order of first use, every name found with its id, before and
+        /// after a round trip through the stored form.
+        #[test]
+        fn names_behave_like_a_map_in_order_of_first_use(
+            picks in proptest::collection::vec((0u8..4, 0u32..200), 0..300),
+        ) {
+            let ahead = super::NUMBERED_AHEAD as u32;
+            let mut n = super::Names::default();
+            let mut model: std::collections::HashMap<String, u32> = Default::default();
+            for (form, k) in picks {
+                let name = match form {
+                    0 => format!("o{k}"),
+                    1 => format!("o{}", ahead + k * 1_000),
+                    2 => format!("o0{k}"),
+                    _ => format!("n{k}"),
+                };
+                let next = model.len() as u32;
+                let want = model.get(&name).map_or((next, true), |&id| (id, false));
+                model.entry(name.clone()).or_insert(next);
+                proptest::prop_assert_eq!(n.intern(&name), want);
+            }
+            let back: super::Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
+            proptest::prop_assert!(back == n);
+            for (name, &id) in &model {
+                proptest::prop_assert_eq!(n.get(name), Some(id));
+                proptest::prop_assert_eq!(back.get(name), Some(id));
+                proptest::prop_assert_eq!(n.name(id), name.as_str());
+            }
+            proptest::prop_assert_eq!(n.len(), model.len());
+        }
     }
 }

@@ -31,8 +31,8 @@ impl Exchange {
         if cmd.id.is_empty() {
             return Err(EngineError::InvalidArgument("an offer needs a non-empty id".into()));
         }
-        let id_hash = self.offer_names.hash(&cmd.id);
-        if self.offer_names.get_hashed(id_hash, &cmd.id).is_some() {
+        let id_key = self.offer_names.key(&cmd.id);
+        if self.offer_names.get_keyed(id_key, &cmd.id).is_some() {
             return Err(EngineError::DuplicateId(format!("offer id {:?} is taken", cmd.id)));
         }
         if cmd.volume == 0 || cmd.volume > MAX_VOLUME {
@@ -99,7 +99,7 @@ impl Exchange {
             Some(s) => s,
             None => self.create_series(ctx, issue, cmd.maturation),
         };
-        let (raw, _) = self.offer_names.intern_hashed(id_hash, &cmd.id);
+        let (raw, _) = self.offer_names.intern_keyed(id_key, &cmd.id);
         let id = OfferId(raw);
         self.offers.push(offer);
         self.series[series.index()].offers.push(id);
