@@ -4,6 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::engine::Engine;
+use crate::exchange::book::{Link, NONE};
 use crate::exchange::types::{OfferStatus, SeriesStatus, Side};
 use crate::ids::{OfferId, SeriesId, UserId};
 use crate::ledger::Account;
@@ -120,13 +121,16 @@ impl Engine {
             let mut user_bid: FxHashMap<UserId, u16> = FxHashMap::default();
             let mut user_ask: FxHashMap<UserId, u16> = FxHashMap::default();
             for is_bid in [true, false] {
-                for (price, level) in book.levels(is_bid) {
+                for (price, level) in book.levels(&x.offers, is_bid) {
                     let price = &price;
-                    if level.is_empty() {
-                        return Err(format!("series {}: empty level {price}", sid.0));
-                    }
-                    for &id in level {
+                    let mut prev = OfferId(NONE);
+                    // A walk longer than the offers has a cycle.
+                    for id in level.take(x.offers.len() + 1) {
                         let o = x.offer(id).ok_or("book names an unknown offer")?;
+                        if o.link.prev != prev {
+                            return Err(format!("offer {}'s link back is broken", x.offer_name(id)));
+                        }
+                        prev = id;
                         *seen.entry(id).or_default() += 1;
                         if o.status != OfferStatus::Open
                             || o.series != sid
@@ -144,6 +148,9 @@ impl Engine {
                         }
                         let m = mine.entry(o.user).or_insert(*price);
                         *m = better(*m, *price);
+                    }
+                    if prev.0 == NONE {
+                        return Err(format!("series {}: empty level {price}", sid.0));
                     }
                 }
             }
@@ -165,6 +172,9 @@ impl Engine {
             let expected = u32::from(o.status == OfferStatus::Open);
             if n != expected {
                 return Err(format!("offer {} ({:?}) is on the book {n} times", x.offer_name(id), o.status));
+            }
+            if expected == 0 && o.link != Link::OFF {
+                return Err(format!("offer {} ({:?}) is off the book but linked", x.offer_name(id), o.status));
             }
         }
         Ok(())

@@ -133,7 +133,7 @@ impl Exchange {
         let offer = &mut self.offers[id.index()];
         offer.status = OfferStatus::Suspended;
         let (user, series, bid, bp) = (offer.user, offer.series, offer.kind.is_bid(), offer.book_bp());
-        self.books[series.index()].remove(bid, bp, id);
+        self.books[series.index()].remove(&mut self.offers, bid, bp, id);
         ctx.emit(Event::OfferSuspended { offer: id, user });
     }
 }

@@ -91,6 +91,7 @@ impl Exchange {
             expiration,
             status: OfferStatus::Open,
             placed_at: ctx.now,
+            link: super::book::Link::OFF,
         };
         self.check_reservable(ctx.ledger, &offer)?;
 

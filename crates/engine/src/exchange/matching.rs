@@ -66,7 +66,7 @@ impl Exchange {
         let t = &self.offers[taker.index()];
         if t.status == OfferStatus::Open {
             let (series, bid, bp) = (t.series, t.kind.is_bid(), t.book_bp());
-            self.books[series.index()].insert(bid, bp, taker);
+            self.books[series.index()].insert(&mut self.offers, bid, bp, taker);
         }
         Ok(())
     }
@@ -81,8 +81,8 @@ impl Exchange {
         let traders = &self.traders;
         let ledger = &*ctx.ledger;
         let Scratch { plan, own, pools } = s;
-        book.visit_crossing::<()>(resting_bids, t.book_bp(), |_, level| {
-            for &id in level {
+        book.visit_crossing::<(), _>(offers, resting_bids, t.book_bp(), |_, level| {
+            for id in level {
                 let o = &offers[id.index()];
                 if o.user == t.user {
                     own.push(id);
@@ -252,7 +252,7 @@ impl Exchange {
         o.status = OfferStatus::Filled;
         let (user, series, bid, bp, exp, poolable) =
             (o.user, o.series, o.kind.is_bid(), o.book_bp(), o.expiration, o.poolable);
-        self.books[series.index()].remove(bid, bp, id);
+        self.books[series.index()].remove(&mut self.offers, bid, bp, id);
         // Only expirations before the maturation are scheduled; removing one that is not is a
         // no-op.
         self.expiries.remove(&(exp, id));
@@ -281,7 +281,7 @@ impl Exchange {
         o.status = status;
         let (user, series, bid, bp, exp) = (o.user, o.series, o.kind.is_bid(), o.book_bp(), o.expiration);
         if was_open {
-            self.books[series.index()].remove(bid, bp, id);
+            self.books[series.index()].remove(&mut self.offers, bid, bp, id);
         }
         self.expiries.remove(&(exp, id));
         let t = self.trader_mut(user);
@@ -345,7 +345,7 @@ mod tests {
         assert_eq!(t.balance("m"), (cr("30"), cr("0")));
         let x = &t.engine.exchange;
         let s = x.offers[t.id("t1").index()].series;
-        assert_eq!(x.books[s.index()].all().collect::<Vec<_>>(), [t.id("t1")], "the rest of t1 rests alone");
+        assert_eq!(x.books[s.index()].all(&x.offers).collect::<Vec<_>>(), [t.id("t1")], "the rest of t1 rests alone");
     }
 
     #[test]

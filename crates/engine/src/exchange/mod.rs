@@ -31,7 +31,7 @@ use crate::ledger::Ledger;
 use crate::money::{Amount, Price};
 use crate::rows::Rows;
 use crate::time::Timestamp;
-use book::Book;
+use book::{Book, BookRow, Link, Links};
 use issues::Issue;
 use positions::Position;
 use types::{OfferKind, OfferStatus, Outcome, SeriesStatus};
@@ -67,6 +67,9 @@ pub struct Offer {
     pub expiration: Timestamp,
     pub status: OfferStatus,
     pub placed_at: Timestamp,
+    /// Its neighbours on its book's level while it is open (`book`), `Link::OFF` otherwise.
+    /// Not stored: rebuilt from the books when a snapshot is read.
+    pub(crate) link: Link,
 }
 
 /// How an offer is stored in a snapshot: its fields in order, without their names. Offers are
@@ -78,7 +81,20 @@ struct OfferRow(UserId, SeriesId, OfferKind, Price, u64, u64, bool, bool, Timest
 
 impl From<Offer> for OfferRow {
     fn from(o: Offer) -> OfferRow {
-        let Offer { user, series, kind, price, volume, remaining, aon, poolable, expiration, status, placed_at } = o;
+        let Offer {
+            user,
+            series,
+            kind,
+            price,
+            volume,
+            remaining,
+            aon,
+            poolable,
+            expiration,
+            status,
+            placed_at,
+            link: _,
+        } = o;
         OfferRow(user, series, kind, price, volume, remaining, aon, poolable, expiration, status, placed_at)
     }
 }
@@ -86,7 +102,30 @@ impl From<Offer> for OfferRow {
 impl From<OfferRow> for Offer {
     fn from(r: OfferRow) -> Offer {
         let OfferRow(user, series, kind, price, volume, remaining, aon, poolable, expiration, status, placed_at) = r;
-        Offer { user, series, kind, price, volume, remaining, aon, poolable, expiration, status, placed_at }
+        Offer {
+            user,
+            series,
+            kind,
+            price,
+            volume,
+            remaining,
+            aon,
+            poolable,
+            expiration,
+            status,
+            placed_at,
+            link: Link::OFF,
+        }
+    }
+}
+
+/// The offers hold the links of the books' levels.
+impl Links for Rows<Offer> {
+    fn link(&self, id: OfferId) -> Link {
+        self[id.index()].link
+    }
+    fn link_mut(&mut self, id: OfferId) -> &mut Link {
+        &mut self[id.index()].link
     }
 }
 
@@ -146,7 +185,8 @@ pub struct Trader {
     pub live_offers: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "ExchangeRow")]
 pub struct Exchange {
     pub(crate) issue_names: Names,
     pub(crate) issues: Vec<Issue>,
@@ -180,6 +220,187 @@ pub struct Exchange {
     /// Matured series in their dispute window, with its end.
     pub(crate) dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
     pub(crate) releases: BTreeSet<(Timestamp, SeriesId)>,
+}
+
+/// How an exchange is stored. The books are written as their levels' offers in time priority,
+/// walked through the offers' links (`book::BookRef`), and read back by linking those offers
+/// again, so the stored form is what it was when each level held its own list of ids: the
+/// links are never stored. The field lists of `ExchangeRef` and `ExchangeRow` follow
+/// `Exchange` (the conversions name every field, so a new one fails to compile until added).
+#[derive(serde::Serialize)]
+#[serde(rename = "Exchange")]
+struct ExchangeRef<'a> {
+    issue_names: &'a Names,
+    issues: &'a Vec<Issue>,
+    series_keys: &'a FxHashMap<(IssueId, Timestamp), SeriesId>,
+    series: &'a Vec<Series>,
+    books: BooksRef<'a>,
+    offer_names: &'a Names,
+    offers: &'a Rows<Offer>,
+    traders: &'a Vec<Trader>,
+    positions: &'a FxHashMap<(UserId, SeriesId), Position>,
+    expiries: &'a BTreeSet<(Timestamp, OfferId)>,
+    maturities: &'a BTreeSet<(Timestamp, SeriesId)>,
+    awaiting: &'a BTreeSet<SeriesId>,
+    limits: &'a Limits,
+    scratch: &'a matching::Scratch,
+    makers: &'a std::collections::BTreeMap<SeriesId, maker::Maker>,
+    requoting: &'a bool,
+    arbitrated: &'a BTreeSet<SeriesId>,
+    dispute_window_ms: &'a i64,
+    dispute_until: &'a std::collections::BTreeMap<SeriesId, Timestamp>,
+    releases: &'a BTreeSet<(Timestamp, SeriesId)>,
+}
+
+struct BooksRef<'a> {
+    books: &'a [Book],
+    offers: &'a Rows<Offer>,
+}
+
+impl serde::Serialize for BooksRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.books.iter().map(|b| b.row(self.offers)))
+    }
+}
+
+impl serde::Serialize for Exchange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Exchange {
+            issue_names,
+            issues,
+            series_keys,
+            series,
+            books,
+            offer_names,
+            offers,
+            traders,
+            positions,
+            expiries,
+            maturities,
+            awaiting,
+            limits,
+            scratch,
+            makers,
+            requoting,
+            arbitrated,
+            dispute_window_ms,
+            dispute_until,
+            releases,
+        } = self;
+        ExchangeRef {
+            issue_names,
+            issues,
+            series_keys,
+            series,
+            books: BooksRef { books, offers },
+            offer_names,
+            offers,
+            traders,
+            positions,
+            expiries,
+            maturities,
+            awaiting,
+            limits,
+            scratch,
+            makers,
+            requoting,
+            arbitrated,
+            dispute_window_ms,
+            dispute_until,
+            releases,
+        }
+        .serialize(s)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ExchangeRow {
+    issue_names: Names,
+    issues: Vec<Issue>,
+    series_keys: FxHashMap<(IssueId, Timestamp), SeriesId>,
+    series: Vec<Series>,
+    books: Vec<BookRow>,
+    offer_names: Names,
+    offers: Rows<Offer>,
+    traders: Vec<Trader>,
+    positions: FxHashMap<(UserId, SeriesId), Position>,
+    expiries: BTreeSet<(Timestamp, OfferId)>,
+    maturities: BTreeSet<(Timestamp, SeriesId)>,
+    awaiting: BTreeSet<SeriesId>,
+    limits: Limits,
+    scratch: matching::Scratch,
+    makers: std::collections::BTreeMap<SeriesId, maker::Maker>,
+    requoting: bool,
+    arbitrated: BTreeSet<SeriesId>,
+    dispute_window_ms: i64,
+    dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
+    releases: BTreeSet<(Timestamp, SeriesId)>,
+}
+
+impl TryFrom<ExchangeRow> for Exchange {
+    type Error = String;
+
+    /// Links the books' offers again; a book that names an unknown offer, or an offer twice,
+    /// is refused (it would corrupt the links).
+    fn try_from(r: ExchangeRow) -> Result<Exchange, String> {
+        let ExchangeRow {
+            issue_names,
+            issues,
+            series_keys,
+            series,
+            books,
+            offer_names,
+            mut offers,
+            traders,
+            positions,
+            expiries,
+            maturities,
+            awaiting,
+            limits,
+            scratch,
+            makers,
+            requoting,
+            arbitrated,
+            dispute_window_ms,
+            dispute_until,
+            releases,
+        } = r;
+        let mut on_book = vec![0u64; offers.len().div_ceil(64)];
+        for row in &books {
+            for id in row.offers() {
+                let (word, bit) = (id.index() / 64, id.index() % 64);
+                let seen = on_book.get_mut(word).filter(|_| id.index() < offers.len());
+                let Some(seen) = seen else { return Err(format!("a book names offer {}, which does not exist", id.0)) };
+                if *seen >> bit & 1 == 1 {
+                    return Err(format!("offer {} is on the books twice", id.0));
+                }
+                *seen |= 1 << bit;
+            }
+        }
+        let books = books.into_iter().map(|row| Book::from_row(row, &mut offers)).collect();
+        Ok(Exchange {
+            issue_names,
+            issues,
+            series_keys,
+            series,
+            books,
+            offer_names,
+            offers,
+            traders,
+            positions,
+            expiries,
+            maturities,
+            awaiting,
+            limits,
+            scratch,
+            makers,
+            requoting,
+            arbitrated,
+            dispute_window_ms,
+            dispute_until,
+            releases,
+        })
+    }
 }
 
 /// What the exchange's operations need from the engine around it.
@@ -237,6 +458,15 @@ impl Exchange {
     }
     pub fn book(&self, id: SeriesId) -> Option<&Book> {
         self.books.get(id.index())
+    }
+    /// The levels of one side of a series' book, ascending, each with its offers in time
+    /// priority (empty for an unknown series).
+    pub fn book_levels(
+        &self,
+        id: SeriesId,
+        bid: bool,
+    ) -> impl DoubleEndedIterator<Item = (u16, book::Level<'_, Rows<Offer>>)> + '_ {
+        self.books.get(id.index()).into_iter().flat_map(move |b| b.levels(&self.offers, bid))
     }
     pub fn position(&self, user: UserId, series: SeriesId) -> Option<&Position> {
         self.positions.get(&(user, series))
@@ -296,7 +526,8 @@ mod tests {
     use serde_json::json;
 
     use super::testing::{MAT, T};
-    use super::Offer;
+    use super::{Exchange, Link, Offer};
+    use crate::ids::{OfferId, SeriesId};
     use crate::Engine;
 
     fn with_offers() -> T {
@@ -321,7 +552,8 @@ mod tests {
         for o in &t.engine.exchange.offers {
             let bytes = rmp_serde::to_vec_named(o).unwrap();
             assert_eq!(bytes[0], 0x9b, "a MessagePack array of the 11 fields, without their names");
-            assert_eq!(&rmp_serde::from_slice::<Offer>(&bytes).unwrap(), o);
+            let stored = Offer { link: Link::OFF, ..o.clone() };
+            assert_eq!(rmp_serde::from_slice::<Offer>(&bytes).unwrap(), stored, "links are not stored");
         }
         assert_eq!(t.engine.exchange.offers.len(), 3, "{MAT}");
     }
@@ -332,6 +564,51 @@ mod tests {
         let back: Engine = rmp_serde::from_slice(&rmp_serde::to_vec_named(&t.engine).unwrap()).unwrap();
         assert_eq!(back, t.engine);
         assert_eq!(back.exchange.offer_id("b2").map(|o| o.index()), Some(2));
+    }
+
+    #[test]
+    fn a_level_of_several_offers_is_linked_again_when_read_back() {
+        let mut t = with_offers();
+        for (i, id) in ["b3", "b4", "b5"].into_iter().enumerate() {
+            t.offer(&format!("2026-12-02T09:00:1{i}Z"), id, "bob", "buy_unfixed", "0.55", 1, json!({}));
+        }
+        t.run(json!({"at":"2026-12-02T09:00:20Z","op":"cancel","user":"bob","offer":"b4"}));
+        let x = &t.engine.exchange;
+        let level: Vec<&str> = x
+            .book_levels(SeriesId(0), false)
+            .filter(|(p, _)| *p == 4500)
+            .flat_map(|(_, l)| l.map(|o| x.offer_name(o)))
+            .collect();
+        assert_eq!(level, ["b1", "b3", "b5"], "time priority, b4 cancelled");
+        let back: Engine = rmp_serde::from_slice(&rmp_serde::to_vec_named(&t.engine).unwrap()).unwrap();
+        assert_eq!(back, t.engine, "the same links, rebuilt");
+        back.check_invariants().unwrap();
+    }
+
+    /// A stored exchange whose books name an offer that does not exist, or one offer twice, is
+    /// refused when read (linking it would break the books).
+    #[test]
+    fn stored_books_that_name_an_unknown_offer_or_one_twice_are_refused() {
+        let t = with_offers();
+        let bytes = rmp_serde::to_vec_named(&t.engine.exchange).unwrap();
+        let read = |change: &dyn Fn(&mut super::ExchangeRow)| {
+            let mut row: super::ExchangeRow = rmp_serde::from_slice(&bytes).unwrap();
+            change(&mut row);
+            Exchange::try_from(row)
+        };
+        assert_eq!(read(&|_| {}).unwrap(), t.engine.exchange);
+        let asks = |r: &mut super::ExchangeRow| r.books[0].asks.clone();
+        assert!(!asks(&mut rmp_serde::from_slice(&bytes).unwrap()).is_empty());
+        let unknown = read(&|r| r.books[0].asks[0].1.push(OfferId(3))).unwrap_err();
+        assert!(unknown.contains("offer 3, which does not exist"), "{unknown}");
+        let far = read(&|r| r.books[0].asks[0].1.push(OfferId(700))).unwrap_err();
+        assert!(far.contains("does not exist"), "{far}");
+        let twice = read(&|r| {
+            let first = r.books[0].asks[0].1[0];
+            r.books[0].bids[0].1.push(first)
+        })
+        .unwrap_err();
+        assert!(twice.contains("on the books twice"), "{twice}");
     }
 }
 

@@ -30,12 +30,8 @@ fn series(h: &H) -> peerex_engine::ids::SeriesId {
 /// The kinds of the offers on one side of the series' book, best price first.
 fn kinds_best_first(h: &H, bids: bool) -> Vec<&'static str> {
     let x = h.engine.exchange();
-    let mut kinds: Vec<&str> = x
-        .book(series(h))
-        .unwrap()
-        .levels(bids)
-        .flat_map(|(_, q)| q.iter().map(|o| x.offer(*o).unwrap().kind.as_str()))
-        .collect();
+    let mut kinds: Vec<&str> =
+        x.book_levels(series(h), bids).flat_map(|(_, q)| q.map(|o| x.offer(o).unwrap().kind.as_str())).collect();
     if bids {
         kinds.reverse(); // levels() walks from the lowest price up
     }
@@ -166,8 +162,7 @@ proptest! {
 /// The ask side of the series' book: (price in basis points, units) per level, best first.
 fn asks(h: &H) -> Vec<(u16, u64)> {
     let x = h.engine.exchange();
-    let book = x.book(series(h)).unwrap();
-    book.levels(false).map(|(bp, q)| (bp, q.iter().map(|o| x.offer(*o).unwrap().remaining).sum())).collect()
+    x.book_levels(series(h), false).map(|(bp, q)| (bp, q.map(|o| x.offer(o).unwrap().remaining).sum())).collect()
 }
 
 #[test]
@@ -265,8 +260,7 @@ fn resuming_into_the_makers_quotes_trades_and_requotes() {
     assert_eq!((h.offer_status("p2"), h.remaining("p2")), ("open", 3));
     assert_eq!(quotes(&h), (Some(5200), Some(5375)), "ann's rest of 3 at 0.52 is now the best bid");
     let x = h.engine.exchange();
-    let makers_bids: Vec<u16> =
-        x.book(series(&h)).unwrap().levels(true).map(|(bp, _)| bp).filter(|bp| *bp != 5200).collect();
+    let makers_bids: Vec<u16> = x.book_levels(series(&h), true).map(|(bp, _)| bp).filter(|bp| *bp != 5200).collect();
     assert_eq!(makers_bids.last(), Some(&5124), "the maker's best bid after the re-quote");
     assert!(events(&h, "offer_cancelled").iter().filter(|e| e["reason"] == "requote").count() > requotes);
 }
