@@ -124,8 +124,9 @@ impl Engine {
                 for (price, level) in book.levels(&x.offers, is_bid) {
                     let price = &price;
                     let mut prev = OfferId(NONE);
-                    // A walk longer than the offers has a cycle.
-                    for id in level.take(x.offers.len() + 1) {
+                    // A cycle fails the check of the link back at its first repeated offer
+                    // (reached from another offer than the first time), so the walk ends.
+                    for id in level {
                         let o = x.offer(id).ok_or("book names an unknown offer")?;
                         if o.link.prev != prev {
                             return Err(format!("offer {}'s link back is broken", x.offer_name(id)));

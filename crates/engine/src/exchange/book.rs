@@ -465,6 +465,13 @@ mod tests {
         assert!(b.remove(&mut k, false, 5000, OfferId(5)), "the tail");
         assert_eq!(level(&b, &k), [vec![OfferId(2), OfferId(4)]]);
         assert!(!b.remove(&mut k, false, 5001, OfferId(2)), "no level at that price");
+        // Offer 4 is the tail of its level, with offer 2 before it; asked at another level, its
+        // link back holds but its place at that level's end does not: refused, nothing moves.
+        b.insert(&mut k, false, 6000, OfferId(7));
+        b.insert(&mut k, false, 6000, OfferId(8));
+        assert!(!b.remove(&mut k, false, 6000, OfferId(4)), "on another level");
+        assert_eq!(level(&b, &k), [vec![OfferId(2), OfferId(4)], vec![OfferId(7), OfferId(8)]]);
+        assert!(b.remove(&mut k, false, 6000, OfferId(7)) && b.remove(&mut k, false, 6000, OfferId(8)));
         assert!(!b.remove(&mut k, false, 5000, OfferId(9)), "never on the book");
         b.insert(&mut k, false, 5000, OfferId(3));
         assert_eq!(level(&b, &k), [vec![OfferId(2), OfferId(4), OfferId(3)]], "back in at the end");

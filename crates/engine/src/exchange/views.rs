@@ -138,7 +138,25 @@ mod tests {
 
     use crate::exchange::testing::{ISSUE, MAT, T};
     use crate::exchange::types::{CloseReason, IssueState};
+    use crate::ids::SeriesId;
     use crate::Timestamp;
+
+    #[test]
+    fn depth_adds_up_each_levels_offers_and_volume_best_first() {
+        let mut t = T::new(&[("a", "100"), ("b", "100")]);
+        t.offer("2026-12-01T10:00:00Z", "a1", "a", "buy_fixed", "0.40", 3, json!({}));
+        t.offer("2026-12-01T10:00:01Z", "b1", "b", "buy_fixed", "0.40", 4, json!({}));
+        t.offer("2026-12-01T10:00:02Z", "b2", "b", "buy_fixed", "0.30", 5, json!({}));
+        t.offer("2026-12-01T10:00:03Z", "a2", "a", "buy_unfixed", "0.40", 2, json!({}));
+        let d = t.engine.exchange.depth(SeriesId(0), 10);
+        let bids: Vec<(String, u64, usize)> =
+            d.bids.iter().map(|l| (l.price.to_string(), l.volume, l.offers)).collect();
+        assert_eq!(bids, [("0.4".to_string(), 7, 2), ("0.3".to_string(), 5, 1)]);
+        let asks: Vec<(String, u64, usize)> =
+            d.asks.iter().map(|l| (l.price.to_string(), l.volume, l.offers)).collect();
+        assert_eq!(asks, [("0.6".to_string(), 2, 1)]);
+        assert_eq!(t.engine.exchange.depth(SeriesId(0), 1).bids.len(), 1, "at most the levels asked for");
+    }
 
     #[test]
     fn an_issues_series_come_earliest_first_and_only_its_own() {
