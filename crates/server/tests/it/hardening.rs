@@ -51,7 +51,11 @@ async fn append_to_log(s: &Server, body: &str, error: Option<&str>) -> i64 {
     let b = BatchWrite { commands: vec![(seq, 0, body.to_owned(), error.map(str::to_owned))], ..Default::default() };
     store.write_batch(&b).await.unwrap();
     store.close().await;
-    drop(lock);
+    // Released now: dropped, a PostgreSQL advisory lock is freed only once the server notices
+    // the closed session, and the start that follows could find it still held.
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
     seq
 }
 
