@@ -171,6 +171,8 @@ pub trait Links {
     fn link_mut(&mut self, id: OfferId) -> &mut Link;
 }
 
+/// The links of the book's own tests, in a plain list.
+#[cfg(test)]
 impl Links for Vec<Link> {
     fn link(&self, id: OfferId) -> Link {
         self.get(id.index()).copied().unwrap_or(Link::OFF)

@@ -56,14 +56,13 @@ pub struct PositionView {
 
 impl Exchange {
     pub fn depth(&self, s: SeriesId, max_levels: usize) -> Depth {
-        let Some(book) = self.books.get(s.index()) else { return Depth { bids: vec![], asks: vec![] } };
         let level = |(p, ids): (u16, super::book::Level<'_, crate::rows::Rows<super::Offer>>)| {
             let (volume, offers) = ids.fold((0u64, 0usize), |(v, n), o| (v + self.offers[o.index()].remaining, n + 1));
             Level { price: Price::from_bp(p as u32).unwrap_or(Price::ZERO), volume, offers }
         };
         Depth {
-            bids: book.levels(&self.offers, true).rev().take(max_levels).map(level).collect(),
-            asks: book.levels(&self.offers, false).take(max_levels).map(level).collect(),
+            bids: self.book_levels(s, true).rev().take(max_levels).map(level).collect(),
+            asks: self.book_levels(s, false).take(max_levels).map(level).collect(),
         }
     }
 
