@@ -17,7 +17,7 @@ use std::time::Instant;
 use orderbook_rs::{Id, OrderBook, Side, TimeInForce};
 use peerex_bench::bare::BareBooks;
 use peerex_bench::{commands, setup, stream, Step, SERIES};
-use peerex_engine::{Command, Engine};
+use peerex_engine::{Command, Engine, Resolved};
 
 /// CPU time consumed by this thread, in seconds: unlike wall-clock time it does not count the
 /// time other processes on a shared machine held the core.
@@ -43,26 +43,70 @@ fn engine_ready() -> Engine {
     engine
 }
 
-/// Applies the stream; returns (wall seconds, CPU seconds, refused, events, per-op nanoseconds
-/// when `timed`).
-fn run_engine(cmds: Vec<Command>, timed: bool) -> (f64, f64, usize, usize, Vec<u32>) {
+/// How a driver hands the engine its commands.
+#[derive(Clone, Copy, PartialEq)]
+enum Edge {
+    /// The names looked up by the driver before the writer (`Engine::resolve`, timed apart), the
+    /// writer applying ids (`Engine::apply_resolved`): how the issue asks the hot path to run.
+    Resolved,
+    /// The writer looks the names up itself (`Engine::apply`).
+    Names,
+}
+
+/// What one pass measured.
+struct Pass {
+    /// Wall-clock and thread CPU seconds of the writer's work.
+    secs: f64,
+    cpu: f64,
+    /// Thread CPU seconds the driver spent resolving names (0 for `Edge::Names`).
+    resolve_cpu: f64,
+    refused: usize,
+    events: usize,
+    /// Nanoseconds per command, when timed.
+    lat: Vec<u32>,
+}
+
+/// Applies the stream through `edge` and checks the invariants after.
+fn run_engine(cmds: Vec<Command>, edge: Edge, timed: bool) -> Pass {
     let mut engine = engine_ready();
     let mut out = Vec::with_capacity(64);
     let mut refused = 0;
     let mut events = 0;
     let mut lat = Vec::with_capacity(if timed { cmds.len() } else { 0 });
+    // The driver's side: every name the setup created is found; the offers' `o<n>` ids become
+    // their numbers. Done before the writer starts, as a driver ahead of the writer would.
+    let cpu0 = thread_cpu_seconds();
+    let (resolved, named) = match edge {
+        Edge::Resolved => {
+            let r: Vec<Resolved> = cmds
+                .into_iter()
+                .map(|c| engine.resolve(c).unwrap_or_else(|e| panic!("the bench stream is well formed: {e}")))
+                .collect();
+            (r, Vec::new())
+        }
+        Edge::Names => (Vec::new(), cmds),
+    };
+    let resolve_cpu = thread_cpu_seconds() - cpu0;
     let start = Instant::now();
     let cpu0 = thread_cpu_seconds();
-    for c in cmds {
-        let t0 = if timed { Some(Instant::now()) } else { None };
-        if engine.apply(c, &mut out).is_err() {
-            refused += 1;
-        }
-        if let Some(t0) = t0 {
-            lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
-        }
-        events += out.len();
-        out.clear();
+    macro_rules! each {
+        ($iter:expr, $apply:ident) => {
+            for c in $iter {
+                let t0 = if timed { Some(Instant::now()) } else { None };
+                if engine.$apply(c, &mut out).is_err() {
+                    refused += 1;
+                }
+                if let Some(t0) = t0 {
+                    lat.push(t0.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+                }
+                events += out.len();
+                out.clear();
+            }
+        };
+    }
+    match edge {
+        Edge::Resolved => each!(resolved, apply_resolved),
+        Edge::Names => each!(named, apply),
     }
     let secs = start.elapsed().as_secs_f64();
     let cpu = thread_cpu_seconds() - cpu0;
@@ -71,7 +115,7 @@ fn run_engine(cmds: Vec<Command>, timed: bool) -> (f64, f64, usize, usize, Vec<u
         std::process::exit(1);
     }
     black_box(&engine);
-    (secs, cpu, refused, events, lat)
+    Pass { secs, cpu, resolve_cpu, refused, events, lat }
 }
 
 /// Returns (wall seconds, CPU seconds).
@@ -136,33 +180,39 @@ fn main() {
         crossing
     );
 
-    // Throughput: best of 3 untimed passes (fresh engine each), then one pass timing every op.
-    let mut best = f64::MAX;
-    let mut best_cpu = f64::MAX;
-    let mut refused = 0;
-    let mut events = 0;
-    for _ in 0..3 {
-        let (secs, cpu, r, e, _) = run_engine(commands(&steps), false);
-        best = best.min(secs);
-        best_cpu = best_cpu.min(cpu);
-        refused = r;
-        events = e;
-    }
+    // Throughput: best of 3 untimed passes (fresh engine each) per edge, then one pass timing
+    // every op.
+    let best_of_3 = |edge: Edge, steps: &[Step]| {
+        let passes: Vec<Pass> = (0..3).map(|_| run_engine(commands(steps), edge, false)).collect();
+        let secs = passes.iter().map(|p| p.secs).fold(f64::MAX, f64::min);
+        let cpu = passes.iter().map(|p| p.cpu).fold(f64::MAX, f64::min);
+        let resolve_cpu = passes.iter().map(|p| p.resolve_cpu).fold(f64::MAX, f64::min);
+        (secs, cpu, resolve_cpu, passes[0].refused, passes[0].events)
+    };
+    let (best, best_cpu, resolve_cpu, refused, events) = best_of_3(Edge::Resolved, &steps);
     let engine_ops = n as f64 / best;
-    println!("peerex engine (ledger, holds, positions, events): {:.0} ops/s wall clock ({best:.3} s), {:.0} ops per CPU-second ({best_cpu:.3} s of thread CPU time); {events} events; {refused} refused (cancels of already-filled offers)", engine_ops, n as f64 / best_cpu);
+    println!("peerex engine (ledger, holds, positions, events), names resolved by the driver: {:.0} ops/s wall clock ({best:.3} s), {:.0} ops per CPU-second ({best_cpu:.3} s of thread CPU time); {events} events; {refused} refused (cancels of already-filled offers)", engine_ops, n as f64 / best_cpu);
+    println!(
+        "  the driver's name lookups before it (Engine::resolve): {:.0} commands per CPU-second ({resolve_cpu:.3} s)",
+        n as f64 / resolve_cpu
+    );
+    let (names_secs, names_cpu, _, names_refused, names_events) = best_of_3(Edge::Names, &steps);
+    assert_eq!((names_refused, names_events), (refused, events), "both edges apply the same stream alike");
+    println!(
+        "peerex engine, the writer looking the names up itself (Engine::apply): {:.0} ops/s wall clock ({names_secs:.3} s), {:.0} ops per CPU-second",
+        n as f64 / names_secs,
+        n as f64 / names_cpu
+    );
     // The rate falls as the state grows (more open offers, names and positions, touched at
     // random): the same stream's first operations, on a smaller state.
     for prefix in [10_000, 100_000].into_iter().filter(|p| *p < n) {
-        let best_prefix = (0..3).map(|_| run_engine(commands(&steps[..prefix]), false).1).fold(f64::MAX, f64::min);
-        println!(
-            "peerex engine, the first {prefix} operations only: {:.0} ops per CPU-second",
-            prefix as f64 / best_prefix
-        );
+        let (_, cpu, _, _, _) = best_of_3(Edge::Resolved, &steps[..prefix]);
+        println!("peerex engine, the first {prefix} operations only: {:.0} ops per CPU-second", prefix as f64 / cpu);
     }
-    let (_, _, _, _, mut lat) = run_engine(commands(&steps), true);
+    let mut lat = run_engine(commands(&steps), Edge::Resolved, true).lat;
     lat.sort_unstable();
     println!(
-        "latency per command (ns): p50 {} p90 {} p99 {} p99.9 {} max {}",
+        "latency per command, names resolved by the driver (ns): p50 {} p90 {} p99 {} p99.9 {} max {}",
         pct(&lat, 0.50),
         pct(&lat, 0.90),
         pct(&lat, 0.99),

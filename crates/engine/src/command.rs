@@ -288,6 +288,33 @@ pub struct OfferCommand {
     pub expiration: Option<Timestamp>,
 }
 
+/// An offer's terms: an [`OfferCommand`] without its three names (id, user, issue), which the
+/// engine looks up on its own ([`crate::resolve`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Terms {
+    pub kind: OfferKind,
+    pub maturation: Timestamp,
+    pub price: Price,
+    pub volume: u64,
+    pub aon: bool,
+    pub poolable: bool,
+    pub expiration: Option<Timestamp>,
+}
+
+impl OfferCommand {
+    pub(crate) fn terms(&self) -> Terms {
+        Terms {
+            kind: self.kind,
+            maturation: self.maturation,
+            price: self.price,
+            volume: self.volume,
+            aon: self.aon,
+            poolable: self.poolable,
+            expiration: self.expiration,
+        }
+    }
+}
+
 /// The longest dispute window an operator may set, in hours (90 days).
 pub const MAX_DISPUTE_HOURS: i64 = 24 * 90;
 

@@ -2,15 +2,16 @@
 //! clock, no randomness, no floats for money. Drivers (replay, server, simulator) own time and
 //! storage and feed it [`Command`]s.
 
-use crate::command::{Command, Op};
+use crate::command::{Command, Op, Terms};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{Event, Timed};
 use crate::exchange::types::Outcome;
 use crate::exchange::{Ctx, Exchange, Limits};
-use crate::ids::{Names, UserId};
+use crate::ids::{IssueId, NameRef, Names, UserId};
 use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::Markets;
+use crate::resolve::{OfferRef, Ref, Resolved, ResolvedOp};
 use crate::resources::ResourceMarket;
 use crate::time::Timestamp;
 
@@ -45,11 +46,12 @@ impl Engine {
     ///
     /// A command whose time or strings break the shape rules of [`crate::validate`] is refused
     /// first, before the clock moves.
+    ///
+    /// [`Engine::resolve`] then [`Engine::apply_resolved`]: a driver that resolves the names
+    /// itself, ahead of the writer, gets the same result.
     pub fn apply(&mut self, cmd: Command, out: &mut Vec<Timed>) -> EngineResult<()> {
-        cmd.at.checked("the command's time")?;
-        cmd.op.validate()?;
-        self.advance_to(cmd.at, out)?;
-        self.execute(cmd.op, out)
+        let cmd = self.resolve(cmd)?;
+        self.apply_resolved(cmd, out)
     }
 
     /// Moves the clock forward to `at`. Time never goes backwards.
@@ -79,8 +81,13 @@ impl Engine {
         result
     }
 
+    /// The engine's time, which an operation needs.
+    pub(crate) fn clock(&self) -> EngineResult<Timestamp> {
+        self.now.ok_or_else(|| EngineError::InvalidTime("the engine has no time yet".into()))
+    }
+
     fn execute_inner(&mut self, op: Op, out: &mut Vec<Timed>) -> EngineResult<()> {
-        let now = self.now.ok_or_else(|| EngineError::InvalidTime("the engine has no time yet".into()))?;
+        let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
         match op {
             Op::Deposit { user, amount } => {
@@ -126,21 +133,9 @@ impl Engine {
             }
             Op::Offer(cmd) => {
                 let user = known(&self.users, &cmd.user)?;
-                if cmd.id.starts_with('~') {
-                    return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
-                }
-                let issue = self.exchange.issue_id(&cmd.issue);
-                if let Some(issue) = issue {
-                    if let Some(m) = self.cases.is_statement_issue(issue) {
-                        if m != cmd.maturation {
-                            return Err(EngineError::InvalidArgument(format!(
-                                "statement {:?} has one series, maturing {m}",
-                                cmd.issue
-                            )));
-                        }
-                    }
-                }
-                self.exchange.place_on(&mut ctx, user, issue, cmd)?;
+                let issue = self.exchange.issue_id(&cmd.issue).ok_or(cmd.issue.as_str());
+                let id = NameRef::of(&self.exchange.offer_names, &cmd.id);
+                place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, cmd.terms())?;
             }
             Op::Cancel { user, offer } => {
                 let user = known(&self.users, &user)?;
@@ -283,6 +278,68 @@ fn positive(amount: Amount) -> EngineResult<()> {
 /// Longest user, issue and id names the engine accepts.
 pub use crate::validate::MAX_NAME_LEN;
 
+/// Names looked up ahead of the writer: see [`crate::resolve`].
+impl Engine {
+    /// Looks up the names of `cmd` and checks its shape, changing nothing: the refusals
+    /// [`Engine::apply`] gives before it moves the clock (a bad time, a name too long or with a
+    /// control character), here. See the module's documentation.
+    pub fn resolve(&self, cmd: Command) -> EngineResult<Resolved> {
+        crate::resolve::resolve(&self.users, &self.exchange.issue_names, cmd)
+    }
+
+    /// Applies a command resolved by [`Engine::resolve`] of this engine (now or at any earlier
+    /// state): exactly what [`Engine::apply`] of the command would do.
+    pub fn apply_resolved(&mut self, cmd: Resolved, out: &mut Vec<Timed>) -> EngineResult<()> {
+        self.advance_to(cmd.at, out)?;
+        let start = out.len();
+        let result = match cmd.op {
+            ResolvedOp::Other(op) => return self.execute(*op, out),
+            ResolvedOp::Offer { id, user, issue, terms } => self.offer_resolved(id, user, issue, terms, out),
+            ResolvedOp::Cancel { user, offer } => self.cancel_resolved(user, offer, out),
+        };
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn offer_resolved(
+        &mut self,
+        id: OfferRef,
+        user: Ref<UserId>,
+        issue: Ref<IssueId>,
+        terms: Terms,
+        out: &mut Vec<Timed>,
+    ) -> EngineResult<()> {
+        let user = self.user_of(&user)?;
+        let issue = match &issue {
+            Ref::Id(i) if i.index() < self.exchange.issue_names.len() => Ok(*i),
+            Ref::Id(i) => return Err(EngineError::UnknownIssue(format!("no issue #{}", i.0))),
+            Ref::Name(name) => self.exchange.issue_id(name).ok_or(name.as_str()),
+        };
+        let id = id.as_ref(&self.exchange.offer_names);
+        let now = self.clock()?;
+        let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
+        place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, terms)
+    }
+
+    fn cancel_resolved(&mut self, user: Ref<UserId>, offer: OfferRef, out: &mut Vec<Timed>) -> EngineResult<()> {
+        let user = self.user_of(&user)?;
+        let offer = offer.as_ref(&self.exchange.offer_names);
+        let now = self.clock()?;
+        let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
+        self.exchange.cancel_ref(&mut ctx, user, offer)
+    }
+
+    fn user_of(&self, user: &Ref<UserId>) -> EngineResult<UserId> {
+        match user {
+            Ref::Id(u) if u.index() < self.users.len() => Ok(*u),
+            Ref::Id(u) => Err(EngineError::UnknownUser(format!("no user #{}", u.0))),
+            Ref::Name(name) => known(&self.users, name),
+        }
+    }
+}
+
 fn check_user_name(name: &str) -> EngineResult<()> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(EngineError::InvalidArgument(format!("a user name has 1 to {MAX_NAME_LEN} characters")));
@@ -290,6 +347,35 @@ fn check_user_name(name: &str) -> EngineResult<()> {
     if name.starts_with('~') {
         return Err(EngineError::InvalidArgument("user names starting with '~' are reserved (market makers)".into()));
     }
+    Ok(())
+}
+
+/// Places an offer of a known user: the engine's own rules (reserved ids, a statement's one
+/// series), then the exchange's ([`Exchange::place_on`]). `issue` is Err(its name) for an
+/// unknown issue.
+pub(crate) fn place_offer(
+    exchange: &mut Exchange,
+    cases: &crate::arbitrated::Cases,
+    ctx: &mut Ctx,
+    user: UserId,
+    issue: Result<IssueId, &str>,
+    id: NameRef,
+    terms: Terms,
+) -> EngineResult<()> {
+    if id.starts_with('~') {
+        return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
+    }
+    if let Ok(issue) = issue {
+        if let Some(m) = cases.is_statement_issue(issue) {
+            if m != terms.maturation {
+                return Err(EngineError::InvalidArgument(format!(
+                    "statement {:?} has one series, maturing {m}",
+                    exchange.issue_name(issue)
+                )));
+            }
+        }
+    }
+    exchange.place_on(ctx, user, issue, id, terms)?;
     Ok(())
 }
 

@@ -92,7 +92,7 @@ struct Numbered {
 const NUMBERED_AHEAD: usize = 1 << 16;
 
 /// The `n` of a name `o<n>` written without leading zeros, if it has that form and fits a `u32`.
-fn number_of(name: &str) -> Option<u32> {
+pub(crate) fn number_of(name: &str) -> Option<u32> {
     let digits = name.strip_prefix('o')?.as_bytes();
     if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
         return None;
@@ -107,6 +107,57 @@ fn number_of(name: &str) -> Option<u32> {
     Some(n)
 }
 
+/// A name as a command gives it, ready to look up in a [`Names`]: `o<n>` by its number (a
+/// driver may have read the number already, see [`crate::resolve`]), any other with its key.
+/// Its `Debug` is the name's.
+#[derive(Clone, Copy)]
+pub enum NameRef<'a> {
+    Numbered(u32),
+    Named(&'a str, Key),
+}
+
+impl<'a> NameRef<'a> {
+    /// `name` as `names` looks it up.
+    pub fn of(names: &Names, name: &'a str) -> NameRef<'a> {
+        match names.key(name) {
+            Key::Numbered(n) => NameRef::Numbered(n),
+            key => NameRef::Named(name, key),
+        }
+    }
+    pub fn get(self, names: &Names) -> Option<u32> {
+        match self {
+            NameRef::Numbered(n) => names.get_numbered(n),
+            NameRef::Named(name, key) => names.get_keyed(key, name),
+        }
+    }
+    pub fn intern(self, names: &mut Names) -> (u32, bool) {
+        match self {
+            NameRef::Numbered(n) => names.intern_numbered(n),
+            NameRef::Named(name, key) => names.intern_keyed(key, name),
+        }
+    }
+    /// Whether the name is empty (never a number).
+    pub fn is_empty(self) -> bool {
+        matches!(self, NameRef::Named("", _))
+    }
+    /// Whether the name starts with `c`.
+    pub fn starts_with(self, c: char) -> bool {
+        match self {
+            NameRef::Numbered(_) => c == 'o',
+            NameRef::Named(name, _) => name.starts_with(c),
+        }
+    }
+}
+
+impl std::fmt::Debug for NameRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameRef::Numbered(n) => write!(f, "\"o{n}\""),
+            NameRef::Named(name, _) => write!(f, "{name:?}"),
+        }
+    }
+}
+
 impl Numbered {
     fn get(&self, n: u32) -> Option<u32> {
         self.ids.get(n as usize).and_then(|&v| v.checked_sub(1))
@@ -119,7 +170,12 @@ impl Numbered {
 
     fn set(&mut self, n: u32, id: u32) {
         let i = n as usize;
-        if i >= self.ids.len() {
+        if i == self.ids.len() {
+            // The common case: a server numbers its offers in order.
+            self.ids.push(id + 1);
+            return;
+        }
+        if i > self.ids.len() {
             self.ids.resize(i + 1, 0);
         }
         self.ids[i] = id + 1;
@@ -176,6 +232,30 @@ impl Names {
             }
         }
         self.buf.push_str(name);
+        self.ends.push(self.buf.len());
+        (id, true)
+    }
+    /// [`Names::get`] of `o<n>`, without writing the name out.
+    pub fn get_numbered(&self, n: u32) -> Option<u32> {
+        match self.numbered.get(n) {
+            Some(id) => Some(id),
+            None if self.numbered.in_table == 0 => None,
+            // Rare: a client's far `o<n>` went to the table.
+            None => self.get(&format!("o{n}")),
+        }
+    }
+    /// [`Names::intern`] of `o<n>`, without writing the name out but into the buffer.
+    pub fn intern_numbered(&mut self, n: u32) -> (u32, bool) {
+        if let Some(id) = self.get_numbered(n) {
+            return (id, false);
+        }
+        if !self.numbered.takes(n) {
+            return self.intern(&format!("o{n}"));
+        }
+        let id = self.ends.len() as u32;
+        self.numbered.set(n, id);
+        self.buf.push('o');
+        self.buf.push_str(itoa::Buffer::new().format(n));
         self.ends.push(self.buf.len());
         (id, true)
     }
@@ -569,22 +649,34 @@ mod tests {
         /// after a round trip through the stored form.
         #[test]
         fn names_behave_like_a_map_in_order_of_first_use(
-            picks in proptest::collection::vec((0u8..4, 0u32..200), 0..300),
+            picks in proptest::collection::vec((0u8..4, 0u32..200, proptest::bool::ANY), 0..300),
         ) {
+            use super::NameRef;
             let ahead = super::NUMBERED_AHEAD as u32;
             let mut n = super::Names::default();
             let mut model: std::collections::HashMap<String, u32> = Default::default();
-            for (form, k) in picks {
-                let name = match form {
-                    0 => format!("o{k}"),
-                    1 => format!("o{}", ahead + k * 1_000),
-                    2 => format!("o0{k}"),
+            for (form, k, by_number) in picks {
+                let number = match form {
+                    0 => Some(k),
+                    1 => Some(ahead + k * 1_000),
+                    _ => None,
+                };
+                let name = match (form, number) {
+                    (_, Some(number)) => format!("o{number}"),
+                    (2, _) => format!("o0{k}"),
                     _ => format!("n{k}"),
                 };
                 let next = model.len() as u32;
                 let want = model.get(&name).map_or((next, true), |&id| (id, false));
                 model.entry(name.clone()).or_insert(next);
-                proptest::prop_assert_eq!(n.intern(&name), want);
+                // A name `o<n>` may come as its number (a resolved command) or as text: the same.
+                let given = match number {
+                    Some(number) if by_number => NameRef::Numbered(number),
+                    _ => NameRef::of(&n, &name),
+                };
+                proptest::prop_assert_eq!(format!("{given:?}"), format!("{name:?}"));
+                proptest::prop_assert_eq!(given.get(&n), if want.1 { None } else { Some(want.0) });
+                proptest::prop_assert_eq!(given.intern(&mut n), want);
             }
             let back: super::Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
             proptest::prop_assert!(back == n);

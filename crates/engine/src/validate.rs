@@ -80,7 +80,7 @@ pub fn time(field: &str, t: Timestamp) -> EngineResult<()> {
     t.checked(field).map(|_| ())
 }
 
-fn opt_time(field: &str, t: Option<Timestamp>) -> EngineResult<()> {
+pub(crate) fn opt_time(field: &str, t: Option<Timestamp>) -> EngineResult<()> {
     t.map_or(Ok(()), |t| time(field, t))
 }
 

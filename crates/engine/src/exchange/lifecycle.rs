@@ -1,12 +1,12 @@
 //! An offer's and a series' life: placement (validated completely before anything changes),
 //! cancellation, resumption, expiry, maturation and settlement (exactly once).
 
-use crate::command::OfferCommand;
+use crate::command::{OfferCommand, Terms};
 use crate::error::{EngineError, EngineResult};
 use crate::event::Event;
 use crate::exchange::types::{CancelReason, CloseReason, IssueState, OfferStatus, Outcome, SeriesStatus};
 use crate::exchange::{Ctx, Exchange, Offer, Series, MAX_VOLUME};
-use crate::ids::{IssueId, OfferId, SeriesId, UserId};
+use crate::ids::{IssueId, NameRef, OfferId, SeriesId, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::time::Timestamp;
@@ -15,54 +15,55 @@ impl Exchange {
     /// Places an offer for `user` (already known to the engine). Every rule is checked before
     /// anything changes; then the offer reserves, matches and rests.
     pub(crate) fn place(&mut self, ctx: &mut Ctx, user: UserId, cmd: OfferCommand) -> EngineResult<OfferId> {
-        let issue = self.issue_id(&cmd.issue);
-        self.place_on(ctx, user, issue, cmd)
+        let issue = self.issue_id(&cmd.issue).ok_or(cmd.issue.as_str());
+        let id = NameRef::of(&self.offer_names, &cmd.id);
+        self.place_on(ctx, user, issue, id, cmd.terms())
     }
 
-    /// [`Exchange::place`] with the offer's issue looked up already (`issue_id(&cmd.issue)`).
+    /// [`Exchange::place`] with the offer's issue looked up already (`Err(its name)` if there is
+    /// no such issue) and its id read as the offer names read it.
     pub(crate) fn place_on(
         &mut self,
         ctx: &mut Ctx,
         user: UserId,
-        issue: Option<IssueId>,
-        cmd: OfferCommand,
+        issue: Result<IssueId, &str>,
+        id: NameRef,
+        t: Terms,
     ) -> EngineResult<OfferId> {
-        debug_assert_eq!(issue, self.issue_id(&cmd.issue));
-        if cmd.id.is_empty() {
+        if id.is_empty() {
             return Err(EngineError::InvalidArgument("an offer needs a non-empty id".into()));
         }
-        let id_key = self.offer_names.key(&cmd.id);
-        if self.offer_names.get_keyed(id_key, &cmd.id).is_some() {
-            return Err(EngineError::DuplicateId(format!("offer id {:?} is taken", cmd.id)));
+        if id.get(&self.offer_names).is_some() {
+            return Err(EngineError::DuplicateId(format!("offer id {id:?} is taken")));
         }
-        if cmd.volume == 0 || cmd.volume > MAX_VOLUME {
+        if t.volume == 0 || t.volume > MAX_VOLUME {
             return Err(EngineError::InvalidVolume(format!(
                 "volume must be between 1 and {MAX_VOLUME}, not {}",
-                cmd.volume
+                t.volume
             )));
         }
-        if cmd.poolable && !cmd.kind.is_buy() {
+        if t.poolable && !t.kind.is_buy() {
             return Err(EngineError::InvalidArgument("only buy offers can be poolable".into()));
         }
-        let issue = issue.ok_or_else(|| EngineError::UnknownIssue(format!("no issue {:?}", cmd.issue)))?;
-        let existing = self.series_id(issue, cmd.maturation);
+        let issue = issue.map_err(|name| EngineError::UnknownIssue(format!("no issue {name:?}")))?;
+        let existing = self.series_id(issue, t.maturation);
         match existing {
             Some(s) if self.series[s.index()].status != SeriesStatus::Open => {
-                return Err(EngineError::SeriesClosed(format!("the series maturing {} has matured", cmd.maturation)));
+                return Err(EngineError::SeriesClosed(format!("the series maturing {} has matured", t.maturation)));
             }
-            None if cmd.maturation <= ctx.now => {
+            None if t.maturation <= ctx.now => {
                 return Err(EngineError::MaturationInPast(format!(
                     "maturation {} is not after now ({})",
-                    cmd.maturation, ctx.now
+                    t.maturation, ctx.now
                 )));
             }
             _ => {}
         }
-        let expiration = cmd.expiration.unwrap_or(cmd.maturation);
-        if expiration > cmd.maturation {
+        let expiration = t.expiration.unwrap_or(t.maturation);
+        if expiration > t.maturation {
             return Err(EngineError::InvalidExpiration(format!(
                 "expiration {expiration} is after the maturation {}",
-                cmd.maturation
+                t.maturation
             )));
         }
         if expiration <= ctx.now {
@@ -82,12 +83,12 @@ impl Exchange {
         let offer = Offer {
             user,
             series: existing.unwrap_or(next_series),
-            kind: cmd.kind,
-            price: cmd.price,
-            volume: cmd.volume,
-            remaining: cmd.volume,
-            aon: cmd.aon,
-            poolable: cmd.poolable,
+            kind: t.kind,
+            price: t.price,
+            volume: t.volume,
+            remaining: t.volume,
+            aon: t.aon,
+            poolable: t.poolable,
             expiration,
             status: OfferStatus::Open,
             placed_at: ctx.now,
@@ -98,14 +99,14 @@ impl Exchange {
         // From here on nothing can be refused.
         let series = match existing {
             Some(s) => s,
-            None => self.create_series(ctx, issue, cmd.maturation),
+            None => self.create_series(ctx, issue, t.maturation),
         };
-        let (raw, _) = self.offer_names.intern_keyed(id_key, &cmd.id);
+        let (raw, _) = id.intern(&mut self.offer_names);
         let id = OfferId(raw);
         self.offers.push(offer);
         self.series[series.index()].offers.push(id);
         self.trader_mut(user).live_offers += 1;
-        if expiration < cmd.maturation {
+        if expiration < t.maturation {
             self.expiries.insert((expiration, id));
         }
         self.reserve(ctx, id)?;
@@ -147,7 +148,14 @@ impl Exchange {
     }
 
     fn owned_offer(&self, user: UserId, name: &str) -> EngineResult<OfferId> {
-        let id = self.offer_id(name).ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
+        self.owned_offer_ref(user, NameRef::of(&self.offer_names, name))
+    }
+
+    fn owned_offer_ref(&self, user: UserId, name: NameRef) -> EngineResult<OfferId> {
+        let id = name
+            .get(&self.offer_names)
+            .map(OfferId)
+            .ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
         if self.offers[id.index()].user != user {
             return Err(EngineError::NotOwner(format!("offer {name:?} belongs to another user")));
         }
@@ -155,7 +163,12 @@ impl Exchange {
     }
 
     pub(crate) fn cancel(&mut self, ctx: &mut Ctx, user: UserId, name: &str) -> EngineResult<()> {
-        let id = self.owned_offer(user, name)?;
+        self.cancel_ref(ctx, user, NameRef::of(&self.offer_names, name))
+    }
+
+    /// [`Exchange::cancel`] of a name read already.
+    pub(crate) fn cancel_ref(&mut self, ctx: &mut Ctx, user: UserId, name: NameRef) -> EngineResult<()> {
+        let id = self.owned_offer_ref(user, name)?;
         let o = &self.offers[id.index()];
         if !o.is_live() {
             return Err(EngineError::InvalidState(format!("offer {name:?} is {}", o.status.as_str())));

@@ -194,3 +194,26 @@ fn the_open_offer_limit_is_engine_state() {
     h.run(json!({"at":AT,"op":"cancel","user":"adam","offer":"a1"}));
     h.run(offer(json!({"id":"a3"})));
 }
+
+/// A command resolved by one engine and applied to another (a driver's mistake) whose ids that
+/// engine has never given is refused, changing nothing, rather than read out of bounds.
+#[test]
+fn ids_from_another_engine_are_refused() {
+    let big = setup();
+    let mut small = H::new();
+    small.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"zoe","amount":"100"}));
+    // The clock moves to the command's time whatever it does; nothing else changes.
+    let at = peerex_engine::Timestamp::parse(AT).unwrap();
+    small.engine.advance_to(at, &mut small.events).unwrap();
+    let before = small.engine.clone();
+    let cmd = |v: Value| Command::from_json(&v.to_string()).unwrap();
+    let by_beth = big.engine.resolve(cmd(offer(json!({"user":"beth"})))).unwrap();
+    let err = small.engine.apply_resolved(by_beth, &mut small.events).unwrap_err();
+    assert_eq!(err.code(), "unknown_user", "{err}");
+    let on_i1 = big.engine.resolve(cmd(offer(json!({"user":"adam"})))).unwrap();
+    let mut zoes = before.clone();
+    // `adam` is user 0 of `big` and `zoe` user 0 of `small`: the user is found, the issue not.
+    let err = zoes.apply_resolved(on_i1, &mut Vec::new()).unwrap_err();
+    assert_eq!(err.code(), "unknown_issue", "{err}");
+    assert!(zoes == before && small.engine == before);
+}
