@@ -270,6 +270,11 @@ impl Cases {
         Ok(())
     }
 
+    /// The earliest time [`Cases::advance`] has something to do at (None: nothing is due).
+    pub(crate) fn next_due(&self) -> Option<Timestamp> {
+        [self.waiting.first().map(|w| w.0), self.due.first().map(|d| d.0)].into_iter().flatten().min()
+    }
+
     /// Opens reporting on statements whose series matured by now and resolves the windows that
     /// closed, in time order.
     pub(crate) fn advance(

@@ -54,6 +54,13 @@ impl Engine {
         self.apply_resolved(cmd, out)
     }
 
+    /// The earliest instant at which something is due (an offer's expiry, a maturation, the end
+    /// of a dispute window, a market's or an arbitration case's deadline), if any: a command at
+    /// or after it applies what is due first. A driver ticks then.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        [self.markets.next_due(), self.exchange.next_due(), self.cases.next_due()].into_iter().flatten().min()
+    }
+
     /// Moves the clock forward to `at`. Time never goes backwards.
     pub fn advance_to(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
         at.checked("the command's time")?;
@@ -61,6 +68,11 @@ impl Engine {
             if at < now {
                 return Err(EngineError::TimeWentBackwards(format!("{at} is before the engine's time {now}")));
             }
+        }
+        // Most commands find nothing due: one look at each agenda's first entry.
+        if self.next_due().is_none_or(|t| t > at) {
+            self.now = Some(at);
+            return Ok(());
         }
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now: self.now.unwrap_or(at) };
         // Markets first: their deadlines do not depend on the exchange, and vice versa.

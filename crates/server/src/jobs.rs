@@ -18,8 +18,9 @@ use crate::state::AppState;
 use crate::views::After;
 use crate::writer::{Action, WriteError, WriteResult};
 
-/// Every this many ticks the job submits a tick even if nothing looks due (prediction-market
-/// deadlines are not visible through `next_due`).
+/// Every this many ticks the job submits a tick even if nothing looks due: a safety net, since
+/// `Engine::next_due` covers every deadline the engine keeps (expiries, maturations, dispute
+/// windows, prediction markets' and arbitration cases' deadlines).
 const FORCED_EVERY: u64 = 30;
 
 pub async fn tick_loop(state: AppState, period: Duration) {
@@ -51,7 +52,7 @@ pub async fn tick_loop(state: AppState, period: Duration) {
         }
         let due = {
             let engine = state.shared.engine();
-            engine.exchange().next_due().is_some_and(|t| t <= state.shared.clock.now())
+            engine.next_due().is_some_and(|t| t <= state.shared.clock.now())
         };
         if due || n.is_multiple_of(FORCED_EVERY) {
             if let Err(WriteError::Unavailable | WriteError::Storage) =

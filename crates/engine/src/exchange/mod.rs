@@ -510,14 +510,15 @@ impl Exchange {
     pub fn limits(&self) -> Limits {
         self.limits
     }
-    /// The earliest instant at which something is due (expiry or maturation), if any.
+    /// The earliest instant at which something is due (an expiry, a maturation, the end of a
+    /// dispute window), if any: the earliest time `advance` has something to do at.
     pub fn next_due(&self) -> Option<Timestamp> {
-        let e = self.expiries.first().map(|(t, _)| *t);
-        let m = self.maturities.first().map(|(t, _)| *t);
-        match (e, m) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let firsts = [
+            self.expiries.first().map(|(t, _)| t),
+            self.maturities.first().map(|(t, _)| t),
+            self.releases.first().map(|(t, _)| t),
+        ];
+        firsts.into_iter().flatten().min().copied()
     }
 }
 

@@ -80,6 +80,11 @@ impl Markets {
         self.markets.get(id.index()).ok_or_else(|| EngineError::Internal(format!("no market #{}", id.0)))
     }
 
+    /// The earliest time [`Markets::advance`] has something to do at (None: nothing is due).
+    pub(crate) fn next_due(&self) -> Option<Timestamp> {
+        self.due.first().map(|d| d.0)
+    }
+
     /// Moves every market whose deadline or reporting window passed by `to`, in time order:
     /// deadlines open reporting (linked markets ask their tracker), closed windows resolve or void.
     /// Events carry the instant they were due.
