@@ -17,7 +17,7 @@
 //! settled by its tracker or by an admin's `decide`, a dispute is only accepted before
 //! settlement, and the arbitration resolves in the same step as the one `settle`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::error::{overflow, EngineError, EngineResult};
 use crate::event::Event;
@@ -29,7 +29,7 @@ use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::events::MarketDetail;
 use crate::prediction::reliability::History;
 use crate::prediction::resolution::{admit_panel, arbitration_detail, owed_micros, Admit, Panel};
-use crate::time::Timestamp;
+use crate::time::{earliest, Agenda, Timestamp};
 
 pub const DEFAULT_REPORT_DAYS: i64 = 3;
 pub const MAX_REPORT_DAYS: i64 = 365;
@@ -60,10 +60,10 @@ pub struct Case {
 pub struct Cases {
     pub(crate) cases: BTreeMap<SeriesId, Case>,
     /// Report windows closing: (instant, series).
-    due: BTreeSet<(Timestamp, SeriesId)>,
+    due: Agenda<SeriesId>,
     /// Statements whose reporting opens at their maturation: (maturation, series). Kept so
     /// that a command does not look through every case ever opened.
-    waiting: BTreeSet<(Timestamp, SeriesId)>,
+    waiting: Agenda<SeriesId>,
     /// The issue of each statement and its one maturation (an offer on a statement must name
     /// it), so that an offer does not look through every case either.
     statements: BTreeMap<IssueId, Timestamp>,
@@ -272,7 +272,7 @@ impl Cases {
 
     /// The earliest time [`Cases::advance`] has something to do at (None: nothing is due).
     pub(crate) fn next_due(&self) -> Option<Timestamp> {
-        [self.waiting.first().map(|w| w.0), self.due.first().map(|d| d.0)].into_iter().flatten().min()
+        earliest([self.waiting.earliest(), self.due.earliest()])
     }
 
     /// Opens reporting on statements whose series matured by now and resolves the windows that

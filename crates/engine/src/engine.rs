@@ -13,7 +13,7 @@ use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::Markets;
 use crate::resolve::{OfferRef, Ref, Resolved, ResolvedOp};
 use crate::resources::ResourceMarket;
-use crate::time::Timestamp;
+use crate::time::{earliest, Timestamp};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
@@ -58,21 +58,28 @@ impl Engine {
     /// of a dispute window, a market's or an arbitration case's deadline), if any: a command at
     /// or after it applies what is due first. A driver ticks then.
     pub fn next_due(&self) -> Option<Timestamp> {
-        [self.markets.next_due(), self.exchange.next_due(), self.cases.next_due()].into_iter().flatten().min()
+        earliest([self.markets.next_due(), self.exchange.next_due(), self.cases.next_due()])
     }
 
     /// Moves the clock forward to `at`. Time never goes backwards.
+    #[inline]
     pub fn advance_to(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
+        // Most commands come after the last one and find nothing due: one look at each
+        // agenda's earliest time.
+        if at.in_range() && self.now.is_some_and(|now| now <= at) && self.next_due().is_none_or(|t| t > at) {
+            self.now = Some(at);
+            return Ok(());
+        }
+        self.advance_to_due(at, out)
+    }
+
+    /// [`Engine::advance_to`] when something may be due (or the time is refused).
+    fn advance_to_due(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
         at.checked("the command's time")?;
         if let Some(now) = self.now {
             if at < now {
                 return Err(EngineError::TimeWentBackwards(format!("{at} is before the engine's time {now}")));
             }
-        }
-        // Most commands find nothing due: one look at each agenda's first entry.
-        if self.next_due().is_none_or(|t| t > at) {
-            self.now = Some(at);
-            return Ok(());
         }
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now: self.now.unwrap_or(at) };
         // Markets first: their deadlines do not depend on the exchange, and vice versa.

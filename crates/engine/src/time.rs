@@ -107,6 +107,42 @@ impl<'de> Deserialize<'de> for Timestamp {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever is inserted, removed or popped, the kept earliest time is the set's first,
+        /// and the stored form is the plain set's.
+        #[test]
+        fn an_agenda_keeps_its_earliest_time(ops in proptest::collection::vec((0u8..4, 0i64..20, 0u32..3), 0..60)) {
+            let mut a: Agenda<u32> = Agenda::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (op, t, k) in ops {
+                let e = (Timestamp(t), k);
+                match op {
+                    0 | 1 => proptest::prop_assert_eq!(a.insert(e), model.insert(e)),
+                    2 => proptest::prop_assert_eq!(a.remove(&e), model.remove(&e)),
+                    _ => proptest::prop_assert_eq!(a.pop_first(), model.pop_first()),
+                }
+                proptest::prop_assert_eq!(a.earliest(), model.first().map(|e| e.0));
+                proptest::prop_assert_eq!(a.first(), model.first());
+                proptest::prop_assert_eq!((a.len(), a.is_empty()), (model.len(), model.is_empty()));
+                proptest::prop_assert_eq!(a.contains(&e), model.contains(&e));
+            }
+            let stored = serde_json::to_string(&a).unwrap();
+            proptest::prop_assert_eq!(&stored, &serde_json::to_string(&model).unwrap());
+            let back: Agenda<u32> = serde_json::from_str(&stored).unwrap();
+            proptest::prop_assert!(back == a);
+            a.clear();
+            proptest::prop_assert_eq!((a.earliest(), a.len()), (None, 0));
+        }
+    }
+
+    #[test]
+    fn the_earliest_of_some_times() {
+        let t = |ms| Some(Timestamp(ms));
+        assert_eq!(earliest([None, None]), None);
+        assert_eq!(earliest([t(5), None, t(3), t(4)]), t(3));
+        assert_eq!(earliest([None, t(7)]), t(7));
+    }
+
     #[test]
     fn binary_formats_carry_milliseconds_and_json_keeps_rfc3339() {
         let t = Timestamp::parse("2026-12-01T09:00:00.250Z").unwrap();
@@ -148,4 +184,85 @@ mod tests {
         assert_eq!(Timestamp::MAX.checked("at").unwrap(), Timestamp::MAX);
         assert_eq!(Timestamp::MAX.plus_days(1).checked("at").unwrap_err().code(), "invalid_time");
     }
+}
+
+/// What is due when: a set of (time, key) in time order, with its earliest time kept beside it
+/// so that "is anything due by then?" (asked before every command) is one field read rather
+/// than a walk down the tree. Stored as the plain set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agenda<K> {
+    set: std::collections::BTreeSet<(Timestamp, K)>,
+    /// `set.first()`'s time: kept by every change below.
+    earliest: Option<Timestamp>,
+}
+
+impl<K> Default for Agenda<K> {
+    fn default() -> Self {
+        Agenda { set: std::collections::BTreeSet::new(), earliest: None }
+    }
+}
+
+impl<K: Ord + Copy> Agenda<K> {
+    /// The earliest time in the agenda.
+    pub fn earliest(&self) -> Option<Timestamp> {
+        self.earliest
+    }
+    pub fn first(&self) -> Option<&(Timestamp, K)> {
+        self.set.first()
+    }
+    pub fn insert(&mut self, entry: (Timestamp, K)) -> bool {
+        self.earliest = Some(self.earliest.map_or(entry.0, |t| t.min(entry.0)));
+        self.set.insert(entry)
+    }
+    pub fn remove(&mut self, entry: &(Timestamp, K)) -> bool {
+        let removed = self.set.remove(entry);
+        self.earliest = self.set.first().map(|e| e.0);
+        removed
+    }
+    pub fn pop_first(&mut self) -> Option<(Timestamp, K)> {
+        let first = self.set.pop_first();
+        self.earliest = self.set.first().map(|e| e.0);
+        first
+    }
+    pub fn clear(&mut self) {
+        self.set.clear();
+        self.earliest = None;
+    }
+    pub fn contains(&self, entry: &(Timestamp, K)) -> bool {
+        self.set.contains(entry)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &(Timestamp, K)> {
+        self.set.iter()
+    }
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+impl<K: Serialize> Serialize for Agenda<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.set.serialize(s)
+    }
+}
+
+impl<'de, K: Deserialize<'de> + Ord + Copy> Deserialize<'de> for Agenda<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let set = std::collections::BTreeSet::<(Timestamp, K)>::deserialize(d)?;
+        let earliest = set.first().map(|e| e.0);
+        Ok(Agenda { set, earliest })
+    }
+}
+
+/// The earliest of some times, if any.
+pub fn earliest<const N: usize>(times: [Option<Timestamp>; N]) -> Option<Timestamp> {
+    let mut min: Option<Timestamp> = None;
+    for t in times.into_iter().flatten() {
+        if min.is_none_or(|m| t < m) {
+            min = Some(t);
+        }
+    }
+    min
 }

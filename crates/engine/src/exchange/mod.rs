@@ -30,7 +30,7 @@ use crate::ids::{IssueId, Names, OfferId, SeriesId, UserId};
 use crate::ledger::Ledger;
 use crate::money::{Amount, Price};
 use crate::rows::Rows;
-use crate::time::Timestamp;
+use crate::time::{earliest, Agenda, Timestamp};
 use book::{Book, BookRow, Link, Links};
 use issues::Issue;
 use positions::Position;
@@ -200,9 +200,9 @@ pub struct Exchange {
     pub(crate) traders: Vec<Trader>,
     pub(crate) positions: FxHashMap<(UserId, SeriesId), Position>,
     /// Open offers that expire before their series matures, by expiration.
-    pub(crate) expiries: BTreeSet<(Timestamp, OfferId)>,
+    pub(crate) expiries: Agenda<OfferId>,
     /// Open series by maturation.
-    pub(crate) maturities: BTreeSet<(Timestamp, SeriesId)>,
+    pub(crate) maturities: Agenda<SeriesId>,
     /// Matured series waiting for a decision.
     pub(crate) awaiting: BTreeSet<SeriesId>,
     pub(crate) limits: Limits,
@@ -219,7 +219,7 @@ pub struct Exchange {
     pub(crate) dispute_window_ms: i64,
     /// Matured series in their dispute window, with its end.
     pub(crate) dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
-    pub(crate) releases: BTreeSet<(Timestamp, SeriesId)>,
+    pub(crate) releases: Agenda<SeriesId>,
 }
 
 /// How an exchange is stored. The books are written as their levels' offers in time priority,
@@ -239,8 +239,8 @@ struct ExchangeRef<'a> {
     offers: &'a Rows<Offer>,
     traders: &'a Vec<Trader>,
     positions: &'a FxHashMap<(UserId, SeriesId), Position>,
-    expiries: &'a BTreeSet<(Timestamp, OfferId)>,
-    maturities: &'a BTreeSet<(Timestamp, SeriesId)>,
+    expiries: &'a Agenda<OfferId>,
+    maturities: &'a Agenda<SeriesId>,
     awaiting: &'a BTreeSet<SeriesId>,
     limits: &'a Limits,
     scratch: &'a matching::Scratch,
@@ -249,7 +249,7 @@ struct ExchangeRef<'a> {
     arbitrated: &'a BTreeSet<SeriesId>,
     dispute_window_ms: &'a i64,
     dispute_until: &'a std::collections::BTreeMap<SeriesId, Timestamp>,
-    releases: &'a BTreeSet<(Timestamp, SeriesId)>,
+    releases: &'a Agenda<SeriesId>,
 }
 
 struct BooksRef<'a> {
@@ -324,8 +324,8 @@ struct ExchangeRow {
     offers: Rows<Offer>,
     traders: Vec<Trader>,
     positions: FxHashMap<(UserId, SeriesId), Position>,
-    expiries: BTreeSet<(Timestamp, OfferId)>,
-    maturities: BTreeSet<(Timestamp, SeriesId)>,
+    expiries: Agenda<OfferId>,
+    maturities: Agenda<SeriesId>,
     awaiting: BTreeSet<SeriesId>,
     limits: Limits,
     scratch: matching::Scratch,
@@ -334,7 +334,7 @@ struct ExchangeRow {
     arbitrated: BTreeSet<SeriesId>,
     dispute_window_ms: i64,
     dispute_until: std::collections::BTreeMap<SeriesId, Timestamp>,
-    releases: BTreeSet<(Timestamp, SeriesId)>,
+    releases: Agenda<SeriesId>,
 }
 
 impl TryFrom<ExchangeRow> for Exchange {
@@ -513,12 +513,7 @@ impl Exchange {
     /// The earliest instant at which something is due (an expiry, a maturation, the end of a
     /// dispute window), if any: the earliest time `advance` has something to do at.
     pub fn next_due(&self) -> Option<Timestamp> {
-        let firsts = [
-            self.expiries.first().map(|(t, _)| t),
-            self.maturities.first().map(|(t, _)| t),
-            self.releases.first().map(|(t, _)| t),
-        ];
-        firsts.into_iter().flatten().min().copied()
+        earliest([self.expiries.earliest(), self.maturities.earliest(), self.releases.earliest()])
     }
 }
 

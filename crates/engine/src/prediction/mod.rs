@@ -19,7 +19,7 @@ pub mod resolution;
 pub mod trading;
 pub mod views;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashSet;
 
@@ -29,7 +29,7 @@ use crate::exchange::{Ctx, Exchange};
 use crate::ids::{MarketId, Names, UserId};
 use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
-use crate::time::Timestamp;
+use crate::time::{Agenda, Timestamp};
 use crate::validate::MAX_NAME_LEN;
 
 use events::MarketDetail;
@@ -60,7 +60,7 @@ pub struct Markets {
     pub(crate) reliability: BTreeMap<UserId, History>,
     /// (instant, market) of every pending deadline and reporting-window close, so that moving
     /// the clock touches only the markets that are due.
-    due: BTreeSet<(Timestamp, u32)>,
+    due: Agenda<u32>,
 }
 
 fn emit(ctx: &mut Ctx, market: MarketId, user: Option<UserId>, detail: MarketDetail) {
@@ -82,7 +82,7 @@ impl Markets {
 
     /// The earliest time [`Markets::advance`] has something to do at (None: nothing is due).
     pub(crate) fn next_due(&self) -> Option<Timestamp> {
-        self.due.first().map(|d| d.0)
+        self.due.earliest()
     }
 
     /// Moves every market whose deadline or reporting window passed by `to`, in time order:
