@@ -170,15 +170,15 @@ impl Numbered {
 
     fn set(&mut self, n: u32, id: u32) {
         let i = n as usize;
-        if i == self.ids.len() {
+        match i.cmp(&self.ids.len()) {
+            std::cmp::Ordering::Less => self.ids[i] = id + 1,
             // The common case: a server numbers its offers in order.
-            self.ids.push(id + 1);
-            return;
+            std::cmp::Ordering::Equal => self.ids.push(id + 1),
+            std::cmp::Ordering::Greater => {
+                self.ids.resize(i, 0);
+                self.ids.push(id + 1);
+            }
         }
-        if i > self.ids.len() {
-            self.ids.resize(i + 1, 0);
-        }
-        self.ids[i] = id + 1;
     }
 }
 
@@ -615,6 +615,15 @@ mod tests {
         assert_eq!((n.intern("o3"), n.intern("o007")), ((1, false), (3, false)));
         assert_eq!(n.key("o3"), Key::Numbered(3));
         assert!(matches!(n.key("o03"), Key::Hashed(_)));
+        // By number: the same places. Far ahead it goes to the table, not into the array.
+        let far_ahead = 3 * ahead;
+        assert_eq!(n.intern_numbered(far_ahead), (5, true));
+        assert_eq!(
+            (n.numbered.ids.len(), n.numbered.in_table, n.name(5)),
+            (NUMBERED_AHEAD, 2, format!("o{far_ahead}").as_str())
+        );
+        assert_eq!((n.get_numbered(far_ahead), n.get_numbered(3), n.get_numbered(4)), (Some(5), Some(1), None));
+        assert_eq!((n.intern_numbered(3), n.intern_numbered(far_ahead)), ((1, false), (5, false)));
         // Without any numbered name in the table, a miss does not search it.
         let mut m = Names::default();
         m.intern("o1");
@@ -628,7 +637,7 @@ mod tests {
         // Read back: the same ids, and each name where it was.
         let back: Names = rmp_serde::from_slice(&rmp_serde::to_vec(&n).unwrap()).unwrap();
         assert!(back == n);
-        assert_eq!((back.numbered.ids.len(), back.numbered.in_table, back.table.len()), (NUMBERED_AHEAD, 1, 3));
+        assert_eq!((back.numbered.ids.len(), back.numbered.in_table, back.table.len()), (NUMBERED_AHEAD, 2, 4));
         for (id, name) in n.iter() {
             assert_eq!(back.get(name), Some(id), "{name}");
         }

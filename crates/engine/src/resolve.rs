@@ -59,13 +59,6 @@ pub(crate) enum OfferRef {
     Name(String),
 }
 
-impl Resolved {
-    /// The command's time.
-    pub fn at(&self) -> Timestamp {
-        self.at
-    }
-}
-
 impl OfferRef {
     fn new(field: &str, name: String) -> EngineResult<OfferRef> {
         match number_of(&name) {

@@ -125,6 +125,7 @@ mod tests {
                 proptest::prop_assert_eq!(a.first(), model.first());
                 proptest::prop_assert_eq!((a.len(), a.is_empty()), (model.len(), model.is_empty()));
                 proptest::prop_assert_eq!(a.contains(&e), model.contains(&e));
+                proptest::prop_assert!(a.iter().eq(model.iter()));
             }
             let stored = serde_json::to_string(&a).unwrap();
             proptest::prop_assert_eq!(&stored, &serde_json::to_string(&model).unwrap());
@@ -260,9 +261,7 @@ impl<'de, K: Deserialize<'de> + Ord + Copy> Deserialize<'de> for Agenda<K> {
 pub fn earliest<const N: usize>(times: [Option<Timestamp>; N]) -> Option<Timestamp> {
     let mut min: Option<Timestamp> = None;
     for t in times.into_iter().flatten() {
-        if min.is_none_or(|m| t < m) {
-            min = Some(t);
-        }
+        min = Some(min.map_or(t, |m| m.min(t)));
     }
     min
 }

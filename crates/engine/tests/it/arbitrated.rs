@@ -393,3 +393,20 @@ fn reporting_opens_at_the_maturation_instant_itself() {
     assert_eq!(events(&h, "case_reporting").len(), 1, "the command at the maturation opens it");
     h.run(json!({"at":MAT,"op":"report_series","user":"x","issue":"stmt/exact","maturation":MAT,"value":1}));
 }
+
+/// A statement's maturation, then its case's report deadline, is the next instant something is
+/// due in the engine.
+#[test]
+fn the_next_due_instant_is_the_statements_maturation_then_its_report_deadline() {
+    let mut h = H::new();
+    people(&mut h);
+    h.run(json!({"at":T0,"op":"open_statement","user":"sam","issue":"stmt/due",
+        "statement":"due","maturation":MAT,"bond":"50"}));
+    let at = |s| peerex_engine::Timestamp::parse(s).unwrap();
+    assert_eq!(h.engine.next_due(), Some(at(MAT)));
+    h.run(json!({"at":REPORT,"op":"tick"}));
+    // Matured: the exchange has nothing left; the case's report window ends later.
+    let due = h.engine.next_due().expect("the case's report deadline");
+    assert!(due > at(REPORT), "{due}");
+    assert_eq!(h.engine.exchange().next_due(), None);
+}

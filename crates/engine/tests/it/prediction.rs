@@ -854,3 +854,17 @@ fn reliability_comes_from_history_with_the_prior() {
     let z = h.engine.markets().reliability(h.engine.user_id("z").unwrap());
     assert_eq!((z.mostly_one, z.ones_when_one, z.mostly_zero), (2, 0, 0));
 }
+
+/// The engine names a market's deadline, then its report window's end, as the next instant
+/// something is due (a driver ticks then; a command before it finds nothing to do).
+#[test]
+fn the_next_due_instant_is_the_markets_deadline_then_its_window() {
+    let mut h = H::new();
+    users(&mut h, &["ann"], "100");
+    assert_eq!(h.engine.next_due(), None);
+    create(&mut h, "m", "ann", "10", "0", json!({}));
+    let at = |s| Some(peerex_engine::Timestamp::parse(s).unwrap());
+    assert_eq!(h.engine.next_due(), at(DEADLINE));
+    h.run(json!({"at":AFTER,"op":"tick"}));
+    assert_eq!(h.engine.next_due(), at(WINDOW_END));
+}

@@ -33,6 +33,13 @@ fn insufficient_funds() {
 }
 
 #[test]
+fn an_offer_needs_an_id_of_its_own() {
+    setup().refuse(offer(json!({"id":""})), "invalid_argument");
+    setup().refuse(offer(json!({"id":"~maker/1"})), "invalid_argument");
+    setup().refuse(offer(json!({"id":"a1"})), "duplicate_id");
+}
+
+#[test]
 fn unknown_issue_user_and_offer() {
     setup().refuse(offer(json!({"issue":"nope#9"})), "unknown_issue");
     setup().refuse(offer(json!({"user":"zed"})), "unknown_user");
