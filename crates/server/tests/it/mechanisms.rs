@@ -336,3 +336,32 @@ async fn an_arbiter_above_the_position_cap_is_not_admitted_to_report() {
     );
     refused(c.post("/series/reports", &ann, json!({"issue": "audit/x", "value": 1})).await, 400, "invalid_body");
 }
+
+/// The tick job ticks when a prediction market's deadline is due (the engine's `next_due`
+/// covers it), not only at its forced tick every 30 periods (6 s with the tests' 200 ms).
+#[tokio::test]
+async fn a_markets_deadline_gets_its_tick_on_time() {
+    let s = Server::start(Backend::Sqlite).await;
+    let c = s.client.clone();
+    let mia = s.funded("mia", "1000").await;
+    // Past the job's first (forced) tick.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (_, clock) = c.call(Method::GET, "/clock", None, None).await;
+    let now = peerex_engine::Timestamp::parse(clock["now"].as_str().unwrap()).unwrap();
+    let deadline = peerex_engine::Timestamp::from_millis((now.millis() / 1000 + 2) * 1000);
+    let body = json!({"statement": "Soon?", "deadline": deadline.to_rfc3339(), "b": "10", "fee": "0.05"});
+    let (st, v) = c.post("/markets", &mia, body).await;
+    assert_eq!(st, 201, "{v}");
+    let path = format!("/markets/{}", v["id"].as_str().unwrap());
+    let started = std::time::Instant::now();
+    loop {
+        let (st, m) = c.call(Method::GET, &path, None, None).await;
+        assert_eq!(st, 200, "{m}");
+        if m["status"] != "open" {
+            assert_eq!(m["status"], "reporting", "{m}");
+            break;
+        }
+        assert!(started.elapsed().as_secs_f64() < 4.5, "no tick at the deadline: {m}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
