@@ -107,7 +107,7 @@ impl Engine {
 
     fn execute_inner(&mut self, op: Op, out: &mut Vec<Timed>) -> EngineResult<()> {
         let now = self.clock()?;
-        let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
+        let mut ctx = Ctx { ledger: &mut self.ledger, out: &mut *out, now };
         match op {
             Op::Deposit { user, amount } => {
                 positive(amount)?;
@@ -150,16 +150,13 @@ impl Engine {
                 self.exchange.sync_issue(&mut ctx, &issue, &tracker, &title, state, reason, seen)?;
                 self.markets.on_issue_changed(&mut ctx, &self.exchange)?;
             }
+            // By name: the resolved path, with every name left to look up.
             Op::Offer(cmd) => {
-                let user = known(&self.users, &cmd.user)?;
-                let issue = self.exchange.issue_id(&cmd.issue).ok_or(cmd.issue.as_str());
-                let id = NameRef::of(&self.exchange.offer_names, &cmd.id);
-                place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, cmd.terms())?;
+                let terms = cmd.terms();
+                let id = OfferRef::unchecked(cmd.id);
+                self.offer_resolved(id, Ref::Name(cmd.user), Ref::Name(cmd.issue), terms, out)?;
             }
-            Op::Cancel { user, offer } => {
-                let user = known(&self.users, &user)?;
-                self.exchange.cancel(&mut ctx, user, &offer)?;
-            }
+            Op::Cancel { user, offer } => self.cancel_resolved(Ref::Name(user), OfferRef::unchecked(offer), out)?,
             Op::Resume { user, offer } => {
                 let user = known(&self.users, &user)?;
                 self.exchange.resume(&mut ctx, user, &offer)?;

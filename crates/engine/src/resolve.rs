@@ -61,12 +61,17 @@ pub(crate) enum OfferRef {
 
 impl OfferRef {
     fn new(field: &str, name: String) -> EngineResult<OfferRef> {
+        if number_of(&name).is_none() {
+            validate::name(field, &name)?;
+        }
+        Ok(OfferRef::unchecked(name))
+    }
+
+    /// `name` without its shape checked (for an operation given to `Engine::execute`).
+    pub(crate) fn unchecked(name: String) -> OfferRef {
         match number_of(&name) {
-            Some(n) => Ok(OfferRef::Numbered(n)),
-            None => {
-                validate::name(field, &name)?;
-                Ok(OfferRef::Name(name))
-            }
+            Some(n) => OfferRef::Numbered(n),
+            None => OfferRef::Name(name),
         }
     }
 

@@ -162,11 +162,7 @@ impl Exchange {
         Ok(id)
     }
 
-    pub(crate) fn cancel(&mut self, ctx: &mut Ctx, user: UserId, name: &str) -> EngineResult<()> {
-        self.cancel_ref(ctx, user, NameRef::of(&self.offer_names, name))
-    }
-
-    /// [`Exchange::cancel`] of a name read already.
+    /// Cancels an offer of `user`, named as a command names it.
     pub(crate) fn cancel_ref(&mut self, ctx: &mut Ctx, user: UserId, name: NameRef) -> EngineResult<()> {
         let id = self.owned_offer_ref(user, name)?;
         let o = &self.offers[id.index()];
