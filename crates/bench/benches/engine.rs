@@ -4,7 +4,8 @@
 //! speed-of-light reference).
 //!
 //! Run: `cargo bench -p peerex-bench --bench engine` (release). Prints ops/s, latency
-//! percentiles and the ratios. Set `PEEREX_BENCH_OPS` to change the stream length.
+//! percentiles and the ratios. Set `PEEREX_BENCH_OPS` to change the stream length, and
+//! `PEEREX_BENCH_ONLY=resolved` for one pass of the writer on ids alone (for a profiler).
 
 use std::hint::black_box;
 
@@ -179,6 +180,19 @@ fn main() {
         n - places,
         crossing
     );
+
+    // For profilers (callgrind): `PEEREX_BENCH_ONLY=resolved` runs one pass of the writer on
+    // ids and stops, so that a count covers `Engine::apply_resolved` on this stream alone.
+    if std::env::var("PEEREX_BENCH_ONLY").as_deref() == Ok("resolved") {
+        let p = run_engine(commands(&steps), Edge::Resolved, false);
+        println!(
+            "one pass on ids: {:.0} ops per CPU-second; {} events; {} refused",
+            n as f64 / p.cpu,
+            p.events,
+            p.refused
+        );
+        return;
+    }
 
     // Throughput: best of 3 untimed passes (fresh engine each) per edge, then one pass timing
     // every op.
