@@ -274,6 +274,11 @@ impl Cases {
     pub(crate) fn next_due(&self) -> Option<Timestamp> {
         earliest([self.waiting.earliest(), self.due.earliest()])
     }
+    /// `next_due()` is none or after `at`.
+    #[inline]
+    pub(crate) fn none_due_by(&self, at: Timestamp) -> bool {
+        self.waiting.none_by(at) && self.due.none_by(at)
+    }
 
     /// Opens reporting on statements whose series matured by now and resolves the windows that
     /// closed, in time order.

@@ -61,12 +61,22 @@ impl Engine {
         earliest([self.markets.next_due(), self.exchange.next_due(), self.cases.next_due()])
     }
 
+    /// Whether nothing is due at or before `at`: `next_due()` is none or later, looked at
+    /// agenda by agenda.
+    #[inline]
+    fn none_due_by(&self, at: Timestamp) -> bool {
+        let none = self.markets.none_due_by(at) && self.exchange.none_due_by(at) && self.cases.none_due_by(at);
+        // Every test's every command checks the two ways agree.
+        debug_assert_eq!(none, self.next_due().is_none_or(|t| t > at));
+        none
+    }
+
     /// Moves the clock forward to `at`. Time never goes backwards.
     #[inline]
     pub fn advance_to(&mut self, at: Timestamp, out: &mut Vec<Timed>) -> EngineResult<()> {
         // Most commands come after the last one and find nothing due: one look at each
         // agenda's earliest time.
-        if at.in_range() && self.now.is_some_and(|now| now <= at) && self.next_due().is_none_or(|t| t > at) {
+        if at.in_range() && self.now.is_some_and(|now| now <= at) && self.none_due_by(at) {
             self.now = Some(at);
             return Ok(());
         }
@@ -300,7 +310,12 @@ impl Engine {
     /// [`Engine::apply`] gives before it moves the clock (a bad time, a name too long or with a
     /// control character), here. See the module's documentation.
     pub fn resolve(&self, cmd: Command) -> EngineResult<Resolved> {
-        crate::resolve::resolve(&self.users, &self.exchange.issue_names, cmd)
+        let names = crate::resolve::Directory {
+            users: &self.users,
+            issues: &self.exchange.issue_names,
+            offers: &self.exchange.offer_names,
+        };
+        crate::resolve::resolve(names, cmd)
     }
 
     /// Applies a command resolved by [`Engine::resolve`] of this engine (now or at any earlier
@@ -333,7 +348,14 @@ impl Engine {
             Ref::Id(i) => return Err(EngineError::UnknownIssue(format!("no issue #{}", i.0))),
             Ref::Name(name) => self.exchange.issue_id(name).ok_or(name.as_str()),
         };
-        let id = id.as_ref(&self.exchange.offer_names);
+        let id = match id.as_ref(&self.exchange.offer_names) {
+            Ok(name) => name,
+            // Only a cancel's offer is looked up ahead; an id found is taken.
+            Err(taken) => {
+                let name = self.exchange.offer_names.name(taken.0);
+                return Err(EngineError::DuplicateId(format!("offer id {name:?} is taken")));
+            }
+        };
         let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
         place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, terms)
@@ -341,10 +363,12 @@ impl Engine {
 
     fn cancel_resolved(&mut self, user: Ref<UserId>, offer: OfferRef, out: &mut Vec<Timed>) -> EngineResult<()> {
         let user = self.user_of(&user)?;
-        let offer = offer.as_ref(&self.exchange.offer_names);
         let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
-        self.exchange.cancel_ref(&mut ctx, user, offer)
+        match offer.as_ref(&self.exchange.offer_names) {
+            Ok(name) => self.exchange.cancel_ref(&mut ctx, user, name),
+            Err(id) => self.exchange.cancel_id(&mut ctx, user, id),
+        }
     }
 
     fn user_of(&self, user: &Ref<UserId>) -> EngineResult<UserId> {

@@ -152,7 +152,11 @@ impl<'a> NameRef<'a> {
 impl std::fmt::Debug for NameRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NameRef::Numbered(n) => write!(f, "\"o{n}\""),
+            NameRef::Numbered(n) => {
+                f.write_str("\"o")?;
+                f.write_str(itoa::Buffer::new().format(*n))?;
+                f.write_str("\"")
+            }
             NameRef::Named(name, _) => write!(f, "{name:?}"),
         }
     }
@@ -246,6 +250,14 @@ impl Names {
     }
     /// [`Names::intern`] of `o<n>`, without writing the name out but into the buffer.
     pub fn intern_numbered(&mut self, n: u32) -> (u32, bool) {
+        // The common case: a server's next number, one past the array's end, and no `o<n>` in
+        // the table that could be this one.
+        if n as usize == self.numbered.ids.len() && self.numbered.in_table == 0 {
+            let id = self.ends.len() as u32;
+            self.numbered.ids.push(id + 1);
+            self.push_numbered_name(n);
+            return (id, true);
+        }
         if let Some(id) = self.get_numbered(n) {
             return (id, false);
         }
@@ -254,10 +266,18 @@ impl Names {
         }
         let id = self.ends.len() as u32;
         self.numbered.set(n, id);
-        self.buf.push('o');
-        self.buf.push_str(itoa::Buffer::new().format(n));
-        self.ends.push(self.buf.len());
+        self.push_numbered_name(n);
         (id, true)
+    }
+    /// Writes `o<n>` at the end of the buffer, as the next id's name.
+    #[inline]
+    fn push_numbered_name(&mut self, n: u32) {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(n);
+        self.buf.reserve(1 + digits.len());
+        self.buf.push('o');
+        self.buf.push_str(digits);
+        self.ends.push(self.buf.len());
     }
     /// The name of `id` ("?" for an id never handed out).
     pub fn name(&self, id: u32) -> &str {

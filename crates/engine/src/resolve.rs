@@ -9,15 +9,15 @@
 //! handed out in order of first use), so a command resolved against any earlier state of the
 //! same engine applies as its names would. A name unknown when resolved (a user whose deposit is
 //! in the same batch, an offer placed by an earlier command of the stream) is kept and looked up
-//! when applied. The offer ids a server gives, `o<n>`, are kept as their number: one array read
-//! when applied.
+//! when applied. A cancel's offer is looked up too; a new offer's id (`o<n>` as a server gives
+//! them, or any other) is kept, as its number or its name, for the writer to check and add.
 //!
 //! Only the commands of the hot path are resolved (offers and cancels); every other command is
 //! carried as it is and applied by name.
 
 use crate::command::{Command, Op, Terms};
 use crate::error::EngineResult;
-use crate::ids::{number_of, IssueId, NameRef, Names, UserId};
+use crate::ids::{number_of, IssueId, NameRef, Names, OfferId, UserId};
 use crate::time::Timestamp;
 use crate::validate;
 
@@ -52,9 +52,11 @@ pub(crate) enum Ref<I> {
     Name(String),
 }
 
-/// An offer's id: `o<n>` by its number, any other by name.
+/// An offer's id: the offer itself when the driver found it (cancels), else `o<n>` by its
+/// number, any other by name.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum OfferRef {
+    Id(OfferId),
     Numbered(u32),
     Name(String),
 }
@@ -75,12 +77,23 @@ impl OfferRef {
         }
     }
 
-    /// The offer's id as `names` reads it.
-    pub(crate) fn as_ref<'a>(&'a self, names: &Names) -> NameRef<'a> {
+    /// The name of an offer not yet found, as `names` reads it (Err: the offer found).
+    pub(crate) fn as_ref<'a>(&'a self, names: &Names) -> Result<NameRef<'a>, OfferId> {
         match self {
-            OfferRef::Numbered(n) => NameRef::Numbered(*n),
-            OfferRef::Name(name) => NameRef::of(names, name),
+            OfferRef::Id(id) => Err(*id),
+            OfferRef::Numbered(n) => Ok(NameRef::Numbered(*n)),
+            OfferRef::Name(name) => Ok(NameRef::of(names, name)),
         }
+    }
+
+    /// The offer named so in `offers`, if there is one (kept as it is otherwise).
+    fn found_in(self, offers: &Names) -> OfferRef {
+        let id = match &self {
+            OfferRef::Id(_) => None,
+            OfferRef::Numbered(n) => offers.get_numbered(*n),
+            OfferRef::Name(name) => offers.get(name),
+        };
+        id.map_or(self, |id| OfferRef::Id(OfferId(id)))
     }
 }
 
@@ -105,8 +118,17 @@ impl<I> Ref<I> {
     }
 }
 
-/// Looks up the names of `cmd` in the engine's `users` and `issues` and checks its shape.
-pub(crate) fn resolve(users: &Names, issues: &Names, cmd: Command) -> EngineResult<Resolved> {
+/// The engine's names a driver looks commands up in.
+pub(crate) struct Directory<'a> {
+    pub(crate) users: &'a Names,
+    pub(crate) issues: &'a Names,
+    pub(crate) offers: &'a Names,
+}
+
+/// Looks up the names of `cmd` in the engine's `users`, `issues` and (the offer a cancel
+/// names) `offers`, and checks its shape.
+pub(crate) fn resolve(names: Directory, cmd: Command) -> EngineResult<Resolved> {
+    let Directory { users, issues, offers } = names;
     let at = cmd.at.checked("the command's time")?;
     let op = match cmd.op {
         Op::Offer(o) => {
@@ -121,7 +143,7 @@ pub(crate) fn resolve(users: &Names, issues: &Names, cmd: Command) -> EngineResu
         }
         Op::Cancel { user, offer } => {
             let user = lookup(users, "user", user)?.map(UserId);
-            ResolvedOp::Cancel { user, offer: OfferRef::new("offer", offer)? }
+            ResolvedOp::Cancel { user, offer: OfferRef::new("offer", offer)?.found_in(offers) }
         }
         op => {
             op.validate()?;

@@ -208,6 +208,12 @@ impl<K: Ord + Copy> Agenda<K> {
     pub fn earliest(&self) -> Option<Timestamp> {
         self.earliest
     }
+    /// Whether nothing in the agenda is due at or before `at`: [`Agenda::earliest`] compared,
+    /// for the check before every command.
+    #[inline]
+    pub fn none_by(&self, at: Timestamp) -> bool {
+        self.earliest.is_none_or(|t| t > at)
+    }
     pub fn first(&self) -> Option<&(Timestamp, K)> {
         self.set.first()
     }
@@ -216,6 +222,11 @@ impl<K: Ord + Copy> Agenda<K> {
         self.set.insert(entry)
     }
     pub fn remove(&mut self, entry: &(Timestamp, K)) -> bool {
+        // Nothing is earlier than the earliest time (nothing at all in an empty agenda): the
+        // common case of removing an offer's expiry that was never scheduled.
+        if self.earliest.is_none_or(|t| entry.0 < t) {
+            return false;
+        }
         let removed = self.set.remove(entry);
         self.earliest = self.set.first().map(|e| e.0);
         removed
@@ -258,10 +269,11 @@ impl<'de, K: Deserialize<'de> + Ord + Copy> Deserialize<'de> for Agenda<K> {
 }
 
 /// The earliest of some times, if any.
+#[inline]
 pub fn earliest<const N: usize>(times: [Option<Timestamp>; N]) -> Option<Timestamp> {
-    let mut min: Option<Timestamp> = None;
-    for t in times.into_iter().flatten() {
-        min = Some(min.map_or(t, |m| m.min(t)));
-    }
-    min
+    times.iter().fold(None, |min, t| match (min, *t) {
+        (Some(m), Some(t)) => Some(m.min(t)),
+        (m, None) => m,
+        (None, t) => t,
+    })
 }

@@ -164,10 +164,22 @@ impl Exchange {
 
     /// Cancels an offer of `user`, named as a command names it.
     pub(crate) fn cancel_ref(&mut self, ctx: &mut Ctx, user: UserId, name: NameRef) -> EngineResult<()> {
-        let id = self.owned_offer_ref(user, name)?;
-        let o = &self.offers[id.index()];
+        let id = name.get(&self.offer_names).ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
+        self.cancel_id(ctx, user, OfferId(id))
+    }
+
+    /// Cancels the offer `id` of `user` (an id a driver looked up: one this engine never gave
+    /// is refused as unknown).
+    pub(crate) fn cancel_id(&mut self, ctx: &mut Ctx, user: UserId, id: OfferId) -> EngineResult<()> {
+        let Some(o) = self.offers.get(id.index()) else {
+            return Err(EngineError::UnknownOffer(format!("no offer #{}", id.0)));
+        };
+        let name = || self.offer_names.name(id.0);
+        if o.user != user {
+            return Err(EngineError::NotOwner(format!("offer {:?} belongs to another user", name())));
+        }
         if !o.is_live() {
-            return Err(EngineError::InvalidState(format!("offer {name:?} is {}", o.status.as_str())));
+            return Err(EngineError::InvalidState(format!("offer {:?} is {}", name(), o.status.as_str())));
         }
         self.retire(ctx, id, OfferStatus::Cancelled, CancelReason::User)
     }

@@ -411,6 +411,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    #[inline]
     pub fn emit(&mut self, event: Event) {
         self.out.push(Timed { at: self.now, event });
     }
@@ -421,11 +422,17 @@ impl Exchange {
         Exchange { limits, ..Exchange::default() }
     }
 
+    #[inline]
     pub(crate) fn trader_mut(&mut self, user: UserId) -> &mut Trader {
         if self.traders.len() <= user.index() {
-            self.traders.resize_with(user.index() + 1, Trader::default);
+            self.new_trader(user);
         }
         &mut self.traders[user.index()]
+    }
+
+    #[cold]
+    fn new_trader(&mut self, user: UserId) {
+        self.traders.resize_with(user.index() + 1, Trader::default);
     }
 
     pub fn trader(&self, user: UserId) -> Option<&Trader> {
@@ -514,6 +521,11 @@ impl Exchange {
     /// dispute window), if any: the earliest time `advance` has something to do at.
     pub fn next_due(&self) -> Option<Timestamp> {
         earliest([self.expiries.earliest(), self.maturities.earliest(), self.releases.earliest()])
+    }
+    /// `next_due()` is none or after `at`.
+    #[inline]
+    pub(crate) fn none_due_by(&self, at: Timestamp) -> bool {
+        self.expiries.none_by(at) && self.maturities.none_by(at) && self.releases.none_by(at)
     }
 }
 

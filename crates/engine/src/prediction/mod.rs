@@ -84,6 +84,11 @@ impl Markets {
     pub(crate) fn next_due(&self) -> Option<Timestamp> {
         self.due.earliest()
     }
+    /// `next_due()` is none or after `at`.
+    #[inline]
+    pub(crate) fn none_due_by(&self, at: Timestamp) -> bool {
+        self.due.none_by(at)
+    }
 
     /// Moves every market whose deadline or reporting window passed by `to`, in time order:
     /// deadlines open reporting (linked markets ask their tracker), closed windows resolve or void.

@@ -222,5 +222,27 @@ fn ids_from_another_engine_are_refused() {
     // `adam` is user 0 of `big` and `zoe` user 0 of `small`: the user is found, the issue not.
     let err = zoes.apply_resolved(on_i1, &mut Vec::new()).unwrap_err();
     assert_eq!(err.code(), "unknown_issue", "{err}");
+    // `a1` is offer 0 of `big`; `small` has no offers.
+    let cancel = big.engine.resolve(cmd(json!({"at":AT,"op":"cancel","user":"zoe","offer":"a1"}))).unwrap();
+    let err = zoes.apply_resolved(cancel, &mut Vec::new()).unwrap_err();
+    assert_eq!((err.code(), err.message().as_str()), ("unknown_offer", "no offer #0"), "{err}");
     assert!(zoes == before && small.engine == before);
+}
+
+/// A cancel resolved ahead names its offer by id; refusals read as they do by name.
+#[test]
+fn a_cancel_found_ahead_is_refused_as_by_name() {
+    let mut h = setup();
+    let cmd = |v: Value| Command::from_json(&v.to_string()).unwrap();
+    let by_beth = json!({"at":AT,"op":"cancel","user":"beth","offer":"a1"});
+    let ahead = h.engine.resolve(cmd(by_beth.clone())).unwrap();
+    let err = h.engine.clone().apply_resolved(ahead, &mut Vec::new()).unwrap_err();
+    assert_eq!((err.code(), err.message().as_str()), ("not_owner", "offer \"a1\" belongs to another user"));
+    h.refuse(by_beth, "not_owner");
+    let by_adam = json!({"at":AT,"op":"cancel","user":"adam","offer":"a1"});
+    let ahead = h.engine.resolve(cmd(by_adam.clone())).unwrap();
+    h.run(by_adam.clone());
+    let err = h.engine.clone().apply_resolved(ahead, &mut Vec::new()).unwrap_err();
+    assert_eq!((err.code(), err.message().as_str()), ("invalid_state", "offer \"a1\" is cancelled"));
+    h.refuse(by_adam, "invalid_state");
 }
