@@ -14,11 +14,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{EngineError, EngineResult};
 use crate::event::Event;
+use crate::exchange::book::Book;
 use crate::exchange::types::{CancelReason, OfferKind, OfferStatus, TradeKind};
-use crate::exchange::{Ctx, Exchange};
+use crate::exchange::{Ctx, Exchange, Offer, Trader};
 use crate::ids::{OfferId, UserId};
-use crate::ledger::Account;
+use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, Price};
+use crate::rows::Rows;
 
 /// Reusable buffers of the matcher.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -41,24 +43,27 @@ impl Exchange {
     /// Matches the open offer `taker` (already reserved, not yet on the book), then rests what
     /// is left of it on the book.
     pub(crate) fn match_and_rest(&mut self, ctx: &mut Ctx, taker: OfferId) -> EngineResult<()> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self.match_with(ctx, taker, &mut scratch);
-        scratch.plan.clear();
-        scratch.own.clear();
-        scratch.pools.clear();
-        self.scratch = scratch;
+        // The plan lives in the exchange's scratch space (no allocation per offer). Nothing the
+        // fills do matches again (fills, retirements and pool rebalances never place an
+        // offer), so it stays as planned while it runs.
+        let planned = plan(&self.offers, &self.books, &self.traders, ctx.ledger, taker, &mut self.scratch);
+        let result = self.execute_plan(ctx, taker, planned);
+        let s = &mut self.scratch;
+        s.plan.clear();
+        s.own.clear();
+        s.pools.clear();
         result
     }
 
-    fn match_with(&mut self, ctx: &mut Ctx, taker: OfferId, s: &mut Scratch) -> EngineResult<()> {
-        let planned = self.plan(ctx, taker, s);
-        for &own in &s.own {
+    fn execute_plan(&mut self, ctx: &mut Ctx, taker: OfferId, planned: u64) -> EngineResult<()> {
+        for i in 0..self.scratch.own.len() {
+            let own = self.scratch.own[i];
             self.retire(ctx, own, OfferStatus::Cancelled, CancelReason::SelfTrade)?;
         }
         let t = &self.offers[taker.index()];
         if !(t.aon && planned < t.remaining) {
-            for i in 0..s.plan.len() {
-                let (maker, volume) = s.plan[i];
+            for i in 0..self.scratch.plan.len() {
+                let (maker, volume) = self.scratch.plan[i];
                 self.fill(ctx, taker, maker, volume)?;
             }
         }
@@ -69,72 +74,6 @@ impl Exchange {
             self.books[series.index()].insert(&mut self.offers, bid, bp, taker);
         }
         Ok(())
-    }
-
-    /// Fills the plan would make for `taker`; returns the planned volume.
-    fn plan(&self, ctx: &Ctx, taker: OfferId, s: &mut Scratch) -> u64 {
-        let t = &self.offers[taker.index()];
-        let mut need = t.remaining;
-        let book = &self.books[t.series.index()];
-        let resting_bids = !t.kind.is_bid();
-        let offers = &self.offers;
-        let traders = &self.traders;
-        let ledger = &*ctx.ledger;
-        let Scratch { plan, own, pools } = s;
-        book.visit_crossing::<(), _>(offers, resting_bids, t.book_bp(), |_, level| {
-            for id in level {
-                let o = &offers[id.index()];
-                if o.user == t.user {
-                    own.push(id);
-                    continue;
-                }
-                if o.status != OfferStatus::Open {
-                    continue;
-                }
-                let pooled = o.kind.is_buy() && o.poolable;
-                if pooled && pools.get(&o.user).is_some_and(|p| p.suspended.contains(&id)) {
-                    continue;
-                }
-                let volume = if o.aon {
-                    if o.remaining > need {
-                        continue;
-                    }
-                    o.remaining
-                } else {
-                    o.remaining.min(need)
-                };
-                let amount = o.price.cost(volume).map_or(i64::MAX, |a| a.0);
-                let maker_has_pool = traders.get(o.user.index()).is_some_and(|tr| !tr.pooled.is_empty());
-                if maker_has_pool {
-                    let sim = pools.entry(o.user).or_insert_with(|| SimPool {
-                        funds: traders[o.user.index()].pool_hold.0 + ledger.balance(Account::Available(o.user)).0,
-                        ..SimPool::default()
-                    });
-                    if pooled {
-                        sim.funds -= amount;
-                        // The rebalance after this fill suspends every pooled offer the funds no
-                        // longer cover. Marking more than those is harmless: offers that are not
-                        // open, and this one (already planned; a book lists it once), are never
-                        // looked up again.
-                        for &p in &traders[o.user.index()].pooled {
-                            let po = &offers[p.index()];
-                            if po.price.cost(po.remaining).map_or(i64::MAX, |a| a.0) > sim.funds {
-                                sim.suspended.insert(p);
-                            }
-                        }
-                    } else if !o.kind.is_buy() {
-                        sim.funds += amount;
-                    }
-                }
-                plan.push((id, volume));
-                need -= volume;
-                if need == 0 {
-                    return ControlFlow::Break(());
-                }
-            }
-            ControlFlow::Continue(())
-        });
-        t.remaining - need
     }
 
     /// Executes one fill of `volume` between the arriving `taker` and the resting `maker`, at
@@ -293,6 +232,76 @@ impl Exchange {
         });
         Ok(())
     }
+}
+
+/// Fills the plan would make for `taker` (into `s`); returns the planned volume.
+fn plan(
+    offers: &Rows<Offer>,
+    books: &[Book],
+    traders: &[Trader],
+    ledger: &Ledger,
+    taker: OfferId,
+    s: &mut Scratch,
+) -> u64 {
+    let t = &offers[taker.index()];
+    let mut need = t.remaining;
+    let book = &books[t.series.index()];
+    let resting_bids = !t.kind.is_bid();
+    let Scratch { plan, own, pools } = s;
+    book.visit_crossing::<(), _>(offers, resting_bids, t.book_bp(), |_, level| {
+        for id in level {
+            let o = &offers[id.index()];
+            if o.user == t.user {
+                own.push(id);
+                continue;
+            }
+            if o.status != OfferStatus::Open {
+                continue;
+            }
+            let pooled = o.kind.is_buy() && o.poolable;
+            if pooled && pools.get(&o.user).is_some_and(|p| p.suspended.contains(&id)) {
+                continue;
+            }
+            let volume = if o.aon {
+                if o.remaining > need {
+                    continue;
+                }
+                o.remaining
+            } else {
+                o.remaining.min(need)
+            };
+            let amount = o.price.cost(volume).map_or(i64::MAX, |a| a.0);
+            let maker_has_pool = traders.get(o.user.index()).is_some_and(|tr| !tr.pooled.is_empty());
+            if maker_has_pool {
+                let sim = pools.entry(o.user).or_insert_with(|| SimPool {
+                    funds: traders[o.user.index()].pool_hold.0 + ledger.balance(Account::Available(o.user)).0,
+                    ..SimPool::default()
+                });
+                if pooled {
+                    sim.funds -= amount;
+                    // The rebalance after this fill suspends every pooled offer the funds no
+                    // longer cover. Marking more than those is harmless: offers that are not
+                    // open, and this one (already planned; a book lists it once), are never
+                    // looked up again.
+                    for &p in &traders[o.user.index()].pooled {
+                        let po = &offers[p.index()];
+                        if po.price.cost(po.remaining).map_or(i64::MAX, |a| a.0) > sim.funds {
+                            sim.suspended.insert(p);
+                        }
+                    }
+                } else if !o.kind.is_buy() {
+                    sim.funds += amount;
+                }
+            }
+            plan.push((id, volume));
+            need -= volume;
+            if need == 0 {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    t.remaining - need
 }
 
 #[cfg(test)]
