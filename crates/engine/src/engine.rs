@@ -482,6 +482,26 @@ mod tests {
         }
     }
 
+    /// Nothing is due before the earliest time of any agenda; from that instant on, something is.
+    #[test]
+    fn nothing_is_due_before_the_earliest_agenda_time() {
+        let mut t = T::new(&[("a", "100")]);
+        let far = crate::Timestamp::MAX;
+        assert!(t.engine.none_due_by(far), "nothing scheduled");
+        t.offer(
+            "2026-12-01T10:00:00Z",
+            "e1",
+            "a",
+            "buy_fixed",
+            "0.5",
+            10,
+            json!({"expiration":"2026-12-11T00:00:00Z"}),
+        );
+        let expiry = crate::Timestamp::parse("2026-12-11T00:00:00Z").unwrap();
+        assert!(t.engine.none_due_by(crate::Timestamp(expiry.0 - 1)));
+        assert!(!t.engine.none_due_by(expiry) && !t.engine.none_due_by(far));
+    }
+
     #[test]
     fn an_engine_made_with_limits_applies_them() {
         let mut t = T { engine: Engine::with_limits(Limits { max_open_offers_per_user: 1 }), events: Vec::new() };

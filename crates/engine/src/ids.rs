@@ -273,10 +273,8 @@ impl Names {
     #[inline]
     fn push_numbered_name(&mut self, n: u32) {
         let mut digits = itoa::Buffer::new();
-        let digits = digits.format(n);
-        self.buf.reserve(1 + digits.len());
         self.buf.push('o');
-        self.buf.push_str(digits);
+        self.buf.push_str(digits.format(n));
         self.ends.push(self.buf.len());
     }
     /// The name of `id` ("?" for an id never handed out).
@@ -661,6 +659,23 @@ mod tests {
         for (id, name) in n.iter() {
             assert_eq!(back.get(name), Some(id), "{name}");
         }
+    }
+
+    /// A number the table holds (it was far ahead of the array when given) is found there once
+    /// the array's end reaches it, by number as by name: the in-order append does not take it.
+    #[test]
+    fn the_arrays_end_reaching_a_number_in_the_table_finds_it_there() {
+        use super::{Names, NUMBERED_AHEAD};
+        let ahead = NUMBERED_AHEAD as u32;
+        let mut n = Names::default();
+        let far = 2 * ahead - 1;
+        assert_eq!(n.intern_numbered(far), (0, true));
+        assert_eq!((n.numbered.ids.len(), n.numbered.in_table), (0, 1), "far ahead: the table");
+        assert_eq!(n.intern_numbered(ahead - 1), (1, true));
+        assert_eq!(n.intern_numbered(far - 1), (2, true));
+        assert_eq!(n.numbered.ids.len(), far as usize, "the array's end is `far`'s number");
+        assert_eq!((n.intern_numbered(far), n.intern(&format!("o{far}"))), ((0, false), (0, false)));
+        assert_eq!(n.len(), 3);
     }
 
     #[test]

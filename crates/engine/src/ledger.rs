@@ -64,6 +64,16 @@ fn read(v: &[i64], i: usize) -> i64 {
 }
 
 #[cold]
+fn negative(from: Account, to: Account, amount: Amount) -> EngineError {
+    EngineError::Internal(format!("negative transfer {amount} from {from:?} to {to:?}"))
+}
+
+#[cold]
+fn set_new_slot(v: &mut Vec<i64>, i: usize, value: i64) {
+    *slot(v, i) = value;
+}
+
+#[cold]
 fn insufficient(from: Account, balance: i64, amount: Amount) -> EngineError {
     EngineError::InsufficientFunds(format!("{from:?} holds {} but {} is needed", Amount(balance), amount))
 }
@@ -81,7 +91,7 @@ fn slot(v: &mut Vec<i64>, i: usize) -> &mut i64 {
 }
 
 impl Ledger {
-    #[inline]
+    #[inline(always)]
     pub fn balance(&self, account: Account) -> Amount {
         Amount(match account {
             Account::Available(u) => read(&self.available, u.index()),
@@ -98,58 +108,15 @@ impl Ledger {
 
     /// Moves `amount` (>= 0) from one account to another. Refused, changing nothing, when the
     /// source cannot go negative and holds too little, or when a balance would overflow.
-    #[inline]
+    ///
+    /// Inlined: where the accounts' kinds are known (every transfer of a trade: users' and
+    /// series' accounts, kept in vector slots) it comes down to a few instructions; refusals,
+    /// new slots and the accounts kept in the map are out of line.
+    #[inline(always)]
     pub fn transfer(&mut self, from: Account, to: Account, amount: Amount) -> EngineResult<()> {
-        // Every trade moves money between users' and series' accounts, kept in vector slots:
-        // inlined where the accounts' kinds are known, this is a few instructions. Anything
-        // else (a new slot, a refusal, the map's accounts) takes the general path.
-        if amount.0 > 0 && from != to {
-            if let (Some(from_bal), Some(to_bal)) = (self.dense(from), self.dense(to)) {
-                // Dense accounts never go negative.
-                if from_bal >= amount.0 {
-                    if let Some(new_to) = to_bal.checked_add(amount.0) {
-                        self.set_dense(from, from_bal - amount.0);
-                        self.set_dense(to, new_to);
-                        self.transfers += 1;
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        self.transfer_general(from, to, amount)
-    }
-
-    /// The balance of a user's or a series' account, if its slot exists.
-    #[inline(always)]
-    fn dense(&self, account: Account) -> Option<i64> {
-        match account {
-            Account::Available(u) => self.available.get(u.index()).copied(),
-            Account::Held(u) => self.held.get(u.index()).copied(),
-            Account::Escrow(s) => self.escrow.get(s.index()).copied(),
-            _ => None,
-        }
-    }
-
-    /// Writes a slot that [`Ledger::dense`] found.
-    #[inline(always)]
-    fn set_dense(&mut self, account: Account, value: i64) {
-        let slot = match account {
-            Account::Available(u) => self.available.get_mut(u.index()),
-            Account::Held(u) => self.held.get_mut(u.index()),
-            Account::Escrow(s) => self.escrow.get_mut(s.index()),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            *slot = value;
-        }
-    }
-
-    /// [`Ledger::transfer`] for any accounts.
-    #[inline(never)]
-    fn transfer_general(&mut self, from: Account, to: Account, amount: Amount) -> EngineResult<()> {
         if amount.0 <= 0 || from == to {
             if amount.is_negative() {
-                return Err(EngineError::Internal(format!("negative transfer {amount} from {from:?} to {to:?}")));
+                return Err(negative(from, to, amount));
             }
             return Ok(());
         }
@@ -169,6 +136,7 @@ impl Ledger {
         Ok(())
     }
 
+    #[inline(always)]
     fn set(&mut self, account: Account, value: i64) {
         let (v, i) = match account {
             Account::Available(u) => (&mut self.available, u.index()),
@@ -178,7 +146,7 @@ impl Ledger {
         };
         match v.get_mut(i) {
             Some(slot) => *slot = value,
-            None => *slot(v, i) = value,
+            None => set_new_slot(v, i, value),
         }
     }
 
