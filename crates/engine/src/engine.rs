@@ -11,7 +11,7 @@ use crate::ids::{IssueId, NameRef, Names, UserId};
 use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::Markets;
-use crate::resolve::{OfferRef, Ref, Resolved, ResolvedOp};
+use crate::resolve::{OfferRef, Ref, Resolved, ResolvedOp, Target};
 use crate::resources::ResourceMarket;
 use crate::time::{earliest, Timestamp};
 
@@ -166,7 +166,9 @@ impl Engine {
                 let id = OfferRef::unchecked(cmd.id);
                 self.offer_resolved(id, Ref::Name(cmd.user), Ref::Name(cmd.issue), terms, out)?;
             }
-            Op::Cancel { user, offer } => self.cancel_resolved(Ref::Name(user), OfferRef::unchecked(offer), out)?,
+            Op::Cancel { user, offer } => {
+                self.cancel_resolved(Ref::Name(user), Target::Named(OfferRef::unchecked(offer)), out)?
+            }
             Op::Resume { user, offer } => {
                 let user = known(&self.users, &user)?;
                 self.exchange.resume(&mut ctx, user, &offer)?;
@@ -348,26 +350,22 @@ impl Engine {
             Ref::Id(i) => return Err(EngineError::UnknownIssue(format!("no issue #{}", i.0))),
             Ref::Name(name) => self.exchange.issue_id(name).ok_or(name.as_str()),
         };
-        let id = match id.as_ref(&self.exchange.offer_names) {
-            Ok(name) => name,
-            // Only a cancel's offer is looked up ahead; an id found is taken.
-            Err(taken) => {
-                let name = self.exchange.offer_names.name(taken.0);
-                return Err(EngineError::DuplicateId(format!("offer id {name:?} is taken")));
-            }
-        };
+        let id = id.as_ref(&self.exchange.offer_names);
         let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
         place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, terms)
     }
 
-    fn cancel_resolved(&mut self, user: Ref<UserId>, offer: OfferRef, out: &mut Vec<Timed>) -> EngineResult<()> {
+    fn cancel_resolved(&mut self, user: Ref<UserId>, offer: Target, out: &mut Vec<Timed>) -> EngineResult<()> {
         let user = self.user_of(&user)?;
         let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
-        match offer.as_ref(&self.exchange.offer_names) {
-            Ok(name) => self.exchange.cancel_ref(&mut ctx, user, name),
-            Err(id) => self.exchange.cancel_id(&mut ctx, user, id),
+        match offer {
+            Target::Found(id) => self.exchange.cancel_id(&mut ctx, user, id),
+            Target::Named(name) => {
+                let name = name.as_ref(&self.exchange.offer_names);
+                self.exchange.cancel_ref(&mut ctx, user, name)
+            }
         }
     }
 

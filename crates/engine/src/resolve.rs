@@ -39,7 +39,7 @@ pub(crate) enum ResolvedOp {
     },
     Cancel {
         user: Ref<UserId>,
-        offer: OfferRef,
+        offer: Target,
     },
     /// Any other operation, applied by name (boxed: most are large and rare).
     Other(Box<Op>),
@@ -52,13 +52,18 @@ pub(crate) enum Ref<I> {
     Name(String),
 }
 
-/// An offer's id: the offer itself when the driver found it (cancels), else `o<n>` by its
-/// number, any other by name.
+/// An offer's id: `o<n>` by its number, any other by name.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum OfferRef {
-    Id(OfferId),
     Numbered(u32),
     Name(String),
+}
+
+/// The offer a cancel names: found by the driver, or its id, to look up when applied.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Target {
+    Found(OfferId),
+    Named(OfferRef),
 }
 
 impl OfferRef {
@@ -77,23 +82,21 @@ impl OfferRef {
         }
     }
 
-    /// The name of an offer not yet found, as `names` reads it (Err: the offer found).
-    pub(crate) fn as_ref<'a>(&'a self, names: &Names) -> Result<NameRef<'a>, OfferId> {
+    /// The offer's id as `names` reads it.
+    pub(crate) fn as_ref<'a>(&'a self, names: &Names) -> NameRef<'a> {
         match self {
-            OfferRef::Id(id) => Err(*id),
-            OfferRef::Numbered(n) => Ok(NameRef::Numbered(*n)),
-            OfferRef::Name(name) => Ok(NameRef::of(names, name)),
+            OfferRef::Numbered(n) => NameRef::Numbered(*n),
+            OfferRef::Name(name) => NameRef::of(names, name),
         }
     }
 
-    /// The offer named so in `offers`, if there is one (kept as it is otherwise).
-    fn found_in(self, offers: &Names) -> OfferRef {
+    /// The offer named so in `offers` if there is one, else the name to look up when applied.
+    fn target_in(self, offers: &Names) -> Target {
         let id = match &self {
-            OfferRef::Id(_) => None,
             OfferRef::Numbered(n) => offers.get_numbered(*n),
             OfferRef::Name(name) => offers.get(name),
         };
-        id.map_or(self, |id| OfferRef::Id(OfferId(id)))
+        id.map_or(Target::Named(self), |id| Target::Found(OfferId(id)))
     }
 }
 
@@ -143,7 +146,7 @@ pub(crate) fn resolve(names: Directory, cmd: Command) -> EngineResult<Resolved> 
         }
         Op::Cancel { user, offer } => {
             let user = lookup(users, "user", user)?.map(UserId);
-            ResolvedOp::Cancel { user, offer: OfferRef::new("offer", offer)?.found_in(offers) }
+            ResolvedOp::Cancel { user, offer: OfferRef::new("offer", offer)?.target_in(offers) }
         }
         op => {
             op.validate()?;
