@@ -148,38 +148,40 @@ impl Exchange {
     }
 
     fn owned_offer(&self, user: UserId, name: &str) -> EngineResult<OfferId> {
-        self.owned_offer_ref(user, NameRef::of(&self.offer_names, name))
+        let id = self.offer_named(NameRef::of(&self.offer_names, name))?;
+        self.owned(user, id).map(|_| id)
     }
 
-    fn owned_offer_ref(&self, user: UserId, name: NameRef) -> EngineResult<OfferId> {
-        let id = name
-            .get(&self.offer_names)
-            .map(OfferId)
-            .ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
-        if self.offers[id.index()].user != user {
+    /// The offer a command names, or `unknown_offer`.
+    fn offer_named(&self, name: NameRef) -> EngineResult<OfferId> {
+        name.get(&self.offer_names).map(OfferId).ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))
+    }
+
+    /// Offer `id` if `user` owns it: `unknown_offer` for an id this engine never gave (a
+    /// driver's mistake), `not_owner` for another user's.
+    fn owned(&self, user: UserId, id: OfferId) -> EngineResult<&Offer> {
+        let Some(o) = self.offers.get(id.index()) else {
+            return Err(EngineError::UnknownOffer(format!("no offer #{}", id.0)));
+        };
+        if o.user != user {
+            let name = self.offer_names.name(id.0);
             return Err(EngineError::NotOwner(format!("offer {name:?} belongs to another user")));
         }
-        Ok(id)
+        Ok(o)
     }
 
     /// Cancels an offer of `user`, named as a command names it.
     pub(crate) fn cancel_ref(&mut self, ctx: &mut Ctx, user: UserId, name: NameRef) -> EngineResult<()> {
-        let id = name.get(&self.offer_names).ok_or_else(|| EngineError::UnknownOffer(format!("no offer {name:?}")))?;
-        self.cancel_id(ctx, user, OfferId(id))
+        let id = self.offer_named(name)?;
+        self.cancel_id(ctx, user, id)
     }
 
-    /// Cancels the offer `id` of `user` (an id a driver looked up: one this engine never gave
-    /// is refused as unknown).
+    /// Cancels the offer `id` of `user` (an id a driver looked up).
     pub(crate) fn cancel_id(&mut self, ctx: &mut Ctx, user: UserId, id: OfferId) -> EngineResult<()> {
-        let Some(o) = self.offers.get(id.index()) else {
-            return Err(EngineError::UnknownOffer(format!("no offer #{}", id.0)));
-        };
-        let name = || self.offer_names.name(id.0);
-        if o.user != user {
-            return Err(EngineError::NotOwner(format!("offer {:?} belongs to another user", name())));
-        }
+        let o = self.owned(user, id)?;
         if !o.is_live() {
-            return Err(EngineError::InvalidState(format!("offer {:?} is {}", name(), o.status.as_str())));
+            let name = self.offer_names.name(id.0);
+            return Err(EngineError::InvalidState(format!("offer {name:?} is {}", o.status.as_str())));
         }
         self.retire(ctx, id, OfferStatus::Cancelled, CancelReason::User)
     }
