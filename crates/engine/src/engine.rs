@@ -336,6 +336,20 @@ impl Engine {
         result
     }
 
+    /// Asks for the memory the next two commands of a batch will read, so that it is on its way
+    /// while the current one is applied (`crate::exchange::ahead`): call it just before
+    /// applying a command, with the command after it (`next`) and the one after that (`after`).
+    /// A hint only: the engine does not change, and results are the same without it.
+    #[mutants::skip]
+    pub fn prefetch(&self, next: Option<&Resolved>, after: Option<&Resolved>) {
+        if let Some(c) = after {
+            self.exchange.prefetch_far(&c.op);
+        }
+        if let Some(c) = next {
+            self.exchange.prefetch_near(&c.op);
+        }
+    }
+
     fn offer_resolved(
         &mut self,
         id: OfferRef,

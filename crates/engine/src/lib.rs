@@ -2,6 +2,10 @@
 //!
 //! Commands in, events out. No IO, no wall clock, no randomness, no floating point for money.
 //! Every credit moves through one double-entry [`ledger::Ledger`]. See ARCHITECTURE.md.
+//!
+//! No unsafe code but one cache hint (`hint.rs`), which reads and changes nothing.
+
+#![deny(unsafe_code)]
 
 pub mod arbitrated;
 pub mod command;
@@ -10,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod exchange;
 pub mod feed;
+mod hint;
 pub mod ids;
 pub mod invariants;
 pub mod ledger;

@@ -11,6 +11,7 @@
 //! * `positions`: holdings with cost basis;
 //! * `views`: read-only projections for drivers.
 
+mod ahead;
 pub mod book;
 pub mod holds;
 pub mod issues;
@@ -132,11 +133,7 @@ impl Links for Rows<Offer> {
 impl Offer {
     /// The offer's price on the fixed-price book.
     pub fn book_bp(&self) -> u16 {
-        let p = match self.kind {
-            OfferKind::BuyFixed | OfferKind::SellFixed => self.price,
-            OfferKind::BuyUnfixed | OfferKind::SellUnfixed => self.price.complement(),
-        };
-        p.bp() as u16
+        book_bp(self.kind, self.price)
     }
     /// Credits a buy offer needs reserved for its remaining volume (0 for sells).
     pub fn requirement(&self) -> Amount {
@@ -149,6 +146,15 @@ impl Offer {
     pub fn is_live(&self) -> bool {
         matches!(self.status, OfferStatus::Open | OfferStatus::Suspended)
     }
+}
+
+/// The price on the fixed-price book of an offer of `kind` at its own side's `price`.
+fn book_bp(kind: OfferKind, price: Price) -> u16 {
+    let p = match kind {
+        OfferKind::BuyFixed | OfferKind::SellFixed => price,
+        OfferKind::BuyUnfixed | OfferKind::SellUnfixed => price.complement(),
+    };
+    p.bp() as u16
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -220,10 +220,13 @@ fn ids_from_another_engine_are_refused() {
     let on_i1 = big.engine.resolve(cmd(offer(json!({"user":"adam"})))).unwrap();
     let mut zoes = before.clone();
     // `adam` is user 0 of `big` and `zoe` user 0 of `small`: the user is found, the issue not.
-    let err = zoes.apply_resolved(on_i1, &mut Vec::new()).unwrap_err();
+    let err = zoes.apply_resolved(on_i1.clone(), &mut Vec::new()).unwrap_err();
     assert_eq!(err.code(), "unknown_issue", "{err}");
     // `a1` is offer 0 of `big`; `small` has no offers.
     let cancel = big.engine.resolve(cmd(json!({"at":AT,"op":"cancel","user":"zoe","offer":"a1"}))).unwrap();
+    // Asking for their memory ahead (`Engine::prefetch`) finds nothing there, and changes nothing.
+    zoes.prefetch(Some(&cancel), Some(&cancel));
+    small.engine.prefetch(Some(&on_i1), Some(&cancel));
     let err = zoes.apply_resolved(cancel, &mut Vec::new()).unwrap_err();
     assert_eq!((err.code(), err.message().as_str()), ("unknown_offer", "no offer #0"), "{err}");
     assert!(zoes == before && small.engine == before);

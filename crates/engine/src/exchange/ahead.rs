@@ -1,0 +1,81 @@
+//! The memory of commands ahead: while the writer applies one command of a batch, it can ask for
+//! the cache lines the next ones will read (`Engine::prefetch`), in two steps, because some
+//! addresses are only known from memory the first step brings in:
+//! - [`Exchange::prefetch_far`], two commands ahead: the book level a new offer joins; the offer
+//!   a cancel names.
+//! - [`Exchange::prefetch_near`], one command ahead, reading what the far step asked for: the
+//!   offer a new one will be linked behind; a cancelled offer's neighbours and level.
+//!
+//! Only hints (`crate::hint`): nothing is changed, and a command that turns out otherwise (a
+//! level emptied in between) costs a wasted load, never a different result.
+
+use crate::command::Terms;
+use crate::hint::prefetch;
+use crate::ids::IssueId;
+use crate::resolve::{Ref, ResolvedOp, Target};
+
+use super::book::{Book, NONE};
+use super::{book_bp, Exchange};
+
+// A hint has no effect a test can see (only time): its mutants would all be missed.
+#[mutants::skip]
+impl Exchange {
+    /// The book, side and price a new offer on `issue` with `terms` would rest at.
+    fn resting_level(&self, issue: IssueId, terms: &Terms) -> Option<(&Book, bool, u16)> {
+        let series = self.series_keys.get(&(issue, terms.maturation))?;
+        let book = self.books.get(series.index())?;
+        Some((book, terms.kind.is_bid(), book_bp(terms.kind, terms.price)))
+    }
+
+    /// The first step, two commands ahead (see the module).
+    pub(crate) fn prefetch_far(&self, op: &ResolvedOp) {
+        match op {
+            ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => {
+                if let Some((book, bid, bp)) = self.resting_level(*issue, terms) {
+                    book.prefetch(bid, bp);
+                    if let Some(best) = book.best_crossing(!bid, bp) {
+                        book.prefetch(!bid, best);
+                    }
+                }
+            }
+            ResolvedOp::Cancel { offer: Target::Found(id), .. } => {
+                if let Some(o) = self.offers.get(id.index()) {
+                    prefetch(o);
+                    prefetch(&o.link);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The second step, one command ahead (see the module).
+    pub(crate) fn prefetch_near(&self, op: &ResolvedOp) {
+        match op {
+            ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => {
+                let Some((book, bid, bp)) = self.resting_level(*issue, terms) else { return };
+                if let Some(o) = book.tail(bid, bp).and_then(|t| self.offers.get(t.index())) {
+                    prefetch(&o.link);
+                }
+                let head = book.best_crossing(!bid, bp).and_then(|best| book.head(!bid, best));
+                if let Some(o) = head.and_then(|h| self.offers.get(h.index())) {
+                    prefetch(o);
+                    prefetch(&o.link);
+                }
+            }
+            ResolvedOp::Cancel { offer: Target::Found(id), .. } => {
+                let Some(o) = self.offers.get(id.index()) else { return };
+                for n in [o.link.prev, o.link.next] {
+                    if n.0 != NONE {
+                        if let Some(n) = self.offers.get(n.index()) {
+                            prefetch(&n.link);
+                        }
+                    }
+                }
+                if let Some(book) = self.books.get(o.series.index()) {
+                    book.prefetch(o.kind.is_bid(), o.book_bp());
+                }
+            }
+            _ => {}
+        }
+    }
+}
