@@ -122,9 +122,11 @@ fn run_engine(cmds: Vec<Command>, edge: Edge, timed: bool) -> Pass {
         }
         let start = Instant::now();
         let cpu0 = thread_cpu_seconds();
+        // A command's latency includes the hints the writer gives before applying it.
         macro_rules! apply_one {
-            ($c:expr, $apply:ident) => {
+            ($c:expr, $apply:ident, $before:block) => {
                 let t0 = if timed { Some(Instant::now()) } else { None };
+                $before
                 if engine.$apply($c, &mut out).is_err() {
                     pass.refused += 1;
                 }
@@ -141,16 +143,20 @@ fn run_engine(cmds: Vec<Command>, edge: Edge, timed: bool) -> Pass {
                 // its last two: their memory is asked for while this one runs.
                 resolved.reverse();
                 while let Some(c) = resolved.pop() {
-                    let n = resolved.len();
-                    if edge == Edge::Resolved {
-                        engine.prefetch(n.checked_sub(1).map(|i| &resolved[i]), n.checked_sub(2).map(|i| &resolved[i]));
-                    }
-                    apply_one!(c, apply_resolved);
+                    apply_one!(c, apply_resolved, {
+                        let n = resolved.len();
+                        if edge == Edge::Resolved {
+                            engine.prefetch(
+                                n.checked_sub(1).map(|i| &resolved[i]),
+                                n.checked_sub(2).map(|i| &resolved[i]),
+                            );
+                        }
+                    });
                 }
             }
             Edge::Names => {
                 for c in batch.drain(..) {
-                    apply_one!(c, apply);
+                    apply_one!(c, apply, {});
                 }
             }
         }
