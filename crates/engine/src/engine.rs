@@ -6,7 +6,7 @@ use crate::command::{Command, Op, Terms};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{Event, Timed};
 use crate::exchange::types::Outcome;
-use crate::exchange::{Ctx, Exchange, Limits};
+use crate::exchange::{Ahead, Ctx, Exchange, Limits};
 use crate::ids::{IssueId, NameRef, Names, UserId};
 use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, MICROS_PER_CREDIT};
@@ -342,11 +342,11 @@ impl Engine {
     /// A hint only: the engine does not change, and results are the same without it.
     #[mutants::skip]
     pub fn prefetch(&self, next: Option<&Resolved>, after: Option<&Resolved>) {
-        if let Some(c) = after {
-            self.exchange.prefetch_far(&c.op);
+        if let Some(a) = after.and_then(ahead) {
+            self.exchange.prefetch_far(a);
         }
-        if let Some(c) = next {
-            self.exchange.prefetch_near(&c.op);
+        if let Some(a) = next.and_then(ahead) {
+            self.exchange.prefetch_near(a);
         }
     }
 
@@ -429,6 +429,16 @@ pub(crate) fn place_offer(
     }
     exchange.place_on(ctx, user, issue, id, terms)?;
     Ok(())
+}
+
+/// What `Engine::prefetch` asks the exchange to load ahead for `cmd`, if anything.
+#[mutants::skip] // Only hints depend on it (see `Engine::prefetch`).
+fn ahead(cmd: &Resolved) -> Option<Ahead<'_>> {
+    match &cmd.op {
+        ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => Some(Ahead::Offer(*issue, terms)),
+        ResolvedOp::Cancel { offer: Target::Found(id), .. } => Some(Ahead::Cancel(*id)),
+        _ => None,
+    }
 }
 
 pub(crate) fn known(users: &Names, name: &str) -> EngineResult<UserId> {

@@ -1,21 +1,30 @@
 //! The memory of commands ahead: while the writer applies one command of a batch, it can ask for
 //! the cache lines the next ones will read (`Engine::prefetch`), in two steps, because some
 //! addresses are only known from memory the first step brings in:
-//! - [`Exchange::prefetch_far`], two commands ahead: the book level a new offer joins; the offer
-//!   a cancel names.
+//! - [`Exchange::prefetch_far`], two commands ahead: the book level a new offer joins (and the
+//!   best level it crosses); the offer a cancel names.
 //! - [`Exchange::prefetch_near`], one command ahead, reading what the far step asked for: the
-//!   offer a new one will be linked behind; a cancelled offer's neighbours and level.
+//!   offer a new one will be linked behind (and the first offer it would trade with); a
+//!   cancelled offer's neighbours and level.
 //!
 //! Only hints (`crate::hint`): nothing is changed, and a command that turns out otherwise (a
-//! level emptied in between) costs a wasted load, never a different result.
+//! level emptied in between, an id this engine never gave) costs a wasted load at most, never a
+//! different result.
 
 use crate::command::Terms;
 use crate::hint::prefetch;
-use crate::ids::IssueId;
-use crate::resolve::{Ref, ResolvedOp, Target};
+use crate::ids::{IssueId, OfferId};
 
 use super::book::{Book, NONE};
 use super::{book_bp, Exchange};
+
+/// A command ahead, as far as its memory goes.
+pub(crate) enum Ahead<'a> {
+    /// A new offer on `issue` (its id known) with these terms.
+    Offer(IssueId, &'a Terms),
+    /// A cancel of an offer found by the driver.
+    Cancel(OfferId),
+}
 
 // A hint has no effect a test can see (only time): its mutants would all be missed.
 #[mutants::skip]
@@ -28,31 +37,30 @@ impl Exchange {
     }
 
     /// The first step, two commands ahead (see the module).
-    pub(crate) fn prefetch_far(&self, op: &ResolvedOp) {
-        match op {
-            ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => {
-                if let Some((book, bid, bp)) = self.resting_level(*issue, terms) {
+    pub(crate) fn prefetch_far(&self, ahead: Ahead) {
+        match ahead {
+            Ahead::Offer(issue, terms) => {
+                if let Some((book, bid, bp)) = self.resting_level(issue, terms) {
                     book.prefetch(bid, bp);
                     if let Some(best) = book.best_crossing(!bid, bp) {
                         book.prefetch(!bid, best);
                     }
                 }
             }
-            ResolvedOp::Cancel { offer: Target::Found(id), .. } => {
+            Ahead::Cancel(id) => {
                 if let Some(o) = self.offers.get(id.index()) {
                     prefetch(o);
                     prefetch(&o.link);
                 }
             }
-            _ => {}
         }
     }
 
     /// The second step, one command ahead (see the module).
-    pub(crate) fn prefetch_near(&self, op: &ResolvedOp) {
-        match op {
-            ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => {
-                let Some((book, bid, bp)) = self.resting_level(*issue, terms) else { return };
+    pub(crate) fn prefetch_near(&self, ahead: Ahead) {
+        match ahead {
+            Ahead::Offer(issue, terms) => {
+                let Some((book, bid, bp)) = self.resting_level(issue, terms) else { return };
                 if let Some(o) = book.tail(bid, bp).and_then(|t| self.offers.get(t.index())) {
                     prefetch(&o.link);
                 }
@@ -62,20 +70,17 @@ impl Exchange {
                     prefetch(&o.link);
                 }
             }
-            ResolvedOp::Cancel { offer: Target::Found(id), .. } => {
+            Ahead::Cancel(id) => {
                 let Some(o) = self.offers.get(id.index()) else { return };
                 for n in [o.link.prev, o.link.next] {
-                    if n.0 != NONE {
-                        if let Some(n) = self.offers.get(n.index()) {
-                            prefetch(&n.link);
-                        }
+                    if let Some(n) = self.offers.get(n.index()).filter(|_| n.0 != NONE) {
+                        prefetch(&n.link);
                     }
                 }
                 if let Some(book) = self.books.get(o.series.index()) {
                     book.prefetch(o.kind.is_bid(), o.book_bp());
                 }
             }
-            _ => {}
         }
     }
 }

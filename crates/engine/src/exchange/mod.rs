@@ -32,6 +32,7 @@ use crate::ledger::Ledger;
 use crate::money::{Amount, Price};
 use crate::rows::Rows;
 use crate::time::{earliest, Agenda, Timestamp};
+pub(crate) use ahead::Ahead;
 use book::{Book, BookRow, Link, Links};
 use issues::Issue;
 use positions::Position;
