@@ -1,11 +1,13 @@
 //! The memory of commands ahead: while the writer applies one command of a batch, it can ask for
 //! the cache lines the next ones will read (`Engine::prefetch`), in two steps, because some
 //! addresses are only known from memory the first step brings in:
-//! - [`Exchange::prefetch_far`], two commands ahead: the book level a new offer joins (and the
-//!   best level it crosses); the offer a cancel names.
+//! - [`Exchange::prefetch_far`], two commands ahead: the book level a new offer joins; the offer
+//!   a cancel names.
 //! - [`Exchange::prefetch_near`], one command ahead, reading what the far step asked for: the
-//!   offer a new one will be linked behind (and the first offer it would trade with); a
-//!   cancelled offer's neighbours and level.
+//!   offer a new one will be linked behind; a cancelled offer's neighbours and level.
+//!
+//! Not asked for: the level a crossing offer trades with and its first offer (finding the best
+//! price costs more than it saved, docs/benchmarks.md), nor the positions of a fill.
 //!
 //! Only hints (`crate::hint`): nothing is changed, and a command that turns out otherwise (a
 //! level emptied in between, an id this engine never gave) costs a wasted load at most, never a
@@ -42,9 +44,6 @@ impl Exchange {
             Ahead::Offer(issue, terms) => {
                 if let Some((book, bid, bp)) = self.resting_level(issue, terms) {
                     book.prefetch(bid, bp);
-                    if let Some(best) = book.best_crossing(!bid, bp) {
-                        book.prefetch(!bid, best);
-                    }
                 }
             }
             Ahead::Cancel(id) => {
@@ -62,11 +61,6 @@ impl Exchange {
             Ahead::Offer(issue, terms) => {
                 let Some((book, bid, bp)) = self.resting_level(issue, terms) else { return };
                 if let Some(o) = book.tail(bid, bp).and_then(|t| self.offers.get(t.index())) {
-                    prefetch(&o.link);
-                }
-                let head = book.best_crossing(!bid, bp).and_then(|best| book.head(!bid, best));
-                if let Some(o) = head.and_then(|h| self.offers.get(h.index())) {
-                    prefetch(o);
                     prefetch(&o.link);
                 }
             }

@@ -371,21 +371,6 @@ impl Book {
         self.side(bid).get(price_bp).map(|e| e.tail)
     }
 
-    /// The first offer of the level at `price_bp`, if it has offers.
-    pub(crate) fn head(&self, bid: bool, price_bp: u16) -> Option<OfferId> {
-        self.side(bid).get(price_bp).map(|e| e.head)
-    }
-
-    /// The best price of one side that `limit_bp` crosses: the first level
-    /// [`Book::visit_crossing`] would visit.
-    pub(crate) fn best_crossing(&self, resting_bids: bool, limit_bp: u16) -> Option<u16> {
-        if resting_bids {
-            self.best_bid().filter(|&p| p >= limit_bp)
-        } else {
-            self.best_ask().filter(|&p| p <= limit_bp)
-        }
-    }
-
     /// Removes an offer from its level at `price_bp` (its own price on this side of this book:
     /// the callers take both from the offer); returns whether it was on a level there.
     pub fn remove(&mut self, links: &mut impl Links, bid: bool, price_bp: u16, offer: OfferId) -> bool {
@@ -464,28 +449,18 @@ mod tests {
         l.collect()
     }
 
-    /// What a driver's hints read ahead (`super::super::ahead`): a level's first and last offer,
-    /// and the best level an arriving price crosses (the first `visit_crossing` visits).
+    /// What a driver's hints read ahead (`super::super::ahead`): a level's last offer.
     #[test]
-    fn a_levels_ends_and_the_best_crossing_level_read_ahead() {
+    fn a_levels_last_offer_is_read_ahead() {
         let (mut b, mut k) = (Book::default(), Vec::new());
-        assert_eq!((b.head(true, 4000), b.tail(true, 4000), b.best_crossing(true, 0)), (None, None, None));
+        assert_eq!(b.tail(true, 4000), None);
         b.insert(&mut k, true, 4000, OfferId(1));
         b.insert(&mut k, true, 4000, OfferId(2));
-        b.insert(&mut k, true, 4100, OfferId(3));
         b.insert(&mut k, false, 6000, OfferId(4));
-        b.insert(&mut k, false, 6100, OfferId(5));
-        assert_eq!((b.head(true, 4000), b.tail(true, 4000)), (Some(OfferId(1)), Some(OfferId(2))));
-        assert_eq!((b.head(false, 6000), b.tail(false, 6000)), (Some(OfferId(4)), Some(OfferId(4))));
-        assert_eq!((b.head(false, 4000), b.tail(true, 4001)), (None, None));
-        // Resting bids: the best (highest) one, if the arriving ask's price is at or below it.
-        assert_eq!(b.best_crossing(true, 4100), Some(4100));
-        assert_eq!(b.best_crossing(true, 4000), Some(4100));
-        assert_eq!(b.best_crossing(true, 4101), None);
-        // Resting asks: the best (lowest) one, if the arriving bid's price is at or above it.
-        assert_eq!(b.best_crossing(false, 6000), Some(6000));
-        assert_eq!(b.best_crossing(false, 6100), Some(6000));
-        assert_eq!(b.best_crossing(false, 5999), None);
+        assert_eq!((b.tail(true, 4000), b.tail(false, 6000)), (Some(OfferId(2)), Some(OfferId(4))));
+        assert_eq!((b.tail(false, 4000), b.tail(true, 4001), b.tail(true, 6000)), (None, None, None));
+        assert!(b.remove(&mut k, true, 4000, OfferId(2)));
+        assert_eq!(b.tail(true, 4000), Some(OfferId(1)));
         // A hint for a level that is empty, or in a chunk never made, reads nothing.
         b.prefetch(true, 9000);
         b.prefetch(false, 10_000);
