@@ -6,8 +6,8 @@ use crate::command::{Command, Op, Terms};
 use crate::error::{EngineError, EngineResult};
 use crate::event::{Event, Timed};
 use crate::exchange::types::Outcome;
-use crate::exchange::{Ahead, Ctx, Exchange, Limits};
-use crate::ids::{IssueId, NameRef, Names, UserId};
+use crate::exchange::{Ahead, Ctx, Exchange, Limits, Placing};
+use crate::ids::{IssueId, Names, SeriesId, UserId};
 use crate::ledger::{Account, Ledger};
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::prediction::Markets;
@@ -164,7 +164,7 @@ impl Engine {
             Op::Offer(cmd) => {
                 let terms = cmd.terms();
                 let id = OfferRef::unchecked(cmd.id);
-                self.offer_resolved(id, Ref::Name(cmd.user), Ref::Name(cmd.issue), terms, out)?;
+                self.offer_resolved(id, Ref::Name(cmd.user), Ref::Name(cmd.issue), None, terms, out)?;
             }
             Op::Cancel { user, offer } => {
                 self.cancel_resolved(Ref::Name(user), Target::Named(OfferRef::unchecked(offer)), out)?
@@ -316,6 +316,7 @@ impl Engine {
             users: &self.users,
             issues: &self.exchange.issue_names,
             offers: &self.exchange.offer_names,
+            series: &|issue, maturation| self.exchange.series_id(issue, maturation),
         };
         crate::resolve::resolve(names, cmd)
     }
@@ -327,7 +328,9 @@ impl Engine {
         let start = out.len();
         let result = match cmd.op {
             ResolvedOp::Other(op) => return self.execute(*op, out),
-            ResolvedOp::Offer { id, user, issue, terms } => self.offer_resolved(id, user, issue, terms, out),
+            ResolvedOp::Offer { id, user, issue, series, terms } => {
+                self.offer_resolved(id, user, issue, series, terms, out)
+            }
             ResolvedOp::Cancel { user, offer } => self.cancel_resolved(user, offer, out),
         };
         if result.is_err() {
@@ -355,6 +358,7 @@ impl Engine {
         id: OfferRef,
         user: Ref<UserId>,
         issue: Ref<IssueId>,
+        series: Option<SeriesId>,
         terms: Terms,
         out: &mut Vec<Timed>,
     ) -> EngineResult<()> {
@@ -367,7 +371,7 @@ impl Engine {
         let id = id.as_ref(&self.exchange.offer_names);
         let now = self.clock()?;
         let mut ctx = Ctx { ledger: &mut self.ledger, out, now };
-        place_offer(&mut self.exchange, &self.cases, &mut ctx, user, issue, id, terms)
+        place_offer(&mut self.exchange, &self.cases, &mut ctx, Placing { user, issue, series, id, terms })
     }
 
     fn cancel_resolved(&mut self, user: Ref<UserId>, offer: Target, out: &mut Vec<Timed>) -> EngineResult<()> {
@@ -403,17 +407,14 @@ fn check_user_name(name: &str) -> EngineResult<()> {
 }
 
 /// Places an offer of a known user: the engine's own rules (reserved ids, a statement's one
-/// series), then the exchange's ([`Exchange::place_on`]). `issue` is Err(its name) for an
-/// unknown issue.
+/// series), then the exchange's ([`Exchange::place_on`]).
 pub(crate) fn place_offer(
     exchange: &mut Exchange,
     cases: &crate::arbitrated::Cases,
     ctx: &mut Ctx,
-    user: UserId,
-    issue: Result<IssueId, &str>,
-    id: NameRef,
-    terms: Terms,
+    placing: Placing,
 ) -> EngineResult<()> {
+    let Placing { id, issue, terms, .. } = placing;
     if id.starts_with('~') {
         return Err(EngineError::InvalidArgument("offer ids starting with '~' are reserved".into()));
     }
@@ -427,7 +428,7 @@ pub(crate) fn place_offer(
             }
         }
     }
-    exchange.place_on(ctx, user, issue, id, terms)?;
+    exchange.place_on(ctx, placing)?;
     Ok(())
 }
 
@@ -435,7 +436,7 @@ pub(crate) fn place_offer(
 #[mutants::skip] // Only hints depend on it (see `Engine::prefetch`).
 fn ahead(cmd: &Resolved) -> Option<Ahead<'_>> {
     match &cmd.op {
-        ResolvedOp::Offer { issue: Ref::Id(issue), terms, .. } => Some(Ahead::Offer(*issue, terms)),
+        ResolvedOp::Offer { series: Some(series), terms, .. } => Some(Ahead::Offer(*series, terms)),
         ResolvedOp::Cancel { offer: Target::Found(id), .. } => Some(Ahead::Cancel(*id)),
         _ => None,
     }

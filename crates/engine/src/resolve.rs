@@ -17,7 +17,7 @@
 
 use crate::command::{Command, Op, Terms};
 use crate::error::EngineResult;
-use crate::ids::{number_of, IssueId, NameRef, Names, OfferId, UserId};
+use crate::ids::{number_of, IssueId, NameRef, Names, OfferId, SeriesId, UserId};
 use crate::time::Timestamp;
 use crate::validate;
 
@@ -35,6 +35,9 @@ pub(crate) enum ResolvedOp {
         id: OfferRef,
         user: Ref<UserId>,
         issue: Ref<IssueId>,
+        /// The series of the issue and maturation, if the driver's copy has it (ids never
+        /// change; the writer checks that it is that series all the same).
+        series: Option<SeriesId>,
         terms: Terms,
     },
     Cancel {
@@ -121,17 +124,18 @@ impl<I> Ref<I> {
     }
 }
 
-/// The engine's names a driver looks commands up in.
+/// The engine's names a driver looks commands up in, and its series by issue and maturation.
 pub(crate) struct Directory<'a> {
     pub(crate) users: &'a Names,
     pub(crate) issues: &'a Names,
     pub(crate) offers: &'a Names,
+    pub(crate) series: &'a dyn Fn(IssueId, Timestamp) -> Option<SeriesId>,
 }
 
 /// Looks up the names of `cmd` in the engine's `users`, `issues` and (the offer a cancel
 /// names) `offers`, and checks its shape.
 pub(crate) fn resolve(names: Directory, cmd: Command) -> EngineResult<Resolved> {
-    let Directory { users, issues, offers } = names;
+    let Directory { users, issues, offers, series } = names;
     let at = cmd.at.checked("the command's time")?;
     let op = match cmd.op {
         Op::Offer(o) => {
@@ -142,7 +146,11 @@ pub(crate) fn resolve(names: Directory, cmd: Command) -> EngineResult<Resolved> 
             let issue = lookup(issues, "issue", o.issue)?.map(IssueId);
             validate::time("maturation", terms.maturation)?;
             validate::opt_time("expiration", terms.expiration)?;
-            ResolvedOp::Offer { id, user, issue, terms }
+            let series = match issue {
+                Ref::Id(i) => series(i, terms.maturation),
+                Ref::Name(_) => None,
+            };
+            ResolvedOp::Offer { id, user, issue, series, terms }
         }
         Op::Cancel { user, offer } => {
             let user = lookup(users, "user", user)?.map(UserId);

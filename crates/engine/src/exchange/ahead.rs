@@ -15,15 +15,15 @@
 
 use crate::command::Terms;
 use crate::hint::prefetch;
-use crate::ids::{IssueId, OfferId};
+use crate::ids::{OfferId, SeriesId};
 
 use super::book::{Book, NONE};
 use super::{book_bp, Exchange};
 
 /// A command ahead, as far as its memory goes.
 pub(crate) enum Ahead<'a> {
-    /// A new offer on `issue` (its id known) with these terms.
-    Offer(IssueId, &'a Terms),
+    /// A new offer on a series the driver found, with these terms.
+    Offer(SeriesId, &'a Terms),
     /// A cancel of an offer found by the driver.
     Cancel(OfferId),
 }
@@ -31,9 +31,8 @@ pub(crate) enum Ahead<'a> {
 // A hint has no effect a test can see (only time): its mutants would all be missed.
 #[mutants::skip]
 impl Exchange {
-    /// The book, side and price a new offer on `issue` with `terms` would rest at.
-    fn resting_level(&self, issue: IssueId, terms: &Terms) -> Option<(&Book, bool, u16)> {
-        let series = self.series_keys.get(&(issue, terms.maturation))?;
+    /// The book, side and price a new offer on `series` with `terms` would rest at.
+    fn resting_level(&self, series: SeriesId, terms: &Terms) -> Option<(&Book, bool, u16)> {
         let book = self.books.get(series.index())?;
         Some((book, terms.kind.is_bid(), book_bp(terms.kind, terms.price)))
     }
@@ -41,8 +40,8 @@ impl Exchange {
     /// The first step, two commands ahead (see the module).
     pub(crate) fn prefetch_far(&self, ahead: Ahead) {
         match ahead {
-            Ahead::Offer(issue, terms) => {
-                if let Some((book, bid, bp)) = self.resting_level(issue, terms) {
+            Ahead::Offer(series, terms) => {
+                if let Some((book, bid, bp)) = self.resting_level(series, terms) {
                     book.prefetch(bid, bp);
                 }
             }
@@ -58,8 +57,8 @@ impl Exchange {
     /// The second step, one command ahead (see the module).
     pub(crate) fn prefetch_near(&self, ahead: Ahead) {
         match ahead {
-            Ahead::Offer(issue, terms) => {
-                let Some((book, bid, bp)) = self.resting_level(issue, terms) else { return };
+            Ahead::Offer(series, terms) => {
+                let Some((book, bid, bp)) = self.resting_level(series, terms) else { return };
                 if let Some(o) = book.tail(bid, bp).and_then(|t| self.offers.get(t.index())) {
                     prefetch(&o.link);
                 }

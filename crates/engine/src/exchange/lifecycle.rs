@@ -11,25 +11,30 @@ use crate::ledger::Account;
 use crate::money::{Amount, MICROS_PER_CREDIT};
 use crate::time::Timestamp;
 
+/// An offer to place with its names looked up: its user (known to the engine), its issue
+/// (`Err(its name)` if there is no such issue), the series of that issue and maturation if a
+/// driver found it (checked before it is used), its id as the offer names read it, its terms.
+#[derive(Clone, Copy)]
+pub(crate) struct Placing<'a> {
+    pub(crate) user: UserId,
+    pub(crate) issue: Result<IssueId, &'a str>,
+    pub(crate) series: Option<SeriesId>,
+    pub(crate) id: NameRef<'a>,
+    pub(crate) terms: Terms,
+}
+
 impl Exchange {
     /// Places an offer for `user` (already known to the engine). Every rule is checked before
     /// anything changes; then the offer reserves, matches and rests.
     pub(crate) fn place(&mut self, ctx: &mut Ctx, user: UserId, cmd: OfferCommand) -> EngineResult<OfferId> {
         let issue = self.issue_id(&cmd.issue).ok_or(cmd.issue.as_str());
         let id = NameRef::of(&self.offer_names, &cmd.id);
-        self.place_on(ctx, user, issue, id, cmd.terms())
+        self.place_on(ctx, Placing { user, issue, series: None, id, terms: cmd.terms() })
     }
 
-    /// [`Exchange::place`] with the offer's issue looked up already (`Err(its name)` if there is
-    /// no such issue) and its id read as the offer names read it.
-    pub(crate) fn place_on(
-        &mut self,
-        ctx: &mut Ctx,
-        user: UserId,
-        issue: Result<IssueId, &str>,
-        id: NameRef,
-        t: Terms,
-    ) -> EngineResult<OfferId> {
+    /// [`Exchange::place`] with the offer's names looked up already.
+    pub(crate) fn place_on(&mut self, ctx: &mut Ctx, placing: Placing) -> EngineResult<OfferId> {
+        let Placing { user, issue, series: found, id, terms: t } = placing;
         if id.is_empty() {
             return Err(EngineError::InvalidArgument("an offer needs a non-empty id".into()));
         }
@@ -46,7 +51,11 @@ impl Exchange {
             return Err(EngineError::InvalidArgument("only buy offers can be poolable".into()));
         }
         let issue = issue.map_err(|name| EngineError::UnknownIssue(format!("no issue {name:?}")))?;
-        let existing = self.series_id(issue, t.maturation);
+        // The series the driver found is this one's if it has this issue and maturation (a
+        // command resolved by another engine may name any).
+        let found = found
+            .filter(|s| self.series.get(s.index()).is_some_and(|x| x.issue == issue && x.maturation == t.maturation));
+        let existing = found.or_else(|| self.series_id(issue, t.maturation));
         match existing {
             Some(s) if self.series[s.index()].status != SeriesStatus::Open => {
                 return Err(EngineError::SeriesClosed(format!("the series maturing {} has matured", t.maturation)));

@@ -35,6 +35,7 @@ use crate::time::{earliest, Agenda, Timestamp};
 pub(crate) use ahead::Ahead;
 use book::{Book, BookRow, Link, Links};
 use issues::Issue;
+pub(crate) use lifecycle::Placing;
 use positions::Position;
 use types::{OfferKind, OfferStatus, Outcome, SeriesStatus};
 

@@ -232,6 +232,36 @@ fn ids_from_another_engine_are_refused() {
     assert!(zoes == before && small.engine == before);
 }
 
+/// The series a driver found for a new offer is used only if it has the offer's issue and
+/// maturation: applied to an engine whose series 0 is another (an issue's other maturation, or
+/// another issue at the same one), a command resolved by another engine places its offer
+/// exactly as the command by name does there.
+#[test]
+fn a_series_found_by_another_engine_is_checked_before_it_is_used() {
+    let cmd = |v: Value| Command::from_json(&v.to_string()).unwrap();
+    let new = offer(json!({"id":"n1","user":"beth"}));
+    // Resolved by an engine whose series 0 is i#1 maturing MAT, the offer's own.
+    let ahead = setup().engine.resolve(cmd(new.clone())).unwrap();
+    for (issue, maturation) in [("i#1", "2026-12-20T00:00:00Z"), ("i#2", MAT)] {
+        let other = || {
+            let mut h = H::new();
+            h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"adam","amount":"100"}));
+            h.run(json!({"at":"2026-12-01T09:00:00Z","op":"deposit","user":"beth","amount":"100"}));
+            h.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"i#1"}));
+            h.run(json!({"at":"2026-12-01T09:00:00Z","op":"open_issue","issue":"i#2"}));
+            h.run(offer(json!({"at":"2026-12-01T09:30:00Z","id":"a1","issue":issue,"maturation":maturation})));
+            h
+        };
+        let (mut by_name, mut resolved) = (other(), other());
+        let (n, m) = (by_name.events.len(), resolved.events.len());
+        by_name.run(new.clone());
+        resolved.engine.apply_resolved(ahead.clone(), &mut resolved.events).unwrap();
+        assert_eq!(&resolved.events[m..], &by_name.events[n..], "series 0 is {issue} at {maturation}");
+        assert!(resolved.engine == by_name.engine);
+        assert_eq!(resolved.engine.exchange().all_series().count(), 2, "a new series for MAT on i#1");
+    }
+}
+
 /// A cancel resolved ahead names its offer by id; refusals read as they do by name.
 #[test]
 fn a_cancel_found_ahead_is_refused_as_by_name() {
