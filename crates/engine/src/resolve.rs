@@ -9,8 +9,10 @@
 //! handed out in order of first use), so a command resolved against any earlier state of the
 //! same engine applies as its names would. A name unknown when resolved (a user whose deposit is
 //! in the same batch, an offer placed by an earlier command of the stream) is kept and looked up
-//! when applied. A cancel's offer is looked up too; a new offer's id (`o<n>` as a server gives
-//! them, or any other) is kept, as its number or its name, for the writer to check and add.
+//! when applied. A cancel's offer is looked up too, and a new offer's series (by issue and
+//! maturation; series are never removed either, and the writer checks that the one found has
+//! the offer's issue and maturation); a new offer's id (`o<n>` as a server gives them, or any
+//! other) is kept, as its number or its name, for the writer to check and add.
 //!
 //! Only the commands of the hot path are resolved (offers and cancels); every other command is
 //! carried as it is and applied by name.
