@@ -9,7 +9,7 @@
 
 use std::ops::{Index, IndexMut};
 
-/// log2 of the rows in a chunk: 65,536 (3 MiB of 48-byte offers).
+/// log2 of the rows in a chunk: 65,536 (3.5 MiB of 56-byte offers).
 const SHIFT: u32 = 16;
 const CHUNK: usize = 1 << SHIFT;
 const MASK: usize = CHUNK - 1;

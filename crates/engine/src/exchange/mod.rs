@@ -546,6 +546,13 @@ mod tests {
     use crate::ids::{OfferId, SeriesId};
     use crate::Engine;
 
+    /// Every offer ever placed is kept: the record's size is most of a large engine's memory
+    /// (docs/benchmarks.md, "Engine memory"), and `crate::rows` sizes its chunks by it.
+    #[test]
+    fn an_offer_record_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Offer>(), 56);
+    }
+
     fn with_offers() -> T {
         let mut t = T::new(&[("ann", "100"), ("bob", "100")]);
         t.offer("2026-12-02T09:00:00Z", "a1", "ann", "buy_fixed", "0.40", 3, json!({"aon": true, "poolable": true}));
